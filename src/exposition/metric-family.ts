@@ -1,0 +1,110 @@
+import { escapeLabelValue } from './text-encoder.js';
+
+/** Prometheus metric type as written on the `# TYPE` line. */
+export type MetricType = 'gauge' | 'counter' | 'untyped';
+
+const METRIC_NAME_RE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const METRIC_TYPES: ReadonlySet<string> = new Set<MetricType>(['gauge', 'counter', 'untyped']);
+
+/** A named set of samples sharing help text, type and label names; labels are rendered once at add() time. */
+export class MetricFamily {
+  /** Metric name, validated against the Prometheus data model. */
+  readonly name: string;
+  /** Raw (unescaped) help text; escaped by the encoder. */
+  readonly help: string;
+  /** Metric type emitted on the `# TYPE` line. */
+  readonly type: MetricType;
+  /** Label names, in the order label values are passed to add(). */
+  readonly labelNames: readonly string[];
+
+  // The escaped `{a="x",b="y"}` block is the expensive part of encoding and does not change
+  // once added, so rendering it here keeps the encoder a plain string-concatenation loop and
+  // stores each sample as one string plus one double instead of an array of values.
+  readonly #labelBlocks: string[] = [];
+  readonly #values: number[] = [];
+  // Static pieces between escaped values: `{a="`, `",b="`, ...; closing `"}` is appended last.
+  readonly #labelPrefixes: readonly string[];
+
+  constructor(name: string, help: string, type: MetricType, labelNames: readonly string[]) {
+    if (typeof name !== 'string' || !METRIC_NAME_RE.test(name)) {
+      throw new Error(`Invalid metric name ${JSON.stringify(name)}: must match ${METRIC_NAME_RE.source}`);
+    }
+    if (typeof help !== 'string') {
+      throw new Error(`Invalid help for metric ${name}: must be a string`);
+    }
+    if (!METRIC_TYPES.has(type)) {
+      throw new Error(`Invalid type ${JSON.stringify(type)} for metric ${name}`);
+    }
+    const seen = new Set<string>();
+    for (const label of labelNames) {
+      if (typeof label !== 'string' || !LABEL_NAME_RE.test(label)) {
+        throw new Error(
+          `Invalid label name ${JSON.stringify(label)} for metric ${name}: must match ${LABEL_NAME_RE.source}`,
+        );
+      }
+      if (label.startsWith('__')) {
+        throw new Error(
+          `Invalid label name ${JSON.stringify(label)} for metric ${name}: "__" prefix is reserved`,
+        );
+      }
+      if (seen.has(label)) {
+        throw new Error(`Duplicate label name ${JSON.stringify(label)} for metric ${name}`);
+      }
+      seen.add(label);
+    }
+    this.name = name;
+    this.help = help;
+    this.type = type;
+    // Copy and freeze so later mutation of the caller's array cannot desynchronise the
+    // pre-rendered prefixes from the names reported here.
+    this.labelNames = Object.freeze([...labelNames]);
+    this.#labelPrefixes = this.labelNames.map((label, i) => `${i === 0 ? '{' : '",'}${label}="`);
+  }
+
+  /** Appends one sample; throws if the label value count differs from labelNames. */
+  add(labelValues: readonly string[], value: number): void {
+    const prefixes = this.#labelPrefixes;
+    const n = prefixes.length;
+    if (labelValues.length !== n) {
+      throw new Error(
+        `Metric ${this.name} expects ${n} label values (${this.labelNames.join(', ')}), got ${labelValues.length}`,
+      );
+    }
+    // Runtime checks are cheap relative to escaping and protect the whole scrape from a single
+    // `undefined` rendering as text that the Prometheus parser would reject.
+    if (typeof value !== 'number') {
+      throw new Error(`Metric ${this.name}: value must be a number, got ${typeof value}`);
+    }
+    let block = '';
+    if (n > 0) {
+      for (let i = 0; i < n; i++) {
+        const v = labelValues[i];
+        if (typeof v !== 'string') {
+          throw new Error(
+            `Metric ${this.name}: label ${this.labelNames[i]} value must be a string, got ${typeof v}`,
+          );
+        }
+        block += (prefixes[i] as string) + escapeLabelValue(v);
+      }
+      block += '"}';
+    }
+    this.#labelBlocks.push(block);
+    this.#values.push(value);
+  }
+
+  /** Number of samples added so far. */
+  get size(): number {
+    return this.#values.length;
+  }
+
+  /** Escaped label blocks (`{a="x"}` or '' when unlabelled), parallel to values; read by the encoder. */
+  get labelBlocks(): readonly string[] {
+    return this.#labelBlocks;
+  }
+
+  /** Sample values, parallel to labelBlocks; read by the encoder. */
+  get values(): readonly number[] {
+    return this.#values;
+  }
+}

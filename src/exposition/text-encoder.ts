@@ -1,0 +1,76 @@
+import type { MetricFamily } from './metric-family.js';
+
+/** HTTP Content-Type for the Prometheus text exposition format 0.0.4. */
+export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+const LABEL_SPECIAL_RE = /[\\"\n]/;
+const LABEL_SPECIAL_RE_G = /[\\"\n]/g;
+const HELP_SPECIAL_RE = /[\\\n]/;
+const HELP_SPECIAL_RE_G = /[\\\n]/g;
+
+function escapeChar(c: string): string {
+  return c === '\n' ? '\\n' : '\\' + c;
+}
+
+/** Escapes a label value for the text format: backslash, double quote and line feed only. */
+export function escapeLabelValue(s: string): string {
+  // Nearly all real label values need no escaping; a non-global test avoids allocating.
+  return LABEL_SPECIAL_RE.test(s) ? s.replace(LABEL_SPECIAL_RE_G, escapeChar) : s;
+}
+
+/** Escapes HELP text for the text format: backslash and line feed only (quotes are literal there). */
+export function escapeHelp(s: string): string {
+  return HELP_SPECIAL_RE.test(s) ? s.replace(HELP_SPECIAL_RE_G, escapeChar) : s;
+}
+
+/** Formats a sample value so Go's strconv.ParseFloat reads back exactly the same double. */
+export function formatValue(v: number): string {
+  // String(v) is the shortest round-trip representation and is valid ParseFloat syntax
+  // (`1e-7`, `1.5e+21`); it prints every integer below 1e21 without an exponent. Above
+  // that, exponent form is both shorter and exact, so no BigInt expansion is attempted.
+  // Only the spellings Go does not share need special cases. -0 keeps its sign so that
+  // formatting is a lossless bijection on doubles (Go parses "-0" as negative zero).
+  if (v !== v) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  if (v === 0 && 1 / v < 0) return '-0';
+  return String(v);
+}
+
+// Flushing string accumulators at ~64Ki UTF-16 units bounds the size of each intermediate
+// rope V8 must flatten while keeping the number of Buffer allocations per scrape small.
+const CHUNK_CHARS = 64 * 1024;
+
+// Families without samples are skipped entirely: a HELP/TYPE block with no samples is legal
+// but carries no information, and some consumers (promtool lint) handle it less gracefully.
+/** Encodes families as a text format 0.0.4 body, skipping families that have no samples. */
+export function encodeFamilies(families: Iterable<MetricFamily>): Buffer {
+  const chunks: Buffer[] = [];
+  const names = new Set<string>();
+  let acc = '';
+  for (const family of families) {
+    const name = family.name;
+    // Checked before the empty-family skip: a duplicate name is a programming error even if
+    // one of the two happens to be empty this scrape, and would surface only intermittently.
+    if (names.has(name)) {
+      throw new Error(`Duplicate metric family name ${name}`);
+    }
+    names.add(name);
+    const values = family.values;
+    const n = values.length;
+    if (n === 0) continue;
+    const blocks = family.labelBlocks;
+    acc += `# HELP ${name} ${escapeHelp(family.help)}\n# TYPE ${name} ${family.type}\n`;
+    for (let i = 0; i < n; i++) {
+      acc += name + (blocks[i] as string) + ' ' + formatValue(values[i] as number) + '\n';
+      if (acc.length >= CHUNK_CHARS) {
+        chunks.push(Buffer.from(acc, 'utf8'));
+        acc = '';
+      }
+    }
+  }
+  // Lone UTF-16 surrogates cannot occur in valid UTF-8; Buffer.from replaces them with
+  // U+FFFD, so the body is always valid UTF-8 as the Content-Type promises.
+  if (acc.length > 0) chunks.push(Buffer.from(acc, 'utf8'));
+  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+}

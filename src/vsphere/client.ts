@@ -1,0 +1,39 @@
+import type { Logger } from 'pino';
+import type { MoRef } from './soap/envelope.js';
+import { isVsphereError } from './soap/errors.js';
+import type { SoapTransport } from './soap/transport.js';
+import type { XmlNode } from './soap/xml.js';
+import type { ServiceContent } from './service-content.js';
+import type { Session } from './session.js';
+
+/**
+ * Authenticated vim25 calls: waits for the session, and on NotAuthenticated lets the session
+ * recover (at most one re-login) and retries the call once.
+ */
+export class VimClient {
+  constructor(
+    readonly transport: SoapTransport,
+    readonly session: Session,
+    readonly logger: Logger,
+  ) {}
+
+  /** The ServiceContent of the current session (logging in if needed). */
+  content(signal?: AbortSignal): Promise<ServiceContent> {
+    return this.session.ensure(signal);
+  }
+
+  /** Calls `method` on `self` with an already serialised body. */
+  async invoke(method: string, self: MoRef, body: string, signal?: AbortSignal): Promise<XmlNode> {
+    await this.session.ensure(signal);
+    const generation = this.session.generation;
+    try {
+      return await this.transport.call(method, self, body, { signal });
+    } catch (e) {
+      if (!isVsphereError(e, 'VSPHERE_NOT_AUTHENTICATED')) throw e;
+      if (!(await this.session.recover(generation, signal))) throw e;
+      return this.transport.call(method, self, body, { signal });
+    } finally {
+      this.session.touch();
+    }
+  }
+}

@@ -1,0 +1,212 @@
+import type { VimClient } from './client.js';
+import { retrieveFromView, withContainerView, type ObjectContent, type PropertySpec } from './property-collector.js';
+import { isVsphereError } from './soap/errors.js';
+import type { XmlNode } from './soap/xml.js';
+import { bool, epochSeconds, moRef, num, str } from './values.js';
+
+/** A virtual machine as the collectors see it. */
+export interface VmObject {
+  moid: string;
+  name: string;
+  numCpu?: number;
+  memoryBytes?: number;
+  instanceUuid?: string;
+  biosUuid?: string;
+  template: boolean;
+  guestFullName?: string;
+  guestId?: string;
+  powerState?: string;
+  bootTime?: number;
+  hostMoid?: string;
+  guestHostName?: string;
+  guestIp?: string;
+}
+
+/** An ESXi host as the collectors see it. */
+export interface HostObject {
+  moid: string;
+  name: string;
+  parentMoid?: string;
+  cpuModel?: string;
+  cpuCores?: number;
+  cpuThreads?: number;
+  cpuMhz?: number;
+  memoryBytes?: number;
+  uuid?: string;
+  vendor?: string;
+  model?: string;
+  version?: string;
+  build?: string;
+  connectionState?: string;
+  inMaintenanceMode?: boolean;
+  powerState?: string;
+  bootTime?: number;
+}
+
+/** Where a host sits: its cluster (empty for a standalone host) and datacenter. */
+export interface Placement {
+  cluster: string;
+  datacenter: string;
+}
+
+/** One consistent read of the VM/host inventory. */
+export interface Inventory {
+  vms: VmObject[];
+  hosts: HostObject[];
+  hostsByMoid: Map<string, HostObject>;
+  placement(hostMoid: string | undefined): Placement;
+}
+
+const VM_PATHS = [
+  'name',
+  'summary.config.numCpu',
+  'summary.config.memorySizeMB',
+  'summary.config.instanceUuid',
+  'summary.config.uuid',
+  'summary.config.template',
+  'summary.config.guestFullName',
+  'summary.config.guestId',
+  'summary.runtime.powerState',
+  'summary.runtime.bootTime',
+  'summary.runtime.host',
+  'summary.guest.hostName',
+  'summary.guest.ipAddress',
+] as const;
+
+const HOST_PATHS = [
+  'name',
+  'parent',
+  'summary.hardware.cpuModel',
+  'summary.hardware.numCpuCores',
+  'summary.hardware.numCpuThreads',
+  'summary.hardware.cpuMhz',
+  'summary.hardware.memorySize',
+  'summary.hardware.uuid',
+  'summary.hardware.vendor',
+  'summary.hardware.model',
+  'summary.config.product.version',
+  'summary.config.product.build',
+  'summary.runtime.connectionState',
+  'summary.runtime.inMaintenanceMode',
+  'summary.runtime.powerState',
+  'summary.runtime.bootTime',
+] as const;
+
+// Parents are walked host → compute resource/cluster → folders → datacenter.
+const SPECS: PropertySpec[] = [
+  { type: 'VirtualMachine', pathSet: VM_PATHS },
+  { type: 'HostSystem', pathSet: HOST_PATHS },
+  { type: 'ClusterComputeResource', pathSet: ['name', 'parent'] },
+  { type: 'ComputeResource', pathSet: ['name', 'parent'] },
+  { type: 'Datacenter', pathSet: ['name', 'parent'] },
+  { type: 'Folder', pathSet: ['parent'] },
+];
+const VIEW_TYPES = SPECS.map((s) => s.type);
+
+/** Reads the whole VM/host inventory through one ContainerView (always destroyed). */
+export async function fetchInventory(client: VimClient, signal?: AbortSignal): Promise<Inventory> {
+  const generation = client.session.generation;
+  try {
+    return await fetchOnce(client, signal);
+  } catch (e) {
+    // A re-login during the read invalidated the view: read once more under the new session.
+    if (generation !== client.session.generation && isVsphereError(e, 'VSPHERE_MANAGED_OBJECT_NOT_FOUND')) {
+      return fetchOnce(client, signal);
+    }
+    throw e;
+  }
+}
+
+async function fetchOnce(client: VimClient, signal?: AbortSignal): Promise<Inventory> {
+  const content = await client.content(signal);
+  const objects = await withContainerView(client, content.rootFolder, VIEW_TYPES, signal, (view) =>
+    retrieveFromView(client, view, SPECS, signal),
+  );
+  return buildInventory(objects);
+}
+
+/** Turns raw ObjectContents into the inventory model (pure; exported for tests). */
+export function buildInventory(objects: readonly ObjectContent[]): Inventory {
+  const vms: VmObject[] = [];
+  const hosts: HostObject[] = [];
+  const parents = new Map<string, { type: string; name?: string; parent?: string }>();
+  for (const o of objects) {
+    const p = o.props;
+    switch (o.obj.type) {
+      case 'VirtualMachine':
+        vms.push(toVm(o.obj.value, p));
+        break;
+      case 'HostSystem':
+        hosts.push(toHost(o.obj.value, p));
+        break;
+      default:
+        parents.set(o.obj.value, { type: o.obj.type, name: str(p.get('name')), parent: moRef(p.get('parent'))?.value });
+    }
+  }
+  const hostsByMoid = new Map(hosts.map((h) => [h.moid, h]));
+  const cache = new Map<string, Placement>();
+  const placement = (hostMoid: string | undefined): Placement => {
+    const host = hostMoid === undefined ? undefined : hostsByMoid.get(hostMoid);
+    if (!host?.parentMoid) return { cluster: '', datacenter: '' };
+    const hit = cache.get(host.parentMoid);
+    if (hit) return hit;
+    const compute = parents.get(host.parentMoid);
+    let datacenter = '';
+    // Bounded walk: folders nest, but never more deeply than vCenter's inventory allows.
+    for (let id = compute?.parent, i = 0; id !== undefined && i < 64; i++) {
+      const node = parents.get(id);
+      if (!node) break;
+      if (node.type === 'Datacenter') {
+        datacenter = node.name ?? '';
+        break;
+      }
+      id = node.parent;
+    }
+    const result = { cluster: compute?.type === 'ClusterComputeResource' ? (compute.name ?? '') : '', datacenter };
+    cache.set(host.parentMoid, result);
+    return result;
+  };
+  return { vms, hosts, hostsByMoid, placement };
+}
+
+function toVm(moid: string, p: Map<string, XmlNode>): VmObject {
+  const memMb = num(p.get('summary.config.memorySizeMB'));
+  return {
+    moid,
+    name: str(p.get('name')) ?? moid,
+    numCpu: num(p.get('summary.config.numCpu')),
+    memoryBytes: memMb === undefined ? undefined : memMb * 1024 * 1024,
+    instanceUuid: str(p.get('summary.config.instanceUuid')),
+    biosUuid: str(p.get('summary.config.uuid')),
+    template: bool(p.get('summary.config.template')) ?? false,
+    guestFullName: str(p.get('summary.config.guestFullName')),
+    guestId: str(p.get('summary.config.guestId')),
+    powerState: str(p.get('summary.runtime.powerState')),
+    bootTime: epochSeconds(p.get('summary.runtime.bootTime')),
+    hostMoid: moRef(p.get('summary.runtime.host'))?.value,
+    guestHostName: str(p.get('summary.guest.hostName')),
+    guestIp: str(p.get('summary.guest.ipAddress')),
+  };
+}
+
+function toHost(moid: string, p: Map<string, XmlNode>): HostObject {
+  return {
+    moid,
+    name: str(p.get('name')) ?? moid,
+    parentMoid: moRef(p.get('parent'))?.value,
+    cpuModel: str(p.get('summary.hardware.cpuModel')),
+    cpuCores: num(p.get('summary.hardware.numCpuCores')),
+    cpuThreads: num(p.get('summary.hardware.numCpuThreads')),
+    cpuMhz: num(p.get('summary.hardware.cpuMhz')),
+    memoryBytes: num(p.get('summary.hardware.memorySize')),
+    uuid: str(p.get('summary.hardware.uuid')),
+    vendor: str(p.get('summary.hardware.vendor')),
+    model: str(p.get('summary.hardware.model')),
+    version: str(p.get('summary.config.product.version')),
+    build: str(p.get('summary.config.product.build')),
+    connectionState: str(p.get('summary.runtime.connectionState')),
+    inMaintenanceMode: bool(p.get('summary.runtime.inMaintenanceMode')),
+    powerState: str(p.get('summary.runtime.powerState')),
+    bootTime: epochSeconds(p.get('summary.runtime.bootTime')),
+  };
+}

@@ -1,0 +1,186 @@
+import type { VimClient } from './client.js';
+import { retrieveOne } from './property-collector.js';
+import { el, moRefEl, type MoRef } from './soap/envelope.js';
+import { isVsphereError } from './soap/errors.js';
+import { child, type XmlNode } from './soap/xml.js';
+import { epochSeconds, num, str } from './values.js';
+
+/** One entry of vCenter's counter catalogue. */
+export interface PerfCounter {
+  key: number;
+  /** `group.name.rollup`, e.g. `cpu.ready.summation`. */
+  name: string;
+  unit: string;
+  statsType: string;
+}
+
+/** One entity and the counter ids to read for it (aggregate instance ""). */
+export interface PerfQuery {
+  entity: MoRef;
+  counterIds: readonly number[];
+}
+
+/** One value of a QueryPerf answer. */
+export interface PerfSample {
+  entity: MoRef;
+  counterId: number;
+  instance: string;
+  value: number;
+  /** Length of the sample interval in seconds (20 for realtime). */
+  intervalSeconds: number;
+  /** Sample timestamp, Unix seconds. */
+  timestamp: number | undefined;
+}
+
+// vCenter refuses a QueryPerf carrying more metrics than config.vpxd.stats.maxQueryMetrics
+// (64 by default on old releases, 256 since 6.x); 256 is the documented default when unreadable.
+const DEFAULT_MAX_QUERY_METRICS = 256;
+/** Realtime statistics interval of hosts and VMs. */
+export const REALTIME_INTERVAL = 20;
+
+/** PerformanceManager: counter catalogue and chunked, bounded-concurrency realtime QueryPerf. */
+export class PerfManager {
+  private catalogue: { generation: number; byName: Map<string, PerfCounter> } | undefined;
+  private limit: { generation: number; value: number } | undefined;
+
+  constructor(
+    private readonly client: VimClient,
+    private readonly override: { maxQueryMetrics?: number; concurrency: number },
+  ) {}
+
+  /** The counter catalogue by `group.name.rollup`, read once per session. */
+  async counters(signal?: AbortSignal): Promise<Map<string, PerfCounter>> {
+    const content = await this.client.content(signal);
+    const generation = this.client.session.generation;
+    if (this.catalogue?.generation === generation) return this.catalogue.byName;
+    if (!content.perfManager) return new Map();
+    const props = await retrieveOne(this.client, content.perfManager, ['perfCounter'], signal);
+    const byName = new Map<string, PerfCounter>();
+    for (const info of props.get('perfCounter')?.children ?? []) {
+      const c = parseCounter(info);
+      if (c) byName.set(c.name, c);
+    }
+    this.catalogue = { generation, byName };
+    return byName;
+  }
+
+  /** vCenter's per-request metric limit (OptionManager), read once per session; 256 when unreadable. */
+  async maxQueryMetrics(signal?: AbortSignal): Promise<number> {
+    if (this.override.maxQueryMetrics) return this.override.maxQueryMetrics;
+    const content = await this.client.content(signal);
+    const generation = this.client.session.generation;
+    if (this.limit?.generation === generation) return this.limit.value;
+    let value = DEFAULT_MAX_QUERY_METRICS;
+    if (content.setting) {
+      try {
+        const res = await this.client.invoke(
+          'QueryOptions',
+          content.setting,
+          el('name', 'config.vpxd.stats.maxQueryMetrics'),
+          signal,
+        );
+        const n = num(child(child(res, 'returnval') ?? res, 'value'));
+        // -1 means "no limit"; keep requests bounded anyway.
+        if (n !== undefined && n > 0) value = Math.floor(n);
+      } catch (e) {
+        // ESXi and vcsim have no such option (InvalidName): use the default.
+        if (!isVsphereError(e, 'VSPHERE_FAULT') && !isVsphereError(e, 'VSPHERE_INVALID_ARGUMENT')) throw e;
+      }
+    }
+    this.limit = { generation, value };
+    return value;
+  }
+
+  /** Realtime QueryPerf (maxSample 1) for all queries, chunked by the metric limit; calls `onSample` as chunks arrive. */
+  async queryRealtime(queries: readonly PerfQuery[], signal: AbortSignal | undefined, onSample: (s: PerfSample) => void): Promise<void> {
+    if (queries.length === 0) return;
+    const content = await this.client.content(signal);
+    const perf = content.perfManager;
+    if (!perf) return;
+    const chunks = chunkQueries(queries, await this.maxQueryMetrics(signal));
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < chunks.length) {
+        const chunk = chunks[next++]!;
+        const res = await this.client.invoke('QueryPerf', perf, chunk.map(querySpec).join(''), signal);
+        readPerfResponse(res, onSample);
+      }
+    };
+    const n = Math.max(1, Math.min(this.override.concurrency, chunks.length));
+    await Promise.all(Array.from({ length: n }, worker));
+  }
+}
+
+/** Packs queries into requests of at most `limit` metric ids each (splitting an entity's list if needed). */
+export function chunkQueries(queries: readonly PerfQuery[], limit: number): PerfQuery[][] {
+  const chunks: PerfQuery[][] = [];
+  let cur: PerfQuery[] = [];
+  let size = 0;
+  for (const q of queries) {
+    for (let i = 0; i < q.counterIds.length; ) {
+      if (size === limit) {
+        chunks.push(cur);
+        cur = [];
+        size = 0;
+      }
+      const take = Math.min(limit - size, q.counterIds.length - i);
+      cur.push({ entity: q.entity, counterIds: q.counterIds.slice(i, i + take) });
+      size += take;
+      i += take;
+    }
+  }
+  if (cur.length) chunks.push(cur);
+  return chunks;
+}
+
+function querySpec(q: PerfQuery): string {
+  // Element order follows the PerfQuerySpec xsd:sequence; vcsim only answers explicit metric ids.
+  return (
+    `<querySpec>${moRefEl('entity', q.entity)}<maxSample>1</maxSample>` +
+    q.counterIds.map((id) => `<metricId><counterId>${id}</counterId><instance></instance></metricId>`).join('') +
+    `<intervalId>${REALTIME_INTERVAL}</intervalId></querySpec>`
+  );
+}
+
+function readPerfResponse(res: XmlNode, onSample: (s: PerfSample) => void): void {
+  for (const rv of res.children) {
+    if (rv.name !== 'returnval') continue;
+    const entityNode = child(rv, 'entity');
+    const type = entityNode?.attrs.type;
+    if (!entityNode || !type) continue;
+    const entity = { type, value: entityNode.text };
+    // maxSample 1 → one sampleInfo; with more, the last one is the newest.
+    const infos = rv.children.filter((c) => c.name === 'sampleInfo');
+    const info = infos[infos.length - 1];
+    const intervalSeconds = num(info && child(info, 'interval')) ?? REALTIME_INTERVAL;
+    const timestamp = epochSeconds(info && child(info, 'timestamp'));
+    for (const series of rv.children) {
+      if (series.name !== 'value') continue;
+      const id = child(series, 'id');
+      const counterId = num(id && child(id, 'counterId'));
+      if (counterId === undefined) continue;
+      const values = series.children.filter((c) => c.name === 'value');
+      const value = num(values[values.length - 1]);
+      // -1 is vCenter's "no data for this interval"; it is not a measurement.
+      if (value === undefined || value < 0) continue;
+      onSample({ entity, counterId, instance: str(id && child(id, 'instance')) ?? '', value, intervalSeconds, timestamp });
+    }
+  }
+}
+
+function parseCounter(info: XmlNode): PerfCounter | undefined {
+  const key = num(child(info, 'key'));
+  const group = child(info, 'groupInfo');
+  const nameInfo = child(info, 'nameInfo');
+  const unitInfo = child(info, 'unitInfo');
+  const g = str(group && child(group, 'key'));
+  const n = str(nameInfo && child(nameInfo, 'key'));
+  const rollup = str(child(info, 'rollupType'));
+  if (key === undefined || !g || !n || !rollup) return undefined;
+  return {
+    key,
+    name: `${g}.${n}.${rollup}`,
+    unit: str(unitInfo && child(unitInfo, 'key')) ?? '',
+    statsType: str(child(info, 'statsType')) ?? '',
+  };
+}

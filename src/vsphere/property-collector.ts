@@ -1,0 +1,130 @@
+import type { VimClient } from './client.js';
+import { el, escapeXml, moRefEl, type MoRef } from './soap/envelope.js';
+import { child, type XmlNode } from './soap/xml.js';
+
+/** Properties to read from every object of one type. */
+export interface PropertySpec {
+  type: string;
+  pathSet: readonly string[];
+}
+
+/** One object's properties: path → value element (absent paths are simply missing). */
+export interface ObjectContent {
+  obj: MoRef;
+  props: Map<string, XmlNode>;
+}
+
+/** RetrievePropertiesEx over every object of a ContainerView, paging with ContinueRetrievePropertiesEx. */
+export async function retrieveFromView(
+  client: VimClient,
+  view: MoRef,
+  specs: readonly PropertySpec[],
+  signal: AbortSignal | undefined,
+  maxObjects = 1000,
+): Promise<ObjectContent[]> {
+  const content = await client.content(signal);
+  const pc = content.propertyCollector;
+  const propSets = specs
+    .map((s) => `<propSet>${el('type', s.type)}${s.pathSet.map((p) => el('pathSet', p)).join('')}</propSet>`)
+    .join('');
+  const objectSet =
+    `<objectSet>${moRefEl('obj', view)}<skip>true</skip>` +
+    '<selectSet xsi:type="TraversalSpec"><name>view</name><type>ContainerView</type><path>view</path><skip>false</skip></selectSet>' +
+    '</objectSet>';
+  const out: ObjectContent[] = [];
+  let res = await client.invoke(
+    'RetrievePropertiesEx',
+    pc,
+    `<specSet>${propSets}${objectSet}</specSet><options>${el('maxObjects', maxObjects)}</options>`,
+    signal,
+  );
+  let token = collect(res, out);
+  try {
+    while (token !== undefined) {
+      res = await client.invoke('ContinueRetrievePropertiesEx', pc, el('token', token), signal);
+      token = collect(res, out);
+    }
+  } catch (e) {
+    // An abandoned paged retrieval holds server memory until the session ends; release it.
+    if (token !== undefined) {
+      await client
+        .invoke('CancelRetrievePropertiesEx', pc, `<token>${escapeXml(token)}</token>`, AbortSignal.timeout(2000))
+        .catch(() => undefined);
+    }
+    throw e;
+  }
+  return out;
+}
+
+function collect(res: XmlNode, out: ObjectContent[]): string | undefined {
+  const rv = child(res, 'returnval');
+  if (!rv) return undefined;
+  let token: string | undefined;
+  for (const c of rv.children) {
+    if (c.name === 'token') token = c.text;
+    else if (c.name === 'objects') {
+      const objNode = child(c, 'obj');
+      if (!objNode?.attrs.type) continue;
+      const props = new Map<string, XmlNode>();
+      for (const ps of c.children) {
+        if (ps.name !== 'propSet') continue;
+        const name = child(ps, 'name')?.text;
+        const val = child(ps, 'val');
+        if (name !== undefined && val) props.set(name, val);
+      }
+      out.push({ obj: { type: objNode.attrs.type, value: objNode.text }, props });
+    }
+  }
+  return token;
+}
+
+/** Reads properties of one object (RetrievePropertiesEx without traversal). */
+export async function retrieveOne(
+  client: VimClient,
+  obj: MoRef,
+  pathSet: readonly string[],
+  signal?: AbortSignal,
+): Promise<Map<string, XmlNode>> {
+  const content = await client.content(signal);
+  const res = await client.invoke(
+    'RetrievePropertiesEx',
+    content.propertyCollector,
+    `<specSet><propSet>${el('type', obj.type)}${pathSet.map((p) => el('pathSet', p)).join('')}</propSet>` +
+      `<objectSet>${moRefEl('obj', obj)}</objectSet></specSet><options/>`,
+    signal,
+  );
+  const out: ObjectContent[] = [];
+  collect(res, out);
+  return out[0]?.props ?? new Map();
+}
+
+/** CreateContainerView over `root` for `types`, handed to `fn` and always destroyed afterwards. */
+export async function withContainerView<T>(
+  client: VimClient,
+  root: MoRef,
+  types: readonly string[],
+  signal: AbortSignal | undefined,
+  fn: (view: MoRef) => Promise<T>,
+): Promise<T> {
+  const content = await client.content(signal);
+  const res = await client.invoke(
+    'CreateContainerView',
+    content.viewManager,
+    moRefEl('container', root) + types.map((t) => el('type', t)).join('') + '<recursive>true</recursive>',
+    signal,
+  );
+  const rv = child(res, 'returnval');
+  const view: MoRef = { type: rv?.attrs.type ?? 'ContainerView', value: rv?.text ?? '' };
+  const generation = client.session.generation;
+  try {
+    return await fn(view);
+  } finally {
+    // Views live until the session ends; a leaked one per scrape grows vpxd's memory.
+    // A view from an older session generation died with that session.
+    if (generation === client.session.generation) {
+      await client
+        .invoke('DestroyView', view, '', AbortSignal.timeout(5000))
+        .catch((e: unknown) => client.logger.warn({ err: String(e) }, 'DestroyView failed'));
+    }
+  }
+}

@@ -1,0 +1,212 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Secret } from '../config/secret.js';
+import { el } from './soap/envelope.js';
+import { isVsphereError, VsphereError } from './soap/errors.js';
+import type { SoapTransport } from './soap/transport.js';
+import { child, type XmlNode } from './soap/xml.js';
+import { retrieveServiceContent, SERVICE_INSTANCE, type ServiceContent } from './service-content.js';
+
+/** What the session needs from the outside world. */
+export interface SessionOptions {
+  user: string;
+  /** Read at every login attempt, so a rotated or fixed password file needs no restart. */
+  password: () => Promise<Secret>;
+  keepaliveIntervalMs: number;
+  logger: Logger;
+  now?: () => number;
+}
+
+/** Login bookkeeping exposed as metrics. */
+export interface SessionStats {
+  logins: number;
+  loginFailures: number;
+  relogins: number;
+}
+
+// vCenter SSO locks an account after 5 failed logins in 180 s (default policy): back off so that
+// at most 4 attempts fall in any 180 s window (15 s, 30 s, 60 s, … between attempts).
+const AUTH_BACKOFF_START_MS = 15_000;
+const AUTH_BACKOFF_MAX_MS = 600_000;
+
+/**
+ * One persistent vCenter session: a single Login shared by concurrent callers, a CurrentTime
+ * keepalive while idle, at most one re-login per NotAuthenticated call, Logout on close.
+ */
+export class Session {
+  /** Incremented at each successful login; objects created under an older generation are gone. */
+  generation = 0;
+  readonly stats: SessionStats = { logins: 0, loginFailures: 0, relogins: 0 };
+  content: ServiceContent | undefined;
+  private loggedIn = false;
+  private inflight: Promise<void> | undefined;
+  private lastUse = 0;
+  private keepalive: NodeJS.Timeout | undefined;
+  private closed = false;
+  private authFailure: { error: VsphereError; notBefore: number; backoffMs: number; passwordHash: string } | undefined;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly transport: SoapTransport,
+    private readonly opts: SessionOptions,
+  ) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** True once a login has succeeded and no NotAuthenticated has been seen since. */
+  get isLoggedIn(): boolean {
+    return this.loggedIn;
+  }
+
+  /** Resolves when a valid session exists, logging in (once, shared) if needed. */
+  async ensure(signal?: AbortSignal): Promise<ServiceContent> {
+    if (this.closed) throw new VsphereError('VSPHERE_CLOSED', 'session is closed');
+    this.lastUse = this.now();
+    if (!this.loggedIn) {
+      // Concurrent first scrapes share one login attempt.
+      this.inflight ??= this.login().finally(() => {
+        this.inflight = undefined;
+      });
+      await waitFor(this.inflight, signal);
+    }
+    if (!this.content) throw new VsphereError('VSPHERE_NOT_AUTHENTICATED', 'no session');
+    return this.content;
+  }
+
+  /**
+   * Called after `NotAuthenticated` from a call made under `generation`: confirms the session is
+   * really gone (one method can refuse while the session lives) and logs in again at most once.
+   * Returns true when the caller should retry its call.
+   */
+  async recover(generation: number, signal?: AbortSignal): Promise<boolean> {
+    if (this.closed) return false;
+    if (generation === this.generation && this.loggedIn) {
+      if (await this.stillValid(signal)) return false;
+      this.opts.logger.info({ generation }, 'vCenter session expired or was terminated; logging in again');
+      this.loggedIn = false;
+      this.stats.relogins++;
+    }
+    await this.ensure(signal);
+    return true;
+  }
+
+  /** Records activity so the keepalive stays quiet while scrapes keep the session busy. */
+  touch(): void {
+    this.lastUse = this.now();
+  }
+
+  /** Logs out (bounded by `timeoutMs`) and stops the keepalive; later calls fail with VSPHERE_CLOSED. */
+  async close(timeoutMs = 2000): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopKeepalive();
+    await this.inflight?.catch(() => undefined);
+    if (this.loggedIn && this.content) {
+      this.loggedIn = false;
+      try {
+        await this.transport.call('Logout', this.content.sessionManager, '', { signal: AbortSignal.timeout(timeoutMs) });
+        this.opts.logger.info('logged out of vCenter');
+      } catch (e) {
+        this.opts.logger.warn({ err: describe(e) }, 'vCenter Logout failed');
+      }
+    }
+    this.transport.clearSession();
+  }
+
+  private async login(): Promise<void> {
+    const password = await this.opts.password();
+    const passwordHash = createHash('sha256').update(password.reveal()).digest('hex');
+    const failure = this.authFailure;
+    // Within the backoff window, retrying a password vCenter already refused would only lock the account;
+    // a changed password (file rotated or fixed) is worth trying at once.
+    if (failure && this.now() < failure.notBefore && failure.passwordHash === passwordHash) throw failure.error;
+    try {
+      this.content ??= await retrieveServiceContent(this.transport);
+      this.transport.clearSession();
+      await this.transport.call(
+        'Login',
+        this.content.sessionManager,
+        el('userName', this.opts.user) + el('password', password.reveal()),
+        { captureCookie: true },
+      );
+    } catch (e) {
+      if (isVsphereError(e, 'VSPHERE_INVALID_LOGIN')) {
+        this.stats.loginFailures++;
+        const backoffMs = failure ? Math.min(failure.backoffMs * 2, AUTH_BACKOFF_MAX_MS) : AUTH_BACKOFF_START_MS;
+        this.authFailure = { error: e, notBefore: this.now() + backoffMs, backoffMs, passwordHash };
+        this.opts.logger.error({ user: this.opts.user, retryInSeconds: backoffMs / 1000 }, 'vCenter rejected the login');
+      } else if (isVsphereError(e)) {
+        this.stats.loginFailures++;
+        // vCenter unreachable or restarting: its ServiceContent may change (new instance), fetch it again.
+        this.content = undefined;
+      }
+      throw e;
+    }
+    this.authFailure = undefined;
+    this.loggedIn = true;
+    this.generation++;
+    this.stats.logins++;
+    this.opts.logger.info({ user: this.opts.user, apiVersion: this.transport.apiVersion }, 'logged in to vCenter');
+    this.startKeepalive();
+  }
+
+  private async stillValid(signal?: AbortSignal): Promise<boolean> {
+    if (!this.content) return false;
+    try {
+      const res = await this.transport.call(
+        'RetrievePropertiesEx',
+        this.content.propertyCollector,
+        '<specSet><propSet><type>SessionManager</type><pathSet>currentSession</pathSet></propSet>' +
+          `<objectSet><obj type="SessionManager">${this.content.sessionManager.value}</obj></objectSet></specSet><options/>`,
+        { signal },
+      );
+      // An expired session reads currentSession as unset rather than failing.
+      const objects = child(res, 'returnval') && child(child(res, 'returnval') as XmlNode, 'objects');
+      return objects !== undefined && child(objects, 'propSet') !== undefined;
+    } catch {
+      return false;
+    }
+  }
+
+  private startKeepalive(): void {
+    this.stopKeepalive();
+    const interval = this.opts.keepaliveIntervalMs;
+    this.keepalive = setInterval(() => {
+      if (!this.loggedIn || this.now() - this.lastUse < interval) return;
+      // CurrentTime is the cheapest call that refreshes vCenter's idle timer for our session.
+      this.transport
+        .call('CurrentTime', SERVICE_INSTANCE, '', { signal: AbortSignal.timeout(Math.min(interval, 30_000)) })
+        .then(() => {
+          this.lastUse = this.now();
+        })
+        .catch((e: unknown) => this.opts.logger.warn({ err: describe(e) }, 'vCenter keepalive failed'));
+    }, Math.max(1000, Math.floor(interval / 2)));
+    this.keepalive.unref();
+  }
+
+  private stopKeepalive(): void {
+    if (this.keepalive) clearInterval(this.keepalive);
+    this.keepalive = undefined;
+  }
+}
+
+/** Message and code of an error, safe to log (never carries a request body). */
+export function describe(e: unknown): { code?: string; message: string } {
+  if (e instanceof VsphereError) return { code: e.code, message: e.message };
+  return { message: e instanceof Error ? e.message : String(e) };
+}
+
+async function waitFor<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return p;
+  signal.throwIfAborted();
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new VsphereError('VSPHERE_ABORTED', 'deadline reached while waiting for login'));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([p, aborted]);
+  } finally {
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+  }
+}

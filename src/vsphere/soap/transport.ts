@@ -1,0 +1,200 @@
+import { rootCertificates } from 'node:tls';
+import { Pool, errors as undiciErrors } from 'undici';
+import { VsphereError } from './errors.js';
+import { faultToError } from './faults.js';
+import { envelope, type MoRef } from './envelope.js';
+import { child, SoapXmlParser, type XmlNode } from './xml.js';
+
+/** How to reach one vCenter: endpoint, TLS and the limits that keep a bad server from hurting us. */
+export interface TransportOptions {
+  url: URL;
+  maxConnections: number;
+  connectTimeoutMs: number;
+  requestTimeoutMs: number;
+  maxResponseBytes: number;
+  /** PEM text of extra CAs, added to the system store. */
+  ca?: string;
+  insecureSkipVerify: boolean;
+  /** Called once per SOAP call with its outcome ("success" or an error code) and duration. */
+  onCall?: (method: string, outcome: string, seconds: number) => void;
+}
+
+/** Per-call options. */
+export interface CallOptions {
+  signal?: AbortSignal;
+  /** Login responses carry the new session cookie. */
+  captureCookie?: boolean;
+}
+
+const COOKIE_NAME = 'vmware_soap_session';
+const TLS_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+]);
+
+/**
+ * SOAP over one undici Pool: bounded keep-alive connections, explicit timeouts, a response size cap,
+ * and every body consumed or destroyed, so no socket outlives a failed call.
+ */
+export class SoapTransport {
+  /** SOAPAction version (`urn:vim25/<apiVersion>`); empty until negotiated. */
+  apiVersion = '';
+  private cookie: string | undefined;
+  private readonly pool: Pool;
+  private readonly path: string;
+  private closed = false;
+
+  constructor(private readonly opts: TransportOptions) {
+    this.path = opts.url.pathname;
+    this.pool = new Pool(opts.url.origin, {
+      connections: opts.maxConnections,
+      pipelining: 1,
+      keepAliveTimeout: 30_000,
+      keepAliveMaxTimeout: 60_000,
+      headersTimeout: opts.requestTimeoutMs,
+      bodyTimeout: opts.requestTimeoutMs,
+      maxResponseSize: opts.maxResponseBytes,
+      connect: {
+        timeout: opts.connectTimeoutMs,
+        rejectUnauthorized: !opts.insecureSkipVerify,
+        ...(opts.ca ? { ca: [...rootCertificates, opts.ca] } : {}),
+      },
+    });
+  }
+
+  /** True while a session cookie is held. */
+  get hasSession(): boolean {
+    return this.cookie !== undefined;
+  }
+
+  /** Forgets the session cookie (after Logout, or before a fresh Login). */
+  clearSession(): void {
+    this.cookie = undefined;
+  }
+
+  /** Sends `method` to `self` and returns the `<methodResponse>` element. */
+  async call(method: string, self: MoRef, body: string, options: CallOptions = {}): Promise<XmlNode> {
+    const started = process.hrtime.bigint();
+    let outcome = 'success';
+    try {
+      return await this.send(method, self, body, options);
+    } catch (e) {
+      const err = toVsphereError(e, method, options.signal);
+      outcome = err.code;
+      throw err;
+    } finally {
+      this.opts.onCall?.(method, outcome, Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  }
+
+  /** Closes all connections; in-flight calls fail with VSPHERE_CLOSED. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.close().catch(() => this.pool.destroy());
+  }
+
+  private async send(method: string, self: MoRef, body: string, options: CallOptions): Promise<XmlNode> {
+    if (this.closed) throw new VsphereError('VSPHERE_CLOSED', 'transport is closed', { method });
+    options.signal?.throwIfAborted();
+    const headers: Record<string, string> = {
+      'content-type': 'text/xml; charset=utf-8',
+      soapaction: this.apiVersion ? `urn:vim25/${this.apiVersion}` : 'urn:vim25',
+    };
+    if (this.cookie) headers.cookie = this.cookie;
+    const res = await this.pool.request({
+      path: this.path,
+      method: 'POST',
+      headers,
+      body: envelope(method, self, body),
+      signal: options.signal,
+    });
+    let consumed = false;
+    try {
+      const type = String(res.headers['content-type'] ?? '');
+      // vCenter answers faults with 500 + XML; anything else non-200 (HTML 503 while vpxd restarts) is HTTP-level.
+      if ((res.statusCode !== 200 && res.statusCode !== 500) || !/xml/i.test(type)) {
+        throw new VsphereError(
+          'VSPHERE_HTTP_STATUS',
+          `${method}: HTTP ${res.statusCode} (${type.split(';')[0] || 'no content type'}) from vCenter`,
+          { statusCode: res.statusCode, method },
+        );
+      }
+      const parser = new SoapXmlParser();
+      let size = 0;
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > this.opts.maxResponseBytes) {
+          throw new VsphereError('VSPHERE_RESPONSE_TOO_LARGE', `${method}: response over ${this.opts.maxResponseBytes} bytes`, { method });
+        }
+        parser.write(chunk);
+      }
+      consumed = true;
+      const env = parser.close();
+      const soapBody = child(env, 'Body');
+      const first = soapBody?.children[0];
+      if (!soapBody || !first) throw new VsphereError('VSPHERE_BAD_RESPONSE', `${method}: SOAP response without a Body`, { method });
+      if (first.name === 'Fault') throw faultToError(first, method);
+      if (res.statusCode !== 200) {
+        throw new VsphereError('VSPHERE_HTTP_STATUS', `${method}: HTTP ${res.statusCode} without a SOAP fault`, { statusCode: res.statusCode, method });
+      }
+      if (options.captureCookie) this.captureCookie(res.headers['set-cookie']);
+      return first;
+    } finally {
+      // An unread body keeps its socket busy forever; destroy it so the pool replaces the connection.
+      if (!consumed && !res.body.destroyed) res.body.destroy();
+    }
+  }
+
+  private captureCookie(header: string | string[] | undefined): void {
+    for (const line of Array.isArray(header) ? header : header ? [header] : []) {
+      const pair = line.split(';', 1)[0]?.trim();
+      if (pair?.startsWith(`${COOKIE_NAME}=`)) this.cookie = pair;
+    }
+  }
+}
+
+function toVsphereError(e: unknown, method: string, signal: AbortSignal | undefined): VsphereError {
+  if (e instanceof VsphereError) {
+    e.method ??= method;
+    return e;
+  }
+  if (signal?.aborted) {
+    const reason: unknown = signal.reason;
+    const why = reason instanceof Error ? reason.message : 'aborted';
+    return new VsphereError('VSPHERE_ABORTED', `${method}: ${why}`, { method, cause: e });
+  }
+  const code = errorCode(e);
+  const msg = e instanceof Error ? e.message : String(e);
+  if (e instanceof undiciErrors.ResponseExceededMaxSizeError || code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') {
+    return new VsphereError('VSPHERE_RESPONSE_TOO_LARGE', `${method}: response larger than the configured cap`, { method });
+  }
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+    return new VsphereError('VSPHERE_TIMEOUT', `${method}: ${msg}`, { method, cause: e });
+  }
+  if (code === 'UND_ERR_DESTROYED' || code === 'UND_ERR_CLOSED') {
+    return new VsphereError('VSPHERE_CLOSED', `${method}: connection pool closed`, { method, cause: e });
+  }
+  if (code && TLS_CODES.has(code)) {
+    return new VsphereError('VSPHERE_TLS', `${method}: TLS verification of vCenter failed: ${code}: ${msg}`, { method, cause: e });
+  }
+  return new VsphereError('VSPHERE_CONNECTION', `${method}: ${code ? `${code}: ` : ''}${msg}`, { method, cause: e });
+}
+
+function errorCode(e: unknown): string | undefined {
+  let cur: unknown = e;
+  // undici wraps socket errors; the useful code (ECONNREFUSED, CERT_HAS_EXPIRED…) is on the cause.
+  for (let i = 0; i < 3 && cur instanceof Error; i++) {
+    const c = (cur as { code?: unknown }).code;
+    if (typeof c === 'string' && c !== 'UND_ERR_SOCKET') return c;
+    cur = cur.cause;
+  }
+  const c = (e as { code?: unknown } | undefined)?.code;
+  return typeof c === 'string' ? c : undefined;
+}

@@ -1,0 +1,79 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MetricFamily } from '../../../src/exposition/index.js';
+import type { MetricType } from '../../../src/exposition/index.js';
+
+void describe('MetricFamily', () => {
+  void test('exposes its definition and counts samples', () => {
+    const names = ['vm', 'host'];
+    const f = new MetricFamily('ns:metric_name', 'help', 'counter', names);
+    assert.equal(f.name, 'ns:metric_name');
+    assert.equal(f.help, 'help');
+    assert.equal(f.type, 'counter');
+    assert.deepEqual(f.labelNames, ['vm', 'host']);
+    names.push('late');
+    assert.deepEqual(f.labelNames, ['vm', 'host'], 'label names are copied');
+    assert.equal(f.size, 0);
+    f.add(['a', 'b'], 1);
+    f.add(['c', 'd'], 2);
+    assert.equal(f.size, 2);
+  });
+
+  void test('accepts valid metric names', () => {
+    for (const name of ['a', '_', ':', 'a_b:c9', 'A', '__name_ok']) {
+      assert.doesNotThrow(() => new MetricFamily(name, '', 'gauge', []));
+    }
+  });
+
+  void test('rejects invalid metric names', () => {
+    for (const name of ['', '9abc', 'a-b', 'a b', 'a.b', 'ü', 'a\n']) {
+      assert.throws(() => new MetricFamily(name, '', 'gauge', []), /Invalid metric name/, name);
+    }
+  });
+
+  void test('rejects invalid label names', () => {
+    for (const label of ['', '9a', 'a:b', 'a-b', 'ü', 'a b']) {
+      assert.throws(() => new MetricFamily('m', '', 'gauge', [label]), /Invalid label name/, label);
+    }
+  });
+
+  void test('rejects reserved __ label names', () => {
+    assert.throws(() => new MetricFamily('m', '', 'gauge', ['__name__']), /reserved/);
+    assert.throws(() => new MetricFamily('m', '', 'gauge', ['ok', '__x']), /reserved/);
+    assert.doesNotThrow(() => new MetricFamily('m', '', 'gauge', ['_x']));
+  });
+
+  void test('rejects duplicate label names', () => {
+    assert.throws(() => new MetricFamily('m', '', 'gauge', ['a', 'b', 'a']), /Duplicate label name "a"/);
+  });
+
+  void test('rejects unknown types at runtime', () => {
+    assert.throws(() => new MetricFamily('m', '', 'histogram' as MetricType, []), /Invalid type/);
+  });
+
+  void test('add throws on label value count mismatch', () => {
+    const f = new MetricFamily('m', '', 'gauge', ['a', 'b']);
+    assert.throws(() => f.add(['x'], 1), /expects 2 label values/);
+    assert.throws(() => f.add(['x', 'y', 'z'], 1), /expects 2 label values/);
+    const g = new MetricFamily('n', '', 'gauge', []);
+    assert.throws(() => g.add(['x'], 1), /expects 0 label values/);
+    assert.equal(f.size + g.size, 0, 'failed adds leave no sample behind');
+  });
+
+  void test('add throws on non-string label values or non-number values', () => {
+    const f = new MetricFamily('m', '', 'gauge', ['a']);
+    assert.throws(() => f.add([undefined as unknown as string], 1), /must be a string/);
+    assert.throws(() => f.add(['x'], '1' as unknown as number), /must be a number/);
+    assert.equal(f.size, 0);
+  });
+
+  void test('pre-renders escaped label blocks', () => {
+    const f = new MetricFamily('m', '', 'gauge', ['a', 'b']);
+    f.add(['x"y', 'z'], 3);
+    const g = new MetricFamily('n', '', 'gauge', []);
+    g.add([], 4);
+    assert.deepEqual(f.labelBlocks, ['{a="x\\"y",b="z"}']);
+    assert.deepEqual(g.labelBlocks, ['']);
+    assert.deepEqual([...f.values, ...g.values], [3, 4]);
+  });
+});
