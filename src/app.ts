@@ -1,0 +1,81 @@
+import type { AddressInfo } from 'node:net';
+import { readFile } from 'node:fs/promises';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { Logger } from 'pino';
+import { enabledCollectors } from './collectors/registry.js';
+import { readPassword, VERSION } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { Scraper } from './scrape/scraper.js';
+import { SoapStats } from './scrape/self-stats.js';
+import { HttpServer, send } from './server/http-server.js';
+import { landingPage } from './server/landing-page.js';
+import { metricsHandler } from './server/metrics-handler.js';
+import { VimClient } from './vsphere/client.js';
+import { PerfManager } from './vsphere/perf-manager.js';
+import { Session } from './vsphere/session.js';
+import { SoapTransport } from './vsphere/soap/transport.js';
+
+/** A wired exporter: start() listens, close() shuts down gracefully (Logout, drain). */
+export interface App {
+  start(): Promise<AddressInfo>;
+  close(): Promise<void>;
+}
+
+/** Composition root: builds every part from the config; no logic of its own. */
+export async function createApp(config: Config, logger: Logger): Promise<App> {
+  const v = config.vsphere;
+  if (v.insecureSkipVerify) logger.warn({ url: v.url.origin }, 'TLS certificate verification of vCenter is DISABLED (insecure_skip_verify)');
+  const ca = v.caFile ? await readFile(v.caFile, 'utf8') : undefined;
+  const soapStats = new SoapStats();
+  const transport = new SoapTransport({
+    url: v.url,
+    maxConnections: v.maxConnections,
+    connectTimeoutMs: v.connectTimeoutMs,
+    requestTimeoutMs: v.requestTimeoutMs,
+    maxResponseBytes: v.maxResponseBytes,
+    ca,
+    insecureSkipVerify: v.insecureSkipVerify,
+    onCall: (method, outcome, seconds) => soapStats.record(method, outcome, seconds),
+  });
+  const session = new Session(transport, {
+    user: v.user,
+    password: () => readPassword(v),
+    keepaliveIntervalMs: v.keepaliveIntervalMs,
+    logger,
+  });
+  const client = new VimClient(transport, session, logger);
+  const perf = new PerfManager(client, { maxQueryMetrics: v.maxQueryMetrics, concurrency: v.perfConcurrency });
+  const scraper = new Scraper({ client, perf, collectors: enabledCollectors(config.collectors), soapStats, logger, version: VERSION });
+
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  const server = new HttpServer(logger);
+  const text = 'text/plain; charset=utf-8';
+  server.get(config.web.telemetryPath, metricsHandler(scraper, config.scrape, () => registry.metrics()));
+  server.get('/', (_req, res) => send(res, 200, 'text/html; charset=utf-8', landingPage(VERSION, config.web.telemetryPath)));
+  server.get('/-/healthy', (_req, res) => send(res, 200, text, 'OK\n'));
+  server.get('/-/ready', (_req, res) =>
+    session.stats.logins > 0 ? send(res, 200, text, 'Ready\n') : send(res, 503, text, 'Not ready: no vCenter login yet\n'),
+  );
+
+  let closing: Promise<void> | undefined;
+  return {
+    async start() {
+      const address = await server.listen(config.web.listenAddress);
+      logger.info({ address: `${address.address}:${address.port}`, telemetryPath: config.web.telemetryPath, version: VERSION }, 'listening');
+      // Log in at start so /-/ready turns green without waiting for the first scrape.
+      session.ensure(AbortSignal.timeout(config.scrape.timeoutSeconds * 1000)).catch(() => undefined);
+      return address;
+    },
+    close() {
+      closing ??= (async () => {
+        await server.close(2000);
+        await scraper.idle();
+        await session.close(1500);
+        await transport.close();
+      })();
+      return closing;
+    },
+  };
+}

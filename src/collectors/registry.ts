@@ -1,0 +1,11 @@
+import type { Collector } from './collector.js';
+import { hostCollector } from './host.js';
+import { vmCollector } from './vm.js';
+
+/** Every collector by name; the config's `collectors` section picks from these. */
+export const ALL_COLLECTORS: readonly Collector[] = [vmCollector, hostCollector];
+
+/** The collectors enabled in `enabled` (name → on/off), in registry order. */
+export function enabledCollectors(enabled: Record<string, boolean>): Collector[] {
+  return ALL_COLLECTORS.filter((c) => enabled[c.name] !== false);
+}

@@ -1,0 +1,170 @@
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { ConfigError, osReason } from './errors.js';
+import { parseLayer, resolveConfig, type Config, type Layer, type VsphereConfig } from './schema.js';
+import { Secret } from './secret.js';
+import { loadFileLayer } from './yaml-file.js';
+
+/** Thrown for every configuration problem; re-exported so callers import it with loadConfig. */
+export { ConfigError } from './errors.js';
+
+/** What the command line asked for: run with a config, or print help / version. */
+export type LoadResult =
+  { kind: 'run'; config: Config } | { kind: 'help'; text: string } | { kind: 'version' };
+
+// src/config/load.ts and dist/config/load.js are both two levels below the package root.
+const pkg = z
+  .object({ version: z.string() })
+  .parse(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')));
+
+/** The exporter version, from package.json. */
+export const VERSION: string = pkg.version;
+
+/** Usage text printed for --help. */
+export const HELP_TEXT = `Usage: vsphere-exporter [flags]
+
+Prometheus exporter for VMware vSphere (vCenter / ESXi).
+
+Flags:
+  --config.file <path>          YAML configuration file
+  --web.listen-address <addr>   address to listen on (default ":9272")
+  --web.telemetry-path <path>   path under which to expose metrics (default "/metrics")
+  --log.level <level>           debug, info, warn or error (default "info")
+  --log.format <format>         logfmt or json (default "logfmt")
+  -h, --help                    show this help and exit
+  --version                     show the version and exit
+
+Environment (overrides the config file; flags override both):
+  VSPHERE_URL                   vCenter/ESXi URL; "/sdk" is implied when no path is given
+  VSPHERE_USER                  user name, e.g. readonly@vsphere.local
+  VSPHERE_PASSWORD_FILE         file holding the password, re-read at each login
+  VSPHERE_PASSWORD              the password itself (prefer VSPHERE_PASSWORD_FILE)
+  VSPHERE_CA_FILE               PEM file with the CA(s) that signed the vCenter certificate
+  VSPHERE_INSECURE_SKIP_VERIFY  true/false: skip TLS certificate verification (unsafe)
+
+There is deliberately no password flag: command lines are visible to every local user.
+`;
+
+const FLAGS = {
+  'config.file': { type: 'string' },
+  'web.listen-address': { type: 'string' },
+  'web.telemetry-path': { type: 'string' },
+  'log.level': { type: 'string' },
+  'log.format': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+} as const;
+
+// Layer key path -> flag / environment variable that sets it, for naming keys in messages.
+const FLAG_KEYS: Record<string, string> = {
+  'web.listen_address': '--web.listen-address',
+  'web.telemetry_path': '--web.telemetry-path',
+  'log.level': '--log.level',
+  'log.format': '--log.format',
+};
+const ENV_KEYS: Record<string, string> = {
+  'vsphere.url': 'VSPHERE_URL',
+  'vsphere.user': 'VSPHERE_USER',
+  'vsphere.password': 'VSPHERE_PASSWORD',
+  'vsphere.password_file': 'VSPHERE_PASSWORD_FILE',
+  'vsphere.ca_file': 'VSPHERE_CA_FILE',
+  'vsphere.insecure_skip_verify': 'VSPHERE_INSECURE_SKIP_VERIFY',
+};
+
+function parseFlags(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    // Node's message continues with advice about "--" that does not apply here.
+    const first = (err instanceof Error ? err.message : String(err)).split(/\.(?:\s|$)/)[0] ?? '';
+    throw new ConfigError(`${first} (see --help)`);
+  }
+}
+
+function fromTable(table: Record<string, string>) {
+  const name = (path: readonly string[]) => table[path.join('.')] ?? path.join('.');
+  return { name, unknown: name };
+}
+
+function parseBool(name: string, value: string): boolean {
+  const v = value.trim().toLowerCase();
+  if (['true', '1', 'yes'].includes(v)) return true;
+  if (['false', '0', 'no'].includes(v)) return false;
+  throw new ConfigError(`${name}: expected true, false, 1, 0, yes or no, got ${JSON.stringify(value)}`);
+}
+
+function envLayer(env: Record<string, string | undefined>): Layer {
+  const vsphere: Record<string, unknown> = {};
+  for (const [key, name] of Object.entries(ENV_KEYS)) {
+    const value = env[name];
+    // An empty variable (`VSPHERE_PASSWORD=` in a compose file) means unset, as in most tooling.
+    if (value === undefined || value === '') continue;
+    const field = key.slice('vsphere.'.length);
+    vsphere[field] = field === 'insecure_skip_verify' ? parseBool(name, value) : value;
+  }
+  const keys = fromTable(ENV_KEYS);
+  return { data: parseLayer({ vsphere }, keys), name: keys.name };
+}
+
+function flagLayer(values: ReturnType<typeof parseFlags>): Layer {
+  const raw: Record<string, Record<string, unknown>> = { web: {}, log: {} };
+  for (const [key, flag] of Object.entries(FLAG_KEYS)) {
+    const value = values[flag.slice(2) as keyof typeof values];
+    const [sectionName = '', field = ''] = key.split('.');
+    if (value !== undefined) (raw[sectionName] ??= {})[field] = value;
+  }
+  const keys = fromTable(FLAG_KEYS);
+  return { data: parseLayer(raw, keys), name: keys.name };
+}
+
+async function readPasswordFile(file: string, label: string): Promise<Secret> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${label}: cannot read ${file}: ${osReason(err)}`);
+  }
+  // Only the newline editors and `echo` append is dropped: other whitespace may be part of the password.
+  const value = text.endsWith('\r\n') ? text.slice(0, -2) : text.endsWith('\n') ? text.slice(0, -1) : text;
+  if (value === '') throw new ConfigError(`${label}: ${file} is empty`);
+  return new Secret(value);
+}
+
+/** Returns the vSphere password, re-reading the password file at every call so rotations apply at next login. */
+export async function readPassword(v: VsphereConfig): Promise<Secret> {
+  if (v.password !== undefined) return v.password;
+  if (v.passwordFile === undefined) {
+    throw new ConfigError('vsphere.password_file (or VSPHERE_PASSWORD_FILE) is required');
+  }
+  return readPasswordFile(v.passwordFile, 'vsphere.password_file');
+}
+
+/** Parses flags, reads the YAML file and environment, and returns the merged, validated configuration. */
+export async function loadConfig(
+  argv: string[],
+  env: Record<string, string | undefined>,
+): Promise<LoadResult> {
+  const flags = parseFlags(argv);
+  if (flags.help === true) return { kind: 'help', text: HELP_TEXT };
+  if (flags.version === true) return { kind: 'version' };
+
+  const file = flags['config.file'];
+  const layers: Layer[] = [];
+  if (file !== undefined) layers.push(await loadFileLayer(file));
+  layers.push(envLayer(env), flagLayer(flags));
+  const config = resolveConfig(layers, file);
+
+  // Fail at startup on a missing/unreadable file, naming the key in the layer that set it;
+  // the value itself is discarded and re-read at each login by readPassword().
+  const { passwordFile } = config.vsphere;
+  if (passwordFile !== undefined) {
+    const owner = layers.findLast((l) => l.data.vsphere?.password_file !== undefined);
+    await readPasswordFile(
+      passwordFile,
+      owner?.name(['vsphere', 'password_file']) ?? 'vsphere.password_file',
+    );
+  }
+  return { kind: 'run', config };
+}

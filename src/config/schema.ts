@@ -1,0 +1,243 @@
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+import { Secret } from './secret.js';
+
+/** Log levels accepted by `log.level` / `--log.level`. */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+/** Log formats accepted by `log.format` / `--log.format`. */
+export type LogFormat = 'logfmt' | 'json';
+
+/** Resolved vSphere connection settings (durations in milliseconds). */
+export interface VsphereConfig {
+  url: URL;
+  user: string;
+  password?: Secret;
+  passwordFile?: string;
+  caFile?: string;
+  insecureSkipVerify: boolean;
+  maxConnections: number;
+  connectTimeoutMs: number;
+  requestTimeoutMs: number;
+  maxResponseBytes: number;
+  keepaliveIntervalMs: number;
+  perfConcurrency: number;
+  maxQueryMetrics?: number;
+}
+
+/** The fully resolved runtime configuration (file < env < flags, defaults applied). */
+export interface Config {
+  vsphere: VsphereConfig;
+  web: { listenAddress: string; telemetryPath: string };
+  scrape: { timeoutSeconds: number; timeoutOffsetSeconds: number };
+  log: { level: LogLevel; format: LogFormat };
+  collectors: { vm: boolean; host: boolean };
+  configFile?: string;
+}
+
+/** Checks and normalises a vSphere SDK URL; returns the problem as a string when it is unusable. */
+export function normalizeVsphereUrl(input: string): URL | string {
+  let url: URL;
+  try {
+    url = new URL(input);
+  } catch {
+    // Echo the input so typos are visible, but never any user-info part it may carry.
+    const shown = JSON.stringify(input.replace(/\/\/[^/?#]*@/, '//<redacted>@'));
+    return `not a valid URL: ${shown} (expected e.g. https://vcenter.example.com)`;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    return `expected an http:// or https:// URL, got scheme ${JSON.stringify(url.protocol.slice(0, -1))}`;
+  }
+  if (url.username !== '' || url.password !== '') {
+    return 'must not contain credentials (user:password@); use vsphere.user and vsphere.password_file';
+  }
+  // `new URL('https://h/sdk?')` has an empty search, so also look at the raw text.
+  if (url.search !== '' || url.hash !== '' || /[?#]/.test(input)) {
+    return 'must not contain a query string or fragment';
+  }
+  if (url.pathname === '/') url.pathname = '/sdk';
+  return url;
+}
+
+function int(min: number, max?: number) {
+  const error =
+    max === undefined ? `expected an integer >= ${min}` : `expected an integer between ${min} and ${max}`;
+  // The schema-level `error` also labels the min/max/safe-integer checks, so one message covers all.
+  const s = z.int({ error }).min(min);
+  return max === undefined ? s : s.max(max);
+}
+const positive = () => z.number({ error: 'expected a number > 0' }).positive();
+const text = () => z.string({ error: 'expected a non-empty string' }).min(1);
+const bool = () => z.boolean({ error: 'expected true or false' });
+const section = <T extends z.core.$ZodLooseShape>(shape: T) =>
+  z.strictObject(shape, { error: 'expected a mapping' }).partial().optional();
+
+const url = z.string({ error: 'expected a URL string' }).transform((s, ctx) => {
+  const r = normalizeVsphereUrl(s);
+  if (typeof r === 'string') {
+    ctx.addIssue({ code: 'custom', message: r });
+    return z.NEVER;
+  }
+  return r;
+});
+
+function isListenAddress(s: string): boolean {
+  const m = /^(?:\[[^\]\s]+\]|[^\s:[\]]*):(\d{1,5})$/.exec(s);
+  return m !== null && Number(m[1]) <= 65535;
+}
+
+/** One configuration layer (YAML file, environment or flags): snake_case, every key optional. */
+export const FileSchema = z.strictObject(
+  {
+    vsphere: section({
+      url,
+      user: text(),
+      password: text().transform((s) => new Secret(s)),
+      password_file: text(),
+      ca_file: text(),
+      insecure_skip_verify: bool(),
+      max_connections: int(1, 64),
+      connect_timeout_seconds: positive(),
+      request_timeout_seconds: positive(),
+      max_response_bytes: int(1024 * 1024),
+      keepalive_interval_seconds: z.number({ error: 'expected a number >= 10' }).min(10),
+      perf_concurrency: int(1, 32),
+      max_query_metrics: int(1),
+    }),
+    web: section({
+      listen_address: z
+        .string({ error: 'expected [host]:port, e.g. ":9272" or "127.0.0.1:9272"' })
+        .refine(isListenAddress),
+      telemetry_path: z
+        .string({ error: 'expected a path starting with "/" other than "/" itself, e.g. "/metrics"' })
+        .refine((s) => s.startsWith('/') && s !== '/' && !/[\s?#]/.test(s)),
+    }),
+    scrape: section({
+      timeout_seconds: positive(),
+      timeout_offset_seconds: z.number({ error: 'expected a number >= 0' }).min(0),
+    }),
+    log: section({
+      level: z.enum(['debug', 'info', 'warn', 'error'], {
+        error: 'expected one of debug, info, warn, error',
+      }),
+      format: z.enum(['logfmt', 'json'], { error: 'expected logfmt or json' }),
+    }),
+    collectors: section({ vm: bool(), host: bool() }),
+  },
+  { error: 'expected a mapping' },
+);
+
+/** A validated layer, values already converted (URL, Secret). */
+export type FileLayer = z.output<typeof FileSchema>;
+
+/** A validated layer plus a way to name one of its keys in messages ("VSPHERE_URL", "x in f.yml line 3"). */
+export interface Layer {
+  data: FileLayer;
+  name(path: readonly string[]): string;
+}
+
+/** How a layer names its keys; `unknown` only matters for the YAML file. */
+export interface KeyNamer {
+  name(path: readonly string[]): string;
+  unknown(path: readonly string[]): string;
+}
+
+// Never echo these values back: a password must not reach logs, the URL message already shows it (redacted).
+const NO_ECHO = new Set(['vsphere.password', 'vsphere.url']);
+
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let v = raw;
+  for (const k of path)
+    v = v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined;
+  return v;
+}
+
+function describe(v: unknown): string {
+  if (Array.isArray(v)) return 'a list';
+  if (v !== null && typeof v === 'object') return 'a mapping';
+  const s = typeof v === 'string' ? JSON.stringify(v) : String(v);
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+/** Validates one raw layer; every zod issue becomes one line naming the key (and YAML line). */
+export function parseLayer(raw: unknown, keys: KeyNamer): FileLayer {
+  const r = FileSchema.safeParse(raw);
+  if (r.success) return r.data;
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const issue of r.error.issues) {
+    const path = issue.path.map(String);
+    if (issue.code === 'unrecognized_keys') {
+      for (const k of issue.keys) problems.push(keys.unknown([...path, k]));
+      continue;
+    }
+    const dotted = path.join('.');
+    // A failed int check can raise several issues for one key; the first message says it all.
+    if (seen.has(dotted)) continue;
+    seen.add(dotted);
+    const v = valueAt(raw, issue.path);
+    const got = v === undefined || NO_ECHO.has(dotted) ? '' : `, got ${describe(v)}`;
+    problems.push(`${keys.name(path)}: ${issue.message}${got}`);
+  }
+  throw new ConfigError(problems);
+}
+
+function merge<T extends object>(parts: (T | undefined)[]): Partial<T> {
+  return Object.assign({}, ...parts.filter((p) => p !== undefined)) as Partial<T>;
+}
+
+/** Merges layers (later wins) into a Config, applying defaults and cross-key checks. */
+export function resolveConfig(layers: readonly Layer[], configFile?: string): Config {
+  const v = merge(layers.map((l) => l.data.vsphere));
+  // password and password_file are one setting: the highest layer that sets either decides,
+  // so VSPHERE_PASSWORD replaces a password_file from YAML instead of conflicting with it.
+  const owner = layers.findLast((l) => l.data.vsphere?.password ?? l.data.vsphere?.password_file);
+  const password = owner?.data.vsphere?.password;
+  const passwordFile = owner?.data.vsphere?.password_file;
+  const problems: string[] = [];
+  if (v.url === undefined) problems.push('vsphere.url (or VSPHERE_URL) is required');
+  if (v.user === undefined) problems.push('vsphere.user (or VSPHERE_USER) is required');
+  if (owner === undefined) {
+    problems.push(
+      'vsphere.password_file (or VSPHERE_PASSWORD_FILE) or vsphere.password (or VSPHERE_PASSWORD) is required',
+    );
+  } else if (password !== undefined && passwordFile !== undefined) {
+    const a = owner.name(['vsphere', 'password']);
+    const b = owner.name(['vsphere', 'password_file']);
+    problems.push(`${a} and ${b} are mutually exclusive; set only one (prefer the file)`);
+  }
+  if (problems.length > 0 || v.url === undefined || v.user === undefined) throw new ConfigError(problems);
+
+  const web = merge(layers.map((l) => l.data.web));
+  const scrape = merge(layers.map((l) => l.data.scrape));
+  const log = merge(layers.map((l) => l.data.log));
+  const collectors = merge(layers.map((l) => l.data.collectors));
+  const ms = (seconds: number) => Math.round(seconds * 1000);
+  const vsphere: VsphereConfig = {
+    url: v.url,
+    user: v.user,
+    insecureSkipVerify: v.insecure_skip_verify ?? false,
+    maxConnections: v.max_connections ?? 4,
+    connectTimeoutMs: ms(v.connect_timeout_seconds ?? 10),
+    requestTimeoutMs: ms(v.request_timeout_seconds ?? 60),
+    maxResponseBytes: v.max_response_bytes ?? 256 * 1024 * 1024,
+    keepaliveIntervalMs: ms(v.keepalive_interval_seconds ?? 300),
+    perfConcurrency: v.perf_concurrency ?? 4,
+  };
+  // Optional keys are only set when present so `'password' in config.vsphere` stays meaningful.
+  if (password !== undefined) vsphere.password = password;
+  if (passwordFile !== undefined) vsphere.passwordFile = passwordFile;
+  if (v.ca_file !== undefined) vsphere.caFile = v.ca_file;
+  if (v.max_query_metrics !== undefined) vsphere.maxQueryMetrics = v.max_query_metrics;
+  const config: Config = {
+    vsphere,
+    web: { listenAddress: web.listen_address ?? ':9272', telemetryPath: web.telemetry_path ?? '/metrics' },
+    scrape: {
+      timeoutSeconds: scrape.timeout_seconds ?? 10,
+      timeoutOffsetSeconds: scrape.timeout_offset_seconds ?? 0.5,
+    },
+    log: { level: log.level ?? 'info', format: log.format ?? 'logfmt' },
+    collectors: { vm: collectors.vm ?? true, host: collectors.host ?? true },
+  };
+  if (configFile !== undefined) config.configFile = configFile;
+  return config;
+}

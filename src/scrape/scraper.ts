@@ -1,0 +1,132 @@
+import type { Logger } from 'pino';
+import type { Collector } from '../collectors/collector.js';
+import { encodeFamilies, gzipBody, MetricFamily } from '../exposition/index.js';
+import type { VimClient } from '../vsphere/client.js';
+import { fetchInventory } from '../vsphere/inventory.js';
+import type { PerfManager } from '../vsphere/perf-manager.js';
+import { errorReason } from '../vsphere/soap/errors.js';
+import { describe } from '../vsphere/session.js';
+import { sessionFamilies, type SoapStats } from './self-stats.js';
+
+/** The encoded result of one collection, shared by every scrape that waited for it. */
+export interface Collection {
+  up: boolean;
+  body: Buffer;
+  /** Gzip of `body`, computed at most once. */
+  gzip(): Promise<Buffer>;
+  durationSeconds: number;
+}
+
+/** Everything a Scraper needs. */
+export interface ScraperDeps {
+  client: VimClient;
+  perf: PerfManager;
+  collectors: readonly Collector[];
+  soapStats: SoapStats;
+  logger: Logger;
+  version: string;
+}
+
+/**
+ * Runs collections: one at a time (concurrent scrapes share the one in flight), bounded by a
+ * deadline that aborts every outstanding vCenter call, and always answering — `vsphere_up 0` on failure.
+ */
+export class Scraper {
+  private inflight: Promise<Collection> | undefined;
+  private lastErrorCode: string | undefined;
+
+  constructor(private readonly deps: ScraperDeps) {}
+
+  /** Returns the collection in flight, or starts one with `budgetSeconds`. */
+  collect(budgetSeconds: number): Promise<Collection> {
+    this.inflight ??= this.run(budgetSeconds).finally(() => {
+      this.inflight = undefined;
+    });
+    return this.inflight;
+  }
+
+  /** Resolves once no collection is running (for graceful shutdown). */
+  async idle(): Promise<void> {
+    await this.inflight?.catch(() => undefined);
+  }
+
+  private async run(budgetSeconds: number): Promise<Collection> {
+    const { client, logger } = this.deps;
+    const started = process.hrtime.bigint();
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(new Error(`collection deadline of ${budgetSeconds.toFixed(1)} s reached`)), budgetSeconds * 1000);
+    const perCollector: MetricFamily[][] = this.deps.collectors.map(() => []);
+    const success = new MetricFamily('vsphere_collector_success', '1 when the collector finished without error in this collection.', 'gauge', ['collector']);
+    const duration = new MetricFamily('vsphere_collector_duration_seconds', 'Time the collector took in this collection.', 'gauge', ['collector']);
+    let up = false;
+    let error: unknown;
+    try {
+      const inventory = await fetchInventory(client, ac.signal);
+      up = true;
+      const ctx = { client, perf: this.deps.perf, inventory, signal: ac.signal, logger };
+      const outcomes = await Promise.all(
+        this.deps.collectors.map(async (c, i) => {
+          const t0 = process.hrtime.bigint();
+          try {
+            await c.collect(ctx, (f) => perCollector[i]!.push(f));
+            return { ok: 1, seconds: seconds(t0) };
+          } catch (e) {
+            logger.warn({ collector: c.name, err: describe(e) }, 'collector failed');
+            return { ok: 0, seconds: seconds(t0) };
+          }
+        }),
+      );
+      // Added after all finished, in registry order, so the output order does not depend on timing.
+      this.deps.collectors.forEach((c, i) => {
+        success.add([c.name], outcomes[i]!.ok);
+        duration.add([c.name], outcomes[i]!.seconds);
+      });
+    } catch (e) {
+      error = e;
+      for (const c of this.deps.collectors) success.add([c.name], 0);
+    } finally {
+      clearTimeout(timer);
+    }
+    this.logOutcome(error);
+    const durationSeconds = seconds(started);
+    const families = [...perCollector.flat(), success, duration, ...this.healthFamilies(up, durationSeconds, error)];
+    const body = encodeFamilies(families);
+    let gz: Promise<Buffer> | undefined;
+    return { up, body, durationSeconds, gzip: () => (gz ??= gzipBody(body)) };
+  }
+
+  private healthFamilies(up: boolean, durationSeconds: number, error: unknown): MetricFamily[] {
+    const { client, version, soapStats } = this.deps;
+    const gauge = (name: string, help: string, value: number): MetricFamily => {
+      const f = new MetricFamily(name, help, 'gauge', []);
+      f.add([], value);
+      return f;
+    };
+    const out = [
+      gauge('vsphere_up', '1 when vCenter answered this collection (login and inventory read succeeded).', up ? 1 : 0),
+      gauge('vsphere_scrape_duration_seconds', 'Wall time of this collection.', durationSeconds),
+    ];
+    const lastError = new MetricFamily('vsphere_last_error_info', 'Why the last collection could not reach vCenter (present only when vsphere_up is 0).', 'gauge', ['code', 'message']);
+    if (error !== undefined) lastError.add([errorReason(error), describe(error).message.slice(0, 200)], 1);
+    const build = new MetricFamily('vsphere_exporter_build_info', 'Version of vsphere-exporter and of the Node.js runtime; value is always 1.', 'gauge', ['version', 'nodejs_version']);
+    build.add([version, process.version], 1);
+    const about = client.session.content?.about;
+    const vc = new MetricFamily('vsphere_vcenter_info', 'Product and API version vCenter (or ESXi) reports; value is always 1.', 'gauge', ['product', 'version', 'build', 'api_version', 'api_type', 'instance_uuid']);
+    if (about) vc.add([about.fullName, about.version, about.build, about.apiVersion, about.apiType, about.instanceUuid], 1);
+    return [...out, lastError, build, vc, ...sessionFamilies(client.session.stats, client.session.isLoggedIn), ...soapStats.families()];
+  }
+
+  private logOutcome(error: unknown): void {
+    const code = error === undefined ? undefined : errorReason(error);
+    // One line per change of state, not one per failed scrape while vCenter is down.
+    if (code !== this.lastErrorCode) {
+      if (code) this.deps.logger.warn({ err: describe(error) }, 'collection failed: vCenter unreachable or refusing');
+      else if (this.lastErrorCode) this.deps.logger.info('vCenter reachable again');
+    }
+    this.lastErrorCode = code;
+  }
+}
+
+function seconds(since: bigint): number {
+  return Number(process.hrtime.bigint() - since) / 1e9;
+}

@@ -1,0 +1,79 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+
+/** A route's handler; GET handlers also serve HEAD. */
+export type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+/** The HTTP front: exact-path GET routes, 404 for unknown paths, 405 for other methods. */
+export class HttpServer {
+  private readonly server: Server;
+  private readonly routes = new Map<string, Handler>();
+
+  constructor(private readonly logger: Logger) {
+    this.server = createServer((req, res) => {
+      this.dispatch(req, res);
+    });
+    // Slow or idle clients must not pin sockets forever.
+    this.server.requestTimeout = 60_000;
+    this.server.headersTimeout = 10_000;
+    this.server.keepAliveTimeout = 65_000;
+  }
+
+  /** Registers a GET (and HEAD) route for an exact path. */
+  get(path: string, handler: Handler): void {
+    this.routes.set(path, handler);
+  }
+
+  /** Listens on `host:port` ("" host = all interfaces) and resolves with the bound address. */
+  listen(address: string): Promise<AddressInfo> {
+    const i = address.lastIndexOf(':');
+    const host = address.slice(0, i).replace(/^\[(.*)\]$/, '$1');
+    const port = Number(address.slice(i + 1));
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ port, host: host || undefined }, () => {
+        this.server.off('error', reject);
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  /** Stops accepting connections, lets in-flight requests finish for `graceMs`, then cuts the rest. */
+  async close(graceMs: number): Promise<void> {
+    if (!this.server.listening) return;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    const timer = setTimeout(() => this.server.closeAllConnections(), graceMs);
+    await closed;
+    clearTimeout(timer);
+  }
+
+  private dispatch(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+    const handler = this.routes.get(path);
+    if (!handler) {
+      send(res, 404, 'text/plain; charset=utf-8', '404 page not found\n');
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('Allow', 'GET, HEAD');
+      send(res, 405, 'text/plain; charset=utf-8', '405 method not allowed\n');
+      return;
+    }
+    Promise.resolve()
+      .then(() => handler(req, res))
+      .catch((e: unknown) => {
+        this.logger.error({ err: e instanceof Error ? e.message : String(e), path }, 'request handler failed');
+        if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', '500 internal error\n');
+        else res.destroy();
+      });
+  }
+}
+
+/** Writes a complete response (HEAD gets headers only). */
+export function send(res: ServerResponse, status: number, contentType: string, body: string | Buffer, headers: Record<string, string> = {}): void {
+  const buf = typeof body === 'string' ? Buffer.from(body) : body;
+  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': String(buf.length), ...headers });
+  res.end(res.req.method === 'HEAD' ? undefined : buf);
+}

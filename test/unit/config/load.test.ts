@@ -1,0 +1,215 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { before, describe, it } from 'node:test';
+import { ConfigError, HELP_TEXT, loadConfig, readPassword, VERSION } from '../../../src/config/load.js';
+import { BASE_ENV, fails, run, TempDir } from './helpers.js';
+
+const tmp = new TempDir();
+const write = tmp.write.bind(tmp);
+let pwFile = '';
+before(() => {
+  pwFile = write('pw', 'hunter2\n');
+});
+
+void describe('loadConfig: sources and precedence', () => {
+  void it('applies defaults', async () => {
+    const c = await run([], { ...BASE_ENV, VSPHERE_PASSWORD_FILE: pwFile });
+    assert.equal(c.vsphere.url.href, 'https://vc.example.com/sdk');
+    assert.equal(c.vsphere.passwordFile, pwFile);
+    assert.equal(c.vsphere.password, undefined);
+    assert.deepEqual(
+      [c.vsphere.maxConnections, c.vsphere.connectTimeoutMs, c.vsphere.requestTimeoutMs],
+      [4, 10_000, 60_000],
+    );
+    assert.deepEqual([c.vsphere.maxResponseBytes, c.vsphere.keepaliveIntervalMs], [268435456, 300_000]);
+    assert.equal(c.vsphere.perfConcurrency, 4);
+    assert.equal(c.vsphere.insecureSkipVerify, false);
+    assert.ok(!('maxQueryMetrics' in c.vsphere));
+    assert.deepEqual(c.web, { listenAddress: ':9272', telemetryPath: '/metrics' });
+    assert.deepEqual(c.scrape, { timeoutSeconds: 10, timeoutOffsetSeconds: 0.5 });
+    assert.deepEqual(c.log, { level: 'info', format: 'logfmt' });
+    assert.deepEqual(c.collectors, { vm: true, host: true });
+    assert.equal(c.configFile, undefined);
+  });
+
+  void it('reads every key from YAML and converts seconds to milliseconds', async () => {
+    const file = write(
+      'full.yml',
+      `vsphere:
+  url: http://vc.lab:8080/
+  user: ro@vsphere.local
+  password_file: pw
+  ca_file: ca.pem
+  insecure_skip_verify: true
+  max_connections: 8
+  connect_timeout_seconds: 2.5
+  request_timeout_seconds: 30
+  max_response_bytes: 1048576
+  keepalive_interval_seconds: 10
+  perf_concurrency: 2
+  max_query_metrics: 64
+web:
+  listen_address: "127.0.0.1:9000"
+  telemetry_path: /vsphere
+scrape:
+  timeout_seconds: 20
+  timeout_offset_seconds: 0
+log:
+  level: debug
+  format: json
+collectors:
+  vm: false
+`,
+    );
+    const c = await run(['--config.file', file], {});
+    assert.equal(c.vsphere.url.href, 'http://vc.lab:8080/sdk');
+    // Paths in the file are relative to the file's directory.
+    assert.equal(c.vsphere.passwordFile, pwFile);
+    assert.equal(c.vsphere.caFile, path.join(tmp.dir, 'ca.pem'));
+    assert.equal(c.vsphere.insecureSkipVerify, true);
+    assert.deepEqual(
+      [c.vsphere.maxConnections, c.vsphere.connectTimeoutMs, c.vsphere.requestTimeoutMs],
+      [8, 2500, 30_000],
+    );
+    assert.deepEqual(
+      [c.vsphere.keepaliveIntervalMs, c.vsphere.perfConcurrency, c.vsphere.maxQueryMetrics],
+      [10_000, 2, 64],
+    );
+    assert.deepEqual(c.web, { listenAddress: '127.0.0.1:9000', telemetryPath: '/vsphere' });
+    assert.deepEqual(c.scrape, { timeoutSeconds: 20, timeoutOffsetSeconds: 0 });
+    assert.deepEqual(c.log, { level: 'debug', format: 'json' });
+    assert.deepEqual(c.collectors, { vm: false, host: true });
+    assert.equal(c.configFile, file);
+  });
+
+  void it('yaml < env < flags', async () => {
+    const file = write(
+      'prec.yml',
+      `vsphere: {url: "https://from-yaml", user: yaml-user, password_file: ${pwFile}, insecure_skip_verify: true}
+web: {listen_address: ":1111", telemetry_path: /yaml}
+log: {level: warn, format: json}
+`,
+    );
+    const env = { VSPHERE_URL: 'https://from-env/custom', VSPHERE_INSECURE_SKIP_VERIFY: 'No' };
+    const c = await run(['--config.file', file, '--web.listen-address', ':2222', '--log.level=error'], env);
+    assert.equal(c.vsphere.url.href, 'https://from-env/custom');
+    assert.equal(c.vsphere.user, 'yaml-user');
+    assert.equal(c.vsphere.insecureSkipVerify, false);
+    assert.deepEqual(c.web, { listenAddress: ':2222', telemetryPath: '/yaml' });
+    assert.deepEqual(c.log, { level: 'error', format: 'json' });
+  });
+
+  void it('a higher layer password replaces a lower layer password_file, and vice versa', async () => {
+    const withFile = write('pwf.yml', `vsphere: {password_file: ${pwFile}}\n`);
+    const a = await run(['--config.file', withFile], { ...BASE_ENV, VSPHERE_PASSWORD: 'env-pw' });
+    assert.equal(a.vsphere.password?.reveal(), 'env-pw');
+    assert.equal(a.vsphere.passwordFile, undefined);
+
+    const withPw = write('pw.yml', 'vsphere: {password: yaml-pw}\n');
+    const b = await run(['--config.file', withPw], { ...BASE_ENV, VSPHERE_PASSWORD_FILE: pwFile });
+    assert.equal(b.vsphere.password, undefined);
+    assert.equal(b.vsphere.passwordFile, pwFile);
+  });
+
+  void it('treats empty variables and empty YAML keys/sections as unset', async () => {
+    const file = write('nulls.yml', 'vsphere:\n  ca_file:\ncollectors:\n');
+    const c = await run(['--config.file', file], { ...BASE_ENV, VSPHERE_PASSWORD: 'p', VSPHERE_CA_FILE: '' });
+    assert.equal(c.vsphere.caFile, undefined);
+    const empty = write('empty.yml', '');
+    await run(['--config.file', empty], { ...BASE_ENV, VSPHERE_PASSWORD: 'p' });
+  });
+
+  void it('parses VSPHERE_INSECURE_SKIP_VERIFY case-insensitively', async () => {
+    for (const [v, want] of [
+      ['TRUE', true],
+      ['1', true],
+      ['Yes', true],
+      ['false', false],
+      ['0', false],
+    ] as const) {
+      const c = await run([], { ...BASE_ENV, VSPHERE_PASSWORD: 'p', VSPHERE_INSECURE_SKIP_VERIFY: v });
+      assert.equal(c.vsphere.insecureSkipVerify, want, v);
+    }
+  });
+});
+
+void describe('loadConfig: flags', () => {
+  void it('returns help for --help and -h, version for --version', async () => {
+    assert.deepEqual(await loadConfig(['--help'], {}), { kind: 'help', text: HELP_TEXT });
+    assert.deepEqual(await loadConfig(['-h', '--web.listen-address', ':1'], {}), {
+      kind: 'help',
+      text: HELP_TEXT,
+    });
+    assert.deepEqual(await loadConfig(['--version'], {}), { kind: 'version' });
+    for (const s of [
+      '--config.file',
+      '--web.listen-address',
+      '--log.format',
+      'VSPHERE_PASSWORD_FILE',
+      'VSPHERE_URL',
+    ]) {
+      assert.ok(HELP_TEXT.includes(s), s);
+    }
+    const pkg = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    assert.equal(VERSION, pkg.version);
+  });
+
+  void it('rejects unknown flags, positionals and missing values', async () => {
+    await fails(['--nope'], BASE_ENV, "config error: Unknown option '--nope' (see --help)");
+    await fails(['extra'], BASE_ENV, "config error: Unexpected argument 'extra' (see --help)");
+    await fails(['--log.level'], BASE_ENV, /^config error: Option '--log.level <value>' argument missing/);
+  });
+
+  void it('has no password flag and does not echo its value', async () => {
+    await assert.rejects(loadConfig(['--vsphere.password=hunter2'], BASE_ENV), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.ok(!err.message.includes('hunter2'));
+      return true;
+    });
+  });
+
+  void it('validates flag values naming the flag', async () => {
+    await fails(
+      ['--log.level', 'verbose'],
+      BASE_ENV,
+      'config error: --log.level: expected one of debug, info, warn, error, got "verbose"',
+    );
+    await fails(
+      ['--web.telemetry-path=metrics'],
+      BASE_ENV,
+      /^config error: --web.telemetry-path: expected a path/,
+    );
+    await fails(
+      ['--web.listen-address=9272'],
+      BASE_ENV,
+      /^config error: --web.listen-address: expected \[host\]:port/,
+    );
+  });
+});
+
+void describe('readPassword', () => {
+  void it('re-reads the file at every call and trims exactly one trailing newline', async () => {
+    const file = write('rotating', 'first\n');
+    const c = await run([], { ...BASE_ENV, VSPHERE_PASSWORD_FILE: file });
+    assert.equal((await readPassword(c.vsphere)).reveal(), 'first');
+    fs.writeFileSync(file, 'second\r\n');
+    assert.equal((await readPassword(c.vsphere)).reveal(), 'second');
+    fs.writeFileSync(file, ' spaced \n\n');
+    assert.equal((await readPassword(c.vsphere)).reveal(), ' spaced \n');
+    fs.rmSync(file);
+    await assert.rejects(
+      readPassword(c.vsphere),
+      (err: unknown) => err instanceof ConfigError && /ENOENT/.test(err.message),
+    );
+    fs.writeFileSync(file, 'fixed');
+    assert.equal((await readPassword(c.vsphere)).reveal(), 'fixed');
+  });
+
+  void it('returns an inline password as is', async () => {
+    const c = await run([], { ...BASE_ENV, VSPHERE_PASSWORD: 'inline' });
+    assert.equal((await readPassword(c.vsphere)).reveal(), 'inline');
+  });
+});
