@@ -24,7 +24,11 @@ export interface App {
 /** Composition root: builds every part from the config; no logic of its own. */
 export async function createApp(config: Config, logger: Logger): Promise<App> {
   const v = config.vsphere;
-  if (v.insecureSkipVerify) logger.warn({ url: v.url.origin }, 'TLS certificate verification of vCenter is DISABLED (insecure_skip_verify)');
+  if (v.insecureSkipVerify)
+    logger.warn(
+      { url: v.url.origin },
+      'TLS certificate verification of vCenter is DISABLED (insecure_skip_verify)',
+    );
   const ca = v.caFile ? await readFile(v.caFile, 'utf8') : undefined;
   const soapStats = new SoapStats();
   const transport = new SoapTransport({
@@ -44,26 +48,50 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     logger,
   });
   const client = new VimClient(transport, session, logger);
-  const perf = new PerfManager(client, { maxQueryMetrics: v.maxQueryMetrics, concurrency: v.perfConcurrency });
-  const scraper = new Scraper({ client, perf, collectors: enabledCollectors(config.collectors), soapStats, logger, version: VERSION });
+  const perf = new PerfManager(client, {
+    maxQueryMetrics: v.maxQueryMetrics,
+    concurrency: v.perfConcurrency,
+  });
+  const scraper = new Scraper({
+    client,
+    perf,
+    collectors: enabledCollectors(config.collectors),
+    soapStats,
+    logger,
+    version: VERSION,
+  });
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
   const server = new HttpServer(logger);
   const text = 'text/plain; charset=utf-8';
-  server.get(config.web.telemetryPath, metricsHandler(scraper, config.scrape, () => registry.metrics()));
-  server.get('/', (_req, res) => send(res, 200, 'text/html; charset=utf-8', landingPage(VERSION, config.web.telemetryPath)));
+  server.get(
+    config.web.telemetryPath,
+    metricsHandler(scraper, config.scrape, () => registry.metrics()),
+  );
+  server.get('/', (_req, res) =>
+    send(res, 200, 'text/html; charset=utf-8', landingPage(VERSION, config.web.telemetryPath)),
+  );
   server.get('/-/healthy', (_req, res) => send(res, 200, text, 'OK\n'));
   server.get('/-/ready', (_req, res) =>
-    session.stats.logins > 0 ? send(res, 200, text, 'Ready\n') : send(res, 503, text, 'Not ready: no vCenter login yet\n'),
+    session.stats.logins > 0
+      ? send(res, 200, text, 'Ready\n')
+      : send(res, 503, text, 'Not ready: no vCenter login yet\n'),
   );
 
   let closing: Promise<void> | undefined;
   return {
     async start() {
       const address = await server.listen(config.web.listenAddress);
-      logger.info({ address: `${address.address}:${address.port}`, telemetryPath: config.web.telemetryPath, version: VERSION }, 'listening');
+      logger.info(
+        {
+          address: `${address.address}:${address.port}`,
+          telemetryPath: config.web.telemetryPath,
+          version: VERSION,
+        },
+        'listening',
+      );
       // Log in at start so /-/ready turns green without waiting for the first scrape.
       session.ensure(AbortSignal.timeout(config.scrape.timeoutSeconds * 1000)).catch(() => undefined);
       return address;

@@ -32,7 +32,10 @@ async function main(): Promise<number | undefined> {
   try {
     await app.start();
   } catch (e) {
-    logger.error({ err: e instanceof Error ? e.message : String(e), address: config.web.listenAddress }, 'cannot listen');
+    logger.error(
+      { err: e instanceof Error ? e.message : String(e), address: config.web.listenAddress },
+      'cannot listen',
+    );
     await app.close();
     return 1;
   }

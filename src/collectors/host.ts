@@ -6,7 +6,17 @@ import { HOST_PERF } from './perf-metrics.js';
 const ID = ['host', 'host_moid'] as const;
 const CONNECTION_STATES = ['connected', 'disconnected', 'notResponding'] as const;
 const POWER_STATES = ['poweredOn', 'poweredOff', 'standBy', 'unknown'] as const;
-const INFO_LABELS = [...ID, 'uuid', 'cluster', 'datacenter', 'esxi_version', 'esxi_build', 'cpu_model', 'vendor', 'model'] as const;
+const INFO_LABELS = [
+  ...ID,
+  'uuid',
+  'cluster',
+  'datacenter',
+  'esxi_version',
+  'esxi_build',
+  'cpu_model',
+  'vendor',
+  'model',
+] as const;
 
 /** ESXi hosts: identity, hardware capacity, connection/maintenance state and realtime performance. */
 export const hostCollector: Collector = {
@@ -14,32 +24,68 @@ export const hostCollector: Collector = {
   async collect(ctx: CollectContext, emit): Promise<void> {
     const g = (name: string, help: string, extra: readonly string[] = []): MetricFamily =>
       new MetricFamily(`vsphere_host_${name}`, help, 'gauge', [...ID, ...extra]);
-    const info = new MetricFamily('vsphere_host_info', 'Descriptive labels of an ESXi host; value is always 1.', 'gauge', INFO_LABELS);
-    const connection = g('connection_state', 'Connection state of the host to vCenter: 1 for the current state (summary.runtime.connectionState).', ['state']);
-    const power = g('power_state', 'Power state of the host: 1 for the current state (summary.runtime.powerState).', ['state']);
-    const maintenance = g('maintenance_mode', '1 when the host is in maintenance mode (summary.runtime.inMaintenanceMode).');
+    const info = new MetricFamily(
+      'vsphere_host_info',
+      'Descriptive labels of an ESXi host; value is always 1.',
+      'gauge',
+      INFO_LABELS,
+    );
+    const connection = g(
+      'connection_state',
+      'Connection state of the host to vCenter: 1 for the current state (summary.runtime.connectionState).',
+      ['state'],
+    );
+    const power = g(
+      'power_state',
+      'Power state of the host: 1 for the current state (summary.runtime.powerState).',
+      ['state'],
+    );
+    const maintenance = g(
+      'maintenance_mode',
+      '1 when the host is in maintenance mode (summary.runtime.inMaintenanceMode).',
+    );
     const boot = g('boot_timestamp_seconds', 'Unix time the host booted (summary.runtime.bootTime).');
     const cores = g('cpu_cores', 'Physical CPU cores (summary.hardware.numCpuCores).');
     const threads = g('cpu_threads', 'Logical CPU threads (summary.hardware.numCpuThreads).');
-    const cpuCapacity = g('cpu_capacity_hertz', 'CPU capacity in hertz: cores × core frequency (summary.hardware.numCpuCores × cpuMhz).');
+    const cpuCapacity = g(
+      'cpu_capacity_hertz',
+      'CPU capacity in hertz: cores × core frequency (summary.hardware.numCpuCores × cpuMhz).',
+    );
     const memCapacity = g('memory_capacity_bytes', 'Physical memory in bytes (summary.hardware.memorySize).');
     const targets = [];
     for (const h of ctx.inventory.hosts) {
       const id = [h.name, h.moid];
       const place = ctx.inventory.placement(h.moid);
-      info.add([...id, h.uuid ?? '', place.cluster, place.datacenter, h.version ?? '', h.build ?? '', h.cpuModel ?? '', h.vendor ?? '', h.model ?? ''], 1);
+      info.add(
+        [
+          ...id,
+          h.uuid ?? '',
+          place.cluster,
+          place.datacenter,
+          h.version ?? '',
+          h.build ?? '',
+          h.cpuModel ?? '',
+          h.vendor ?? '',
+          h.model ?? '',
+        ],
+        1,
+      );
       addStateSet(connection, id, CONNECTION_STATES, h.connectionState);
       addStateSet(power, id, POWER_STATES, h.powerState);
       if (h.inMaintenanceMode !== undefined) maintenance.add(id, h.inMaintenanceMode ? 1 : 0);
       if (h.bootTime !== undefined) boot.add(id, h.bootTime);
       if (h.cpuCores !== undefined) cores.add(id, h.cpuCores);
       if (h.cpuThreads !== undefined) threads.add(id, h.cpuThreads);
-      if (h.cpuCores !== undefined && h.cpuMhz !== undefined) cpuCapacity.add(id, h.cpuCores * h.cpuMhz * 1e6);
+      if (h.cpuCores !== undefined && h.cpuMhz !== undefined)
+        cpuCapacity.add(id, h.cpuCores * h.cpuMhz * 1e6);
       if (h.memoryBytes !== undefined) memCapacity.add(id, h.memoryBytes);
       // A disconnected or powered-off host has no realtime statistics to give.
-      if (h.connectionState === 'connected' && h.powerState === 'poweredOn') targets.push({ entity: { type: 'HostSystem', value: h.moid }, labels: id });
+      if (h.connectionState === 'connected' && h.powerState === 'poweredOn')
+        targets.push({ entity: { type: 'HostSystem', value: h.moid }, labels: id });
     }
-    for (const f of [info, connection, power, maintenance, boot, cores, threads, cpuCapacity, memCapacity]) emit(f);
-    for (const f of await collectPerfFamilies(ctx.perf, 'vsphere_host', ID, HOST_PERF, targets, ctx.signal)) emit(f);
+    for (const f of [info, connection, power, maintenance, boot, cores, threads, cpuCapacity, memCapacity])
+      emit(f);
+    for (const f of await collectPerfFamilies(ctx.perf, 'vsphere_host', ID, HOST_PERF, targets, ctx.signal))
+      emit(f);
   },
 };

@@ -27,7 +27,10 @@ export async function collectPerfFamilies(
   for (const def of defs) {
     const c = catalogue.get(def.counter);
     if (!c || c.unit !== def.unit) continue;
-    byKey.set(c.key, { def, family: new MetricFamily(`${prefix}_${def.metric}`, def.help, 'gauge', labelNames) });
+    byKey.set(c.key, {
+      def,
+      family: new MetricFamily(`${prefix}_${def.metric}`, def.help, 'gauge', labelNames),
+    });
   }
   if (byKey.size === 0 || targets.length === 0) return [...byKey.values()].map((v) => v.family);
   const counterIds = [...byKey.keys()];
@@ -49,7 +52,12 @@ export async function collectPerfFamilies(
 }
 
 /** Adds one series per `states` entry: 1 for the current state, 0 for the others (kube-state-metrics style). */
-export function addStateSet(family: MetricFamily, labels: readonly string[], states: readonly string[], current: string | undefined): void {
+export function addStateSet(
+  family: MetricFamily,
+  labels: readonly string[],
+  states: readonly string[],
+  current: string | undefined,
+): void {
   for (const s of states) family.add([...labels, s], s === current ? 1 : 0);
   // A state vCenter added after this list was written is still shown rather than lost.
   if (current !== undefined && !states.includes(current)) family.add([...labels, current], 1);

@@ -25,11 +25,36 @@ export const vmCollector: Collector = {
   name: 'vm',
   async collect(ctx: CollectContext, emit): Promise<void> {
     const { inventory } = ctx;
-    const info = new MetricFamily('vsphere_vm_info', 'Descriptive labels of a virtual machine; value is always 1.', 'gauge', INFO_LABELS);
-    const power = new MetricFamily('vsphere_vm_power_state', 'Power state of the VM: 1 for the current state (summary.runtime.powerState).', 'gauge', [...ID, 'state']);
-    const boot = new MetricFamily('vsphere_vm_boot_timestamp_seconds', 'Unix time the VM was last powered on (summary.runtime.bootTime).', 'gauge', ID);
-    const cpus = new MetricFamily('vsphere_vm_cpus', 'Configured virtual CPUs (summary.config.numCpu).', 'gauge', ID);
-    const memory = new MetricFamily('vsphere_vm_memory_bytes', 'Configured memory in bytes (summary.config.memorySizeMB).', 'gauge', ID);
+    const info = new MetricFamily(
+      'vsphere_vm_info',
+      'Descriptive labels of a virtual machine; value is always 1.',
+      'gauge',
+      INFO_LABELS,
+    );
+    const power = new MetricFamily(
+      'vsphere_vm_power_state',
+      'Power state of the VM: 1 for the current state (summary.runtime.powerState).',
+      'gauge',
+      [...ID, 'state'],
+    );
+    const boot = new MetricFamily(
+      'vsphere_vm_boot_timestamp_seconds',
+      'Unix time the VM was last powered on (summary.runtime.bootTime).',
+      'gauge',
+      ID,
+    );
+    const cpus = new MetricFamily(
+      'vsphere_vm_cpus',
+      'Configured virtual CPUs (summary.config.numCpu).',
+      'gauge',
+      ID,
+    );
+    const memory = new MetricFamily(
+      'vsphere_vm_memory_bytes',
+      'Configured memory in bytes (summary.config.memorySizeMB).',
+      'gauge',
+      ID,
+    );
     const targets = [];
     for (const vm of inventory.vms) {
       const id = [vm.name, vm.moid];
@@ -57,7 +82,8 @@ export const vmCollector: Collector = {
       if (vm.numCpu !== undefined) cpus.add(id, vm.numCpu);
       if (vm.memoryBytes !== undefined) memory.add(id, vm.memoryBytes);
       // Realtime statistics exist only for running VMs; templates never run.
-      if (vm.powerState === 'poweredOn' && !vm.template) targets.push({ entity: { type: 'VirtualMachine', value: vm.moid }, labels: id });
+      if (vm.powerState === 'poweredOn' && !vm.template)
+        targets.push({ entity: { type: 'VirtualMachine', value: vm.moid }, labels: id });
     }
     for (const f of [info, power, boot, cpus, memory]) emit(f);
     const perf = await collectPerfFamilies(ctx.perf, 'vsphere_vm', ID, VM_PERF, targets, ctx.signal);

@@ -17,6 +17,7 @@ export function collectionBudgetSeconds(header: string | string[] | undefined, c
   const raw = Array.isArray(header) ? header[0] : header;
   const fromHeader = raw === undefined ? Number.NaN : Number.parseFloat(raw);
   let budget = cfg.timeoutSeconds;
-  if (Number.isFinite(fromHeader) && fromHeader > 0) budget = Math.min(budget, fromHeader - cfg.timeoutOffsetSeconds);
+  if (Number.isFinite(fromHeader) && fromHeader > 0)
+    budget = Math.min(budget, fromHeader - cfg.timeoutOffsetSeconds);
   return Math.max(MIN_SECONDS, budget);
 }

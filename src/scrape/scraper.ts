@@ -54,10 +54,23 @@ export class Scraper {
     const { client, logger } = this.deps;
     const started = process.hrtime.bigint();
     const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(new Error(`collection deadline of ${budgetSeconds.toFixed(1)} s reached`)), budgetSeconds * 1000);
+    const timer = setTimeout(
+      () => ac.abort(new Error(`collection deadline of ${budgetSeconds.toFixed(1)} s reached`)),
+      budgetSeconds * 1000,
+    );
     const perCollector: MetricFamily[][] = this.deps.collectors.map(() => []);
-    const success = new MetricFamily('vsphere_collector_success', '1 when the collector finished without error in this collection.', 'gauge', ['collector']);
-    const duration = new MetricFamily('vsphere_collector_duration_seconds', 'Time the collector took in this collection.', 'gauge', ['collector']);
+    const success = new MetricFamily(
+      'vsphere_collector_success',
+      '1 when the collector finished without error in this collection.',
+      'gauge',
+      ['collector'],
+    );
+    const duration = new MetricFamily(
+      'vsphere_collector_duration_seconds',
+      'Time the collector took in this collection.',
+      'gauge',
+      ['collector'],
+    );
     let up = false;
     let error: unknown;
     try {
@@ -89,7 +102,12 @@ export class Scraper {
     }
     this.logOutcome(error);
     const durationSeconds = seconds(started);
-    const families = [...perCollector.flat(), success, duration, ...this.healthFamilies(up, durationSeconds, error)];
+    const families = [
+      ...perCollector.flat(),
+      success,
+      duration,
+      ...this.healthFamilies(up, durationSeconds, error),
+    ];
     const body = encodeFamilies(families);
     let gz: Promise<Buffer> | undefined;
     return { up, body, durationSeconds, gzip: () => (gz ??= gzipBody(body)) };
@@ -103,24 +121,55 @@ export class Scraper {
       return f;
     };
     const out = [
-      gauge('vsphere_up', '1 when vCenter answered this collection (login and inventory read succeeded).', up ? 1 : 0),
+      gauge(
+        'vsphere_up',
+        '1 when vCenter answered this collection (login and inventory read succeeded).',
+        up ? 1 : 0,
+      ),
       gauge('vsphere_scrape_duration_seconds', 'Wall time of this collection.', durationSeconds),
     ];
-    const lastError = new MetricFamily('vsphere_last_error_info', 'Why the last collection could not reach vCenter (present only when vsphere_up is 0).', 'gauge', ['code', 'message']);
+    const lastError = new MetricFamily(
+      'vsphere_last_error_info',
+      'Why the last collection could not reach vCenter (present only when vsphere_up is 0).',
+      'gauge',
+      ['code', 'message'],
+    );
     if (error !== undefined) lastError.add([errorReason(error), describe(error).message.slice(0, 200)], 1);
-    const build = new MetricFamily('vsphere_exporter_build_info', 'Version of vsphere-exporter and of the Node.js runtime; value is always 1.', 'gauge', ['version', 'nodejs_version']);
+    const build = new MetricFamily(
+      'vsphere_exporter_build_info',
+      'Version of vsphere-exporter and of the Node.js runtime; value is always 1.',
+      'gauge',
+      ['version', 'nodejs_version'],
+    );
     build.add([version, process.version], 1);
     const about = client.session.content?.about;
-    const vc = new MetricFamily('vsphere_vcenter_info', 'Product and API version vCenter (or ESXi) reports; value is always 1.', 'gauge', ['product', 'version', 'build', 'api_version', 'api_type', 'instance_uuid']);
-    if (about) vc.add([about.fullName, about.version, about.build, about.apiVersion, about.apiType, about.instanceUuid], 1);
-    return [...out, lastError, build, vc, ...sessionFamilies(client.session.stats, client.session.isLoggedIn), ...soapStats.families()];
+    const vc = new MetricFamily(
+      'vsphere_vcenter_info',
+      'Product and API version vCenter (or ESXi) reports; value is always 1.',
+      'gauge',
+      ['product', 'version', 'build', 'api_version', 'api_type', 'instance_uuid'],
+    );
+    if (about)
+      vc.add(
+        [about.fullName, about.version, about.build, about.apiVersion, about.apiType, about.instanceUuid],
+        1,
+      );
+    return [
+      ...out,
+      lastError,
+      build,
+      vc,
+      ...sessionFamilies(client.session.stats, client.session.isLoggedIn),
+      ...soapStats.families(),
+    ];
   }
 
   private logOutcome(error: unknown): void {
     const code = error === undefined ? undefined : errorReason(error);
     // One line per change of state, not one per failed scrape while vCenter is down.
     if (code !== this.lastErrorCode) {
-      if (code) this.deps.logger.warn({ err: describe(error) }, 'collection failed: vCenter unreachable or refusing');
+      if (code)
+        this.deps.logger.warn({ err: describe(error) }, 'collection failed: vCenter unreachable or refusing');
       else if (this.lastErrorCode) this.deps.logger.info('vCenter reachable again');
     }
     this.lastErrorCode = code;

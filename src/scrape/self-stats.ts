@@ -24,9 +24,19 @@ export class SoapStats {
 
   /** Counter families for the exposition. */
   families(): MetricFamily[] {
-    const req = new MetricFamily('vsphere_soap_requests_total', 'SOAP calls to vCenter by method and outcome ("success" or an error code).', 'counter', ['method', 'outcome']);
+    const req = new MetricFamily(
+      'vsphere_soap_requests_total',
+      'SOAP calls to vCenter by method and outcome ("success" or an error code).',
+      'counter',
+      ['method', 'outcome'],
+    );
     for (const c of this.calls.values()) req.add([c.method, c.outcome], c.count);
-    const dur = new MetricFamily('vsphere_soap_request_duration_seconds_total', 'Time spent in SOAP calls to vCenter by method.', 'counter', ['method']);
+    const dur = new MetricFamily(
+      'vsphere_soap_request_duration_seconds_total',
+      'Time spent in SOAP calls to vCenter by method.',
+      'counter',
+      ['method'],
+    );
     for (const [method, s] of this.seconds) dur.add([method], s);
     return [req, dur];
   }
@@ -41,8 +51,16 @@ export function sessionFamilies(stats: SessionStats, active: boolean): MetricFam
   };
   return [
     f('vsphere_session_logins_total', 'Successful Login calls to vCenter.', stats.logins),
-    f('vsphere_session_login_failures_total', 'Failed login attempts (vCenter unreachable or credentials refused).', stats.loginFailures),
-    f('vsphere_session_relogins_total', 'Logins made because vCenter ended the previous session (expiry, restart, TerminateSession).', stats.relogins),
+    f(
+      'vsphere_session_login_failures_total',
+      'Failed login attempts (vCenter unreachable or credentials refused).',
+      stats.loginFailures,
+    ),
+    f(
+      'vsphere_session_relogins_total',
+      'Logins made because vCenter ended the previous session (expiry, restart, TerminateSession).',
+      stats.relogins,
+    ),
     f('vsphere_session_active', '1 while the exporter holds a vCenter session.', active ? 1 : 0, 'gauge'),
   ];
 }

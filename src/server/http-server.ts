@@ -64,7 +64,10 @@ export class HttpServer {
     Promise.resolve()
       .then(() => handler(req, res))
       .catch((e: unknown) => {
-        this.logger.error({ err: e instanceof Error ? e.message : String(e), path }, 'request handler failed');
+        this.logger.error(
+          { err: e instanceof Error ? e.message : String(e), path },
+          'request handler failed',
+        );
         if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', '500 internal error\n');
         else res.destroy();
       });
@@ -72,7 +75,13 @@ export class HttpServer {
 }
 
 /** Writes a complete response (HEAD gets headers only). */
-export function send(res: ServerResponse, status: number, contentType: string, body: string | Buffer, headers: Record<string, string> = {}): void {
+export function send(
+  res: ServerResponse,
+  status: number,
+  contentType: string,
+  body: string | Buffer,
+  headers: Record<string, string> = {},
+): void {
   const buf = typeof body === 'string' ? Buffer.from(body) : body;
   res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': String(buf.length), ...headers });
   res.end(res.req.method === 'HEAD' ? undefined : buf);

@@ -1,5 +1,10 @@
 import type { VimClient } from './client.js';
-import { retrieveFromView, withContainerView, type ObjectContent, type PropertySpec } from './property-collector.js';
+import {
+  retrieveFromView,
+  withContainerView,
+  type ObjectContent,
+  type PropertySpec,
+} from './property-collector.js';
 import { isVsphereError } from './soap/errors.js';
 import type { XmlNode } from './soap/xml.js';
 import { bool, epochSeconds, moRef, num, str } from './values.js';
@@ -140,7 +145,11 @@ export function buildInventory(objects: readonly ObjectContent[]): Inventory {
         hosts.push(toHost(o.obj.value, p));
         break;
       default:
-        parents.set(o.obj.value, { type: o.obj.type, name: str(p.get('name')), parent: moRef(p.get('parent'))?.value });
+        parents.set(o.obj.value, {
+          type: o.obj.type,
+          name: str(p.get('name')),
+          parent: moRef(p.get('parent'))?.value,
+        });
     }
   }
   const hostsByMoid = new Map(hosts.map((h) => [h.moid, h]));
@@ -162,7 +171,10 @@ export function buildInventory(objects: readonly ObjectContent[]): Inventory {
       }
       id = node.parent;
     }
-    const result = { cluster: compute?.type === 'ClusterComputeResource' ? (compute.name ?? '') : '', datacenter };
+    const result = {
+      cluster: compute?.type === 'ClusterComputeResource' ? (compute.name ?? '') : '',
+      datacenter,
+    };
     cache.set(host.parentMoid, result);
     return result;
   };

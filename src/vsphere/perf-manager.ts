@@ -92,7 +92,11 @@ export class PerfManager {
   }
 
   /** Realtime QueryPerf (maxSample 1) for all queries, chunked by the metric limit; calls `onSample` as chunks arrive. */
-  async queryRealtime(queries: readonly PerfQuery[], signal: AbortSignal | undefined, onSample: (s: PerfSample) => void): Promise<void> {
+  async queryRealtime(
+    queries: readonly PerfQuery[],
+    signal: AbortSignal | undefined,
+    onSample: (s: PerfSample) => void,
+  ): Promise<void> {
     if (queries.length === 0) return;
     const content = await this.client.content(signal);
     const perf = content.perfManager;
@@ -117,7 +121,7 @@ export function chunkQueries(queries: readonly PerfQuery[], limit: number): Perf
   let cur: PerfQuery[] = [];
   let size = 0;
   for (const q of queries) {
-    for (let i = 0; i < q.counterIds.length; ) {
+    for (let i = 0; i < q.counterIds.length;) {
       if (size === limit) {
         chunks.push(cur);
         cur = [];
@@ -137,7 +141,9 @@ function querySpec(q: PerfQuery): string {
   // Element order follows the PerfQuerySpec xsd:sequence; vcsim only answers explicit metric ids.
   return (
     `<querySpec>${moRefEl('entity', q.entity)}<maxSample>1</maxSample>` +
-    q.counterIds.map((id) => `<metricId><counterId>${id}</counterId><instance></instance></metricId>`).join('') +
+    q.counterIds
+      .map((id) => `<metricId><counterId>${id}</counterId><instance></instance></metricId>`)
+      .join('') +
     `<intervalId>${REALTIME_INTERVAL}</intervalId></querySpec>`
   );
 }
@@ -163,7 +169,14 @@ function readPerfResponse(res: XmlNode, onSample: (s: PerfSample) => void): void
       const value = num(values[values.length - 1]);
       // -1 is vCenter's "no data for this interval"; it is not a measurement.
       if (value === undefined || value < 0) continue;
-      onSample({ entity, counterId, instance: str(id && child(id, 'instance')) ?? '', value, intervalSeconds, timestamp });
+      onSample({
+        entity,
+        counterId,
+        instance: str(id && child(id, 'instance')) ?? '',
+        value,
+        intervalSeconds,
+        timestamp,
+      });
     }
   }
 }

@@ -48,7 +48,12 @@ export async function retrieveFromView(
     // An abandoned paged retrieval holds server memory until the session ends; release it.
     if (token !== undefined) {
       await client
-        .invoke('CancelRetrievePropertiesEx', pc, `<token>${escapeXml(token)}</token>`, AbortSignal.timeout(2000))
+        .invoke(
+          'CancelRetrievePropertiesEx',
+          pc,
+          `<token>${escapeXml(token)}</token>`,
+          AbortSignal.timeout(2000),
+        )
         .catch(() => undefined);
     }
     throw e;

@@ -12,14 +12,25 @@ export interface ServiceContent {
   sessionManager: MoRef;
   perfManager?: MoRef;
   setting?: MoRef;
-  about: { name: string; fullName: string; version: string; build: string; apiType: string; apiVersion: string; instanceUuid: string };
+  about: {
+    name: string;
+    fullName: string;
+    version: string;
+    build: string;
+    apiType: string;
+    apiVersion: string;
+    instanceUuid: string;
+  };
 }
 
 /** The fixed reference every vSphere endpoint answers to. */
 export const SERVICE_INSTANCE: MoRef = { type: 'ServiceInstance', value: 'ServiceInstance' };
 
 /** RetrieveServiceContent, which needs no session; also sets the SOAPAction version from `about.apiVersion`. */
-export async function retrieveServiceContent(transport: SoapTransport, signal?: AbortSignal): Promise<ServiceContent> {
+export async function retrieveServiceContent(
+  transport: SoapTransport,
+  signal?: AbortSignal,
+): Promise<ServiceContent> {
   const res = await transport.call('RetrieveServiceContent', SERVICE_INSTANCE, '', { signal });
   const rv = child(res, 'returnval');
   const need = (name: string): MoRef => {

@@ -43,7 +43,8 @@ export class Session {
   private lastUse = 0;
   private keepalive: NodeJS.Timeout | undefined;
   private closed = false;
-  private authFailure: { error: VsphereError; notBefore: number; backoffMs: number; passwordHash: string } | undefined;
+  private authFailure:
+    { error: VsphereError; notBefore: number; backoffMs: number; passwordHash: string } | undefined;
   private readonly now: () => number;
 
   constructor(
@@ -104,7 +105,9 @@ export class Session {
     if (this.loggedIn && this.content) {
       this.loggedIn = false;
       try {
-        await this.transport.call('Logout', this.content.sessionManager, '', { signal: AbortSignal.timeout(timeoutMs) });
+        await this.transport.call('Logout', this.content.sessionManager, '', {
+          signal: AbortSignal.timeout(timeoutMs),
+        });
         this.opts.logger.info('logged out of vCenter');
       } catch (e) {
         this.opts.logger.warn({ err: describe(e) }, 'vCenter Logout failed');
@@ -119,7 +122,8 @@ export class Session {
     const failure = this.authFailure;
     // Within the backoff window, retrying a password vCenter already refused would only lock the account;
     // a changed password (file rotated or fixed) is worth trying at once.
-    if (failure && this.now() < failure.notBefore && failure.passwordHash === passwordHash) throw failure.error;
+    if (failure && this.now() < failure.notBefore && failure.passwordHash === passwordHash)
+      throw failure.error;
     try {
       this.content ??= await retrieveServiceContent(this.transport);
       this.transport.clearSession();
@@ -132,9 +136,14 @@ export class Session {
     } catch (e) {
       if (isVsphereError(e, 'VSPHERE_INVALID_LOGIN')) {
         this.stats.loginFailures++;
-        const backoffMs = failure ? Math.min(failure.backoffMs * 2, AUTH_BACKOFF_MAX_MS) : AUTH_BACKOFF_START_MS;
+        const backoffMs = failure
+          ? Math.min(failure.backoffMs * 2, AUTH_BACKOFF_MAX_MS)
+          : AUTH_BACKOFF_START_MS;
         this.authFailure = { error: e, notBefore: this.now() + backoffMs, backoffMs, passwordHash };
-        this.opts.logger.error({ user: this.opts.user, retryInSeconds: backoffMs / 1000 }, 'vCenter rejected the login');
+        this.opts.logger.error(
+          { user: this.opts.user, retryInSeconds: backoffMs / 1000 },
+          'vCenter rejected the login',
+        );
       } else if (isVsphereError(e)) {
         this.stats.loginFailures++;
         // vCenter unreachable or restarting: its ServiceContent may change (new instance), fetch it again.
@@ -146,7 +155,10 @@ export class Session {
     this.loggedIn = true;
     this.generation++;
     this.stats.logins++;
-    this.opts.logger.info({ user: this.opts.user, apiVersion: this.transport.apiVersion }, 'logged in to vCenter');
+    this.opts.logger.info(
+      { user: this.opts.user, apiVersion: this.transport.apiVersion },
+      'logged in to vCenter',
+    );
     this.startKeepalive();
   }
 
@@ -171,16 +183,21 @@ export class Session {
   private startKeepalive(): void {
     this.stopKeepalive();
     const interval = this.opts.keepaliveIntervalMs;
-    this.keepalive = setInterval(() => {
-      if (!this.loggedIn || this.now() - this.lastUse < interval) return;
-      // CurrentTime is the cheapest call that refreshes vCenter's idle timer for our session.
-      this.transport
-        .call('CurrentTime', SERVICE_INSTANCE, '', { signal: AbortSignal.timeout(Math.min(interval, 30_000)) })
-        .then(() => {
-          this.lastUse = this.now();
-        })
-        .catch((e: unknown) => this.opts.logger.warn({ err: describe(e) }, 'vCenter keepalive failed'));
-    }, Math.max(1000, Math.floor(interval / 2)));
+    this.keepalive = setInterval(
+      () => {
+        if (!this.loggedIn || this.now() - this.lastUse < interval) return;
+        // CurrentTime is the cheapest call that refreshes vCenter's idle timer for our session.
+        this.transport
+          .call('CurrentTime', SERVICE_INSTANCE, '', {
+            signal: AbortSignal.timeout(Math.min(interval, 30_000)),
+          })
+          .then(() => {
+            this.lastUse = this.now();
+          })
+          .catch((e: unknown) => this.opts.logger.warn({ err: describe(e) }, 'vCenter keepalive failed'));
+      },
+      Math.max(1000, Math.floor(interval / 2)),
+    );
     this.keepalive.unref();
   }
 

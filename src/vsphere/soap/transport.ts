@@ -131,7 +131,11 @@ export class SoapTransport {
       for await (const chunk of res.body as AsyncIterable<Buffer>) {
         size += chunk.length;
         if (size > this.opts.maxResponseBytes) {
-          throw new VsphereError('VSPHERE_RESPONSE_TOO_LARGE', `${method}: response over ${this.opts.maxResponseBytes} bytes`, { method });
+          throw new VsphereError(
+            'VSPHERE_RESPONSE_TOO_LARGE',
+            `${method}: response over ${this.opts.maxResponseBytes} bytes`,
+            { method },
+          );
         }
         parser.write(chunk);
       }
@@ -139,10 +143,15 @@ export class SoapTransport {
       const env = parser.close();
       const soapBody = child(env, 'Body');
       const first = soapBody?.children[0];
-      if (!soapBody || !first) throw new VsphereError('VSPHERE_BAD_RESPONSE', `${method}: SOAP response without a Body`, { method });
+      if (!soapBody || !first)
+        throw new VsphereError('VSPHERE_BAD_RESPONSE', `${method}: SOAP response without a Body`, { method });
       if (first.name === 'Fault') throw faultToError(first, method);
       if (res.statusCode !== 200) {
-        throw new VsphereError('VSPHERE_HTTP_STATUS', `${method}: HTTP ${res.statusCode} without a SOAP fault`, { statusCode: res.statusCode, method });
+        throw new VsphereError(
+          'VSPHERE_HTTP_STATUS',
+          `${method}: HTTP ${res.statusCode} without a SOAP fault`,
+          { statusCode: res.statusCode, method },
+        );
       }
       if (options.captureCookie) this.captureCookie(res.headers['set-cookie']);
       return first;
@@ -173,18 +182,32 @@ function toVsphereError(e: unknown, method: string, signal: AbortSignal | undefi
   const code = errorCode(e);
   const msg = e instanceof Error ? e.message : String(e);
   if (e instanceof undiciErrors.ResponseExceededMaxSizeError || code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') {
-    return new VsphereError('VSPHERE_RESPONSE_TOO_LARGE', `${method}: response larger than the configured cap`, { method });
+    return new VsphereError(
+      'VSPHERE_RESPONSE_TOO_LARGE',
+      `${method}: response larger than the configured cap`,
+      { method },
+    );
   }
-  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+  if (
+    code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    code === 'UND_ERR_BODY_TIMEOUT' ||
+    code === 'UND_ERR_CONNECT_TIMEOUT'
+  ) {
     return new VsphereError('VSPHERE_TIMEOUT', `${method}: ${msg}`, { method, cause: e });
   }
   if (code === 'UND_ERR_DESTROYED' || code === 'UND_ERR_CLOSED') {
     return new VsphereError('VSPHERE_CLOSED', `${method}: connection pool closed`, { method, cause: e });
   }
   if (code && TLS_CODES.has(code)) {
-    return new VsphereError('VSPHERE_TLS', `${method}: TLS verification of vCenter failed: ${code}: ${msg}`, { method, cause: e });
+    return new VsphereError('VSPHERE_TLS', `${method}: TLS verification of vCenter failed: ${code}: ${msg}`, {
+      method,
+      cause: e,
+    });
   }
-  return new VsphereError('VSPHERE_CONNECTION', `${method}: ${code ? `${code}: ` : ''}${msg}`, { method, cause: e });
+  return new VsphereError('VSPHERE_CONNECTION', `${method}: ${code ? `${code}: ` : ''}${msg}`, {
+    method,
+    cause: e,
+  });
 }
 
 function errorCode(e: unknown): string | undefined {

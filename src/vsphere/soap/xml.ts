@@ -62,21 +62,25 @@ export class SoapXmlParser {
 
   /** Feeds one chunk of the response body. Throws on malformed input. */
   write(chunk: Uint8Array | string): void {
-    if (this.error) throw this.error;
+    this.check();
     const s = typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true });
     this.sax.write(s);
-    if (this.error) throw this.error;
+    this.check();
   }
 
   /** Ends the document and returns its root element (the Envelope). */
   close(): XmlNode {
-    if (this.error) throw this.error;
+    this.check();
     const rest = this.decoder.decode();
     if (rest) this.sax.write(rest);
     this.sax.close();
-    if (this.error) throw this.error;
+    this.check();
     if (!this.root) throw new VsphereError('VSPHERE_BAD_RESPONSE', 'empty XML document');
     return this.root;
+  }
+
+  private check(): void {
+    if (this.error) throw this.error;
   }
 
   private fail(message: string): void {
