@@ -1,0 +1,68 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildInventory } from '../../../src/vsphere/inventory.js';
+import type { ObjectContent } from '../../../src/vsphere/property-collector.js';
+import { parseXml } from '../../../src/vsphere/soap/xml.js';
+
+const obj = (type: string, value: string, props: Record<string, string>): ObjectContent => ({
+  obj: { type, value },
+  props: new Map(Object.entries(props).map(([k, xml]) => [k, parseXml(xml)])),
+});
+const ref = (type: string, v: string): string => `<val type="${type}">${v}</val>`;
+const val = (v: string): string => `<val>${v}</val>`;
+
+test('buildInventory walks host → cluster → folders → datacenter and decodes VM/host fields', () => {
+  const inv = buildInventory([
+    obj('Datacenter', 'datacenter-2', { name: val('DC "west"'), parent: ref('Folder', 'group-d1') }),
+    obj('Folder', 'group-h4', { parent: ref('Folder', 'group-x9') }),
+    obj('Folder', 'group-x9', { parent: ref('Datacenter', 'datacenter-2') }),
+    obj('ClusterComputeResource', 'domain-c7', { name: val('prod'), parent: ref('Folder', 'group-h4') }),
+    obj('ComputeResource', 'domain-s9', { name: val('esx-standalone'), parent: ref('Folder', 'group-h4') }),
+    obj('HostSystem', 'host-10', {
+      name: val('esx01'),
+      parent: ref('ClusterComputeResource', 'domain-c7'),
+      'summary.hardware.numCpuCores': val('16'),
+      'summary.hardware.memorySize': val('137438953472'),
+      'summary.runtime.inMaintenanceMode': val('true'),
+    }),
+    obj('HostSystem', 'host-11', { name: val('esx02'), parent: ref('ComputeResource', 'domain-s9') }),
+    obj('VirtualMachine', 'vm-1', {
+      name: val('db\nprimary'),
+      'summary.config.numCpu': val('4'),
+      'summary.config.memorySizeMB': val('8192'),
+      'summary.config.template': val('false'),
+      'summary.runtime.powerState': val('poweredOff'),
+      'summary.runtime.bootTime': val('2026-11-01T10:00:00Z'),
+      'summary.runtime.host': ref('HostSystem', 'host-10'),
+    }),
+    obj('VirtualMachine', 'vm-2', { 'summary.config.numCpu': val('not-a-number') }),
+  ]);
+  assert.equal(inv.vms.length, 2);
+  assert.equal(inv.hosts.length, 2);
+  const vm = inv.vms[0]!;
+  assert.equal(vm.name, 'db\nprimary');
+  assert.equal(vm.numCpu, 4);
+  assert.equal(vm.memoryBytes, 8 * 1024 ** 3);
+  assert.equal(vm.powerState, 'poweredOff');
+  assert.equal(vm.bootTime, Date.parse('2026-11-01T10:00:00Z') / 1000);
+  assert.equal(vm.hostMoid, 'host-10');
+  assert.deepEqual(inv.placement('host-10'), { cluster: 'prod', datacenter: 'DC "west"' });
+  // A standalone host's compute resource is not a cluster.
+  assert.deepEqual(inv.placement('host-11'), { cluster: '', datacenter: 'DC "west"' });
+  assert.deepEqual(inv.placement(undefined), { cluster: '', datacenter: '' });
+  assert.equal(inv.hostsByMoid.get('host-10')?.inMaintenanceMode, true);
+  assert.equal(inv.hostsByMoid.get('host-10')?.memoryBytes, 137438953472);
+  // Missing name falls back to the moid; malformed numbers are dropped, not NaN.
+  assert.equal(inv.vms[1]!.name, 'vm-2');
+  assert.equal(inv.vms[1]!.numCpu, undefined);
+});
+
+test('buildInventory survives a parent cycle', () => {
+  const inv = buildInventory([
+    obj('Folder', 'f1', { parent: ref('Folder', 'f2') }),
+    obj('Folder', 'f2', { parent: ref('Folder', 'f1') }),
+    obj('ClusterComputeResource', 'c1', { name: val('c'), parent: ref('Folder', 'f1') }),
+    obj('HostSystem', 'h1', { name: val('h'), parent: ref('ClusterComputeResource', 'c1') }),
+  ]);
+  assert.deepEqual(inv.placement('h1'), { cluster: 'c', datacenter: '' });
+});

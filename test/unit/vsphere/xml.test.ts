@@ -1,0 +1,150 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { child, parseXml, SoapXmlParser } from '../../../src/vsphere/soap/xml.js';
+import { faultToError } from '../../../src/vsphere/soap/faults.js';
+import { envelope, escapeXml } from '../../../src/vsphere/soap/envelope.js';
+import { VsphereError } from '../../../src/vsphere/soap/errors.js';
+
+const ENV = (body: string): string =>
+  '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" ' +
+  `xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema"><soapenv:Body>${body}</soapenv:Body></soapenv:Envelope>`;
+
+describe('SoapXmlParser', () => {
+  test('builds a tree with local names, xsi:type local parts and MoRef types', () => {
+    const root = parseXml(
+      ENV(
+        '<RetrievePropertiesExResponse xmlns="urn:vim25"><returnval><objects><obj type="VirtualMachine">vm-1</obj>' +
+          '<propSet><name>summary.config.numCpu</name><val xsi:type="xsd:int">4</val></propSet></objects></returnval></RetrievePropertiesExResponse>',
+      ),
+    );
+    assert.equal(root.name, 'Envelope');
+    const res = child(root, 'Body')!.children[0]!;
+    assert.equal(res.name, 'RetrievePropertiesExResponse');
+    const objects = child(child(res, 'returnval')!, 'objects')!;
+    assert.deepEqual(child(objects, 'obj')!.attrs, { type: 'VirtualMachine' });
+    assert.equal(child(objects, 'obj')!.text, 'vm-1');
+    const val = child(child(objects, 'propSet')!, 'val')!;
+    assert.equal(val.attrs.type, 'int');
+    assert.equal(val.text, '4');
+  });
+
+  test('resolves xsi:type through any prefix bound to the XML Schema instance namespace', () => {
+    // vcsim binds the namespace to "XMLSchema-instance" instead of "xsi".
+    const root = parseXml(
+      '<r xmlns:XMLSchema-instance="http://www.w3.org/2001/XMLSchema-instance"><v XMLSchema-instance:type="PerfMetricIntSeries"/></r>',
+    );
+    assert.equal(root.children[0]!.attrs.type, 'PerfMetricIntSeries');
+  });
+
+  test('decodes entities and multi-byte UTF-8 split across chunks', () => {
+    const xml = Buffer.from('<r><name>vm &amp; &lt;db&gt; ☃ ünï</name></r>');
+    const p = new SoapXmlParser();
+    // Split inside the 3-byte snowman.
+    const cut = xml.indexOf(Buffer.from('☃')) + 1;
+    p.write(xml.subarray(0, cut));
+    p.write(xml.subarray(cut));
+    assert.equal(p.close().children[0]!.text, 'vm & <db> ☃ ünï');
+  });
+
+  test('invalid UTF-8 becomes U+FFFD instead of failing the whole response', () => {
+    const p = new SoapXmlParser();
+    p.write(Buffer.concat([Buffer.from('<r>a'), Buffer.from([0xff, 0xfe]), Buffer.from('b</r>')]));
+    assert.equal(p.close().text, 'a\uFFFD\uFFFDb');
+  });
+
+  test('rejects a DOCTYPE (no entity expansion, no billion laughs)', () => {
+    const evil = '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]><r>&b;</r>';
+    assert.throws(
+      () => parseXml(evil),
+      (e: unknown) =>
+        e instanceof VsphereError && e.code === 'VSPHERE_BAD_RESPONSE' && /DOCTYPE/.test(e.message),
+    );
+  });
+
+  test('rejects malformed, truncated, empty and non-XML input', () => {
+    for (const bad of ['<r><a></r>', '<r><a>', '', 'Service Unavailable', '<r/><s/>', '<r>&undefined;</r>']) {
+      assert.throws(
+        () => parseXml(bad),
+        (e: unknown) => e instanceof VsphereError && e.code === 'VSPHERE_BAD_RESPONSE',
+        `input ${JSON.stringify(bad)}`,
+      );
+    }
+  });
+
+  test('rejects absurd nesting depth', () => {
+    assert.throws(() => parseXml('<a>'.repeat(100) + '</a>'.repeat(100)), /nested deeper/);
+  });
+
+  test('property: any text survives escapeXml → parse', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme' }), (s) => {
+        // XML 1.0 cannot carry most control characters at all; vCenter never sends them raw.
+        fc.pre(!/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/.test(s));
+        assert.equal(parseXml(`<r>${escapeXml(s)}</r>`).text, s.replace(/\r\n?/g, '\n'));
+      }),
+    );
+  });
+});
+
+describe('faultToError', () => {
+  const fault = (detail: string, text = 'msg'): VsphereError => {
+    const root = parseXml(
+      ENV(
+        `<soapenv:Fault><faultcode>ServerFaultCode</faultcode><faultstring>${text}</faultstring><detail>${detail}</detail></soapenv:Fault>`,
+      ),
+    );
+    return faultToError(child(root, 'Body')!.children[0]!, 'Login');
+  };
+
+  test('maps known vim25 faults to stable codes', () => {
+    const cases: [string, string][] = [
+      ['<NotAuthenticatedFault xsi:type="NotAuthenticated"/>', 'VSPHERE_NOT_AUTHENTICATED'],
+      ['<InvalidLoginFault xsi:type="InvalidLogin"/>', 'VSPHERE_INVALID_LOGIN'],
+      [
+        '<ManagedObjectNotFoundFault xsi:type="ManagedObjectNotFound"><obj type="ContainerView">session[1]2</obj></ManagedObjectNotFoundFault>',
+        'VSPHERE_MANAGED_OBJECT_NOT_FOUND',
+      ],
+      [
+        '<RestrictedByAdministratorFault xsi:type="RestrictedByAdministrator"/>',
+        'VSPHERE_RESTRICTED_BY_ADMINISTRATOR',
+      ],
+      [
+        '<InvalidArgumentFault xsi:type="InvalidArgument"><invalidProperty>x</invalidProperty></InvalidArgumentFault>',
+        'VSPHERE_INVALID_ARGUMENT',
+      ],
+      ['<SomethingNewFault xsi:type="SomethingNew"/>', 'VSPHERE_FAULT'],
+    ];
+    for (const [detail, code] of cases) assert.equal(fault(detail).code, code, detail);
+  });
+
+  test('falls back to the element name when xsi:type is missing, and keeps the fault type', () => {
+    const e = fault(
+      '<InvalidLoginFault/>',
+      'Cannot complete login due to an incorrect user name or password.',
+    );
+    assert.equal(e.code, 'VSPHERE_INVALID_LOGIN');
+    assert.equal(e.faultType, 'InvalidLogin');
+    assert.equal(e.method, 'Login');
+    assert.match(e.message, /incorrect user name/);
+  });
+
+  test('a fault without detail is a generic fault', () => {
+    assert.equal(fault('').code, 'VSPHERE_FAULT');
+  });
+});
+
+describe('envelope', () => {
+  test('escapes values and addresses _this', () => {
+    const xml = envelope(
+      'Login',
+      { type: 'SessionManager', value: 'SessionManager' },
+      `<userName>${escapeXml('a<b&"c\'')}</userName>`,
+    );
+    assert.match(
+      xml,
+      /<Login xmlns="urn:vim25"><_this type="SessionManager">SessionManager<\/_this><userName>a&lt;b&amp;&quot;c&apos;<\/userName><\/Login>/,
+    );
+    assert.equal(parseXml(xml).name, 'Envelope');
+  });
+});
