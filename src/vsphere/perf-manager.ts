@@ -103,11 +103,18 @@ export class PerfManager {
     if (!perf) return;
     const chunks = chunkQueries(queries, await this.maxQueryMetrics(signal));
     let next = 0;
+    let failed = false;
     const worker = async (): Promise<void> => {
-      while (next < chunks.length) {
+      // After one chunk fails the collection is lost anyway: stop sending the rest.
+      while (!failed && next < chunks.length) {
         const chunk = chunks[next++]!;
-        const res = await this.client.invoke('QueryPerf', perf, chunk.map(querySpec).join(''), signal);
-        readPerfResponse(res, onSample);
+        try {
+          const res = await this.client.invoke('QueryPerf', perf, chunk.map(querySpec).join(''), signal);
+          readPerfResponse(res, onSample);
+        } catch (e) {
+          failed = true;
+          throw e;
+        }
       }
     };
     const n = Math.max(1, Math.min(this.override.concurrency, chunks.length));
