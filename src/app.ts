@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { enabledCollectors } from './collectors/registry.js';
-import { readPassword, VERSION } from './config/load.js';
+import { ConfigError, readPassword, VERSION } from './config/load.js';
+import { osReason } from './config/errors.js';
 import type { Config } from './config/schema.js';
 import { Scraper } from './scrape/scraper.js';
 import { SoapStats } from './scrape/self-stats.js';
@@ -29,7 +30,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
       { url: v.url.origin },
       'TLS certificate verification of vCenter is DISABLED (insecure_skip_verify)',
     );
-  const ca = v.caFile ? await readFile(v.caFile, 'utf8') : undefined;
+  const ca = v.caFile ? await readCa(v.caFile) : undefined;
   const soapStats = new SoapStats();
   const transport = new SoapTransport({
     url: v.url,
@@ -98,7 +99,9 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     },
     close() {
       closing ??= (async () => {
-        await server.close(2000);
+        // Abort first: a scrape in flight then answers at once and Logout is not starved of time.
+        scraper.abort('exporter shutting down');
+        await server.close(1000);
         await scraper.idle();
         await session.close(1500);
         await transport.close();
@@ -106,4 +109,12 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
       return closing;
     },
   };
+}
+
+async function readCa(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`vsphere.ca_file (or VSPHERE_CA_FILE): cannot read ${file}: ${osReason(e)}`);
+  }
 }

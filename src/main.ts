@@ -28,7 +28,16 @@ async function main(): Promise<number | undefined> {
   }
   const { config } = loaded;
   const logger = createLogger(config.log);
-  const app = await createApp(config, logger);
+  let app;
+  try {
+    app = await createApp(config, logger);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
   try {
     await app.start();
   } catch (e) {

@@ -44,7 +44,8 @@ export async function collectPerfFamilies(
       // Only the aggregate instance ("") is asked for; anything else is not ours to export here.
       if (!slot || !labels || s.instance !== '') return;
       const base = toBaseUnit(s.value, slot.def.unit);
-      if (base === undefined) return;
+      // A summation sample without a usable interval cannot be turned into a rate.
+      if (base === undefined || (slot.def.perInterval && !(s.intervalSeconds > 0))) return;
       slot.family.add(labels, slot.def.perInterval ? perInterval(base, s.intervalSeconds) : base);
     },
   );

@@ -33,6 +33,7 @@ export interface ScraperDeps {
  */
 export class Scraper {
   private inflight: Promise<Collection> | undefined;
+  private current: AbortController | undefined;
   private lastErrorCode: string | undefined;
 
   constructor(private readonly deps: ScraperDeps) {}
@@ -45,6 +46,11 @@ export class Scraper {
     return this.inflight;
   }
 
+  /** Aborts the collection in flight (its scrapes still get an answer, with vsphere_up 0). */
+  abort(reason: string): void {
+    this.current?.abort(new Error(reason));
+  }
+
   /** Resolves once no collection is running (for graceful shutdown). */
   async idle(): Promise<void> {
     await this.inflight?.catch(() => undefined);
@@ -54,6 +60,7 @@ export class Scraper {
     const { client, logger } = this.deps;
     const started = process.hrtime.bigint();
     const ac = new AbortController();
+    this.current = ac;
     const timer = setTimeout(
       () => ac.abort(new Error(`collection deadline of ${budgetSeconds.toFixed(1)} s reached`)),
       budgetSeconds * 1000,
@@ -99,6 +106,7 @@ export class Scraper {
       for (const c of this.deps.collectors) success.add([c.name], 0);
     } finally {
       clearTimeout(timer);
+      this.current = undefined;
     }
     this.logOutcome(error);
     const durationSeconds = seconds(started);

@@ -40,8 +40,9 @@ export const REALTIME_INTERVAL = 20;
 
 /** PerformanceManager: counter catalogue and chunked, bounded-concurrency realtime QueryPerf. */
 export class PerfManager {
-  private catalogue: { generation: number; byName: Map<string, PerfCounter> } | undefined;
-  private limit: { generation: number; value: number } | undefined;
+  // Promises, not values: collectors running in parallel share one read per session.
+  private catalogue: { generation: number; byName: Promise<Map<string, PerfCounter>> } | undefined;
+  private limit: { generation: number; value: Promise<number> } | undefined;
 
   constructor(
     private readonly client: VimClient,
@@ -52,15 +53,28 @@ export class PerfManager {
   async counters(signal?: AbortSignal): Promise<Map<string, PerfCounter>> {
     const content = await this.client.content(signal);
     const generation = this.client.session.generation;
-    if (this.catalogue?.generation === generation) return this.catalogue.byName;
-    if (!content.perfManager) return new Map();
-    const props = await retrieveOne(this.client, content.perfManager, ['perfCounter'], signal);
+    if (this.catalogue?.generation !== generation) {
+      const byName = this.readCounters(content.perfManager, signal);
+      this.catalogue = { generation, byName };
+      // A failed read must not stick for the rest of the session.
+      byName.catch(() => {
+        if (this.catalogue?.byName === byName) this.catalogue = undefined;
+      });
+    }
+    return this.catalogue.byName;
+  }
+
+  private async readCounters(
+    perfManager: MoRef | undefined,
+    signal?: AbortSignal,
+  ): Promise<Map<string, PerfCounter>> {
+    if (!perfManager) return new Map();
+    const props = await retrieveOne(this.client, perfManager, ['perfCounter'], signal);
     const byName = new Map<string, PerfCounter>();
     for (const info of props.get('perfCounter')?.children ?? []) {
       const c = parseCounter(info);
       if (c) byName.set(c.name, c);
     }
-    this.catalogue = { generation, byName };
     return byName;
   }
 
@@ -69,13 +83,23 @@ export class PerfManager {
     if (this.override.maxQueryMetrics) return this.override.maxQueryMetrics;
     const content = await this.client.content(signal);
     const generation = this.client.session.generation;
-    if (this.limit?.generation === generation) return this.limit.value;
+    if (this.limit?.generation !== generation) {
+      const value = this.readLimit(content.setting, signal);
+      this.limit = { generation, value };
+      value.catch(() => {
+        if (this.limit?.value === value) this.limit = undefined;
+      });
+    }
+    return this.limit.value;
+  }
+
+  private async readLimit(setting: MoRef | undefined, signal?: AbortSignal): Promise<number> {
     let value = DEFAULT_MAX_QUERY_METRICS;
-    if (content.setting) {
+    if (setting) {
       try {
         const res = await this.client.invoke(
           'QueryOptions',
-          content.setting,
+          setting,
           el('name', 'config.vpxd.stats.maxQueryMetrics'),
           signal,
         );
@@ -87,7 +111,6 @@ export class PerfManager {
         if (!isVsphereError(e, 'VSPHERE_FAULT') && !isVsphereError(e, 'VSPHERE_INVALID_ARGUMENT')) throw e;
       }
     }
-    this.limit = { generation, value };
     return value;
   }
 

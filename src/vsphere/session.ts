@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Secret } from '../config/secret.js';
 import { el } from './soap/envelope.js';
@@ -101,7 +102,8 @@ export class Session {
     if (this.closed) return;
     this.closed = true;
     this.stopKeepalive();
-    await this.inflight?.catch(() => undefined);
+    // A login still in flight (vCenter slow to answer) gets part of the budget, not all of it.
+    if (this.inflight) await Promise.race([this.inflight.catch(() => undefined), delay(timeoutMs / 2)]);
     if (this.loggedIn && this.content) {
       this.loggedIn = false;
       try {
@@ -117,7 +119,17 @@ export class Session {
   }
 
   private async login(): Promise<void> {
-    const password = await this.opts.password();
+    let password: Secret;
+    try {
+      password = await this.opts.password();
+    } catch (e) {
+      this.stats.loginFailures++;
+      // The file vanished or became unreadable after start: say so, without guessing at vCenter.
+      throw new VsphereError(
+        'VSPHERE_PASSWORD_UNREADABLE',
+        e instanceof Error ? e.message.replace(/^config error: /, '') : String(e),
+      );
+    }
     const passwordHash = createHash('sha256').update(password.reveal()).digest('hex');
     const failure = this.authFailure;
     // Within the backoff window, retrying a password vCenter already refused would only lock the account;
@@ -226,4 +238,9 @@ async function waitFor<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
   } finally {
     if (onAbort) signal.removeEventListener('abort', onAbort);
   }
+}
+
+function delay(ms: number): Promise<void> {
+  // unref'd: a pending shutdown wait must not keep the process alive by itself.
+  return sleep(ms, undefined, { ref: false });
 }

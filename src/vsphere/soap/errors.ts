@@ -13,7 +13,8 @@ export type VsphereErrorCode =
   | 'VSPHERE_TLS'
   | 'VSPHERE_BAD_RESPONSE'
   | 'VSPHERE_ABORTED'
-  | 'VSPHERE_CLOSED';
+  | 'VSPHERE_CLOSED'
+  | 'VSPHERE_PASSWORD_UNREADABLE';
 
 /** Details a caller may branch on; never contains credentials or session cookies. */
 export interface VsphereErrorDetails {

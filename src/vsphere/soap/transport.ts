@@ -12,7 +12,7 @@ export interface TransportOptions {
   connectTimeoutMs: number;
   requestTimeoutMs: number;
   maxResponseBytes: number;
-  /** PEM text of extra CAs, added to the system store. */
+  /** PEM text of extra CAs, trusted in addition to Node's bundled root CAs. */
   ca?: string;
   insecureSkipVerify: boolean;
   /** Called once per SOAP call with its outcome ("success" or an error code) and duration. */
