@@ -69,7 +69,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   const text = 'text/plain; charset=utf-8';
   server.get(
     config.web.telemetryPath,
-    metricsHandler(scraper, config.scrape, () => registry.metrics()),
+    metricsHandler(scraper, config.scrape, () => registry.metrics(), config.web.maxRequests),
   );
   server.get('/', (_req, res) =>
     send(res, 200, 'text/html; charset=utf-8', landingPage(VERSION, config.web.telemetryPath)),

@@ -42,13 +42,17 @@ async function main(): Promise<number | undefined> {
     await app.start();
   } catch (e) {
     logger.error(
-      { err: e instanceof Error ? e.message : String(e), address: config.web.listenAddress },
+      { error: e instanceof Error ? e.message : String(e), address: config.web.listenAddress },
       'cannot listen',
     );
     await app.close();
     return 1;
   }
+  let stopping = false;
   const stop = (signal: string): void => {
+    // Ctrl-C in a terminal can deliver SIGINT and a supervisor's SIGTERM together: shut down once.
+    if (stopping) return;
+    stopping = true;
     logger.info({ signal }, 'shutting down');
     setTimeout(() => {
       logger.warn('shutdown took too long; exiting');
@@ -60,7 +64,7 @@ async function main(): Promise<number | undefined> {
         process.exitCode = 0;
       },
       (e: unknown) => {
-        logger.error({ err: e instanceof Error ? e.message : String(e) }, 'shutdown failed');
+        logger.error({ error: e instanceof Error ? e.message : String(e) }, 'shutdown failed');
         process.exitCode = 1;
       },
     );

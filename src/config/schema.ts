@@ -27,7 +27,7 @@ export interface VsphereConfig {
 /** The fully resolved runtime configuration (file < env < flags, defaults applied). */
 export interface Config {
   vsphere: VsphereConfig;
-  web: { listenAddress: string; telemetryPath: string };
+  web: { listenAddress: string; telemetryPath: string; maxRequests: number };
   scrape: { timeoutSeconds: number; timeoutOffsetSeconds: number };
   log: { level: LogLevel; format: LogFormat };
   collectors: { vm: boolean; host: boolean };
@@ -110,6 +110,7 @@ export const FileSchema = z.strictObject(
       telemetry_path: z
         .string({ error: 'expected a path starting with "/" other than "/" itself, e.g. "/metrics"' })
         .refine((s) => s.startsWith('/') && s !== '/' && !/[\s?#]/.test(s)),
+      max_requests: int(1, 10_000),
     }),
     scrape: section({
       timeout_seconds: positive(),
@@ -230,7 +231,11 @@ export function resolveConfig(layers: readonly Layer[], configFile?: string): Co
   if (v.max_query_metrics !== undefined) vsphere.maxQueryMetrics = v.max_query_metrics;
   const config: Config = {
     vsphere,
-    web: { listenAddress: web.listen_address ?? ':9272', telemetryPath: web.telemetry_path ?? '/metrics' },
+    web: {
+      listenAddress: web.listen_address ?? ':9272',
+      telemetryPath: web.telemetry_path ?? '/metrics',
+      maxRequests: web.max_requests ?? 64,
+    },
     scrape: {
       timeoutSeconds: scrape.timeout_seconds ?? 10,
       timeoutOffsetSeconds: scrape.timeout_offset_seconds ?? 0.5,

@@ -34,16 +34,34 @@ export interface ScraperDeps {
 export class Scraper {
   private inflight: Promise<Collection> | undefined;
   private current: AbortController | undefined;
+  private waiters = 0;
   private lastErrorCode: string | undefined;
 
   constructor(private readonly deps: ScraperDeps) {}
 
-  /** Returns the collection in flight, or starts one with `budgetSeconds`. */
-  collect(budgetSeconds: number): Promise<Collection> {
-    this.inflight ??= this.run(budgetSeconds).finally(() => {
-      this.inflight = undefined;
-    });
-    return this.inflight;
+  /**
+   * Returns the collection in flight, or starts one with `budgetSeconds`. When every caller's
+   * `signal` has aborted (all scrapers hung up), the collection is aborted too: nobody waits for it.
+   */
+  collect(budgetSeconds: number, signal?: AbortSignal): Promise<Collection> {
+    if (!this.inflight) {
+      this.waiters = 0;
+      this.inflight = this.run(budgetSeconds).finally(() => {
+        this.inflight = undefined;
+      });
+    }
+    const p = this.inflight;
+    this.waiters++;
+    if (signal) {
+      const onAbort = (): void => {
+        if (--this.waiters === 0 && this.inflight === p)
+          this.abort('every scraper waiting for this collection hung up');
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      const cleanup = (): void => signal.removeEventListener('abort', onAbort);
+      p.then(cleanup, cleanup);
+    }
+    return p;
   }
 
   /** Aborts the collection in flight (its scrapes still get an answer, with vsphere_up 0). */
@@ -91,7 +109,7 @@ export class Scraper {
             await c.collect(ctx, (f) => perCollector[i]!.push(f));
             return { ok: 1, seconds: seconds(t0) };
           } catch (e) {
-            logger.warn({ collector: c.name, err: describe(e) }, 'collector failed');
+            logger.warn({ collector: c.name, error: describe(e) }, 'collector failed');
             return { ok: 0, seconds: seconds(t0) };
           }
         }),
@@ -177,7 +195,10 @@ export class Scraper {
     // One line per change of state, not one per failed scrape while vCenter is down.
     if (code !== this.lastErrorCode) {
       if (code)
-        this.deps.logger.warn({ err: describe(error) }, 'collection failed: vCenter unreachable or refusing');
+        this.deps.logger.warn(
+          { error: describe(error) },
+          'collection failed: vCenter unreachable or refusing',
+        );
       else if (this.lastErrorCode) this.deps.logger.info('vCenter reachable again');
     }
     this.lastErrorCode = code;

@@ -11,12 +11,19 @@ export class HttpServer {
   private readonly routes = new Map<string, Handler>();
 
   constructor(private readonly logger: Logger) {
-    this.server = createServer((req, res) => {
-      this.dispatch(req, res);
-    });
-    // Slow or idle clients must not pin sockets forever.
-    this.server.requestTimeout = 60_000;
-    this.server.headersTimeout = 10_000;
+    // Slow or idle clients must not pin sockets forever. Node only checks these timeouts every
+    // connectionsCheckingInterval (30 s by default), so check every second.
+    this.server = createServer(
+      {
+        headersTimeout: 10_000,
+        requestTimeout: 60_000,
+        connectionsCheckingInterval: 1000,
+        maxHeaderSize: 16 * 1024,
+      },
+      (req, res) => {
+        this.dispatch(req, res);
+      },
+    );
     this.server.keepAliveTimeout = 65_000;
   }
 
@@ -65,7 +72,7 @@ export class HttpServer {
       .then(() => handler(req, res))
       .catch((e: unknown) => {
         this.logger.error(
-          { err: e instanceof Error ? e.message : String(e), path },
+          { error: e instanceof Error ? e.message : String(e), path },
           'request handler failed',
         );
         if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', '500 internal error\n');

@@ -7,22 +7,71 @@ import { send } from './http-server.js';
 /** Source of the exporter's own process/runtime metrics (prom-client's default metrics). */
 export type SelfMetrics = () => Promise<string>;
 
-/** GET /metrics: one (shared) collection plus the process metrics, gzipped when the scraper accepts it. */
-export function metricsHandler(scraper: Scraper, deadline: DeadlineConfig, selfMetrics: SelfMetrics) {
+/**
+ * GET /metrics: one (shared) collection plus the process metrics, gzipped when the scraper accepts it.
+ * Beyond `maxRequests` concurrent scrapes it answers 503 at once instead of queueing without bound.
+ */
+export function metricsHandler(
+  scraper: Scraper,
+  deadline: DeadlineConfig,
+  selfMetrics: SelfMetrics,
+  maxRequests: number,
+) {
+  let inFlight = 0;
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const budget = collectionBudgetSeconds(req.headers['x-prometheus-scrape-timeout-seconds'], deadline);
-    const [collection, self] = await Promise.all([scraper.collect(budget), selfMetrics()]);
-    const selfBuf = Buffer.from(self);
-    if (acceptsGzip(req.headers['accept-encoding'])) {
-      // Concatenated gzip members are one valid gzip stream (RFC 1952 §2.2): the collection's
-      // member is compressed once and shared by concurrent scrapers; only the small tail is per request.
-      const [a, b] = await Promise.all([collection.gzip(), gzipBody(selfBuf)]);
-      send(res, 200, CONTENT_TYPE, Buffer.concat([a, b]), {
-        'Content-Encoding': 'gzip',
-        Vary: 'Accept-Encoding',
-      });
-    } else {
-      send(res, 200, CONTENT_TYPE, Buffer.concat([collection.body, selfBuf]), { Vary: 'Accept-Encoding' });
+    if (inFlight >= maxRequests) {
+      send(
+        res,
+        503,
+        'text/plain; charset=utf-8',
+        `503 too many concurrent scrapes (limit ${maxRequests})\n`,
+        { 'Retry-After': '1' },
+      );
+      return;
+    }
+    inFlight++;
+    const hangup = new AbortController();
+    const onClose = (): void => {
+      if (!res.writableFinished) hangup.abort();
+    };
+    res.on('close', onClose);
+    try {
+      await respond(
+        req,
+        res,
+        scraper,
+        collectionBudgetSeconds(req.headers['x-prometheus-scrape-timeout-seconds'], deadline),
+        selfMetrics,
+        hangup.signal,
+      );
+    } finally {
+      inFlight--;
+      res.off('close', onClose);
     }
   };
+}
+
+async function respond(
+  req: IncomingMessage,
+  res: ServerResponse,
+  scraper: Scraper,
+  budget: number,
+  selfMetrics: SelfMetrics,
+  hangup: AbortSignal,
+): Promise<void> {
+  const [collection, self] = await Promise.all([scraper.collect(budget, hangup), selfMetrics()]);
+  // The scraper gave up (its own timeout): nothing to write to.
+  if (res.destroyed) return;
+  const selfBuf = Buffer.from(self);
+  if (acceptsGzip(req.headers['accept-encoding'])) {
+    // Concatenated gzip members are one valid gzip stream (RFC 1952 §2.2): the collection's
+    // member is compressed once and shared by concurrent scrapers; only the small tail is per request.
+    const [a, b] = await Promise.all([collection.gzip(), gzipBody(selfBuf)]);
+    send(res, 200, CONTENT_TYPE, Buffer.concat([a, b]), {
+      'Content-Encoding': 'gzip',
+      Vary: 'Accept-Encoding',
+    });
+  } else {
+    send(res, 200, CONTENT_TYPE, Buffer.concat([collection.body, selfBuf]), { Vary: 'Accept-Encoding' });
+  }
 }

@@ -129,7 +129,7 @@ export async function withContainerView<T>(
     if (generation === client.session.generation) {
       await client
         .invoke('DestroyView', view, '', AbortSignal.timeout(5000))
-        .catch((e: unknown) => client.logger.warn({ err: String(e) }, 'DestroyView failed'));
+        .catch((e: unknown) => client.logger.warn({ error: String(e) }, 'DestroyView failed'));
     }
   }
 }

@@ -112,7 +112,7 @@ export class Session {
         });
         this.opts.logger.info('logged out of vCenter');
       } catch (e) {
-        this.opts.logger.warn({ err: describe(e) }, 'vCenter Logout failed');
+        this.opts.logger.warn({ error: describe(e) }, 'vCenter Logout failed');
       }
     }
     this.transport.clearSession();
@@ -206,7 +206,7 @@ export class Session {
           .then(() => {
             this.lastUse = this.now();
           })
-          .catch((e: unknown) => this.opts.logger.warn({ err: describe(e) }, 'vCenter keepalive failed'));
+          .catch((e: unknown) => this.opts.logger.warn({ error: describe(e) }, 'vCenter keepalive failed'));
       },
       Math.max(1000, Math.floor(interval / 2)),
     );

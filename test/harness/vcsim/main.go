@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -35,6 +36,7 @@ func main() {
 	idle := flag.Duration("session-idle-timeout", 0, "expire sessions idle this long (0: never)")
 	delay := flag.Int("delay", 0, "milliseconds to delay every SOAP call")
 	methodDelay := flag.String("method-delay", "", "per-method delays, e.g. QueryPerf:200,Login:50 (ms)")
+	inventoryOut := flag.String("inventory-out", "", "write the simulated VMs and hosts as JSON to this file")
 	flag.Parse()
 
 	model := simulator.VPX()
@@ -66,6 +68,11 @@ func main() {
 	if err := model.Create(); err != nil {
 		fail(err)
 	}
+	if *inventoryOut != "" {
+		if err := writeInventory(*inventoryOut); err != nil {
+			fail(err)
+		}
+	}
 	model.Service.Listen = &url.URL{Host: *listen}
 	if *user != "" {
 		parts := strings.SplitN(*user, ":", 2)
@@ -93,6 +100,81 @@ func main() {
 	<-sig
 	server.Close()
 	model.Remove()
+}
+
+// inventoryVM and inventoryHost are read straight from the simulator's model, so tests can
+// check the exporter's output against a source that does not share the exporter's SOAP client.
+type inventoryVM struct {
+	Moid         string `json:"moid"`
+	Name         string `json:"name"`
+	NumCPU       int32  `json:"numCpu"`
+	MemoryMB     int32  `json:"memoryMB"`
+	PowerState   string `json:"powerState"`
+	InstanceUUID string `json:"instanceUuid"`
+	UUID         string `json:"uuid"`
+	Template     bool   `json:"template"`
+	Host         string `json:"host"`
+}
+
+type inventoryHost struct {
+	Moid              string `json:"moid"`
+	Name              string `json:"name"`
+	NumCPUCores       int16  `json:"numCpuCores"`
+	CPUMhz            int32  `json:"cpuMhz"`
+	MemorySize        int64  `json:"memorySize"`
+	ConnectionState   string `json:"connectionState"`
+	InMaintenanceMode bool   `json:"inMaintenanceMode"`
+	Version           string `json:"version"`
+}
+
+// writeInventory reads the same summary.* properties the exporter requests, sorted by moid for stable output.
+func writeInventory(file string) error {
+	inv := struct {
+		VMs   []inventoryVM   `json:"vms"`
+		Hosts []inventoryHost `json:"hosts"`
+	}{VMs: []inventoryVM{}, Hosts: []inventoryHost{}}
+	for _, e := range simulator.Map.All("VirtualMachine") {
+		vm, ok := e.(*simulator.VirtualMachine)
+		if !ok {
+			return fmt.Errorf("unexpected VirtualMachine type %T", e)
+		}
+		c, r := vm.Summary.Config, vm.Summary.Runtime
+		item := inventoryVM{Moid: vm.Self.Value, Name: vm.Name, NumCPU: c.NumCpu, MemoryMB: c.MemorySizeMB,
+			PowerState: string(r.PowerState), InstanceUUID: c.InstanceUuid, UUID: c.Uuid, Template: c.Template}
+		if r.Host != nil {
+			item.Host = r.Host.Value
+		}
+		inv.VMs = append(inv.VMs, item)
+	}
+	for _, e := range simulator.Map.All("HostSystem") {
+		h, ok := e.(*simulator.HostSystem)
+		if !ok {
+			return fmt.Errorf("unexpected HostSystem type %T", e)
+		}
+		item := inventoryHost{Moid: h.Self.Value, Name: h.Name}
+		if hw := h.Summary.Hardware; hw != nil {
+			item.NumCPUCores, item.CPUMhz, item.MemorySize = hw.NumCpuCores, hw.CpuMhz, hw.MemorySize
+		}
+		if rt := h.Summary.Runtime; rt != nil {
+			item.ConnectionState, item.InMaintenanceMode = string(rt.ConnectionState), rt.InMaintenanceMode
+		}
+		if p := h.Summary.Config.Product; p != nil {
+			item.Version = p.Version
+		}
+		inv.Hosts = append(inv.Hosts, item)
+	}
+	sort.Slice(inv.VMs, func(i, j int) bool { return inv.VMs[i].Moid < inv.VMs[j].Moid })
+	sort.Slice(inv.Hosts, func(i, j int) bool { return inv.Hosts[i].Moid < inv.Hosts[j].Moid })
+	out, err := json.MarshalIndent(inv, "", "  ")
+	if err != nil {
+		return err
+	}
+	// Write then rename, so a reader never sees a half-written file.
+	tmp := file + ".tmp"
+	if err := os.WriteFile(tmp, append(out, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, file)
 }
 
 func fail(err error) {

@@ -26,7 +26,7 @@ void describe('loadConfig: sources and precedence', () => {
     assert.equal(c.vsphere.perfConcurrency, 4);
     assert.equal(c.vsphere.insecureSkipVerify, false);
     assert.ok(!('maxQueryMetrics' in c.vsphere));
-    assert.deepEqual(c.web, { listenAddress: ':9272', telemetryPath: '/metrics' });
+    assert.deepEqual(c.web, { listenAddress: ':9272', telemetryPath: '/metrics', maxRequests: 64 });
     assert.deepEqual(c.scrape, { timeoutSeconds: 10, timeoutOffsetSeconds: 0.5 });
     assert.deepEqual(c.log, { level: 'info', format: 'logfmt' });
     assert.deepEqual(c.collectors, { vm: true, host: true });
@@ -52,6 +52,7 @@ void describe('loadConfig: sources and precedence', () => {
 web:
   listen_address: "127.0.0.1:9000"
   telemetry_path: /vsphere
+  max_requests: 8
 scrape:
   timeout_seconds: 20
   timeout_offset_seconds: 0
@@ -76,7 +77,7 @@ collectors:
       [c.vsphere.keepaliveIntervalMs, c.vsphere.perfConcurrency, c.vsphere.maxQueryMetrics],
       [10_000, 2, 64],
     );
-    assert.deepEqual(c.web, { listenAddress: '127.0.0.1:9000', telemetryPath: '/vsphere' });
+    assert.deepEqual(c.web, { listenAddress: '127.0.0.1:9000', telemetryPath: '/vsphere', maxRequests: 8 });
     assert.deepEqual(c.scrape, { timeoutSeconds: 20, timeoutOffsetSeconds: 0 });
     assert.deepEqual(c.log, { level: 'debug', format: 'json' });
     assert.deepEqual(c.collectors, { vm: false, host: true });
@@ -96,7 +97,7 @@ log: {level: warn, format: json}
     assert.equal(c.vsphere.url.href, 'https://from-env/custom');
     assert.equal(c.vsphere.user, 'yaml-user');
     assert.equal(c.vsphere.insecureSkipVerify, false);
-    assert.deepEqual(c.web, { listenAddress: ':2222', telemetryPath: '/yaml' });
+    assert.deepEqual(c.web, { listenAddress: ':2222', telemetryPath: '/yaml', maxRequests: 64 });
     assert.deepEqual(c.log, { level: 'error', format: 'json' });
   });
 
