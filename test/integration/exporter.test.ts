@@ -122,7 +122,7 @@ describe('exporter against vcsim (default VPX model)', () => {
     assert.equal(post.headers.get('allow'), 'GET, HEAD');
   });
 
-  test('100 scrapes: one vCenter session, one login, open fds unchanged (±2)', async () => {
+  test('100 scrapes: one vCenter session, one login, open fds unchanged (±2)', async (t) => {
     await exporter.scrape();
     const before = exporter.openFds();
     const fromMetric = (t: string): number =>
@@ -143,6 +143,9 @@ describe('exporter against vcsim (default VPX model)', () => {
     const samples = parsePrometheusText(last).samples;
     assert.equal(value(samples, 'vsphere_session_logins_total', {}), 1);
     const sessions = (await listSessions(vc)).filter((s) => s.userName === vc.user);
+    t.diagnostic(
+      `100 scrapes: fds ${before} -> ${after}, process_open_fds ${metricBefore} -> ${fromMetric(last)}, sessions ${sessions.length}`,
+    );
     assert.equal(sessions.length, 1, JSON.stringify(sessions));
     // Each collection creates one ContainerView and destroys it.
     const calls = (m: string): number =>
