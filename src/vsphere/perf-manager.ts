@@ -57,9 +57,11 @@ export class PerfManager {
       const byName = this.readCounters(content.perfManager, signal);
       this.catalogue = { generation, byName };
       // A failed read must not stick for the rest of the session.
-      byName.catch(() => {
+      // A failed or empty read (a session that died mid-collection) must not stick for the session.
+      const forget = (): void => {
         if (this.catalogue?.byName === byName) this.catalogue = undefined;
-      });
+      };
+      byName.then((m) => m.size === 0 && forget(), forget);
     }
     return this.catalogue.byName;
   }

@@ -41,6 +41,8 @@ export class Session {
   content: ServiceContent | undefined;
   private loggedIn = false;
   private inflight: Promise<void> | undefined;
+  /** The session check of recover() in progress, shared by every call that failed under `generation`. */
+  private check: { generation: number; valid: Promise<boolean> } | undefined;
   private lastUse = 0;
   private keepalive: NodeJS.Timeout | undefined;
   private closed = false;
@@ -83,10 +85,29 @@ export class Session {
   async recover(generation: number, signal?: AbortSignal): Promise<boolean> {
     if (this.closed) return false;
     if (generation === this.generation && this.loggedIn) {
-      if (await this.stillValid(signal)) return false;
-      this.opts.logger.info({ generation }, 'vCenter session expired or was terminated; logging in again');
-      this.loggedIn = false;
-      this.stats.relogins++;
+      // Calls failing together (parallel QueryPerf after a TerminateSession) share one check, so
+      // one lost session is one re-login: separate checks each counted a re-login, and a check
+      // answering after another caller's new Login would have logged in again, orphaning that session.
+      let check = this.check;
+      if (check?.generation !== generation) {
+        const valid: Promise<boolean> = this.stillValid(signal)
+          .then((ok) => {
+            if (!ok && generation === this.generation && this.loggedIn) {
+              this.opts.logger.info(
+                { generation },
+                'vCenter session expired or was terminated; logging in again',
+              );
+              this.loggedIn = false;
+              this.stats.relogins++;
+            }
+            return ok;
+          })
+          .finally(() => {
+            if (this.check?.valid === valid) this.check = undefined;
+          });
+        check = this.check = { generation, valid };
+      }
+      if (await waitFor(check.valid, signal)) return false;
     }
     await this.ensure(signal);
     return true;
@@ -187,8 +208,11 @@ export class Session {
       // An expired session reads currentSession as unset rather than failing.
       const objects = child(res, 'returnval') && child(child(res, 'returnval') as XmlNode, 'objects');
       return objects !== undefined && child(objects, 'propSet') !== undefined;
-    } catch {
-      return false;
+    } catch (e) {
+      if (isVsphereError(e, 'VSPHERE_NOT_AUTHENTICATED')) return false;
+      // Unknown (timeout, network, abort): logging in again would orphan a session that may well
+      // still be alive on vCenter, so fail this call instead and let the next scrape find out.
+      throw e;
     }
   }
 

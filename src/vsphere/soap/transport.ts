@@ -157,7 +157,12 @@ export class SoapTransport {
       return first;
     } finally {
       // An unread body keeps its socket busy forever; destroy it so the pool replaces the connection.
-      if (!consumed && !res.body.destroyed) res.body.destroy();
+      // Destroying a body that has not ended emits RequestAbortedError as an 'error' event: without
+      // a listener that would be an uncaught exception (a crash on any HTML 503 from vCenter).
+      if (!consumed && !res.body.destroyed) {
+        res.body.on('error', () => undefined);
+        res.body.destroy();
+      }
     }
   }
 
