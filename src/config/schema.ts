@@ -220,7 +220,9 @@ export function resolveConfig(layers: readonly Layer[], configFile?: string): Co
     maxConnections: v.max_connections ?? 4,
     connectTimeoutMs: ms(v.connect_timeout_seconds ?? 10),
     requestTimeoutMs: ms(v.request_timeout_seconds ?? 60),
-    maxResponseBytes: v.max_response_bytes ?? 256 * 1024 * 1024,
+    // Responses are paged (maxObjects) and chunked (maxQueryMetrics), so none legitimately nears this;
+    // parsing costs many times the body size in memory, so the cap bounds memory too.
+    maxResponseBytes: v.max_response_bytes ?? 32 * 1024 * 1024,
     keepaliveIntervalMs: ms(v.keepalive_interval_seconds ?? 300),
     perfConcurrency: v.perf_concurrency ?? 4,
   };

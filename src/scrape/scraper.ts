@@ -32,9 +32,8 @@ export interface ScraperDeps {
  * deadline that aborts every outstanding vCenter call, and always answering — `vsphere_up 0` on failure.
  */
 export class Scraper {
-  private inflight: Promise<Collection> | undefined;
+  private inflight: { promise: Promise<Collection>; waiters: number } | undefined;
   private current: AbortController | undefined;
-  private waiters = 0;
   private lastErrorCode: string | undefined;
 
   constructor(private readonly deps: ScraperDeps) {}
@@ -44,24 +43,28 @@ export class Scraper {
    * `signal` has aborted (all scrapers hung up), the collection is aborted too: nobody waits for it.
    */
   collect(budgetSeconds: number, signal?: AbortSignal): Promise<Collection> {
-    if (!this.inflight) {
-      this.waiters = 0;
-      this.inflight = this.run(budgetSeconds).finally(() => {
-        this.inflight = undefined;
+    let entry = this.inflight;
+    if (!entry) {
+      const promise: Promise<Collection> = this.run(budgetSeconds).finally(() => {
+        if (this.inflight?.promise === promise) this.inflight = undefined;
       });
+      entry = this.inflight = { promise, waiters: 0 };
     }
-    const p = this.inflight;
-    this.waiters++;
+    const mine = entry;
+    mine.waiters++;
     if (signal) {
       const onAbort = (): void => {
-        if (--this.waiters === 0 && this.inflight === p)
+        if (--mine.waiters === 0 && this.inflight === mine) {
           this.abort('every scraper waiting for this collection hung up');
+          // A scrape arriving now must not get this aborted result: it starts a fresh collection.
+          this.inflight = undefined;
+        }
       };
       signal.addEventListener('abort', onAbort, { once: true });
       const cleanup = (): void => signal.removeEventListener('abort', onAbort);
-      p.then(cleanup, cleanup);
+      mine.promise.then(cleanup, cleanup);
     }
-    return p;
+    return mine.promise;
   }
 
   /** Aborts the collection in flight (its scrapes still get an answer, with vsphere_up 0). */
@@ -71,7 +74,7 @@ export class Scraper {
 
   /** Resolves once no collection is running (for graceful shutdown). */
   async idle(): Promise<void> {
-    await this.inflight?.catch(() => undefined);
+    await this.inflight?.promise.catch(() => undefined);
   }
 
   private async run(budgetSeconds: number): Promise<Collection> {
@@ -124,7 +127,7 @@ export class Scraper {
       for (const c of this.deps.collectors) success.add([c.name], 0);
     } finally {
       clearTimeout(timer);
-      this.current = undefined;
+      if (this.current === ac) this.current = undefined;
     }
     this.logOutcome(error);
     const durationSeconds = seconds(started);

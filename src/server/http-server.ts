@@ -50,9 +50,12 @@ export class HttpServer {
   async close(graceMs: number): Promise<void> {
     if (!this.server.listening) return;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // A keep-alive connection turns idle only once its last answer is sent: keep closing idle ones.
     this.server.closeIdleConnections();
+    const idle = setInterval(() => this.server.closeIdleConnections(), 20);
     const timer = setTimeout(() => this.server.closeAllConnections(), graceMs);
     await closed;
+    clearInterval(idle);
     clearTimeout(timer);
   }
 

@@ -135,7 +135,12 @@ export function buildInventory(objects: readonly ObjectContent[]): Inventory {
   const vms: VmObject[] = [];
   const hosts: HostObject[] = [];
   const parents = new Map<string, { type: string; name?: string; parent?: string }>();
+  const seen = new Set<string>();
   for (const o of objects) {
+    // An object listed twice (a misbehaving server or proxy) must not become duplicate series.
+    const key = `${o.obj.type}:${o.obj.value}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
     const p = o.props;
     switch (o.obj.type) {
       case 'VirtualMachine':

@@ -1,5 +1,6 @@
 import type { VimClient } from './client.js';
 import { el, escapeXml, moRefEl, type MoRef } from './soap/envelope.js';
+import { VsphereError } from './soap/errors.js';
 import { child, type XmlNode } from './soap/xml.js';
 
 /** Properties to read from every object of one type. */
@@ -64,6 +65,11 @@ export async function retrieveFromView(
 function collect(res: XmlNode, out: ObjectContent[]): string | undefined {
   const rv = child(res, 'returnval');
   if (!rv) return undefined;
+  // A RetrieveResult holds only elements; text in it means this is not one (an empty inventory
+  // read from garbage would silently drop every series).
+  if (rv.text.trim() !== '') {
+    throw new VsphereError('VSPHERE_BAD_RESPONSE', `${res.name}: returnval is not a RetrieveResult`);
+  }
   let token: string | undefined;
   for (const c of rv.children) {
     if (c.name === 'token') token = c.text;

@@ -159,6 +159,13 @@ export class Session {
       throw failure.error;
     try {
       this.content ??= await retrieveServiceContent(this.transport);
+      if (this.transport.hasSession) {
+        // The session we gave up on may still live on vCenter (one method refusing while the session
+        // is fine): end it, or every such re-login would leave one more session behind.
+        await this.transport
+          .call('Logout', this.content.sessionManager, '', { signal: AbortSignal.timeout(2000) })
+          .catch(() => undefined);
+      }
       this.transport.clearSession();
       await this.transport.call(
         'Login',

@@ -22,7 +22,7 @@ void describe('loadConfig: sources and precedence', () => {
       [c.vsphere.maxConnections, c.vsphere.connectTimeoutMs, c.vsphere.requestTimeoutMs],
       [4, 10_000, 60_000],
     );
-    assert.deepEqual([c.vsphere.maxResponseBytes, c.vsphere.keepaliveIntervalMs], [268435456, 300_000]);
+    assert.deepEqual([c.vsphere.maxResponseBytes, c.vsphere.keepaliveIntervalMs], [33554432, 300_000]);
     assert.equal(c.vsphere.perfConcurrency, 4);
     assert.equal(c.vsphere.insecureSkipVerify, false);
     assert.ok(!('maxQueryMetrics' in c.vsphere));
