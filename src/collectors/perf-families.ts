@@ -1,4 +1,4 @@
-import { MetricFamily } from '../exposition/index.js';
+import { MetricFamily, renderLabels } from '../exposition/index.js';
 import type { MoRef } from '../vsphere/soap/envelope.js';
 import type { PerfManager } from '../vsphere/perf-manager.js';
 import { perInterval, toBaseUnit } from '../vsphere/units.js';
@@ -34,7 +34,7 @@ export async function collectPerfFamilies(
   }
   if (byKey.size === 0 || targets.length === 0) return [...byKey.values()].map((v) => v.family);
   const counterIds = [...byKey.keys()];
-  const labelsByMoid = new Map(targets.map((t) => [t.entity.value, t.labels]));
+  const labelsByMoid = new Map(targets.map((t) => [t.entity.value, renderLabels(labelNames, t.labels)]));
   await perf.queryRealtime(
     targets.map((t) => ({ entity: t.entity, counterIds })),
     signal,
@@ -46,7 +46,7 @@ export async function collectPerfFamilies(
       const base = toBaseUnit(s.value, slot.def.unit);
       // A summation sample without a usable interval cannot be turned into a rate.
       if (base === undefined || (slot.def.perInterval && !(s.intervalSeconds > 0))) return;
-      slot.family.add(labels, slot.def.perInterval ? perInterval(base, s.intervalSeconds) : base);
+      slot.family.addRendered(labels, slot.def.perInterval ? perInterval(base, s.intervalSeconds) : base);
     },
   );
   return [...byKey.values()].map((v) => v.family);

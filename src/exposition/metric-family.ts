@@ -7,6 +7,29 @@ const METRIC_NAME_RE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const METRIC_TYPES: ReadonlySet<string> = new Set<MetricType>(['gauge', 'counter', 'untyped']);
 
+/** Label values escaped and rendered once, reusable by every family with the same label names. */
+export class RenderedLabels {
+  constructor(
+    /** The label names, comma-joined: a family only accepts blocks rendered for its own names. */
+    readonly key: string,
+    /** The escaped `{a="x",b="y"}` text. */
+    readonly block: string,
+  ) {}
+}
+
+/** Renders `values` for `labelNames` once (17 perf families × 10,000 VMs share one block per VM). */
+export function renderLabels(labelNames: readonly string[], values: readonly string[]): RenderedLabels {
+  if (values.length !== labelNames.length) {
+    throw new Error(
+      `expected ${labelNames.length} label values (${labelNames.join(', ')}), got ${values.length}`,
+    );
+  }
+  let block = '';
+  for (let i = 0; i < labelNames.length; i++)
+    block += `${i === 0 ? '{' : '",'}${labelNames[i]}="${escapeLabelValue(values[i]!)}`;
+  return new RenderedLabels(labelNames.join(','), labelNames.length ? `${block}"}` : '');
+}
+
 /** A named set of samples sharing help text, type and label names; labels are rendered once at add() time. */
 export class MetricFamily {
   /** Metric name, validated against the Prometheus data model. */
@@ -25,6 +48,7 @@ export class MetricFamily {
   readonly #values: number[] = [];
   // Static pieces between escaped values: `{a="`, `",b="`, ...; closing `"}` is appended last.
   readonly #labelPrefixes: readonly string[];
+  readonly #namesKey: string;
 
   constructor(name: string, help: string, type: MetricType, labelNames: readonly string[]) {
     if (typeof name !== 'string' || !METRIC_NAME_RE.test(name)) {
@@ -60,6 +84,7 @@ export class MetricFamily {
     // pre-rendered prefixes from the names reported here.
     this.labelNames = Object.freeze([...labelNames]);
     this.#labelPrefixes = this.labelNames.map((label, i) => `${i === 0 ? '{' : '",'}${label}="`);
+    this.#namesKey = this.labelNames.join(',');
   }
 
   /** Appends one sample; throws if the label value count differs from labelNames. */
@@ -90,6 +115,19 @@ export class MetricFamily {
       block += '"}';
     }
     this.#labelBlocks.push(block);
+    this.#values.push(value);
+  }
+
+  /** Appends one sample whose labels were rendered by renderLabels() for the same label names. */
+  addRendered(labels: RenderedLabels, value: number): void {
+    if (labels.key !== this.#namesKey) {
+      throw new Error(
+        `Metric ${this.name}: labels rendered for (${labels.key}), expects (${this.#namesKey})`,
+      );
+    }
+    if (typeof value !== 'number')
+      throw new Error(`Metric ${this.name}: value must be a number, got ${typeof value}`);
+    this.#labelBlocks.push(labels.block);
     this.#values.push(value);
   }
 

@@ -84,15 +84,17 @@ export class HttpServer {
   }
 }
 
-/** Writes a complete response (HEAD gets headers only). */
+/** Writes a complete response (HEAD gets headers only); parts are written without concatenating. */
 export function send(
   res: ServerResponse,
   status: number,
   contentType: string,
-  body: string | Buffer,
+  body: string | Buffer | readonly Buffer[],
   headers: Record<string, string> = {},
 ): void {
-  const buf = typeof body === 'string' ? Buffer.from(body) : body;
-  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': String(buf.length), ...headers });
-  res.end(res.req.method === 'HEAD' ? undefined : buf);
+  const parts = typeof body === 'string' ? [Buffer.from(body)] : Buffer.isBuffer(body) ? [body] : body;
+  const length = parts.reduce((n, p) => n + p.length, 0);
+  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': String(length), ...headers });
+  if (res.req.method !== 'HEAD') for (const p of parts) res.write(p);
+  res.end();
 }

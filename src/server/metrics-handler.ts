@@ -67,11 +67,11 @@ async function respond(
     // Concatenated gzip members are one valid gzip stream (RFC 1952 §2.2): the collection's
     // member is compressed once and shared by concurrent scrapers; only the small tail is per request.
     const [a, b] = await Promise.all([collection.gzip(), gzipBody(selfBuf)]);
-    send(res, 200, CONTENT_TYPE, Buffer.concat([a, b]), {
+    send(res, 200, CONTENT_TYPE, [a, b], {
       'Content-Encoding': 'gzip',
       Vary: 'Accept-Encoding',
     });
   } else {
-    send(res, 200, CONTENT_TYPE, Buffer.concat([collection.body, selfBuf]), { Vary: 'Accept-Encoding' });
+    send(res, 200, CONTENT_TYPE, [collection.body, selfBuf], { Vary: 'Accept-Encoding' });
   }
 }

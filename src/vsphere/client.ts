@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { MoRef } from './soap/envelope.js';
 import { isVsphereError } from './soap/errors.js';
 import type { SoapTransport } from './soap/transport.js';
-import type { XmlNode } from './soap/xml.js';
+import type { StreamSpec, XmlNode } from './soap/xml.js';
 import type { ServiceContent } from './service-content.js';
 import type { Session } from './session.js';
 
@@ -23,15 +23,22 @@ export class VimClient {
   }
 
   /** Calls `method` on `self` with an already serialised body. */
-  async invoke(method: string, self: MoRef, body: string, signal?: AbortSignal): Promise<XmlNode> {
+  async invoke(
+    method: string,
+    self: MoRef,
+    body: string,
+    signal?: AbortSignal,
+    stream?: StreamSpec,
+  ): Promise<XmlNode> {
     await this.session.ensure(signal);
     const generation = this.session.generation;
     try {
-      return await this.transport.call(method, self, body, { signal });
+      return await this.transport.call(method, self, body, { signal, stream });
     } catch (e) {
+      // A fault answer carries no streamed elements, so retrying cannot hand any over twice.
       if (!isVsphereError(e, 'VSPHERE_NOT_AUTHENTICATED')) throw e;
       if (!(await this.session.recover(generation, signal))) throw e;
-      return this.transport.call(method, self, body, { signal });
+      return this.transport.call(method, self, body, { signal, stream });
     } finally {
       this.session.touch();
     }

@@ -134,8 +134,12 @@ export class PerfManager {
       while (!failed && next < chunks.length) {
         const chunk = chunks[next++]!;
         try {
-          const res = await this.client.invoke('QueryPerf', perf, chunk.map(querySpec).join(''), signal);
-          readPerfResponse(res, onSample);
+          // Each PerfEntityMetric is read as it closes, not after the whole answer is in memory.
+          await this.client.invoke('QueryPerf', perf, chunk.map(querySpec).join(''), signal, {
+            depth: 3,
+            name: 'returnval',
+            onElement: (rv) => readEntityMetric(rv, onSample),
+          });
         } catch (e) {
           failed = true;
           throw e;
@@ -180,36 +184,33 @@ function querySpec(q: PerfQuery): string {
   );
 }
 
-function readPerfResponse(res: XmlNode, onSample: (s: PerfSample) => void): void {
-  for (const rv of res.children) {
-    if (rv.name !== 'returnval') continue;
-    const entityNode = child(rv, 'entity');
-    const type = entityNode?.attrs.type;
-    if (!entityNode || !type) continue;
-    const entity = { type, value: entityNode.text };
-    // maxSample 1 → one sampleInfo; with more, the last one is the newest.
-    const infos = rv.children.filter((c) => c.name === 'sampleInfo');
-    const info = infos[infos.length - 1];
-    const intervalSeconds = num(info && child(info, 'interval')) ?? REALTIME_INTERVAL;
-    const timestamp = epochSeconds(info && child(info, 'timestamp'));
-    for (const series of rv.children) {
-      if (series.name !== 'value') continue;
-      const id = child(series, 'id');
-      const counterId = num(id && child(id, 'counterId'));
-      if (counterId === undefined) continue;
-      const values = series.children.filter((c) => c.name === 'value');
-      const value = num(values[values.length - 1]);
-      // -1 is vCenter's "no data for this interval"; it is not a measurement.
-      if (value === undefined || value < 0) continue;
-      onSample({
-        entity,
-        counterId,
-        instance: str(id && child(id, 'instance')) ?? '',
-        value,
-        intervalSeconds,
-        timestamp,
-      });
-    }
+function readEntityMetric(rv: XmlNode, onSample: (s: PerfSample) => void): void {
+  const entityNode = child(rv, 'entity');
+  const type = entityNode?.attrs.type;
+  if (!entityNode || !type) return;
+  const entity = { type, value: entityNode.text };
+  // maxSample 1 → one sampleInfo; with more, the last one is the newest.
+  const infos = rv.children.filter((c) => c.name === 'sampleInfo');
+  const info = infos[infos.length - 1];
+  const intervalSeconds = num(info && child(info, 'interval')) ?? REALTIME_INTERVAL;
+  const timestamp = epochSeconds(info && child(info, 'timestamp'));
+  for (const series of rv.children) {
+    if (series.name !== 'value') continue;
+    const id = child(series, 'id');
+    const counterId = num(id && child(id, 'counterId'));
+    if (counterId === undefined) continue;
+    const values = series.children.filter((c) => c.name === 'value');
+    const value = num(values[values.length - 1]);
+    // -1 is vCenter's "no data for this interval"; it is not a measurement.
+    if (value === undefined || value < 0) continue;
+    onSample({
+      entity,
+      counterId,
+      instance: str(id && child(id, 'instance')) ?? '',
+      value,
+      intervalSeconds,
+      timestamp,
+    });
   }
 }
 

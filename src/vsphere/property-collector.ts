@@ -1,7 +1,7 @@
 import type { VimClient } from './client.js';
 import { el, escapeXml, moRefEl, type MoRef } from './soap/envelope.js';
 import { VsphereError } from './soap/errors.js';
-import { child, type XmlNode } from './soap/xml.js';
+import { child, type StreamSpec, type XmlNode } from './soap/xml.js';
 
 /** Properties to read from every object of one type. */
 export interface PropertySpec {
@@ -33,16 +33,18 @@ export async function retrieveFromView(
     '<selectSet xsi:type="TraversalSpec"><name>view</name><type>ContainerView</type><path>view</path><skip>false</skip></selectSet>' +
     '</objectSet>';
   const out: ObjectContent[] = [];
+  const stream = objectStream(out);
   let res = await client.invoke(
     'RetrievePropertiesEx',
     pc,
     `<specSet>${propSets}${objectSet}</specSet><options>${el('maxObjects', maxObjects)}</options>`,
     signal,
+    stream,
   );
   let token = collect(res, out);
   try {
     while (token !== undefined) {
-      res = await client.invoke('ContinueRetrievePropertiesEx', pc, el('token', token), signal);
+      res = await client.invoke('ContinueRetrievePropertiesEx', pc, el('token', token), signal, stream);
       token = collect(res, out);
     }
   } catch (e) {
@@ -73,20 +75,27 @@ function collect(res: XmlNode, out: ObjectContent[]): string | undefined {
   let token: string | undefined;
   for (const c of rv.children) {
     if (c.name === 'token') token = c.text;
-    else if (c.name === 'objects') {
-      const objNode = child(c, 'obj');
-      if (!objNode?.attrs.type) continue;
-      const props = new Map<string, XmlNode>();
-      for (const ps of c.children) {
-        if (ps.name !== 'propSet') continue;
-        const name = child(ps, 'name')?.text;
-        const val = child(ps, 'val');
-        if (name !== undefined && val) props.set(name, val);
-      }
-      out.push({ obj: { type: objNode.attrs.type, value: objNode.text }, props });
-    }
+    else if (c.name === 'objects') pushObject(c, out);
   }
   return token;
+}
+
+// Envelope(0) > Body(1) > RetrievePropertiesExResponse(2) > returnval(3) > objects(4).
+function objectStream(out: ObjectContent[]): StreamSpec {
+  return { depth: 4, name: 'objects', onElement: (node) => pushObject(node, out) };
+}
+
+function pushObject(c: XmlNode, out: ObjectContent[]): void {
+  const objNode = child(c, 'obj');
+  if (!objNode?.attrs.type) return;
+  const props = new Map<string, XmlNode>();
+  for (const ps of c.children) {
+    if (ps.name !== 'propSet') continue;
+    const name = child(ps, 'name')?.text;
+    const val = child(ps, 'val');
+    if (name !== undefined && val) props.set(name, val);
+  }
+  out.push({ obj: { type: objNode.attrs.type, value: objNode.text }, props });
 }
 
 /** Reads properties of one object (RetrievePropertiesEx without traversal). */

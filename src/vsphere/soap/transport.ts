@@ -3,7 +3,7 @@ import { Pool, errors as undiciErrors } from 'undici';
 import { VsphereError } from './errors.js';
 import { faultToError } from './faults.js';
 import { envelope, type MoRef } from './envelope.js';
-import { child, SoapXmlParser, type XmlNode } from './xml.js';
+import { child, SoapXmlParser, type StreamSpec, type XmlNode } from './xml.js';
 
 /** How to reach one vCenter: endpoint, TLS and the limits that keep a bad server from hurting us. */
 export interface TransportOptions {
@@ -24,6 +24,8 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Login responses carry the new session cookie. */
   captureCookie?: boolean;
+  /** Elements handed over as they close (see StreamSpec); they are not in the returned tree. */
+  stream?: StreamSpec;
 }
 
 const COOKIE_NAME = 'vmware_soap_session';
@@ -126,7 +128,7 @@ export class SoapTransport {
           { statusCode: res.statusCode, method },
         );
       }
-      const parser = new SoapXmlParser();
+      const parser = new SoapXmlParser(options.stream);
       let size = 0;
       for await (const chunk of res.body as AsyncIterable<Buffer>) {
         size += chunk.length;

@@ -15,6 +15,18 @@ const XSI = 'http://www.w3.org/2001/XMLSchema-instance';
 const MAX_DEPTH = 64;
 
 /**
+ * Elements to hand over as soon as they close, instead of keeping them in the tree: the
+ * `objects` of a large RetrievePropertiesEx or the `returnval`s of QueryPerf, so memory holds one
+ * element at a time, not the whole response.
+ */
+export interface StreamSpec {
+  /** Depth of the element (Envelope = 0, Body = 1, the method's response = 2). */
+  depth: number;
+  name: string;
+  onElement(node: XmlNode): void;
+}
+
+/**
  * Streaming, strict SOAP response parser: fed chunks as they arrive, it builds a small tree
  * of the Envelope and rejects DOCTYPEs (entity expansion), unbalanced or ill-formed XML.
  */
@@ -25,7 +37,7 @@ export class SoapXmlParser {
   private root: XmlNode | undefined;
   private error: Error | undefined;
 
-  constructor() {
+  constructor(private readonly stream?: StreamSpec) {
     this.sax.on('doctype', () => {
       this.fail('a DOCTYPE is not allowed in a SOAP response');
     });
@@ -53,7 +65,17 @@ export class SoapXmlParser {
       if (top) top.text += t;
     });
     this.sax.on('closetag', () => {
-      this.stack.pop();
+      const node = this.stack.pop();
+      const s = this.stream;
+      if (s && node && this.stack.length === s.depth && node.name === s.name && !this.error) {
+        // Detach: it is the parent's last child, just closed.
+        this.stack[this.stack.length - 1]?.children.pop();
+        try {
+          s.onElement(node);
+        } catch (e) {
+          this.error ??= e instanceof Error ? e : new Error(String(e));
+        }
+      }
     });
     this.sax.on('error', (e) => {
       this.fail(e.message);
@@ -90,8 +112,8 @@ export class SoapXmlParser {
 }
 
 /** Parses a whole XML string (tests, small bodies). */
-export function parseXml(xml: string): XmlNode {
-  const p = new SoapXmlParser();
+export function parseXml(xml: string, stream?: StreamSpec): XmlNode {
+  const p = new SoapXmlParser(stream);
   p.write(xml);
   return p.close();
 }
