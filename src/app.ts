@@ -12,6 +12,8 @@ import { HttpServer, send } from './server/http-server.js';
 import { landingPage } from './server/landing-page.js';
 import { metricsHandler } from './server/metrics-handler.js';
 import { VimClient } from './vsphere/client.js';
+import { fetchInventory } from './vsphere/inventory.js';
+import { InventoryWatch } from './vsphere/inventory-watch.js';
 import { PerfManager } from './vsphere/perf-manager.js';
 import { Session } from './vsphere/session.js';
 import { SoapTransport } from './vsphere/soap/transport.js';
@@ -49,12 +51,17 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     logger,
   });
   const client = new VimClient(transport, session, logger);
+  const inventory =
+    v.inventory === 'incremental'
+      ? new InventoryWatch(client, logger)
+      : { fetch: (signal?: AbortSignal) => fetchInventory(client, signal), close: () => Promise.resolve() };
   const perf = new PerfManager(client, {
     maxQueryMetrics: v.maxQueryMetrics,
     concurrency: v.perfConcurrency,
   });
   const scraper = new Scraper({
     client,
+    inventory,
     perf,
     collectors: enabledCollectors(config.collectors),
     soapStats,
@@ -103,6 +110,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
         scraper.abort('exporter shutting down');
         await server.close(1000);
         await scraper.idle();
+        await inventory.close(800);
         await session.close(1500);
         await transport.close();
       })();

@@ -21,6 +21,8 @@ export interface VsphereConfig {
   maxResponseBytes: number;
   keepaliveIntervalMs: number;
   perfConcurrency: number;
+  /** `full`: one RetrievePropertiesEx per collection; `incremental`: WaitForUpdatesEx deltas. */
+  inventory: 'full' | 'incremental';
   maxQueryMetrics?: number;
 }
 
@@ -101,6 +103,7 @@ export const FileSchema = z.strictObject(
       max_response_bytes: int(1024 * 1024),
       keepalive_interval_seconds: z.number({ error: 'expected a number >= 10' }).min(10),
       perf_concurrency: int(1, 32),
+      inventory: z.enum(['full', 'incremental'], { error: 'expected full or incremental' }),
       max_query_metrics: int(1),
     }),
     web: section({
@@ -225,6 +228,7 @@ export function resolveConfig(layers: readonly Layer[], configFile?: string): Co
     maxResponseBytes: v.max_response_bytes ?? 32 * 1024 * 1024,
     keepaliveIntervalMs: ms(v.keepalive_interval_seconds ?? 300),
     perfConcurrency: v.perf_concurrency ?? 4,
+    inventory: v.inventory ?? 'full',
   };
   // Optional keys are only set when present so `'password' in config.vsphere` stays meaningful.
   if (password !== undefined) vsphere.password = password;

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Collector } from '../collectors/collector.js';
 import { encodeFamilies, gzipBody, MetricFamily } from '../exposition/index.js';
 import type { VimClient } from '../vsphere/client.js';
-import { fetchInventory } from '../vsphere/inventory.js';
+import type { Inventory } from '../vsphere/inventory.js';
 import type { PerfManager } from '../vsphere/perf-manager.js';
 import { errorReason } from '../vsphere/soap/errors.js';
 import { describe } from '../vsphere/session.js';
@@ -20,6 +20,8 @@ export interface Collection {
 /** Everything a Scraper needs. */
 export interface ScraperDeps {
   client: VimClient;
+  /** Where each collection's inventory comes from (kept current incrementally). */
+  inventory: { fetch(signal?: AbortSignal): Promise<Inventory> };
   perf: PerfManager;
   collectors: readonly Collector[];
   soapStats: SoapStats;
@@ -102,7 +104,7 @@ export class Scraper {
     let up = false;
     let error: unknown;
     try {
-      const inventory = await fetchInventory(client, ac.signal);
+      const inventory = await this.deps.inventory.fetch(ac.signal);
       up = true;
       const ctx = { client, perf: this.deps.perf, inventory, signal: ac.signal, logger };
       const outcomes = await Promise.all(

@@ -97,8 +97,8 @@ const HOST_PATHS = [
   'summary.runtime.bootTime',
 ] as const;
 
-// Parents are walked host → compute resource/cluster → folders → datacenter.
-const SPECS: PropertySpec[] = [
+/** What the inventory reads: per type, the properties the collectors need. Parents are walked host → compute resource/cluster → folders → datacenter. */
+export const INVENTORY_SPECS: readonly PropertySpec[] = [
   { type: 'VirtualMachine', pathSet: VM_PATHS },
   { type: 'HostSystem', pathSet: HOST_PATHS },
   { type: 'ClusterComputeResource', pathSet: ['name', 'parent'] },
@@ -106,7 +106,8 @@ const SPECS: PropertySpec[] = [
   { type: 'Datacenter', pathSet: ['name', 'parent'] },
   { type: 'Folder', pathSet: ['parent'] },
 ];
-const VIEW_TYPES = SPECS.map((s) => s.type);
+/** Types the inventory's ContainerView holds. */
+export const INVENTORY_TYPES: readonly string[] = INVENTORY_SPECS.map((s) => s.type);
 
 /** Reads the whole VM/host inventory through one ContainerView (always destroyed). */
 export async function fetchInventory(client: VimClient, signal?: AbortSignal): Promise<Inventory> {
@@ -124,8 +125,8 @@ export async function fetchInventory(client: VimClient, signal?: AbortSignal): P
 
 async function fetchOnce(client: VimClient, signal?: AbortSignal): Promise<Inventory> {
   const content = await client.content(signal);
-  const objects = await withContainerView(client, content.rootFolder, VIEW_TYPES, signal, (view) =>
-    retrieveFromView(client, view, SPECS, signal),
+  const objects = await withContainerView(client, content.rootFolder, INVENTORY_TYPES, signal, (view) =>
+    retrieveFromView(client, view, INVENTORY_SPECS, signal),
   );
   return buildInventory(objects);
 }

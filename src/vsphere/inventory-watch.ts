@@ -1,0 +1,202 @@
+import type { Logger } from 'pino';
+import type { VimClient } from './client.js';
+import { buildInventory, INVENTORY_SPECS, INVENTORY_TYPES, type Inventory } from './inventory.js';
+import type { ObjectContent } from './property-collector.js';
+import { el, moRefEl, type MoRef } from './soap/envelope.js';
+import { isVsphereError, VsphereError } from './soap/errors.js';
+import { child, type XmlNode } from './soap/xml.js';
+
+/** Server-side objects of one watch; they live as long as the session that created them. */
+interface WatchState {
+  generation: number;
+  collector: MoRef;
+  view: MoRef;
+  version: string;
+  objects: Map<string, ObjectContent>;
+}
+
+// Bounds one WaitForUpdatesEx answer; more updates come back `truncated` and are fetched at once.
+const MAX_OBJECT_UPDATES = 1000;
+
+/**
+ * The VM/host inventory kept current incrementally: a private PropertyCollector with one filter on
+ * a ContainerView, read with WaitForUpdatesEx (maxWaitSeconds 0) once per collection. The first
+ * read of a session is the full state; later reads carry only what changed, so a steady-state
+ * collection retrieves no full inventory. Anything unexpected drops the watch and the next
+ * collection starts over, so a half-applied update can never linger.
+ */
+export class InventoryWatch {
+  private state: WatchState | undefined;
+  private busy: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  /** Full (re)synchronisations so far; a steady state adds none. */
+  fullSyncs = 0;
+
+  constructor(
+    private readonly client: VimClient,
+    private readonly logger: Logger,
+  ) {}
+
+  /** The inventory as of now. */
+  fetch(signal?: AbortSignal): Promise<Inventory> {
+    // Serialised: an aborted collection still finishing must not interleave its updates with the next.
+    const run = this.busy.then(() => this.fetchNow(signal));
+    this.busy = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Destroys the collector and view (best effort, bounded); the session's Logout follows. */
+  async close(timeoutMs = 1000): Promise<void> {
+    this.closed = true;
+    await Promise.race([this.busy, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    const s = this.state;
+    this.state = undefined;
+    if (s) await this.teardown(s, timeoutMs);
+  }
+
+  private async fetchNow(signal?: AbortSignal): Promise<Inventory> {
+    if (this.closed) throw new VsphereError('VSPHERE_CLOSED', 'inventory watch is closed');
+    await this.client.content(signal);
+    // Collector, filter and view died with the session that created them.
+    if (this.state && this.state.generation !== this.client.session.generation) this.state = undefined;
+    try {
+      if (this.state) await this.poll(this.state, signal);
+      else this.state = await this.start(signal);
+    } catch (e) {
+      const s = this.state;
+      this.state = undefined;
+      // A re-login during this read: the old objects are gone, build a new watch at once.
+      if (
+        s &&
+        s.generation !== this.client.session.generation &&
+        isVsphereError(e, 'VSPHERE_MANAGED_OBJECT_NOT_FOUND')
+      ) {
+        this.state = await this.start(signal);
+        return buildInventory([...this.state.objects.values()]);
+      }
+      if (s && s.generation === this.client.session.generation) void this.teardown(s, 2000);
+      throw e;
+    }
+    return buildInventory([...this.state.objects.values()]);
+  }
+
+  private async start(signal?: AbortSignal): Promise<WatchState> {
+    const content = await this.client.content(signal);
+    const generation = this.client.session.generation;
+    const created: Partial<WatchState> = { generation };
+    try {
+      const pc = await this.client.invoke('CreatePropertyCollector', content.propertyCollector, '', signal);
+      created.collector = ref(pc, 'PropertyCollector');
+      const view = await this.client.invoke(
+        'CreateContainerView',
+        content.viewManager,
+        moRefEl('container', content.rootFolder) +
+          INVENTORY_TYPES.map((t) => el('type', t)).join('') +
+          '<recursive>true</recursive>',
+        signal,
+      );
+      created.view = ref(view, 'ContainerView');
+      const propSets = INVENTORY_SPECS.map(
+        (s) => `<propSet>${el('type', s.type)}${s.pathSet.map((p) => el('pathSet', p)).join('')}</propSet>`,
+      ).join('');
+      await this.client.invoke(
+        'CreateFilter',
+        created.collector,
+        `<spec>${propSets}<objectSet>${moRefEl('obj', created.view)}<skip>true</skip>` +
+          '<selectSet xsi:type="TraversalSpec"><name>view</name><type>ContainerView</type><path>view</path><skip>false</skip></selectSet>' +
+          '</objectSet></spec><partialUpdates>false</partialUpdates>',
+        signal,
+      );
+      const state: WatchState = {
+        generation,
+        collector: created.collector,
+        view: created.view,
+        version: '',
+        objects: new Map(),
+      };
+      await this.poll(state, signal);
+      this.fullSyncs++;
+      this.logger.debug({ objects: state.objects.size }, 'inventory watch started');
+      return state;
+    } catch (e) {
+      if (created.collector && created.view) void this.teardown(created as WatchState, 2000);
+      else if (created.collector) void this.destroy('DestroyPropertyCollector', created.collector, 2000);
+      throw e;
+    }
+  }
+
+  private async poll(state: WatchState, signal?: AbortSignal): Promise<void> {
+    // `truncated` means more updates are waiting: ask again at once with the version just received.
+    for (let more = true; more;) {
+      const res = await this.client.invoke(
+        'WaitForUpdatesEx',
+        state.collector,
+        `${el('version', state.version)}<options><maxWaitSeconds>0</maxWaitSeconds>${el('maxObjectUpdates', MAX_OBJECT_UPDATES)}</options>`,
+        signal,
+        // Envelope > Body > WaitForUpdatesExResponse > returnval > filterSet > objectSet.
+        { depth: 5, name: 'objectSet', onElement: (o) => apply(state.objects, o) },
+      );
+      const rv = child(res, 'returnval');
+      if (!rv) return; // no changes since state.version
+      const version = child(rv, 'version')?.text;
+      if (version === undefined)
+        throw new VsphereError('VSPHERE_BAD_RESPONSE', 'WaitForUpdatesEx: UpdateSet without a version');
+      state.version = version;
+      more = child(rv, 'truncated')?.text === 'true';
+    }
+  }
+
+  private async teardown(s: WatchState, timeoutMs: number): Promise<void> {
+    // Destroying the collector destroys its filter; the view is separate.
+    await Promise.all([
+      this.destroy('DestroyPropertyCollector', s.collector, timeoutMs),
+      this.destroy('DestroyView', s.view, timeoutMs),
+    ]);
+  }
+
+  private async destroy(method: string, obj: MoRef, timeoutMs: number): Promise<void> {
+    try {
+      await this.client.transport.call(method, obj, '', { signal: AbortSignal.timeout(timeoutMs) });
+    } catch (e) {
+      this.logger.debug(
+        { method, error: e instanceof Error ? e.message : String(e) },
+        'inventory watch cleanup failed',
+      );
+    }
+  }
+}
+
+function ref(res: XmlNode, fallbackType: string): MoRef {
+  const rv = child(res, 'returnval');
+  if (!rv?.text)
+    throw new VsphereError('VSPHERE_BAD_RESPONSE', `${res.name}: no managed object reference returned`);
+  return { type: rv.attrs.type ?? fallbackType, value: rv.text };
+}
+
+/** Applies one ObjectUpdate (enter / modify / leave) to the object map. */
+function apply(objects: Map<string, ObjectContent>, update: XmlNode): void {
+  const kind = child(update, 'kind')?.text;
+  const objNode = child(update, 'obj');
+  const type = objNode?.attrs.type;
+  if (!objNode || !type || !kind)
+    throw new VsphereError('VSPHERE_BAD_RESPONSE', 'WaitForUpdatesEx: ObjectUpdate without kind or obj');
+  const key = `${type}:${objNode.text}`;
+  if (kind === 'leave') {
+    objects.delete(key);
+    return;
+  }
+  let obj = objects.get(key);
+  if (!obj || kind === 'enter') {
+    obj = { obj: { type, value: objNode.text }, props: new Map() };
+    objects.set(key, obj);
+  }
+  for (const c of update.children) {
+    if (c.name !== 'changeSet') continue;
+    const name = child(c, 'name')?.text;
+    const op = child(c, 'op')?.text;
+    if (name === undefined) continue;
+    const val = child(c, 'val');
+    if ((op === 'assign' || op === 'add') && val) obj.props.set(name, val);
+    else obj.props.delete(name);
+  }
+}
