@@ -10,7 +10,8 @@ import { Scraper } from './scrape/scraper.js';
 import { SoapStats } from './scrape/self-stats.js';
 import { HttpServer, send } from './server/http-server.js';
 import { landingPage } from './server/landing-page.js';
-import { metricsHandler } from './server/metrics-handler.js';
+import { metricsHandler, type CollectionSource } from './server/metrics-handler.js';
+import { BackgroundCollector } from './scrape/background.js';
 import { VimClient } from './vsphere/client.js';
 import { fetchInventory } from './vsphere/inventory.js';
 import { InventoryWatch } from './vsphere/inventory-watch.js';
@@ -74,9 +75,21 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
 
   const server = new HttpServer(logger);
   const text = 'text/plain; charset=utf-8';
+  const background =
+    config.scrape.collection === 'background'
+      ? new BackgroundCollector(
+          scraper,
+          config.scrape.intervalSeconds,
+          Math.min(config.scrape.timeoutSeconds, config.scrape.intervalSeconds),
+          logger,
+        )
+      : undefined;
+  const source: CollectionSource = background
+    ? { get: (_budget, hangup) => background.get(hangup), reportsAge: true }
+    : { get: (budget, hangup) => scraper.collect(budget, hangup), reportsAge: false };
   server.get(
     config.web.telemetryPath,
-    metricsHandler(scraper, config.scrape, () => registry.metrics(), config.web.maxRequests),
+    metricsHandler(source, config.scrape, () => registry.metrics(), config.web.maxRequests),
   );
   server.get('/', (_req, res) =>
     send(res, 200, 'text/html; charset=utf-8', landingPage(VERSION, config.web.telemetryPath)),
@@ -101,12 +114,14 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
         'listening',
       );
       // Log in at start so /-/ready turns green without waiting for the first scrape.
-      session.ensure(AbortSignal.timeout(config.scrape.timeoutSeconds * 1000)).catch(() => undefined);
+      if (background) background.start();
+      else session.ensure(AbortSignal.timeout(config.scrape.timeoutSeconds * 1000)).catch(() => undefined);
       return address;
     },
     close() {
       closing ??= (async () => {
         // Abort first: a scrape in flight then answers at once and Logout is not starved of time.
+        background?.stop();
         scraper.abort('exporter shutting down');
         await server.close(1000);
         await scraper.idle();

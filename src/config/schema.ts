@@ -30,7 +30,13 @@ export interface VsphereConfig {
 export interface Config {
   vsphere: VsphereConfig;
   web: { listenAddress: string; telemetryPath: string; maxRequests: number };
-  scrape: { timeoutSeconds: number; timeoutOffsetSeconds: number };
+  scrape: {
+    timeoutSeconds: number;
+    timeoutOffsetSeconds: number;
+    /** `on-scrape`: collect when scraped; `background`: collect every intervalSeconds, serve the last result. */
+    collection: 'on-scrape' | 'background';
+    intervalSeconds: number;
+  };
   log: { level: LogLevel; format: LogFormat };
   collectors: { vm: boolean; host: boolean };
   configFile?: string;
@@ -118,6 +124,8 @@ export const FileSchema = z.strictObject(
     scrape: section({
       timeout_seconds: positive(),
       timeout_offset_seconds: z.number({ error: 'expected a number >= 0' }).min(0),
+      collection: z.enum(['on-scrape', 'background'], { error: 'expected on-scrape or background' }),
+      interval_seconds: int(5, 3600),
     }),
     log: section({
       level: z.enum(['debug', 'info', 'warn', 'error'], {
@@ -245,6 +253,8 @@ export function resolveConfig(layers: readonly Layer[], configFile?: string): Co
     scrape: {
       timeoutSeconds: scrape.timeout_seconds ?? 10,
       timeoutOffsetSeconds: scrape.timeout_offset_seconds ?? 0.5,
+      collection: scrape.collection ?? 'on-scrape',
+      intervalSeconds: scrape.interval_seconds ?? 20,
     },
     log: { level: log.level ?? 'info', format: log.format ?? 'logfmt' },
     collectors: { vm: collectors.vm ?? true, host: collectors.host ?? true },

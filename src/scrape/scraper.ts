@@ -15,6 +15,8 @@ export interface Collection {
   /** Gzip of `body`, computed at most once. */
   gzip(): Promise<Buffer>;
   durationSeconds: number;
+  /** When the collection finished (Date.now()). */
+  finishedAt: number;
 }
 
 /** Everything a Scraper needs. */
@@ -141,7 +143,7 @@ export class Scraper {
     ];
     const body = encodeFamilies(families);
     let gz: Promise<Buffer> | undefined;
-    return { up, body, durationSeconds, gzip: () => (gz ??= gzipBody(body)) };
+    return { up, body, durationSeconds, finishedAt: Date.now(), gzip: () => (gz ??= gzipBody(body)) };
   }
 
   private healthFamilies(up: boolean, durationSeconds: number, error: unknown): MetricFamily[] {

@@ -1,18 +1,25 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { acceptsGzip, CONTENT_TYPE, gzipBody } from '../exposition/index.js';
 import { collectionBudgetSeconds, type DeadlineConfig } from '../scrape/deadline.js';
-import type { Scraper } from '../scrape/scraper.js';
+import type { Collection } from '../scrape/scraper.js';
 import { send } from './http-server.js';
 
 /** Source of the exporter's own process/runtime metrics (prom-client's default metrics). */
 export type SelfMetrics = () => Promise<string>;
+
+/** Where a scrape's collection comes from: a fresh (shared) one, or the background mode's last. */
+export interface CollectionSource {
+  get(budgetSeconds: number, hangup: AbortSignal): Promise<Collection>;
+  /** Background mode: report `vsphere_collection_age_seconds`. */
+  reportsAge: boolean;
+}
 
 /**
  * GET /metrics: one (shared) collection plus the process metrics, gzipped when the scraper accepts it.
  * Beyond `maxRequests` concurrent scrapes it answers 503 at once instead of queueing without bound.
  */
 export function metricsHandler(
-  scraper: Scraper,
+  source: CollectionSource,
   deadline: DeadlineConfig,
   selfMetrics: SelfMetrics,
   maxRequests: number,
@@ -39,7 +46,7 @@ export function metricsHandler(
       await respond(
         req,
         res,
-        scraper,
+        source,
         collectionBudgetSeconds(req.headers['x-prometheus-scrape-timeout-seconds'], deadline),
         selfMetrics,
         hangup.signal,
@@ -54,15 +61,16 @@ export function metricsHandler(
 async function respond(
   req: IncomingMessage,
   res: ServerResponse,
-  scraper: Scraper,
+  source: CollectionSource,
   budget: number,
   selfMetrics: SelfMetrics,
   hangup: AbortSignal,
 ): Promise<void> {
-  const [collection, self] = await Promise.all([scraper.collect(budget, hangup), selfMetrics()]);
+  const [collection, self] = await Promise.all([source.get(budget, hangup), selfMetrics()]);
   // The scraper gave up (its own timeout): nothing to write to.
   if (res.destroyed) return;
-  const selfBuf = Buffer.from(self);
+  const age = source.reportsAge ? ageFamily((Date.now() - collection.finishedAt) / 1000) : '';
+  const selfBuf = Buffer.from(age + self);
   if (acceptsGzip(req.headers['accept-encoding'])) {
     // Concatenated gzip members are one valid gzip stream (RFC 1952 §2.2): the collection's
     // member is compressed once and shared by concurrent scrapers; only the small tail is per request.
@@ -74,4 +82,12 @@ async function respond(
   } else {
     send(res, 200, CONTENT_TYPE, [collection.body, selfBuf], { Vary: 'Accept-Encoding' });
   }
+}
+
+function ageFamily(seconds: number): string {
+  return (
+    '# HELP vsphere_collection_age_seconds Age of the served collection (background mode collects on its own schedule).\n' +
+    '# TYPE vsphere_collection_age_seconds gauge\n' +
+    `vsphere_collection_age_seconds ${Math.max(0, seconds)}\n`
+  );
 }

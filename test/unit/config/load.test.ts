@@ -27,7 +27,12 @@ void describe('loadConfig: sources and precedence', () => {
     assert.equal(c.vsphere.insecureSkipVerify, false);
     assert.ok(!('maxQueryMetrics' in c.vsphere));
     assert.deepEqual(c.web, { listenAddress: ':9272', telemetryPath: '/metrics', maxRequests: 64 });
-    assert.deepEqual(c.scrape, { timeoutSeconds: 10, timeoutOffsetSeconds: 0.5 });
+    assert.deepEqual(c.scrape, {
+      timeoutSeconds: 10,
+      timeoutOffsetSeconds: 0.5,
+      collection: 'on-scrape',
+      intervalSeconds: 20,
+    });
     assert.deepEqual(c.log, { level: 'info', format: 'logfmt' });
     assert.deepEqual(c.collectors, { vm: true, host: true });
     assert.equal(c.configFile, undefined);
@@ -56,6 +61,8 @@ web:
 scrape:
   timeout_seconds: 20
   timeout_offset_seconds: 0
+  collection: background
+  interval_seconds: 30
 log:
   level: debug
   format: json
@@ -78,7 +85,12 @@ collectors:
       [10_000, 2, 64],
     );
     assert.deepEqual(c.web, { listenAddress: '127.0.0.1:9000', telemetryPath: '/vsphere', maxRequests: 8 });
-    assert.deepEqual(c.scrape, { timeoutSeconds: 20, timeoutOffsetSeconds: 0 });
+    assert.deepEqual(c.scrape, {
+      timeoutSeconds: 20,
+      timeoutOffsetSeconds: 0,
+      collection: 'background',
+      intervalSeconds: 30,
+    });
     assert.deepEqual(c.log, { level: 'debug', format: 'json' });
     assert.deepEqual(c.collectors, { vm: false, host: true });
     assert.equal(c.configFile, file);
