@@ -1,9 +1,10 @@
 import type { VimClient } from './client.js';
 import { retrieveOne } from './property-collector.js';
-import { el, moRefEl, type MoRef } from './soap/envelope.js';
+import { el, type MoRef } from './soap/envelope.js';
 import { isVsphereError } from './soap/errors.js';
 import { child, type XmlNode } from './soap/xml.js';
-import { epochSeconds, num, str } from './values.js';
+import { querySpec, readEntityMetric } from './perf-response.js';
+import { num, str } from './values.js';
 
 /** One entry of vCenter's counter catalogue. */
 export interface PerfCounter {
@@ -36,13 +37,14 @@ export interface PerfSample {
 // (64 by default on old releases, 256 since 6.x); 256 is the documented default when unreadable.
 const DEFAULT_MAX_QUERY_METRICS = 256;
 /** Realtime statistics interval of hosts and VMs. */
-export const REALTIME_INTERVAL = 20;
+export { REALTIME_INTERVAL } from './perf-response.js';
 
 /** PerformanceManager: counter catalogue and chunked, bounded-concurrency realtime QueryPerf. */
 export class PerfManager {
   // Promises, not values: collectors running in parallel share one read per session.
   private catalogue: { generation: number; byName: Promise<Map<string, PerfCounter>> } | undefined;
   private limit: { generation: number; value: Promise<number> } | undefined;
+  private csv: { generation: number; supported: boolean } | undefined;
 
   constructor(
     private readonly client: VimClient,
@@ -134,12 +136,7 @@ export class PerfManager {
       while (!failed && next < chunks.length) {
         const chunk = chunks[next++]!;
         try {
-          // Each PerfEntityMetric is read as it closes, not after the whole answer is in memory.
-          await this.client.invoke('QueryPerf', perf, chunk.map(querySpec).join(''), signal, {
-            depth: 3,
-            name: 'returnval',
-            onElement: (rv) => readEntityMetric(rv, onSample),
-          });
+          await this.queryChunk(perf, chunk, signal, onSample);
         } catch (e) {
           failed = true;
           throw e;
@@ -148,6 +145,38 @@ export class PerfManager {
     };
     const n = Math.max(1, Math.min(this.override.concurrency, chunks.length));
     await Promise.all(Array.from({ length: n }, worker));
+  }
+
+  /**
+   * One QueryPerf. The csv format makes answers several times smaller; vcsim ignores it and some
+   * servers refuse it, so whether it is honoured is learnt from the first answer of each session.
+   */
+  private async queryChunk(
+    perf: MoRef,
+    chunk: readonly PerfQuery[],
+    signal: AbortSignal | undefined,
+    onSample: (s: PerfSample) => void,
+  ): Promise<void> {
+    const generation = this.client.session.generation;
+    const csv = this.csv?.generation === generation ? this.csv.supported : true;
+    let sawCsv = false;
+    let sawNormal = false;
+    try {
+      // Each entity's metrics are read as their element closes, not after the whole answer is in memory.
+      await this.client.invoke('QueryPerf', perf, chunk.map((q) => querySpec(q, csv)).join(''), signal, {
+        depth: 3,
+        name: 'returnval',
+        onElement: (rv) => {
+          if (readEntityMetric(rv, onSample) === 'csv') sawCsv = true;
+          else sawNormal = true;
+        },
+      });
+    } catch (e) {
+      if (!csv || !isVsphereError(e, 'VSPHERE_INVALID_ARGUMENT')) throw e;
+      this.csv = { generation, supported: false };
+      return this.queryChunk(perf, chunk, signal, onSample);
+    }
+    if (csv && (sawCsv || sawNormal)) this.csv = { generation, supported: sawCsv };
   }
 }
 
@@ -171,47 +200,6 @@ export function chunkQueries(queries: readonly PerfQuery[], limit: number): Perf
   }
   if (cur.length) chunks.push(cur);
   return chunks;
-}
-
-function querySpec(q: PerfQuery): string {
-  // Element order follows the PerfQuerySpec xsd:sequence; vcsim only answers explicit metric ids.
-  return (
-    `<querySpec>${moRefEl('entity', q.entity)}<maxSample>1</maxSample>` +
-    q.counterIds
-      .map((id) => `<metricId><counterId>${id}</counterId><instance></instance></metricId>`)
-      .join('') +
-    `<intervalId>${REALTIME_INTERVAL}</intervalId></querySpec>`
-  );
-}
-
-function readEntityMetric(rv: XmlNode, onSample: (s: PerfSample) => void): void {
-  const entityNode = child(rv, 'entity');
-  const type = entityNode?.attrs.type;
-  if (!entityNode || !type) return;
-  const entity = { type, value: entityNode.text };
-  // maxSample 1 → one sampleInfo; with more, the last one is the newest.
-  const infos = rv.children.filter((c) => c.name === 'sampleInfo');
-  const info = infos[infos.length - 1];
-  const intervalSeconds = num(info && child(info, 'interval')) ?? REALTIME_INTERVAL;
-  const timestamp = epochSeconds(info && child(info, 'timestamp'));
-  for (const series of rv.children) {
-    if (series.name !== 'value') continue;
-    const id = child(series, 'id');
-    const counterId = num(id && child(id, 'counterId'));
-    if (counterId === undefined) continue;
-    const values = series.children.filter((c) => c.name === 'value');
-    const value = num(values[values.length - 1]);
-    // -1 is vCenter's "no data for this interval"; it is not a measurement.
-    if (value === undefined || value < 0) continue;
-    onSample({
-      entity,
-      counterId,
-      instance: str(id && child(id, 'instance')) ?? '',
-      value,
-      intervalSeconds,
-      timestamp,
-    });
-  }
 }
 
 function parseCounter(info: XmlNode): PerfCounter | undefined {

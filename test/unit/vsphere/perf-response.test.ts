@@ -1,0 +1,60 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseXml } from '../../../src/vsphere/soap/xml.js';
+import { querySpec, readEntityMetric } from '../../../src/vsphere/perf-response.js';
+import type { PerfSample } from '../../../src/vsphere/perf-manager.js';
+
+const XSI = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"';
+
+test('reads a PerfEntityMetricCSV: newest sample, -1 and empty fields skipped', () => {
+  const rv = parseXml(
+    `<returnval ${XSI} xsi:type="PerfEntityMetricCSV"><entity type="VirtualMachine">vm-7</entity>` +
+      '<sampleInfoCSV>20,2026-11-27T00:00:00Z,20,2026-11-27T00:00:20Z</sampleInfoCSV>' +
+      '<value><id><counterId>2</counterId><instance></instance></id><value>100,871</value></value>' +
+      '<value><id><counterId>12</counterId><instance></instance></id><value>5,-1</value></value>' +
+      '<value><id><counterId>98</counterId><instance></instance></id><value></value></value>' +
+      '</returnval>',
+  );
+  const out: PerfSample[] = [];
+  assert.equal(
+    readEntityMetric(rv, (s) => out.push(s)),
+    'csv',
+  );
+  assert.deepEqual(out, [
+    {
+      entity: { type: 'VirtualMachine', value: 'vm-7' },
+      counterId: 2,
+      instance: '',
+      value: 871,
+      intervalSeconds: 20,
+      timestamp: Date.parse('2026-11-27T00:00:20Z') / 1000,
+    },
+  ]);
+});
+
+test('reads a PerfEntityMetric (normal format), as vcsim answers even when csv is asked for', () => {
+  const rv = parseXml(
+    `<returnval ${XSI} xsi:type="PerfEntityMetric"><entity type="HostSystem">host-1</entity>` +
+      '<sampleInfo><timestamp>2026-11-27T00:00:20Z</timestamp><interval>20</interval></sampleInfo>' +
+      '<value xsi:type="PerfMetricIntSeries"><id><counterId>2</counterId><instance></instance></id><value>42</value></value>' +
+      '</returnval>',
+  );
+  const out: PerfSample[] = [];
+  assert.equal(
+    readEntityMetric(rv, (s) => out.push(s)),
+    'normal',
+  );
+  assert.equal(out.length, 1);
+  assert.equal(out[0]!.value, 42);
+});
+
+test('querySpec follows the PerfQuerySpec element order and asks for csv only when told', () => {
+  const q = { entity: { type: 'VirtualMachine', value: 'vm-1' }, counterIds: [2, 12] };
+  assert.equal(
+    querySpec(q, true),
+    '<querySpec><entity type="VirtualMachine">vm-1</entity><maxSample>1</maxSample>' +
+      '<metricId><counterId>2</counterId><instance></instance></metricId><metricId><counterId>12</counterId><instance></instance></metricId>' +
+      '<intervalId>20</intervalId><format>csv</format></querySpec>',
+  );
+  assert.doesNotMatch(querySpec(q, false), /format/);
+});
