@@ -13,6 +13,58 @@ export interface PerfMetricDef {
 
 const RT = '20 s realtime sample';
 
+/** Counters whose meaning and conversion are the same for VMs and hosts. */
+const SHARED: Record<string, PerfMetricDef> = Object.fromEntries(
+  (
+    [
+      {
+        counter: 'cpu.usagemhz.average',
+        unit: 'megaHertz',
+        metric: 'cpu_usage_hertz',
+        help: `CPU usage in hertz (cpu.usagemhz.average, ${RT}).`,
+      },
+      {
+        counter: 'disk.read.average',
+        unit: 'kiloBytesPerSecond',
+        metric: 'disk_read_bytes_per_second',
+        help: `Disk read rate in bytes per second (disk.read.average, ${RT}).`,
+      },
+      {
+        counter: 'disk.write.average',
+        unit: 'kiloBytesPerSecond',
+        metric: 'disk_write_bytes_per_second',
+        help: `Disk write rate in bytes per second (disk.write.average, ${RT}).`,
+      },
+      {
+        counter: 'net.received.average',
+        unit: 'kiloBytesPerSecond',
+        metric: 'network_receive_bytes_per_second',
+        help: `Network receive rate in bytes per second (net.received.average, ${RT}).`,
+      },
+      {
+        counter: 'net.transmitted.average',
+        unit: 'kiloBytesPerSecond',
+        metric: 'network_transmit_bytes_per_second',
+        help: `Network transmit rate in bytes per second (net.transmitted.average, ${RT}).`,
+      },
+      {
+        counter: 'net.droppedRx.summation',
+        unit: 'number',
+        metric: 'network_receive_dropped_packets_per_second',
+        perInterval: true,
+        help: `Received packets dropped per second (net.droppedRx.summation / interval, ${RT}).`,
+      },
+      {
+        counter: 'net.droppedTx.summation',
+        unit: 'number',
+        metric: 'network_transmit_dropped_packets_per_second',
+        perInterval: true,
+        help: `Transmitted packets dropped per second (net.droppedTx.summation / interval, ${RT}).`,
+      },
+    ] satisfies PerfMetricDef[]
+  ).map((d) => [d.counter, d]),
+);
+
 /** Realtime counters collected for every powered-on VM (aggregate instance). */
 export const VM_PERF: readonly PerfMetricDef[] = [
   {
@@ -21,12 +73,7 @@ export const VM_PERF: readonly PerfMetricDef[] = [
     metric: 'cpu_usage_ratio',
     help: `CPU usage as a ratio of the VM's configured CPU capacity (cpu.usage.average, ${RT}).`,
   },
-  {
-    counter: 'cpu.usagemhz.average',
-    unit: 'megaHertz',
-    metric: 'cpu_usage_hertz',
-    help: `CPU usage in hertz (cpu.usagemhz.average, ${RT}).`,
-  },
+  SHARED['cpu.usagemhz.average']!,
   {
     counter: 'cpu.ready.summation',
     unit: 'millisecond',
@@ -77,50 +124,18 @@ export const VM_PERF: readonly PerfMetricDef[] = [
     metric: 'memory_swapped_bytes',
     help: `Guest memory swapped out by the host in bytes (mem.swapped.average, ${RT}).`,
   },
-  {
-    counter: 'disk.read.average',
-    unit: 'kiloBytesPerSecond',
-    metric: 'disk_read_bytes_per_second',
-    help: `Disk read rate in bytes per second (disk.read.average, ${RT}).`,
-  },
-  {
-    counter: 'disk.write.average',
-    unit: 'kiloBytesPerSecond',
-    metric: 'disk_write_bytes_per_second',
-    help: `Disk write rate in bytes per second (disk.write.average, ${RT}).`,
-  },
+  SHARED['disk.read.average']!,
+  SHARED['disk.write.average']!,
   {
     counter: 'disk.maxTotalLatency.latest',
     unit: 'millisecond',
     metric: 'disk_max_latency_seconds',
     help: `Highest disk latency over all disks in seconds (disk.maxTotalLatency.latest, ${RT}).`,
   },
-  {
-    counter: 'net.received.average',
-    unit: 'kiloBytesPerSecond',
-    metric: 'network_receive_bytes_per_second',
-    help: `Network receive rate in bytes per second (net.received.average, ${RT}).`,
-  },
-  {
-    counter: 'net.transmitted.average',
-    unit: 'kiloBytesPerSecond',
-    metric: 'network_transmit_bytes_per_second',
-    help: `Network transmit rate in bytes per second (net.transmitted.average, ${RT}).`,
-  },
-  {
-    counter: 'net.droppedRx.summation',
-    unit: 'number',
-    metric: 'network_receive_dropped_packets_per_second',
-    perInterval: true,
-    help: `Received packets dropped per second (net.droppedRx.summation / interval, ${RT}).`,
-  },
-  {
-    counter: 'net.droppedTx.summation',
-    unit: 'number',
-    metric: 'network_transmit_dropped_packets_per_second',
-    perInterval: true,
-    help: `Transmitted packets dropped per second (net.droppedTx.summation / interval, ${RT}).`,
-  },
+  SHARED['net.received.average']!,
+  SHARED['net.transmitted.average']!,
+  SHARED['net.droppedRx.summation']!,
+  SHARED['net.droppedTx.summation']!,
 ];
 
 /** Realtime counters collected for every connected, powered-on host (aggregate instance). */
@@ -131,12 +146,7 @@ export const HOST_PERF: readonly PerfMetricDef[] = [
     metric: 'cpu_usage_ratio',
     help: `CPU usage as a ratio of the host's CPU capacity (cpu.usage.average, ${RT}).`,
   },
-  {
-    counter: 'cpu.usagemhz.average',
-    unit: 'megaHertz',
-    metric: 'cpu_usage_hertz',
-    help: `CPU usage in hertz (cpu.usagemhz.average, ${RT}).`,
-  },
+  SHARED['cpu.usagemhz.average']!,
   {
     counter: 'cpu.ready.summation',
     unit: 'millisecond',
@@ -187,48 +197,16 @@ export const HOST_PERF: readonly PerfMetricDef[] = [
     metric: 'memory_swapped_bytes',
     help: `Memory swapped out by the host in bytes (mem.swapused.average, ${RT}).`,
   },
-  {
-    counter: 'disk.read.average',
-    unit: 'kiloBytesPerSecond',
-    metric: 'disk_read_bytes_per_second',
-    help: `Disk read rate in bytes per second (disk.read.average, ${RT}).`,
-  },
-  {
-    counter: 'disk.write.average',
-    unit: 'kiloBytesPerSecond',
-    metric: 'disk_write_bytes_per_second',
-    help: `Disk write rate in bytes per second (disk.write.average, ${RT}).`,
-  },
+  SHARED['disk.read.average']!,
+  SHARED['disk.write.average']!,
   {
     counter: 'disk.maxTotalLatency.latest',
     unit: 'millisecond',
     metric: 'disk_max_latency_seconds',
     help: `Highest disk latency over all datastores and LUNs in seconds (disk.maxTotalLatency.latest, ${RT}).`,
   },
-  {
-    counter: 'net.received.average',
-    unit: 'kiloBytesPerSecond',
-    metric: 'network_receive_bytes_per_second',
-    help: `Network receive rate in bytes per second (net.received.average, ${RT}).`,
-  },
-  {
-    counter: 'net.transmitted.average',
-    unit: 'kiloBytesPerSecond',
-    metric: 'network_transmit_bytes_per_second',
-    help: `Network transmit rate in bytes per second (net.transmitted.average, ${RT}).`,
-  },
-  {
-    counter: 'net.droppedRx.summation',
-    unit: 'number',
-    metric: 'network_receive_dropped_packets_per_second',
-    perInterval: true,
-    help: `Received packets dropped per second (net.droppedRx.summation / interval, ${RT}).`,
-  },
-  {
-    counter: 'net.droppedTx.summation',
-    unit: 'number',
-    metric: 'network_transmit_dropped_packets_per_second',
-    perInterval: true,
-    help: `Transmitted packets dropped per second (net.droppedTx.summation / interval, ${RT}).`,
-  },
+  SHARED['net.received.average']!,
+  SHARED['net.transmitted.average']!,
+  SHARED['net.droppedRx.summation']!,
+  SHARED['net.droppedTx.summation']!,
 ];
