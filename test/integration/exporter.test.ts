@@ -2,20 +2,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gunzipSync } from 'node:zlib';
 import { request } from 'undici';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startVcsim, listSessions, type Vcsim } from '../harness/vcsim.js';
 import { startExporter, type ExporterProcess } from '../harness/exporter.js';
 import { find, parsePrometheusText, type Sample } from '../harness/prom-text.js';
 import { promtoolCheckMetrics } from '../harness/promtool.js';
-
-/** Env pointing the exporter at `vc`, with the password in a 0600 file. */
-export function exporterEnv(vc: Vcsim, dir: string): Record<string, string> {
-  const file = join(dir, 'password');
-  writeFileSync(file, `${vc.password}\n`, { mode: 0o600 });
-  return { VSPHERE_URL: vc.url, VSPHERE_USER: vc.user, VSPHERE_PASSWORD_FILE: file };
-}
+import { exporterEnv } from '../harness/env.js';
 
 const value = (samples: Sample[], name: string, labels: Record<string, string>): number | undefined => {
   const hits = find(samples, name, labels);

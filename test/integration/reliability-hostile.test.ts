@@ -23,13 +23,7 @@ import {
 import { find, parsePrometheusText, type Sample } from '../harness/prom-text.js';
 import { promtoolCheckMetrics } from '../harness/promtool.js';
 import { procAlive } from '../harness/procs.js';
-
-/** Env pointing the exporter at `vc`, with the password in a 0600 file. */
-export function exporterEnv(vc: Vcsim, dir: string): Record<string, string> {
-  const file = join(dir, 'password');
-  writeFileSync(file, `${vc.password}\n`, { mode: 0o600 });
-  return { VSPHERE_URL: vc.url, VSPHERE_USER: vc.user, VSPHERE_PASSWORD_FILE: file };
-}
+import { exporterEnv } from '../harness/env.js';
 
 const MiB = 1024 * 1024;
 

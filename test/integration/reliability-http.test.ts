@@ -17,13 +17,7 @@ import { startExporter, type ExporterProcess } from '../harness/exporter.js';
 import { startFaultProxy, type FaultProxy } from '../harness/fault-proxy.js';
 import { find, parsePrometheusText, type Sample } from '../harness/prom-text.js';
 import { procAlive } from '../harness/procs.js';
-
-/** Env pointing the exporter at `vc`, with the password in a 0600 file. */
-export function exporterEnv(vc: Vcsim, dir: string): Record<string, string> {
-  const file = join(dir, 'password');
-  writeFileSync(file, `${vc.password}\n`, { mode: 0o600 });
-  return { VSPHERE_URL: vc.url, VSPHERE_USER: vc.user, VSPHERE_PASSWORD_FILE: file };
-}
+import { exporterEnv } from '../harness/env.js';
 
 const value = (samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined => {
   const hits = find(samples, name, labels);

@@ -18,6 +18,7 @@ import { startFaultProxy, type FaultProxy } from '../harness/fault-proxy.js';
 import { find, parsePrometheusText, type Sample } from '../harness/prom-text.js';
 import { procAlive } from '../harness/procs.js';
 import { listSessions, startVcsim, type Vcsim } from '../harness/vcsim.js';
+import { exporterEnv, metric } from '../harness/env.js';
 
 /** How long vCenter is down (the issue's scenario is 30 s; CI uses a short outage). */
 const OUTAGE_MS = 5_000;
@@ -45,24 +46,6 @@ const LOCKOUT_MAX_ATTEMPTS = 4;
 /** QueryPerf delay that keeps a collection in flight while SIGTERM arrives, and the exit promise. */
 const QUERY_PERF_DELAY_MS = 8_000;
 const SHUTDOWN_LIMIT_MS = 5_000;
-
-/** Env pointing the exporter at `url` (default: vc's) as vc's user, with `password` in a 0600 file. */
-function exporterEnv(
-  vc: Vcsim,
-  dir: string,
-  opts: { url?: string; password?: string } = {},
-): Record<string, string> {
-  const file = join(dir, 'password');
-  writeFileSync(file, `${opts.password ?? vc.password}\n`, { mode: 0o600 });
-  return { VSPHERE_URL: opts.url ?? vc.url, VSPHERE_USER: vc.user, VSPHERE_PASSWORD_FILE: file };
-}
-
-/** The single value of `name{labels}`; fails when the series is missing or repeated. */
-function metric(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
-  const hits = find(samples, name, labels);
-  assert.equal(hits.length, 1, `exactly one ${name}${JSON.stringify(labels)} series, got ${hits.length}`);
-  return hits[0]!.value;
-}
 
 /** The `code` label of vsphere_last_error_info, or undefined when there is none. */
 function errorCode(samples: Sample[]): string | undefined {

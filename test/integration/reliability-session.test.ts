@@ -8,7 +8,7 @@
  * file takes about as long as the 3,000 scrapes.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -18,6 +18,7 @@ import { startFaultProxy, type FaultProxy } from '../harness/fault-proxy.js';
 import { find, parsePrometheusText, type Sample } from '../harness/prom-text.js';
 import { listSessions, startVcsim, terminateSession, type Vcsim } from '../harness/vcsim.js';
 import type { UserSession } from '../harness/vim-soap.js';
+import { exporterEnv, metric } from '../harness/env.js';
 
 /** Scrapes of the descriptor test, after a warm-up of FD_WARMUP scrapes. */
 const FD_SCRAPES = 3000;
@@ -34,20 +35,6 @@ const IDLE_TIMEOUT = '3s';
 const IDLE_MS = 10_000;
 
 const UP_1 = /^vsphere_up 1$/m;
-
-/** Env pointing the exporter at `url` (default: vc's) as vc's user, with the password in a 0600 file. */
-function exporterEnv(vc: Vcsim, dir: string, url = vc.url): Record<string, string> {
-  const file = join(dir, 'password');
-  writeFileSync(file, `${vc.password}\n`, { mode: 0o600 });
-  return { VSPHERE_URL: url, VSPHERE_USER: vc.user, VSPHERE_PASSWORD_FILE: file };
-}
-
-/** The single value of `name{labels}`; fails when the series is missing or repeated. */
-function metric(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
-  const hits = find(samples, name, labels);
-  assert.equal(hits.length, 1, `exactly one ${name}${JSON.stringify(labels)} series, got ${hits.length}`);
-  return hits[0]!.value;
-}
 
 /** Sum over every series of `name` matching `labels` (0 when there is none). */
 function total(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
@@ -131,7 +118,7 @@ describe('reliability: descriptors and sessions', { concurrency: true }, () => {
       let exporter: ExporterProcess | undefined;
       try {
         proxy = await startFaultProxy(vc.url);
-        exporter = await startExporter({ env: exporterEnv(vc, dir, proxy.url) });
+        exporter = await startExporter({ env: exporterEnv(vc, dir, { url: proxy.url }) });
         const seen: number[] = [];
         const check = async (after: number): Promise<void> => {
           const mine = await userSessions(vc);
@@ -276,7 +263,7 @@ describe('reliability: descriptors and sessions', { concurrency: true }, () => {
       let exporter: ExporterProcess | undefined;
       try {
         proxy = await startFaultProxy(vc.url);
-        exporter = await startExporter({ env: exporterEnv(vc, dir, proxy.url) });
+        exporter = await startExporter({ env: exporterEnv(vc, dir, { url: proxy.url }) });
         const [victim] = await userSessions(vc);
         assert.ok(victim, 'a session of the user after the start');
         const pending = scrapeSamples(exporter, 'the scrape during which the session is terminated');

@@ -1,0 +1,24 @@
+/** Small helpers shared by the integration tests: exporter environment and metric lookups. */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { find, type Sample } from './prom-text.js';
+import type { Vcsim } from './vcsim.js';
+
+/** Env pointing the exporter at `url` (default vc's) as vc's user, the password in a 0600 file in `dir`. */
+export function exporterEnv(
+  vc: Vcsim,
+  dir: string,
+  opts: { url?: string; password?: string } = {},
+): Record<string, string> {
+  const file = join(dir, 'password');
+  writeFileSync(file, `${opts.password ?? vc.password}\n`, { mode: 0o600 });
+  return { VSPHERE_URL: opts.url ?? vc.url, VSPHERE_USER: vc.user, VSPHERE_PASSWORD_FILE: file };
+}
+
+/** The single value of `name{labels}`; fails when the series is missing or repeated. */
+export function metric(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
+  const hits = find(samples, name, labels);
+  assert.equal(hits.length, 1, `exactly one ${name}${JSON.stringify(labels)} series, got ${hits.length}`);
+  return hits[0]!.value;
+}
