@@ -1,0 +1,178 @@
+/**
+ * The performance benchmark (`npm run bench`, docs/performance.md): for each size in BENCH_SIZES
+ * (default 1000,5000,10000 VMs) it measures the built exporter against vcsim through a counting
+ * proxy, replays the captured SOAP requests as the floor, prints a table and writes
+ * `<BENCH_RESULTS_DIR>/<YYYY-MM-DD>.json`. Sizes run one after another, never concurrently.
+ * Loopback only; everything it starts is stopped, also on error and Ctrl-C.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { measureSize, type SizeResult } from './measure.js';
+import {
+  formatReport,
+  linearGrowth,
+  machineInfo,
+  TARGETS,
+  type LinearGrowth,
+  type MachineInfo,
+} from './report.js';
+
+/** What to run. */
+export interface BenchOptions {
+  sizes: number[];
+  /** Measured scrapes per size. */
+  scrapes: number;
+  /** Warm-up scrapes per size (not measured). */
+  warmup: number;
+  /** Floor replays per size (median taken). */
+  floorRuns: number;
+  /** Directory of the JSON result. */
+  resultsDir: string;
+  /** Merged over the default exporter configuration `{ scrape: { timeout_seconds: 120 } }`. */
+  exporterConfig?: Record<string, unknown>;
+  signal?: AbortSignal;
+  /** Progress lines (default: stderr). */
+  log?: (line: string) => void;
+}
+
+/** The whole result, as written to the JSON file. */
+export interface BenchResult {
+  date: string;
+  machine: MachineInfo;
+  options: { sizes: number[]; scrapes: number; warmup: number; floorRuns: number };
+  exporterConfig: Record<string, unknown>;
+  targets: typeof TARGETS;
+  sizes: SizeResult[];
+  linearGrowth: LinearGrowth | null;
+  /** Set when the run stopped early; `sizes` then holds the sizes completed before. */
+  error?: string;
+}
+
+const DEFAULT_CONFIG = { scrape: { timeout_seconds: 120 } };
+
+function positiveInt(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** `over` merged into `base` key by key (nested mappings merged, everything else replaced). */
+export function deepMerge(
+  base: Record<string, unknown>,
+  over: Record<string, unknown>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] = isObject(b) && isObject(v) ? deepMerge(b, v) : v;
+  }
+  return out;
+}
+
+/** Options from BENCH_SIZES, BENCH_SCRAPES, BENCH_WARMUP, BENCH_FLOOR_RUNS, BENCH_RESULTS_DIR, BENCH_EXPORTER_CONFIG. */
+export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): BenchOptions {
+  const sizes = (env.BENCH_SIZES ?? '1000,5000,10000')
+    .split(',')
+    .filter((s) => s.trim() !== '')
+    .map((s) => positiveInt('BENCH_SIZES', s.trim(), 0));
+  if (sizes.length === 0) throw new Error('BENCH_SIZES is empty');
+  let exporterConfig: Record<string, unknown> | undefined;
+  const extra = env.BENCH_EXPORTER_CONFIG;
+  if (extra !== undefined && extra.trim() !== '') {
+    // Either YAML text or the path of a YAML file.
+    const parsed: unknown = parse(existsSync(extra) ? readFileSync(extra, 'utf8') : extra);
+    if (!isObject(parsed))
+      throw new Error('BENCH_EXPORTER_CONFIG must be a YAML mapping (or a file holding one)');
+    exporterConfig = parsed;
+  }
+  return {
+    sizes,
+    scrapes: positiveInt('BENCH_SCRAPES', env.BENCH_SCRAPES, 5),
+    warmup: positiveInt('BENCH_WARMUP', env.BENCH_WARMUP, 2),
+    floorRuns: positiveInt('BENCH_FLOOR_RUNS', env.BENCH_FLOOR_RUNS, 3),
+    resultsDir: resolve(env.BENCH_RESULTS_DIR ?? join(import.meta.dirname, 'results')),
+    ...(exporterConfig ? { exporterConfig } : {}),
+  };
+}
+
+/** Runs every size in turn, writes the JSON result, and returns it with the file's path. */
+export async function runBenchmark(opts: BenchOptions): Promise<{ result: BenchResult; file: string }> {
+  const log = opts.log ?? ((line: string) => console.error(line));
+  const exporterConfig = deepMerge(DEFAULT_CONFIG, opts.exporterConfig ?? {});
+  const date = new Date().toISOString();
+  const result: BenchResult = {
+    date,
+    machine: machineInfo(),
+    options: { sizes: opts.sizes, scrapes: opts.scrapes, warmup: opts.warmup, floorRuns: opts.floorRuns },
+    exporterConfig,
+    targets: TARGETS,
+    sizes: [],
+    linearGrowth: null,
+  };
+  let file = join(opts.resultsDir, `${date.slice(0, 10)}.json`);
+  try {
+    for (const size of opts.sizes) {
+      result.sizes.push(
+        await measureSize(size, {
+          scrapes: opts.scrapes,
+          warmup: opts.warmup,
+          floorRuns: opts.floorRuns,
+          exporterConfig,
+          log,
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        }),
+      );
+    }
+  } catch (err) {
+    result.error = err instanceof Error ? err.message : String(err);
+    // An interrupted or failed run must not overwrite a complete result of the same day.
+    file = join(opts.resultsDir, `${date.slice(0, 10)}.incomplete.json`);
+    throw Object.assign(err instanceof Error ? err : new Error(String(err)), { benchResult: result });
+  } finally {
+    result.linearGrowth = linearGrowth(result.sizes);
+    mkdirSync(opts.resultsDir, { recursive: true });
+    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+    log(`results written to ${file}`);
+  }
+  return { result, file };
+}
+
+async function main(): Promise<void> {
+  const controller = new AbortController();
+  let interrupted = false;
+  // The harness SIGKILLs vcsim and the exporter on the first signal; aborting lets every size's
+  // cleanup (proxy, temp files) run. A second signal exits at once.
+  const onSignal = (): void => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    console.error('interrupted: stopping everything');
+    controller.abort(new Error('interrupted'));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const opts = optionsFromEnv();
+    const { result } = await runBenchmark({ ...opts, signal: controller.signal });
+    console.log(formatReport(result.sizes, result.linearGrowth));
+    const broken = result.sizes.some((s) => s.failedScrapes > 0 || s.floor.statusMismatches > 0);
+    if (broken) console.error('bench: some scrapes failed or the floor replay diverged; figures are suspect');
+    process.exitCode = broken ? 1 : 0;
+  } catch (err) {
+    const partial = (err as { benchResult?: BenchResult }).benchResult;
+    if (partial?.sizes.length) console.log(formatReport(partial.sizes, partial.linearGrowth));
+    console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = interrupted ? 130 : 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === import.meta.filename) await main();
