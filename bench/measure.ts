@@ -242,7 +242,7 @@ export async function measureSize(size: number, opts: MeasureOptions): Promise<S
       },
       served: { samples, plainBytes, gzipBytes },
       floor: { ...floor, viaProxyMedianMs: viaProxy.medianMs },
-      ratioToFloor: wallMedian / floor.medianMs,
+      ratioToFloor: floor.requests > 0 ? wallMedian / floor.medianMs : Number.NaN,
     };
   } finally {
     await client?.close();
