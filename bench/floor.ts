@@ -207,7 +207,15 @@ export async function measureFloor(
 ): Promise<FloorResult> {
   // Background mode: a scrape sends nothing to vCenter, so there is no floor to compare with.
   if (capture.length === 0) {
-    return { runsMs: [], medianMs: 0, requests: 0, skipped: {}, rewritten: 0, statusMismatches: 0, responseBytes: 0 };
+    return {
+      runsMs: [],
+      medianMs: 0,
+      requests: 0,
+      skipped: {},
+      rewritten: 0,
+      statusMismatches: 0,
+      responseBytes: 0,
+    };
   }
   const url = new URL(upstreamUrl);
   const steps = plan(capture);
