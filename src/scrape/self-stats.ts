@@ -15,13 +15,6 @@ export class SoapStats {
     this.seconds.set(method, (this.seconds.get(method) ?? 0) + seconds);
   }
 
-  /** Number of calls of `method` so far, all outcomes. */
-  count(method: string): number {
-    let n = 0;
-    for (const c of this.calls.values()) if (c.method === method) n += c.count;
-    return n;
-  }
-
   /** Counter families for the exposition. */
   families(): MetricFamily[] {
     const req = new MetricFamily(

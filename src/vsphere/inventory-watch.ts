@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { VimClient } from './client.js';
 import { buildInventory, INVENTORY_SPECS, INVENTORY_TYPES, type Inventory } from './inventory.js';
-import type { ObjectContent } from './property-collector.js';
-import { el, moRefEl, type MoRef } from './soap/envelope.js';
+import { createContainerView, viewFilterSpec, type ObjectContent } from './property-collector.js';
+import { el, type MoRef } from './soap/envelope.js';
 import { isVsphereError, VsphereError } from './soap/errors.js';
 import { child, type XmlNode } from './soap/xml.js';
 
@@ -29,8 +29,6 @@ export class InventoryWatch {
   private state: WatchState | undefined;
   private busy: Promise<unknown> = Promise.resolve();
   private closed = false;
-  /** Full (re)synchronisations so far; a steady state adds none. */
-  fullSyncs = 0;
 
   constructor(
     private readonly client: VimClient,
@@ -87,24 +85,11 @@ export class InventoryWatch {
     try {
       const pc = await this.client.invoke('CreatePropertyCollector', content.propertyCollector, '', signal);
       created.collector = ref(pc, 'PropertyCollector');
-      const view = await this.client.invoke(
-        'CreateContainerView',
-        content.viewManager,
-        moRefEl('container', content.rootFolder) +
-          INVENTORY_TYPES.map((t) => el('type', t)).join('') +
-          '<recursive>true</recursive>',
-        signal,
-      );
-      created.view = ref(view, 'ContainerView');
-      const propSets = INVENTORY_SPECS.map(
-        (s) => `<propSet>${el('type', s.type)}${s.pathSet.map((p) => el('pathSet', p)).join('')}</propSet>`,
-      ).join('');
+      created.view = await createContainerView(this.client, content.rootFolder, INVENTORY_TYPES, signal);
       await this.client.invoke(
         'CreateFilter',
         created.collector,
-        `<spec>${propSets}<objectSet>${moRefEl('obj', created.view)}<skip>true</skip>` +
-          '<selectSet xsi:type="TraversalSpec"><name>view</name><type>ContainerView</type><path>view</path><skip>false</skip></selectSet>' +
-          '</objectSet></spec><partialUpdates>false</partialUpdates>',
+        `<spec>${viewFilterSpec(created.view, INVENTORY_SPECS)}</spec><partialUpdates>false</partialUpdates>`,
         signal,
       );
       const state: WatchState = {
@@ -115,7 +100,6 @@ export class InventoryWatch {
         objects: new Map(),
       };
       await this.poll(state, signal);
-      this.fullSyncs++;
       this.logger.debug({ objects: state.objects.size }, 'inventory watch started');
       return state;
     } catch (e) {

@@ -15,6 +15,37 @@ export interface ObjectContent {
   props: Map<string, XmlNode>;
 }
 
+/** The propSets and objectSet of a PropertyFilterSpec selecting `specs` on every object of `view`. */
+export function viewFilterSpec(view: MoRef, specs: readonly PropertySpec[]): string {
+  const propSets = specs
+    .map((s) => `<propSet>${el('type', s.type)}${s.pathSet.map((p) => el('pathSet', p)).join('')}</propSet>`)
+    .join('');
+  return (
+    `${propSets}<objectSet>${moRefEl('obj', view)}<skip>true</skip>` +
+    '<selectSet xsi:type="TraversalSpec"><name>view</name><type>ContainerView</type><path>view</path><skip>false</skip></selectSet>' +
+    '</objectSet>'
+  );
+}
+
+/** CreateContainerView (recursive) over `root` for `types`; the caller owns its destruction. */
+export async function createContainerView(
+  client: VimClient,
+  root: MoRef,
+  types: readonly string[],
+  signal: AbortSignal | undefined,
+): Promise<MoRef> {
+  const content = await client.content(signal);
+  const res = await client.invoke(
+    'CreateContainerView',
+    content.viewManager,
+    moRefEl('container', root) + types.map((t) => el('type', t)).join('') + '<recursive>true</recursive>',
+    signal,
+  );
+  const rv = child(res, 'returnval');
+  if (!rv?.text) throw new VsphereError('VSPHERE_BAD_RESPONSE', 'CreateContainerView: no view returned');
+  return { type: rv.attrs.type ?? 'ContainerView', value: rv.text };
+}
+
 /** RetrievePropertiesEx over every object of a ContainerView, paging with ContinueRetrievePropertiesEx. */
 export async function retrieveFromView(
   client: VimClient,
@@ -25,19 +56,12 @@ export async function retrieveFromView(
 ): Promise<ObjectContent[]> {
   const content = await client.content(signal);
   const pc = content.propertyCollector;
-  const propSets = specs
-    .map((s) => `<propSet>${el('type', s.type)}${s.pathSet.map((p) => el('pathSet', p)).join('')}</propSet>`)
-    .join('');
-  const objectSet =
-    `<objectSet>${moRefEl('obj', view)}<skip>true</skip>` +
-    '<selectSet xsi:type="TraversalSpec"><name>view</name><type>ContainerView</type><path>view</path><skip>false</skip></selectSet>' +
-    '</objectSet>';
   const out: ObjectContent[] = [];
   const stream = objectStream(out);
   let res = await client.invoke(
     'RetrievePropertiesEx',
     pc,
-    `<specSet>${propSets}${objectSet}</specSet><options>${el('maxObjects', maxObjects)}</options>`,
+    `<specSet>${viewFilterSpec(view, specs)}</specSet><options>${el('maxObjects', maxObjects)}</options>`,
     signal,
     stream,
   );
@@ -126,15 +150,7 @@ export async function withContainerView<T>(
   signal: AbortSignal | undefined,
   fn: (view: MoRef) => Promise<T>,
 ): Promise<T> {
-  const content = await client.content(signal);
-  const res = await client.invoke(
-    'CreateContainerView',
-    content.viewManager,
-    moRefEl('container', root) + types.map((t) => el('type', t)).join('') + '<recursive>true</recursive>',
-    signal,
-  );
-  const rv = child(res, 'returnval');
-  const view: MoRef = { type: rv?.attrs.type ?? 'ContainerView', value: rv?.text ?? '' };
+  const view = await createContainerView(client, root, types, signal);
   const generation = client.session.generation;
   try {
     return await fn(view);

@@ -205,6 +205,8 @@ export class Session {
   private async stillValid(signal?: AbortSignal): Promise<boolean> {
     if (!this.content) return false;
     try {
+      // Straight on the transport, not retrieveOne(): that goes through VimClient.invoke, whose
+      // NotAuthenticated handling would call back into recover().
       const res = await this.transport.call(
         'RetrievePropertiesEx',
         this.content.propertyCollector,

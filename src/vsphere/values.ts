@@ -40,8 +40,3 @@ export function moRef(node: XmlNode | undefined): MoRef | undefined {
   if (!node || !type || !node.text) return undefined;
   return { type, value: node.text };
 }
-
-/** ArrayOfX elements → their children (vCenter wraps arrays in one element per property value). */
-export function items(node: XmlNode | undefined): XmlNode[] {
-  return node ? node.children : [];
-}

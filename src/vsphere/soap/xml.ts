@@ -128,13 +128,3 @@ export function child(node: XmlNode, name: string): XmlNode | undefined {
   for (const c of node.children) if (c.name === name) return c;
   return undefined;
 }
-
-/** All child elements with that local name. */
-export function children(node: XmlNode, name: string): XmlNode[] {
-  return node.children.filter((c) => c.name === name);
-}
-
-/** Text of the named child, or undefined when absent. */
-export function childText(node: XmlNode, name: string): string | undefined {
-  return child(node, name)?.text;
-}
