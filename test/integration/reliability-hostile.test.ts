@@ -20,10 +20,10 @@ import {
   type FaultProxy,
   type FaultRule,
 } from '../harness/fault-proxy.js';
-import { find, parsePrometheusText, type Sample } from '../harness/prom-text.js';
+import { find, type Sample } from '../harness/prom-text.js';
 import { promtoolCheckMetrics } from '../harness/promtool.js';
 import { procAlive } from '../harness/procs.js';
-import { exporterEnv } from '../harness/env.js';
+import { exporterEnv, timedScrape } from '../harness/env.js';
 
 const MiB = 1024 * 1024;
 
@@ -75,16 +75,6 @@ async function waitFor(what: string, cond: () => boolean, ms: number): Promise<n
     await sleep(10);
   }
   return performance.now() - t0;
-}
-
-async function timedScrape(
-  exporter: ExporterProcess,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; text: string; ms: number; samples: Sample[] }> {
-  const t0 = performance.now();
-  const res = await exporter.scrape('/metrics', headers);
-  const ms = performance.now() - t0;
-  return { status: res.status, text: res.text, ms, samples: parsePrometheusText(res.text).samples };
 }
 
 /** A vcsim (with `vcsimArgs`), the fault proxy in front of it and an exporter pointed at the proxy. */

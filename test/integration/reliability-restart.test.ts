@@ -15,10 +15,10 @@ import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startExporter, type ExporterProcess } from '../harness/exporter.js';
 import { startFaultProxy, type FaultProxy } from '../harness/fault-proxy.js';
-import { find, parsePrometheusText, type Sample } from '../harness/prom-text.js';
+import { find, type Sample } from '../harness/prom-text.js';
 import { procAlive } from '../harness/procs.js';
-import { listSessions, startVcsim, type Vcsim } from '../harness/vcsim.js';
-import { exporterEnv, metric } from '../harness/env.js';
+import { startVcsim } from '../harness/vcsim.js';
+import { exporterEnv, metric, timedScrape, userSessions } from '../harness/env.js';
 
 /** How long vCenter is down (the issue's scenario is 30 s; CI uses a short outage). */
 const OUTAGE_MS = 5_000;
@@ -52,16 +52,6 @@ function errorCode(samples: Sample[]): string | undefined {
   return find(samples, 'vsphere_last_error_info')[0]?.labels.code;
 }
 
-/** GET /metrics timed client-side (ms, high resolution), parsed. */
-async function timedScrape(
-  exporter: ExporterProcess,
-): Promise<{ ms: number; status: number; samples: Sample[] }> {
-  const t0 = performance.now();
-  const res = await exporter.scrape();
-  const ms = performance.now() - t0;
-  return { ms, status: res.status, samples: parsePrometheusText(res.text).samples };
-}
-
 /** A TCP port that was free a moment ago (bind to 0, read it, close). */
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -73,10 +63,6 @@ async function freePort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   if (address === null || typeof address === 'string') throw new Error('no TCP address');
   return address.port;
-}
-
-async function userSessionCount(vc: Vcsim): Promise<number> {
-  return (await listSessions(vc)).filter((s) => s.userName === vc.user).length;
 }
 
 function quantile(values: number[], q: number): number {
@@ -193,7 +179,7 @@ describe('reliability: vCenter restart, wrong password, shutdown', () => {
       assert.equal(errorCode(fixed.samples), undefined, 'vsphere_last_error_info after the fix');
       assert.equal(logins(), attemptsBefore + 1, 'Login attempts: exactly one more, for the fixed password');
       assert.equal(metric(fixed.samples, 'vsphere_session_logins_total'), 1, 'vsphere_session_logins_total');
-      assert.equal(await userSessionCount(vc), 1, 'sessions of the user after the fix');
+      assert.equal((await userSessions(vc)).length, 1, 'sessions of the user after the fix');
     } finally {
       await exporter?.stop();
       await proxy?.close();
@@ -249,7 +235,7 @@ describe('reliability: vCenter restart, wrong password, shutdown', () => {
         upAfter.push(metric(r.samples, 'vsphere_up'));
         if (upAfter.at(-1) === 1) recovered = r.samples;
       }
-      const sessions = await userSessionCount(vc);
+      const sessions = (await userSessions(vc)).length;
       for (let i = 1; i <= 3; i++) {
         const r = await tick();
         assert.equal(metric(r.samples, 'vsphere_up'), 1, `vsphere_up of scrape ${i} after the recovery`);
@@ -308,7 +294,7 @@ describe('reliability: vCenter restart, wrong password, shutdown', () => {
     let exporter: ExporterProcess | undefined;
     try {
       exporter = await startExporter({ env: exporterEnv(vc, dir) });
-      assert.equal(await userSessionCount(vc), 1, 'sessions of the user before the scrape');
+      assert.equal((await userSessions(vc)).length, 1, 'sessions of the user before the scrape');
       let outcome = 'pending';
       const pending = exporter.scrape().then(
         (r) =>
@@ -324,7 +310,7 @@ describe('reliability: vCenter restart, wrong password, shutdown', () => {
       const exit = await Promise.race([exited, sleep(SHUTDOWN_LIMIT_MS + 5_000, undefined, { ref: false })]);
       const ms = performance.now() - t0;
       await Promise.race([pending, sleep(1_000, undefined, { ref: false })]);
-      const sessions = await userSessionCount(vc);
+      const sessions = (await userSessions(vc)).length;
       t.diagnostic(
         `SIGTERM → exit ${exit ? `code ${exit.code}, signal ${exit.signal}` : 'none'} after ${ms.toFixed(0)} ms; ` +
           `pending scrape: ${outcome}; sessions of the user afterwards ${sessions}`,

@@ -16,9 +16,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startExporter, type ExporterProcess } from '../harness/exporter.js';
 import { startFaultProxy, type FaultProxy } from '../harness/fault-proxy.js';
 import { find, parsePrometheusText, type Sample } from '../harness/prom-text.js';
-import { listSessions, startVcsim, terminateSession, type Vcsim } from '../harness/vcsim.js';
-import type { UserSession } from '../harness/vim-soap.js';
-import { exporterEnv, metric } from '../harness/env.js';
+import { startVcsim, terminateSession, type Vcsim } from '../harness/vcsim.js';
+import { exporterEnv, metric, userSessions } from '../harness/env.js';
 
 /** Scrapes of the descriptor test, after a warm-up of FD_WARMUP scrapes. */
 const FD_SCRAPES = 3000;
@@ -46,11 +45,6 @@ async function scrapeSamples(exporter: ExporterProcess, what: string): Promise<S
   const res = await exporter.scrape();
   assert.equal(res.status, 200, `HTTP status of ${what}`);
   return parsePrometheusText(res.text).samples;
-}
-
-/** Sessions of vc's user other than the one listSessions opens to look. */
-async function userSessions(vc: Vcsim): Promise<UserSession[]> {
-  return (await listSessions(vc)).filter((s) => s.userName === vc.user);
 }
 
 describe('reliability: descriptors and sessions', { concurrency: true }, () => {
