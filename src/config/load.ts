@@ -6,6 +6,7 @@ import { ConfigError, osReason } from './errors.js';
 import { parseLayer, resolveConfig, type Config, type Layer, type VsphereConfig } from './schema.js';
 import { Secret } from './secret.js';
 import { loadFileLayer } from './yaml-file.js';
+import { COLLECTOR_DEFAULTS, COLLECTOR_NAMES } from '../collectors/names.js';
 
 /** Thrown for every configuration problem; re-exported so callers import it with loadConfig. */
 export { ConfigError } from './errors.js';
@@ -33,6 +34,7 @@ Flags:
   --web.telemetry-path <path>   path under which to expose metrics (default "/metrics")
   --log.level <level>           debug, info, warn or error (default "info")
   --log.format <format>         logfmt or json (default "logfmt")
+  --[no-]collector.<name>       enable/disable a collector (${COLLECTOR_NAMES.map((n) => (COLLECTOR_DEFAULTS[n] ? n : `${n} (off by default)`)).join(', ')})
   -h, --help                    show this help and exit
   --version                     show the version and exit
 
@@ -55,7 +57,13 @@ const FLAGS = {
   'log.format': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
-} as const;
+  ...Object.fromEntries(
+    COLLECTOR_NAMES.flatMap((n) => [
+      [`collector.${n}`, { type: 'boolean' }],
+      [`no-collector.${n}`, { type: 'boolean' }],
+    ]),
+  ),
+} as const satisfies Record<string, { type: 'string' | 'boolean'; short?: string }>;
 
 // Layer key path -> flag / environment variable that sets it, for naming keys in messages.
 const FLAG_KEYS: Record<string, string> = {
@@ -63,6 +71,7 @@ const FLAG_KEYS: Record<string, string> = {
   'web.telemetry_path': '--web.telemetry-path',
   'log.level': '--log.level',
   'log.format': '--log.format',
+  ...Object.fromEntries(COLLECTOR_NAMES.map((n) => [`collectors.${n}`, `--collector.${n}`])),
 };
 const ENV_KEYS: Record<string, string> = {
   'vsphere.url': 'VSPHERE_URL',
@@ -110,8 +119,18 @@ function envLayer(env: Record<string, string | undefined>): Layer {
 
 function flagLayer(values: ReturnType<typeof parseFlags>): Layer {
   const raw: Record<string, Record<string, unknown>> = { web: {}, log: {} };
+  const all = values as Record<string, string | boolean | undefined>;
+  for (const n of COLLECTOR_NAMES) {
+    const on = all[`collector.${n}`];
+    const off = all[`no-collector.${n}`];
+    if (on === true && off === true) {
+      throw new ConfigError(`--collector.${n} and --no-collector.${n} contradict each other; give one`);
+    }
+    if (on === true || off === true) (raw.collectors ??= {})[n] = on === true;
+  }
   for (const [key, flag] of Object.entries(FLAG_KEYS)) {
-    const value = values[flag.slice(2) as keyof typeof values];
+    if (key.startsWith('collectors.')) continue;
+    const value = all[flag.slice(2)];
     const [sectionName = '', field = ''] = key.split('.');
     if (value !== undefined) (raw[sectionName] ??= {})[field] = value;
   }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { Secret } from './secret.js';
+import { COLLECTOR_DEFAULTS, COLLECTOR_NAMES, type CollectorName } from '../collectors/names.js';
 
 /** Log levels accepted by `log.level` / `--log.level`. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -38,7 +39,8 @@ export interface Config {
     intervalSeconds: number;
   };
   log: { level: LogLevel; format: LogFormat };
-  collectors: { vm: boolean; host: boolean };
+  /** Collector name → enabled. */
+  collectors: Record<CollectorName, boolean>;
   configFile?: string;
 }
 
@@ -133,7 +135,12 @@ export const FileSchema = z.strictObject(
       }),
       format: z.enum(['logfmt', 'json'], { error: 'expected logfmt or json' }),
     }),
-    collectors: section({ vm: bool(), host: bool() }),
+    collectors: section(
+      Object.fromEntries(COLLECTOR_NAMES.map((n) => [n, bool()])) as Record<
+        CollectorName,
+        ReturnType<typeof bool>
+      >,
+    ),
   },
   { error: 'expected a mapping' },
 );
@@ -257,7 +264,9 @@ export function resolveConfig(layers: readonly Layer[], configFile?: string): Co
       intervalSeconds: scrape.interval_seconds ?? 20,
     },
     log: { level: log.level ?? 'info', format: log.format ?? 'logfmt' },
-    collectors: { vm: collectors.vm ?? true, host: collectors.host ?? true },
+    collectors: Object.fromEntries(
+      COLLECTOR_NAMES.map((n) => [n, collectors[n] ?? COLLECTOR_DEFAULTS[n]]),
+    ) as Record<CollectorName, boolean>,
   };
   if (configFile !== undefined) config.configFile = configFile;
   return config;

@@ -164,3 +164,16 @@ export async function withContainerView<T>(
     }
   }
 }
+
+/** Every object of the `specs` types under the root folder, with their properties (one view, always destroyed). */
+export async function retrieveAll(
+  client: VimClient,
+  specs: readonly PropertySpec[],
+  signal: AbortSignal | undefined,
+): Promise<ObjectContent[]> {
+  const content = await client.content(signal);
+  const types = [...new Set(specs.map((s) => s.type))];
+  return withContainerView(client, content.rootFolder, types, signal, (view) =>
+    retrieveFromView(client, view, specs, signal),
+  );
+}

@@ -68,6 +68,21 @@ export function refXml(tag: string, ref: MoRef): string {
   return `<${tag} type="${xmlEscape(ref.type)}">${xmlEscape(ref.value)}</${tag}>`;
 }
 
+/** The ServiceContent references the harness uses. */
+export interface ServiceRefs {
+  sessionManager: MoRef;
+  propertyCollector: MoRef;
+  rootFolder: MoRef;
+  viewManager: MoRef;
+}
+
+/** One object read by RawVimClient.retrieveAll: property path → raw inner XML of its `<val>`. */
+export interface RawObject {
+  moid: string;
+  type: string;
+  props: Record<string, string>;
+}
+
 /** A user session as listed by SessionManager. */
 export interface UserSession {
   key: string;
@@ -77,7 +92,7 @@ export interface UserSession {
 /** One SOAP conversation with its own session cookie. */
 export class RawVimClient {
   private cookie: string | undefined;
-  private refs: { sessionManager: MoRef; propertyCollector: MoRef } | undefined;
+  private refs: ServiceRefs | undefined;
 
   constructor(readonly url: string) {}
 
@@ -114,7 +129,7 @@ export class RawVimClient {
   }
 
   /** SessionManager and PropertyCollector references, read from RetrieveServiceContent once. */
-  async serviceContent(): Promise<{ sessionManager: MoRef; propertyCollector: MoRef }> {
+  async serviceContent(): Promise<ServiceRefs> {
     if (!this.refs) {
       const xml = await this.call(
         'RetrieveServiceContent',
@@ -123,6 +138,8 @@ export class RawVimClient {
       this.refs = {
         sessionManager: moRef(xml, 'sessionManager'),
         propertyCollector: moRef(xml, 'propertyCollector'),
+        rootFolder: moRef(xml, 'rootFolder'),
+        viewManager: moRef(xml, 'viewManager'),
       };
     }
     return this.refs;
@@ -179,4 +196,47 @@ export class RawVimClient {
       `${refXml('_this', sessionManager)}<sessionId>${xmlEscape(key)}</sessionId>`,
     );
   }
+
+  /**
+   * Every object of `type` under the root folder with the raw `<val>` XML of `paths` (use firstTag /
+   * xmlUnescape on it). Needs a logged-in client; the view is destroyed afterwards.
+   */
+  async retrieveAll(type: string, paths: readonly string[]): Promise<RawObject[]> {
+    const { propertyCollector, rootFolder, viewManager } = await this.serviceContent();
+    const viewXml = await this.call(
+      'CreateContainerView',
+      refXml('_this', viewManager) +
+        refXml('container', rootFolder) +
+        `<type>${xmlEscape(type)}</type><recursive>true</recursive>`,
+    );
+    const view: MoRef = { type: 'ContainerView', value: firstTag(viewXml, 'returnval') ?? '' };
+    try {
+      const xml = await this.call(
+        'RetrievePropertiesEx',
+        refXml('_this', propertyCollector) +
+          `<specSet><propSet><type>${xmlEscape(type)}</type>` +
+          paths.map((p) => `<pathSet>${xmlEscape(p)}</pathSet>`).join('') +
+          `</propSet><objectSet>${refXml('obj', view)}<skip>true</skip>` +
+          '<selectSet xsi:type="TraversalSpec"><name>v</name><type>ContainerView</type><path>view</path>' +
+          '<skip>false</skip></selectSet></objectSet></specSet><options/>',
+      );
+      return allObjects(xml);
+    } finally {
+      await this.call('DestroyView', refXml('_this', view));
+    }
+  }
+}
+
+// <objects> holds no nested <objects>, but a <val> can nest same-name tags, so split on the outer ones.
+function allObjects(xml: string): RawObject[] {
+  return allTags(xml, 'objects').map((o) => {
+    const obj = /<obj\s+type="([^"]+)"\s*>([^<]*)<\/obj>/.exec(o);
+    const props: Record<string, string> = {};
+    for (const m of o.matchAll(
+      /<propSet>\s*<name>([^<]*)<\/name>\s*<val[^>]*?(?:\/>|>([\s\S]*?)<\/val>)\s*<\/propSet>/g,
+    )) {
+      props[xmlUnescape(m[1] ?? '')] = m[2] ?? '';
+    }
+    return { moid: xmlUnescape(obj?.[2] ?? ''), type: xmlUnescape(obj?.[1] ?? ''), props };
+  });
 }

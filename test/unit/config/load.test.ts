@@ -4,6 +4,7 @@ import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { ConfigError, HELP_TEXT, loadConfig, readPassword, VERSION } from '../../../src/config/load.js';
 import { BASE_ENV, fails, run, TempDir } from './helpers.js';
+import { COLLECTOR_DEFAULTS } from '../../../src/collectors/names.js';
 
 const tmp = new TempDir();
 const write = tmp.write.bind(tmp);
@@ -34,7 +35,7 @@ void describe('loadConfig: sources and precedence', () => {
       intervalSeconds: 20,
     });
     assert.deepEqual(c.log, { level: 'info', format: 'logfmt' });
-    assert.deepEqual(c.collectors, { vm: true, host: true });
+    assert.deepEqual(c.collectors, COLLECTOR_DEFAULTS);
     assert.equal(c.configFile, undefined);
   });
 
@@ -92,7 +93,7 @@ collectors:
       intervalSeconds: 30,
     });
     assert.deepEqual(c.log, { level: 'debug', format: 'json' });
-    assert.deepEqual(c.collectors, { vm: false, host: true });
+    assert.deepEqual(c.collectors, { ...COLLECTOR_DEFAULTS, vm: false });
     assert.equal(c.configFile, file);
   });
 
@@ -199,6 +200,26 @@ void describe('loadConfig: flags', () => {
       ['--web.listen-address=9272'],
       BASE_ENV,
       /^config error: --web.listen-address: expected \[host\]:port/,
+    );
+  });
+  void it('--collector.<name> and --no-collector.<name> override the YAML collectors section', async () => {
+    const file = write('collectors.yml', 'collectors:\n  vm: false\n  tag: false\n');
+    const env = { ...BASE_ENV, VSPHERE_PASSWORD: 'x' };
+    const c = await run(
+      ['--config.file', file, '--collector.vm', '--collector.tag', '--no-collector.alarm'],
+      env,
+    );
+    assert.deepEqual(c.collectors, { ...COLLECTOR_DEFAULTS, vm: true, tag: true, alarm: false });
+    await fails(
+      ['--collector.vm', '--no-collector.vm'],
+      env,
+      'config error: --collector.vm and --no-collector.vm contradict each other; give one',
+    );
+    await fails(['--collector.nosuch'], env, /^config error: Unknown option '--collector.nosuch'/);
+    await fails(
+      ['--config.file', write('bad-collector.yml', 'collectors:\n  vms: true\n')],
+      env,
+      /collectors.vms/,
     );
   });
 });
