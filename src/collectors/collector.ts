@@ -1,21 +1,57 @@
 import type { Logger } from 'pino';
-import type { MetricFamily } from '../exposition/index.js';
+import { MetricFamily, type MetricType } from '../exposition/index.js';
 import type { VimClient } from '../vsphere/client.js';
 import type { Inventory } from '../vsphere/inventory.js';
 import type { PerfManager } from '../vsphere/perf-manager.js';
+import type { CollectorName } from './names.js';
+
+/** A metric family's fixed shape, declared once per module so docs/metrics.md is generated from the code. */
+export interface FamilyDef {
+  name: string;
+  help: string;
+  type: MetricType;
+  labels: readonly string[];
+}
+
+/** A gauge FamilyDef (the common case). */
+export function gauge(name: string, help: string, labels: readonly string[]): FamilyDef {
+  return { name, help, type: 'gauge', labels };
+}
+
+/** A fresh, empty family of `def`'s shape for one collection. */
+export function family(def: FamilyDef): MetricFamily {
+  return new MetricFamily(def.name, def.help, def.type, def.labels);
+}
+
+/** An object as filters see it: its name and inventory path (e.g. "/DC0/host/C0/H0"), when known. */
+export interface FilterSubject {
+  name: string;
+  path?: string;
+}
+
+/** Decides which objects of a kind are collected; consulted before any query is sent for them. */
+export interface ObjectFilter {
+  allows(kind: CollectorName, subject: FilterSubject): boolean;
+}
+
+/** A filter that lets everything through. */
+export const ALLOW_ALL: ObjectFilter = { allows: () => true };
 
 /** What a collector gets for one collection. */
 export interface CollectContext {
   client: VimClient;
   perf: PerfManager;
   inventory: Inventory;
+  filter: ObjectFilter;
   signal: AbortSignal;
   logger: Logger;
 }
 
 /** One resource kind's metrics (node_exporter style: own name, own success/duration series). */
 export interface Collector {
-  readonly name: string;
+  readonly name: CollectorName;
+  /** Every family this collector can emit (the metric reference is generated from these). */
+  readonly families: readonly FamilyDef[];
   /**
    * Emits finished families through `emit`. Families emitted before a failure are kept (their data
    * is complete); a family still being filled when an error is thrown is dropped with it.

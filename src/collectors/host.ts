@@ -1,6 +1,7 @@
-import { MetricFamily } from '../exposition/index.js';
+import type { MetricFamily } from '../exposition/index.js';
 import type { CollectContext, Collector } from './collector.js';
-import { addStateSet, collectPerfFamilies } from './perf-families.js';
+import { family, gauge } from './collector.js';
+import { addStateSet, collectPerfFamilies, perfFamilyDefs } from './perf-families.js';
 import { HOST_PERF } from './perf-metrics.js';
 
 const ID = ['host', 'host_moid'] as const;
@@ -18,40 +19,55 @@ const INFO_LABELS = [
   'model',
 ] as const;
 
+const g = (name: string, help: string, extra: readonly string[] = []) =>
+  gauge(`vsphere_host_${name}`, help, [...ID, ...extra]);
+const INFO = gauge(
+  'vsphere_host_info',
+  'Descriptive labels of an ESXi host; value is always 1.',
+  INFO_LABELS,
+);
+const CONNECTION = g(
+  'connection_state',
+  'Connection state of the host to vCenter: 1 for the current state (summary.runtime.connectionState).',
+  ['state'],
+);
+const POWER = g(
+  'power_state',
+  'Power state of the host: 1 for the current state (summary.runtime.powerState).',
+  ['state'],
+);
+const MAINTENANCE = g(
+  'maintenance_mode',
+  '1 when the host is in maintenance mode (summary.runtime.inMaintenanceMode).',
+);
+const BOOT = g('boot_timestamp_seconds', 'Unix time the host booted (summary.runtime.bootTime).');
+const CORES = g('cpu_cores', 'Physical CPU cores (summary.hardware.numCpuCores).');
+const THREADS = g('cpu_threads', 'Logical CPU threads (summary.hardware.numCpuThreads).');
+const CPU_CAPACITY = g(
+  'cpu_capacity_hertz',
+  'CPU capacity in hertz: cores × core frequency (summary.hardware.numCpuCores × cpuMhz).',
+);
+const MEM_CAPACITY = g('memory_capacity_bytes', 'Physical memory in bytes (summary.hardware.memorySize).');
+const STATIC = [INFO, CONNECTION, POWER, MAINTENANCE, BOOT, CORES, THREADS, CPU_CAPACITY, MEM_CAPACITY];
+
 /** ESXi hosts: identity, hardware capacity, connection/maintenance state and realtime performance. */
 export const hostCollector: Collector = {
   name: 'host',
+  families: [...STATIC, ...perfFamilyDefs('vsphere_host', ID, HOST_PERF)],
   async collect(ctx: CollectContext, emit): Promise<void> {
-    const g = (name: string, help: string, extra: readonly string[] = []): MetricFamily =>
-      new MetricFamily(`vsphere_host_${name}`, help, 'gauge', [...ID, ...extra]);
-    const info = new MetricFamily(
-      'vsphere_host_info',
-      'Descriptive labels of an ESXi host; value is always 1.',
-      'gauge',
-      INFO_LABELS,
-    );
-    const connection = g(
-      'connection_state',
-      'Connection state of the host to vCenter: 1 for the current state (summary.runtime.connectionState).',
-      ['state'],
-    );
-    const power = g(
-      'power_state',
-      'Power state of the host: 1 for the current state (summary.runtime.powerState).',
-      ['state'],
-    );
-    const maintenance = g(
-      'maintenance_mode',
-      '1 when the host is in maintenance mode (summary.runtime.inMaintenanceMode).',
-    );
-    const boot = g('boot_timestamp_seconds', 'Unix time the host booted (summary.runtime.bootTime).');
-    const cores = g('cpu_cores', 'Physical CPU cores (summary.hardware.numCpuCores).');
-    const threads = g('cpu_threads', 'Logical CPU threads (summary.hardware.numCpuThreads).');
-    const cpuCapacity = g(
-      'cpu_capacity_hertz',
-      'CPU capacity in hertz: cores × core frequency (summary.hardware.numCpuCores × cpuMhz).',
-    );
-    const memCapacity = g('memory_capacity_bytes', 'Physical memory in bytes (summary.hardware.memorySize).');
+    const [info, connection, power, maintenance, boot, cores, threads, cpuCapacity, memCapacity] = STATIC.map(
+      family,
+    ) as [
+      MetricFamily,
+      MetricFamily,
+      MetricFamily,
+      MetricFamily,
+      MetricFamily,
+      MetricFamily,
+      MetricFamily,
+      MetricFamily,
+      MetricFamily,
+    ];
     const targets = [];
     for (const h of ctx.inventory.hosts) {
       const id = [h.name, h.moid];

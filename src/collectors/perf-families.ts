@@ -3,6 +3,7 @@ import type { MoRef } from '../vsphere/soap/envelope.js';
 import type { PerfManager } from '../vsphere/perf-manager.js';
 import { perInterval, toBaseUnit } from '../vsphere/units.js';
 import type { PerfMetricDef } from './perf-metrics.js';
+import type { FamilyDef } from './collector.js';
 
 /** An entity to query, with the identity label values its series carry. */
 export interface PerfTarget {
@@ -50,6 +51,20 @@ export async function collectPerfFamilies(
     },
   );
   return [...byKey.values()].map((v) => v.family);
+}
+
+/** The FamilyDefs collectPerfFamilies can emit for `defs` (for the generated metric reference). */
+export function perfFamilyDefs(
+  prefix: string,
+  labelNames: readonly string[],
+  defs: readonly PerfMetricDef[],
+): FamilyDef[] {
+  return defs.map((d) => ({
+    name: `${prefix}_${d.metric}`,
+    help: d.help,
+    type: 'gauge',
+    labels: labelNames,
+  }));
 }
 
 /** Adds one series per `states` entry: 1 for the current state, 0 for the others (kube-state-metrics style). */

@@ -1,6 +1,6 @@
-import { MetricFamily } from '../exposition/index.js';
 import type { CollectContext, Collector } from './collector.js';
-import { addStateSet, collectPerfFamilies } from './perf-families.js';
+import { family, gauge } from './collector.js';
+import { addStateSet, collectPerfFamilies, perfFamilyDefs } from './perf-families.js';
 import { VM_PERF } from './perf-metrics.js';
 
 const ID = ['vm', 'vm_moid'] as const;
@@ -20,41 +20,39 @@ const INFO_LABELS = [
   'template',
 ] as const;
 
+const INFO = gauge(
+  'vsphere_vm_info',
+  'Descriptive labels of a virtual machine; value is always 1.',
+  INFO_LABELS,
+);
+const POWER = gauge(
+  'vsphere_vm_power_state',
+  'Power state of the VM: 1 for the current state (summary.runtime.powerState).',
+  [...ID, 'state'],
+);
+const BOOT = gauge(
+  'vsphere_vm_boot_timestamp_seconds',
+  'Unix time the VM was last powered on (summary.runtime.bootTime).',
+  ID,
+);
+const CPUS = gauge('vsphere_vm_cpus', 'Configured virtual CPUs (summary.config.numCpu).', ID);
+const MEMORY = gauge(
+  'vsphere_vm_memory_bytes',
+  'Configured memory in bytes (summary.config.memorySizeMB).',
+  ID,
+);
+
 /** Virtual machines: identity, configuration, power state and realtime performance. */
 export const vmCollector: Collector = {
   name: 'vm',
+  families: [INFO, POWER, BOOT, CPUS, MEMORY, ...perfFamilyDefs('vsphere_vm', ID, VM_PERF)],
   async collect(ctx: CollectContext, emit): Promise<void> {
     const { inventory } = ctx;
-    const info = new MetricFamily(
-      'vsphere_vm_info',
-      'Descriptive labels of a virtual machine; value is always 1.',
-      'gauge',
-      INFO_LABELS,
-    );
-    const power = new MetricFamily(
-      'vsphere_vm_power_state',
-      'Power state of the VM: 1 for the current state (summary.runtime.powerState).',
-      'gauge',
-      [...ID, 'state'],
-    );
-    const boot = new MetricFamily(
-      'vsphere_vm_boot_timestamp_seconds',
-      'Unix time the VM was last powered on (summary.runtime.bootTime).',
-      'gauge',
-      ID,
-    );
-    const cpus = new MetricFamily(
-      'vsphere_vm_cpus',
-      'Configured virtual CPUs (summary.config.numCpu).',
-      'gauge',
-      ID,
-    );
-    const memory = new MetricFamily(
-      'vsphere_vm_memory_bytes',
-      'Configured memory in bytes (summary.config.memorySizeMB).',
-      'gauge',
-      ID,
-    );
+    const info = family(INFO);
+    const power = family(POWER);
+    const boot = family(BOOT);
+    const cpus = family(CPUS);
+    const memory = family(MEMORY);
     const targets = [];
     for (const vm of inventory.vms) {
       const id = [vm.name, vm.moid];

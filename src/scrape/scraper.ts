@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Collector } from '../collectors/collector.js';
+import { ALLOW_ALL, type Collector, type ObjectFilter } from '../collectors/collector.js';
 import { encodeFamilies, gzipBody, MetricFamily } from '../exposition/index.js';
 import type { VimClient } from '../vsphere/client.js';
 import type { Inventory } from '../vsphere/inventory.js';
@@ -26,6 +26,8 @@ export interface ScraperDeps {
   inventory: { fetch(signal?: AbortSignal): Promise<Inventory> };
   perf: PerfManager;
   collectors: readonly Collector[];
+  /** Which objects are collected (default: all). */
+  filter?: ObjectFilter;
   soapStats: SoapStats;
   logger: Logger;
   version: string;
@@ -108,7 +110,14 @@ export class Scraper {
     try {
       const inventory = await this.deps.inventory.fetch(ac.signal);
       up = true;
-      const ctx = { client, perf: this.deps.perf, inventory, signal: ac.signal, logger };
+      const ctx = {
+        client,
+        perf: this.deps.perf,
+        inventory,
+        filter: this.deps.filter ?? ALLOW_ALL,
+        signal: ac.signal,
+        logger,
+      };
       const outcomes = await Promise.all(
         this.deps.collectors.map(async (c, i) => {
           const t0 = process.hrtime.bigint();
