@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { enabledCollectors } from './collectors/registry.js';
+import { compileFilter } from './collectors/filter.js';
 import { ConfigError, readPassword, VERSION } from './config/load.js';
 import { osReason } from './config/errors.js';
 import type { Config } from './config/schema.js';
@@ -65,6 +66,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     inventory,
     perf,
     collectors: enabledCollectors(config.collectors),
+    filter: compileFilter(config.filters),
     soapStats,
     logger,
     version: VERSION,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { Secret } from './secret.js';
 import { COLLECTOR_DEFAULTS, COLLECTOR_NAMES, type CollectorName } from '../collectors/names.js';
+import { FILTER_KINDS, globRegExp, nameRegExp, type FiltersSpec } from '../collectors/filter.js';
 
 /** Log levels accepted by `log.level` / `--log.level`. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -41,6 +42,8 @@ export interface Config {
   log: { level: LogLevel; format: LogFormat };
   /** Collector name → enabled. */
   collectors: Record<CollectorName, boolean>;
+  /** Per kind, which objects are collected (YAML only). */
+  filters: FiltersSpec;
   configFile?: string;
 }
 
@@ -80,6 +83,41 @@ const text = () => z.string({ error: 'expected a non-empty string' }).min(1);
 const bool = () => z.boolean({ error: 'expected true or false' });
 const section = <T extends z.core.$ZodLooseShape>(shape: T) =>
   z.strictObject(shape, { error: 'expected a mapping' }).partial().optional();
+
+function compiles(make: (s: string) => RegExp) {
+  return (s: string) => {
+    try {
+      make(s);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+}
+const patterns = section({
+  names: z.array(
+    z.string({ error: 'expected a regular expression string' }).refine(compiles(nameRegExp), {
+      error: 'not a valid regular expression (JavaScript syntax, anchored at both ends)',
+    }),
+    { error: 'expected a list of regular expressions' },
+  ),
+  paths: z.array(
+    z
+      .string({ error: 'expected an inventory path glob, e.g. "/DC1/vm/prod/**"' })
+      .refine((g) => g.startsWith('/') && compiles(globRegExp)(g), {
+        error: 'expected an inventory path glob starting with "/", e.g. "/DC1/vm/prod/**"',
+      }),
+    { error: 'expected a list of inventory path globs' },
+  ),
+});
+const filters = section(
+  Object.fromEntries(
+    FILTER_KINDS.map((k) => [k, section({ include: patterns, exclude: patterns })]),
+  ) as Record<
+    (typeof FILTER_KINDS)[number],
+    ReturnType<typeof section<{ include: typeof patterns; exclude: typeof patterns }>>
+  >,
+);
 
 const url = z.string({ error: 'expected a URL string' }).transform((s, ctx) => {
   const r = normalizeVsphereUrl(s);
@@ -135,6 +173,7 @@ export const FileSchema = z.strictObject(
       }),
       format: z.enum(['logfmt', 'json'], { error: 'expected logfmt or json' }),
     }),
+    filters,
     collectors: section(
       Object.fromEntries(COLLECTOR_NAMES.map((n) => [n, bool()])) as Record<
         CollectorName,
@@ -251,6 +290,7 @@ export function resolveConfig(layers: readonly Layer[], configFile?: string): Co
   if (v.ca_file !== undefined) vsphere.caFile = v.ca_file;
   if (v.max_query_metrics !== undefined) vsphere.maxQueryMetrics = v.max_query_metrics;
   const config: Config = {
+    filters: {},
     vsphere,
     web: {
       listenAddress: web.listen_address ?? ':9272',
@@ -268,6 +308,8 @@ export function resolveConfig(layers: readonly Layer[], configFile?: string): Co
       COLLECTOR_NAMES.map((n) => [n, collectors[n] ?? COLLECTOR_DEFAULTS[n]]),
     ) as Record<CollectorName, boolean>,
   };
+  // Filters are lists of patterns: the highest layer that has them replaces the lower ones whole.
+  config.filters = layers.findLast((l) => l.data.filters !== undefined)?.data.filters ?? {};
   if (configFile !== undefined) config.configFile = configFile;
   return config;
 }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { ALLOW_ALL, type Collector, type ObjectFilter } from '../collectors/collector.js';
+import { filterInventory } from '../collectors/filter.js';
 import { encodeFamilies, gzipBody, MetricFamily } from '../exposition/index.js';
 import type { VimClient } from '../vsphere/client.js';
 import type { Inventory } from '../vsphere/inventory.js';
@@ -108,13 +109,14 @@ export class Scraper {
     let up = false;
     let error: unknown;
     try {
-      const inventory = await this.deps.inventory.fetch(ac.signal);
+      const filter = this.deps.filter ?? ALLOW_ALL;
+      const inventory = filterInventory(await this.deps.inventory.fetch(ac.signal), filter);
       up = true;
       const ctx = {
         client,
         perf: this.deps.perf,
         inventory,
-        filter: this.deps.filter ?? ALLOW_ALL,
+        filter,
         signal: ac.signal,
         logger,
       };

@@ -60,6 +60,8 @@ export interface Inventory {
   hosts: HostObject[];
   hostsByMoid: Map<string, HostObject>;
   placement(hostMoid: string | undefined): Placement;
+  /** Inventory path of a VM or host (e.g. "/DC0/vm/web/VM1"), when the inventory knows it. */
+  path?(moid: string): string | undefined;
 }
 
 const VM_PATHS = [

@@ -1,0 +1,88 @@
+import type { CollectorName } from './names.js';
+import type { FilterSubject, ObjectFilter } from './collector.js';
+import type { Inventory } from '../vsphere/inventory.js';
+
+/** Kinds that have objects of their own to filter (alarms and tags follow their objects' kinds). */
+export const FILTER_KINDS = ['vm', 'host', 'cluster', 'datastore', 'resource_pool', 'datacenter'] as const;
+/** A kind `filters.<kind>` accepts. */
+export type FilterKind = (typeof FILTER_KINDS)[number];
+
+/** Patterns of one include or exclude list: name regexes (fully anchored) and inventory path globs. */
+export interface PatternSpec {
+  names?: readonly string[];
+  paths?: readonly string[];
+}
+
+/** The `filters` config section: per kind, what to include (default: everything) and exclude. */
+export type FiltersSpec = Partial<Record<FilterKind, { include?: PatternSpec; exclude?: PatternSpec }>>;
+
+/** Compiles a name pattern: anchored at both ends, like Prometheus relabelling regexes. */
+export function nameRegExp(pattern: string): RegExp {
+  return new RegExp(`^(?:${pattern})$`, 'u');
+}
+
+/**
+ * Compiles an inventory path glob: `*` and `?` stay within one path segment, `**` spans segments.
+ * vCenter allows `/` in names only as `%2f`, so segments are unambiguous.
+ */
+export function globRegExp(glob: string): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '*' && glob[i + 1] === '*') {
+      re += '.*';
+      i++;
+    } else if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`, 'u');
+}
+
+interface Compiled {
+  names: RegExp[];
+  paths: RegExp[];
+}
+
+function compile(spec: PatternSpec | undefined): Compiled | undefined {
+  if (!spec) return undefined;
+  const c = { names: (spec.names ?? []).map(nameRegExp), paths: (spec.paths ?? []).map(globRegExp) };
+  return c.names.length + c.paths.length === 0 ? undefined : c;
+}
+
+function matches(c: Compiled, s: FilterSubject): boolean {
+  if (c.names.some((r) => r.test(s.name))) return true;
+  const path = s.path;
+  return path !== undefined && c.paths.some((r) => r.test(path));
+}
+
+/** An ObjectFilter from the config: kept when no include list or one of its patterns matches, and no exclude pattern does. */
+export function compileFilter(spec: FiltersSpec | undefined): ObjectFilter {
+  const kinds = new Map<CollectorName, { include?: Compiled; exclude?: Compiled }>();
+  for (const kind of FILTER_KINDS) {
+    const k = spec?.[kind];
+    const include = compile(k?.include);
+    const exclude = compile(k?.exclude);
+    if (include || exclude) kinds.set(kind, { include, exclude });
+  }
+  if (kinds.size === 0) return { allows: () => true };
+  return {
+    allows(kind, subject) {
+      const k = kinds.get(kind);
+      if (!k) return true;
+      if (k.include && !matches(k.include, subject)) return false;
+      return !(k.exclude && matches(k.exclude, subject));
+    },
+  };
+}
+
+/**
+ * The inventory with only the VMs and hosts `filter` allows, so no collector queries the others;
+ * hostsByMoid stays whole because an included VM still names its (maybe excluded) host.
+ */
+export function filterInventory(inv: Inventory, filter: ObjectFilter): Inventory {
+  const vms = inv.vms.filter((vm) => filter.allows('vm', { name: vm.name, path: inv.path?.(vm.moid) }));
+  const hosts = inv.hosts.filter((h) => filter.allows('host', { name: h.name, path: inv.path?.(h.moid) }));
+  if (vms.length === inv.vms.length && hosts.length === inv.hosts.length) return inv;
+  return { ...inv, vms, hosts };
+}
