@@ -48,7 +48,9 @@ export interface FaultProxy {
   url: string;
   /** Requests seen per SOAP method ("(unknown)" when none could be found). */
   counts(): Record<string, number>;
-  /** Forgets all counts. */
+  /** Request bodies seen for `method` since the last resetCounts() (at most the last 2,000). */
+  bodies(method: string): string[];
+  /** Forgets all counts and recorded bodies. */
   resetCounts(): void;
   /** Appends a rule: the first matching rule with times left applies; each application decrements times. */
   addRule(rule: FaultRule): void;
@@ -64,6 +66,7 @@ export interface FaultProxy {
 export const UNKNOWN_METHOD = '(unknown)';
 
 const XML = 'text/xml; charset=utf-8';
+const MAX_BODIES = 2000;
 const DEFAULT_HUGE_BYTES = 64 * 1024 * 1024;
 // First element child of the SOAP Body: <soapenv:Body ...> then <ns:Method or <Method.
 const METHOD_RE = /<(?:[\w.-]+:)?Body(?:\s[^>]*)?>\s*<(?:[\w.-]+:)?([\w.-]+)[\s>/]/;
@@ -90,6 +93,7 @@ export async function startFaultProxy(upstreamUrl: string): Promise<FaultProxy> 
     bodyTimeout: 60_000,
   });
   const counts = new Map<string, number>();
+  const seenBodies = new Map<string, string[]>();
   let rules: { rule: FaultRule; left: number }[] = [];
   const sockets = new Set<Socket>();
   const timers = new Set<ReturnType<typeof setInterval>>();
@@ -224,6 +228,9 @@ export async function startFaultProxy(upstreamUrl: string): Promise<FaultProxy> 
     const body = Buffer.concat(chunks);
     const method = soapMethod(body.toString('utf8')) ?? UNKNOWN_METHOD;
     counts.set(method, (counts.get(method) ?? 0) + 1);
+    const seen = seenBodies.get(method) ?? [];
+    if (seen.push(body.toString('utf8')) > MAX_BODIES) seen.shift();
+    seenBodies.set(method, seen);
     const rule = pick(method);
     if (rule) return apply(req, res, rule, method, body);
     // Normal case: stream the upstream answer through.
@@ -263,7 +270,11 @@ export async function startFaultProxy(upstreamUrl: string): Promise<FaultProxy> 
   return {
     url: `http://127.0.0.1:${address.port}${upstream.pathname}`,
     counts: () => Object.fromEntries(counts),
-    resetCounts: () => counts.clear(),
+    bodies: (method) => [...(seenBodies.get(method) ?? [])],
+    resetCounts: () => {
+      counts.clear();
+      seenBodies.clear();
+    },
     addRule: (rule) => void rules.push({ rule, left: rule.times ?? Infinity }),
     clearRules: () => void (rules = []),
     openConnections: () => sockets.size,
