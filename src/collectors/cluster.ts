@@ -4,7 +4,7 @@ import { child, type XmlNode } from '../vsphere/soap/xml.js';
 import { bool, moRef, num, str } from '../vsphere/values.js';
 import type { CollectContext, Collector } from './collector.js';
 import { family, gauge } from './collector.js';
-import { CONTAINER_SPECS, EntityTree } from './entity-tree.js';
+import { EntityTree, withContainers } from './entity-tree.js';
 import { addCounts, bump } from './state-counts.js';
 
 const ID = ['cluster', 'cluster_moid'] as const;
@@ -72,8 +72,7 @@ const FAMILIES = [
   HA,
 ];
 
-const SPECS = [
-  ...CONTAINER_SPECS,
+const SPECS = withContainers([
   {
     type: 'ClusterComputeResource',
     pathSet: ['summary', 'configuration.drsConfig.enabled', 'configuration.dasConfig.enabled'],
@@ -87,7 +86,7 @@ const SPECS = [
       'summary.quickStats.overallMemoryUsage',
     ],
   },
-];
+]);
 
 interface Usage {
   cpuMhz?: number;
@@ -144,6 +143,7 @@ export const clusterCollector: Collector = {
       addScaled(f(CPU_CAPACITY), id, field('totalCpu'), MHZ);
       addScaled(f(CPU_EFFECTIVE), id, field('effectiveCpu'), MHZ);
       addScaled(f(MEM_CAPACITY), id, field('totalMemory'), 1);
+      // vim25 gives effectiveMemory in MiB (totalMemory in bytes); vcsim 0.24 wrongly sums bytes into it.
       addScaled(f(MEM_EFFECTIVE), id, field('effectiveMemory'), MIB);
       addScaled(f(HOSTS), id, field('numHosts'), 1);
       addScaled(f(EFFECTIVE_HOSTS), id, field('numEffectiveHosts'), 1);

@@ -2,7 +2,7 @@ import { retrieveAll } from '../vsphere/property-collector.js';
 import { bool } from '../vsphere/values.js';
 import type { CollectContext, Collector } from './collector.js';
 import { family, gauge } from './collector.js';
-import { CONTAINER_SPECS, EntityTree } from './entity-tree.js';
+import { EntityTree, withContainers } from './entity-tree.js';
 import { addCounts, bump, type StateCounts } from './state-counts.js';
 
 const ID = ['datacenter', 'datacenter_moid'] as const;
@@ -36,7 +36,7 @@ const DATASTORES = gauge(
   [...ID, 'accessible'],
 );
 
-const SPECS = [...CONTAINER_SPECS, { type: 'Datastore', pathSet: ['parent', 'summary.accessible'] }];
+const SPECS = withContainers([{ type: 'Datastore', pathSet: ['parent', 'summary.accessible'] }]);
 
 /** Datacenters: how many clusters, hosts, VMs and datastores each holds, by state. */
 export const datacenterCollector: Collector = {

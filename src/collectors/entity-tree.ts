@@ -20,6 +20,18 @@ export const CONTAINER_SPECS: readonly PropertySpec[] = [
   { type: 'ClusterComputeResource', pathSet: ['name', 'parent'] },
 ];
 
+/** CONTAINER_SPECS plus `extra`, merged into one PropertySpec per type (path sets united). */
+export function withContainers(extra: readonly PropertySpec[]): PropertySpec[] {
+  const paths = new Map<string, Set<string>>();
+  // One propSet per type: a filter spec listing a type twice is not something to rely on.
+  for (const s of [...CONTAINER_SPECS, ...extra]) {
+    const set = paths.get(s.type) ?? new Set<string>();
+    for (const p of s.pathSet) set.add(p);
+    paths.set(s.type, set);
+  }
+  return [...paths].map(([type, set]) => ({ type, pathSet: [...set] }));
+}
+
 // Folders nest, but never more deeply than this; a longer chain is a cycle or garbage.
 const MAX_DEPTH = 64;
 

@@ -5,7 +5,7 @@ import { child, type XmlNode } from '../vsphere/soap/xml.js';
 import { moRef, num } from '../vsphere/values.js';
 import type { CollectContext, Collector, FamilyDef } from './collector.js';
 import { family, gauge } from './collector.js';
-import { CONTAINER_SPECS, EntityTree } from './entity-tree.js';
+import { EntityTree, withContainers } from './entity-tree.js';
 
 const ID = ['resource_pool', 'resource_pool_moid'] as const;
 const MHZ = 1e6;
@@ -78,7 +78,7 @@ const POOL_PATHS = [
   'config.memoryAllocation',
 ];
 // vcsim's ContainerView matches exact types only; vCenter would include vApps under ResourcePool.
-const SPECS = [...CONTAINER_SPECS, ...POOL_TYPES.map((type) => ({ type, pathSet: POOL_PATHS }))];
+const SPECS = withContainers(POOL_TYPES.map((type) => ({ type, pathSet: POOL_PATHS })));
 
 /** Resource pools and vApps (a compute resource's root pool included): usage, allocation, placement. */
 export const resourcePoolCollector: Collector = {
@@ -111,7 +111,9 @@ function addPool(
   f: (d: FamilyDef) => MetricFamily,
 ): void {
   const moid = o.obj.value;
-  const owner = tree.get(moRef(o.props.get('owner'))?.value);
+  const owner =
+    tree.get(moRef(o.props.get('owner'))?.value) ??
+    tree.ancestor(moid, ['ClusterComputeResource', 'ComputeResource']);
   const parent = tree.get(moRef(o.props.get('parent'))?.value);
   f(INFO).add(
     [
