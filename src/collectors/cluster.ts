@@ -1,0 +1,173 @@
+import type { MetricFamily } from '../exposition/index.js';
+import { retrieveAll } from '../vsphere/property-collector.js';
+import { child, type XmlNode } from '../vsphere/soap/xml.js';
+import { bool, moRef, num, str } from '../vsphere/values.js';
+import type { CollectContext, Collector } from './collector.js';
+import { family, gauge } from './collector.js';
+import { EntityTree, withContainers } from './entity-tree.js';
+import { addCounts, bump } from './state-counts.js';
+
+const ID = ['cluster', 'cluster_moid'] as const;
+const CONNECTION_STATES = ['connected', 'disconnected', 'notResponding'] as const;
+const POWER_STATES = ['poweredOn', 'poweredOff', 'suspended'] as const;
+const MHZ = 1e6;
+const MIB = 1024 * 1024;
+
+const g = (name: string, help: string, extra: readonly string[] = []) =>
+  gauge(`vsphere_cluster_${name}`, help, [...ID, ...extra]);
+const INFO = gauge(
+  'vsphere_cluster_info',
+  'Descriptive labels of a cluster (ClusterComputeResource); value is always 1.',
+  [...ID, 'datacenter'],
+);
+const CPU_CAPACITY = g('cpu_capacity_hertz', 'Total CPU resources of all hosts in hertz (summary.totalCpu).');
+const CPU_EFFECTIVE = g(
+  'cpu_effective_hertz',
+  'CPU available to VMs in hertz, from good hosts only (summary.effectiveCpu).',
+);
+const MEM_CAPACITY = g('memory_capacity_bytes', 'Total memory of all hosts in bytes (summary.totalMemory).');
+const MEM_EFFECTIVE = g(
+  'memory_effective_bytes',
+  'Memory available to VMs in bytes, from good hosts only (summary.effectiveMemory, MiB in vim25).',
+);
+const CPU_USAGE = g(
+  'cpu_usage_hertz',
+  'CPU in use in hertz: sum over the connected hosts of the cluster of summary.quickStats.overallCpuUsage ' +
+    '(summary.usageSummary has demand and entitlement, not usage).',
+);
+const MEM_USAGE = g(
+  'memory_usage_bytes',
+  'Memory in use in bytes: sum over the connected hosts of the cluster of summary.quickStats.overallMemoryUsage.',
+);
+const HOSTS = g('hosts', 'Hosts in the cluster (summary.numHosts).');
+const EFFECTIVE_HOSTS = g(
+  'effective_hosts',
+  'Hosts in the cluster that are connected, not in maintenance mode and usable (summary.numEffectiveHosts).',
+);
+const HOSTS_BY_STATE = g(
+  'hosts_by_connection_state',
+  'Hosts of the cluster per connection state (host summary.runtime.connectionState).',
+  ['state'],
+);
+const VMS_BY_STATE = g(
+  'vms_by_power_state',
+  'VMs (templates excluded) running on hosts of the cluster per power state (VM summary.runtime.powerState).',
+  ['state'],
+);
+const DRS = g('drs_enabled', '1 when DRS is enabled (configuration.drsConfig.enabled).');
+const HA = g('ha_enabled', '1 when vSphere HA is enabled (configuration.dasConfig.enabled).');
+const FAMILIES = [
+  INFO,
+  CPU_CAPACITY,
+  CPU_EFFECTIVE,
+  MEM_CAPACITY,
+  MEM_EFFECTIVE,
+  CPU_USAGE,
+  MEM_USAGE,
+  HOSTS,
+  EFFECTIVE_HOSTS,
+  HOSTS_BY_STATE,
+  VMS_BY_STATE,
+  DRS,
+  HA,
+];
+
+const SPECS = withContainers([
+  {
+    type: 'ClusterComputeResource',
+    pathSet: ['summary', 'configuration.drsConfig.enabled', 'configuration.dasConfig.enabled'],
+  },
+  {
+    type: 'HostSystem',
+    pathSet: [
+      'parent',
+      'summary.runtime.connectionState',
+      'summary.quickStats.overallCpuUsage',
+      'summary.quickStats.overallMemoryUsage',
+    ],
+  },
+]);
+
+interface Usage {
+  cpuMhz?: number;
+  memMib?: number;
+}
+
+/** Clusters: capacity, usage, host and VM counts, DRS/HA switches. */
+export const clusterCollector: Collector = {
+  name: 'cluster',
+  families: FAMILIES,
+  async collect(ctx: CollectContext, emit): Promise<void> {
+    const objects = await retrieveAll(ctx.client, SPECS, ctx.signal);
+    const tree = new EntityTree(objects, (await ctx.client.content(ctx.signal)).rootFolder.value);
+    const usage = new Map<string, Usage>();
+    for (const o of objects) {
+      if (o.obj.type !== 'HostSystem') continue;
+      // A disconnected host's quickStats are stale or zero: they say nothing about current use.
+      if (str(o.props.get('summary.runtime.connectionState')) !== 'connected') continue;
+      const parent = moRef(o.props.get('parent'))?.value;
+      if (parent === undefined) continue;
+      const u = usage.get(parent) ?? {};
+      u.cpuMhz = addDefined(u.cpuMhz, num(o.props.get('summary.quickStats.overallCpuUsage')));
+      u.memMib = addDefined(u.memMib, num(o.props.get('summary.quickStats.overallMemoryUsage')));
+      usage.set(parent, u);
+    }
+    const hostStates = new Map<string, Map<string, number>>();
+    const hostCluster = new Map<string, string>();
+    for (const h of ctx.inventory.hosts) {
+      if (h.parentMoid === undefined || h.connectionState === undefined) continue;
+      hostCluster.set(h.moid, h.parentMoid);
+      bump(hostStates, h.parentMoid, h.connectionState);
+    }
+    const vmStates = new Map<string, Map<string, number>>();
+    for (const vm of ctx.inventory.vms) {
+      const cluster = vm.hostMoid === undefined ? undefined : hostCluster.get(vm.hostMoid);
+      if (vm.template || cluster === undefined || vm.powerState === undefined) continue;
+      bump(vmStates, cluster, vm.powerState);
+    }
+
+    const fams = new Map(FAMILIES.map((d) => [d, family(d)]));
+    const f = (d: (typeof FAMILIES)[number]): MetricFamily => fams.get(d)!;
+    const seen = new Set<string>();
+    for (const o of objects) {
+      if (o.obj.type !== 'ClusterComputeResource' || seen.has(o.obj.value)) continue;
+      seen.add(o.obj.value);
+      const moid = o.obj.value;
+      const name = tree.get(moid)?.name ?? moid;
+      const path = tree.path(moid);
+      if (!ctx.filter.allows('cluster', path === undefined ? { name } : { name, path })) continue;
+      const id = [name, moid];
+      f(INFO).add([...id, tree.datacenterOf(moid)?.name ?? ''], 1);
+      const summary = o.props.get('summary');
+      const field = (n: string): number | undefined => (summary ? num(child(summary, n)) : undefined);
+      addScaled(f(CPU_CAPACITY), id, field('totalCpu'), MHZ);
+      addScaled(f(CPU_EFFECTIVE), id, field('effectiveCpu'), MHZ);
+      addScaled(f(MEM_CAPACITY), id, field('totalMemory'), 1);
+      // vim25 gives effectiveMemory in MiB (totalMemory in bytes); vcsim 0.24 wrongly sums bytes into it.
+      addScaled(f(MEM_EFFECTIVE), id, field('effectiveMemory'), MIB);
+      addScaled(f(HOSTS), id, field('numHosts'), 1);
+      addScaled(f(EFFECTIVE_HOSTS), id, field('numEffectiveHosts'), 1);
+      const u = usage.get(moid);
+      addScaled(f(CPU_USAGE), id, u?.cpuMhz, MHZ);
+      addScaled(f(MEM_USAGE), id, u?.memMib, MIB);
+      addCounts(f(HOSTS_BY_STATE), id, CONNECTION_STATES, hostStates.get(moid));
+      addCounts(f(VMS_BY_STATE), id, POWER_STATES, vmStates.get(moid));
+      addFlag(f(DRS), id, o.props.get('configuration.drsConfig.enabled'));
+      addFlag(f(HA), id, o.props.get('configuration.dasConfig.enabled'));
+    }
+    for (const fam of fams.values()) emit(fam);
+  },
+};
+
+function addScaled(fam: MetricFamily, id: readonly string[], v: number | undefined, factor: number): void {
+  if (v !== undefined) fam.add(id, v * factor);
+}
+
+function addFlag(fam: MetricFamily, id: readonly string[], node: XmlNode | undefined): void {
+  const b = bool(node);
+  if (b !== undefined) fam.add(id, b ? 1 : 0);
+}
+
+function addDefined(a: number | undefined, b: number | undefined): number | undefined {
+  return b === undefined ? a : (a ?? 0) + b;
+}

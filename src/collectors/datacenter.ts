@@ -1,0 +1,95 @@
+import { retrieveAll } from '../vsphere/property-collector.js';
+import { bool } from '../vsphere/values.js';
+import type { CollectContext, Collector } from './collector.js';
+import { family, gauge } from './collector.js';
+import { EntityTree, withContainers } from './entity-tree.js';
+import { addCounts, bump, type StateCounts } from './state-counts.js';
+
+const ID = ['datacenter', 'datacenter_moid'] as const;
+const CONNECTION_STATES = ['connected', 'disconnected', 'notResponding'] as const;
+const POWER_STATES = ['poweredOn', 'poweredOff', 'suspended'] as const;
+const ACCESSIBLE = ['true', 'false'] as const;
+
+const INFO = gauge(
+  'vsphere_datacenter_info',
+  'Descriptive labels of a datacenter, path being its inventory path; value is always 1.',
+  [...ID, 'path'],
+);
+const CLUSTERS = gauge(
+  'vsphere_datacenter_clusters',
+  'Clusters (ClusterComputeResource) in the datacenter, in any host folder.',
+  ID,
+);
+const HOSTS = gauge(
+  'vsphere_datacenter_hosts_by_connection_state',
+  'Hosts of the datacenter (clustered and standalone) per connection state (summary.runtime.connectionState).',
+  [...ID, 'state'],
+);
+const VMS = gauge(
+  'vsphere_datacenter_vms_by_power_state',
+  "VMs (templates excluded) per power state (summary.runtime.powerState), placed by their host's datacenter.",
+  [...ID, 'state'],
+);
+const DATASTORES = gauge(
+  'vsphere_datacenter_datastores_by_accessibility',
+  'Datastores of the datacenter by whether they are accessible (Datastore summary.accessible).',
+  [...ID, 'accessible'],
+);
+
+const SPECS = withContainers([{ type: 'Datastore', pathSet: ['parent', 'summary.accessible'] }]);
+
+/** Datacenters: how many clusters, hosts, VMs and datastores each holds, by state. */
+export const datacenterCollector: Collector = {
+  name: 'datacenter',
+  families: [INFO, CLUSTERS, HOSTS, VMS, DATASTORES],
+  async collect(ctx: CollectContext, emit): Promise<void> {
+    const objects = await retrieveAll(ctx.client, SPECS, ctx.signal);
+    const tree = new EntityTree(objects, (await ctx.client.content(ctx.signal)).rootFolder.value);
+    const clusters = new Map<string, number>();
+    const datastores: StateCounts = new Map();
+    const datacenters = new Set<string>();
+    for (const o of objects) {
+      const t = o.obj.type;
+      if (t === 'Datacenter') datacenters.add(o.obj.value);
+      const dc =
+        t === 'ClusterComputeResource' || t === 'Datastore' ? tree.datacenterOf(o.obj.value) : undefined;
+      if (!dc) continue;
+      if (t === 'ClusterComputeResource') clusters.set(dc.moid, (clusters.get(dc.moid) ?? 0) + 1);
+      const accessible = bool(o.props.get('summary.accessible'));
+      if (t === 'Datastore' && accessible !== undefined) bump(datastores, dc.moid, String(accessible));
+    }
+    // Hosts hang off compute resources: one walk per compute resource, not per host or VM.
+    const dcOfCompute = new Map<string, string | undefined>();
+    const dcOfHost = new Map<string, string>();
+    const hosts: StateCounts = new Map();
+    for (const h of ctx.inventory.hosts) {
+      if (h.parentMoid === undefined) continue;
+      if (!dcOfCompute.has(h.parentMoid))
+        dcOfCompute.set(h.parentMoid, tree.datacenterOf(h.parentMoid)?.moid);
+      const dc = dcOfCompute.get(h.parentMoid);
+      if (dc === undefined) continue;
+      dcOfHost.set(h.moid, dc);
+      if (h.connectionState !== undefined) bump(hosts, dc, h.connectionState);
+    }
+    const vms: StateCounts = new Map();
+    for (const vm of ctx.inventory.vms) {
+      const dc = vm.hostMoid === undefined ? undefined : dcOfHost.get(vm.hostMoid);
+      if (vm.template || dc === undefined || vm.powerState === undefined) continue;
+      bump(vms, dc, vm.powerState);
+    }
+
+    const [info, clusterFam, hostFam, vmFam, dsFam] = [INFO, CLUSTERS, HOSTS, VMS, DATASTORES].map(family);
+    for (const moid of datacenters) {
+      const name = tree.get(moid)?.name ?? moid;
+      const path = tree.path(moid);
+      if (!ctx.filter.allows('datacenter', path === undefined ? { name } : { name, path })) continue;
+      const id = [name, moid];
+      info!.add([...id, path ?? ''], 1);
+      clusterFam!.add(id, clusters.get(moid) ?? 0);
+      addCounts(hostFam!, id, CONNECTION_STATES, hosts.get(moid));
+      addCounts(vmFam!, id, POWER_STATES, vms.get(moid));
+      addCounts(dsFam!, id, ACCESSIBLE, datastores.get(moid));
+    }
+    for (const f of [info, clusterFam, hostFam, vmFam, dsFam]) emit(f!);
+  },
+};

@@ -1,0 +1,116 @@
+import type { ObjectContent, PropertySpec } from '../vsphere/property-collector.js';
+import { moRef, str } from '../vsphere/values.js';
+
+/** One managed entity as the tree knows it: its type, name and parent's moid. */
+export interface EntityNode {
+  moid: string;
+  type: string;
+  name?: string;
+  parent?: string;
+}
+
+/**
+ * The containers every datacenter/path walk passes through. vCenter's ContainerView includes
+ * subtypes of a listed type but vcsim's matches the exact type only, so clusters are listed too.
+ */
+export const CONTAINER_SPECS: readonly PropertySpec[] = [
+  { type: 'Folder', pathSet: ['name', 'parent'] },
+  { type: 'Datacenter', pathSet: ['name', 'parent'] },
+  { type: 'ComputeResource', pathSet: ['name', 'parent'] },
+  { type: 'ClusterComputeResource', pathSet: ['name', 'parent'] },
+];
+
+/** CONTAINER_SPECS plus `extra`, merged into one PropertySpec per type (path sets united). */
+export function withContainers(extra: readonly PropertySpec[]): PropertySpec[] {
+  const paths = new Map<string, Set<string>>();
+  // One propSet per type: a filter spec listing a type twice is not something to rely on.
+  for (const s of [...CONTAINER_SPECS, ...extra]) {
+    const set = paths.get(s.type) ?? new Set<string>();
+    for (const p of s.pathSet) set.add(p);
+    paths.set(s.type, set);
+  }
+  return [...paths].map(([type, set]) => ({ type, pathSet: [...set] }));
+}
+
+// Folders nest, but never more deeply than this; a longer chain is a cycle or garbage.
+const MAX_DEPTH = 64;
+
+/** Parent links of managed entities, walked upwards to find datacenters and inventory paths. */
+export class EntityTree {
+  private readonly nodes = new Map<string, EntityNode>();
+  private readonly paths = new Map<string, string | undefined>();
+
+  /**
+   * A tree of `objects` (the first listing of a moid wins). `rootFolder` is the moid of the
+   * ServiceContent's root folder, which a ContainerView over it does not list.
+   */
+  constructor(
+    objects: readonly ObjectContent[],
+    private readonly rootFolder?: string,
+  ) {
+    for (const o of objects) {
+      // vCenter moids are unique across types; a second listing of one is a duplicate.
+      if (this.nodes.has(o.obj.value)) continue;
+      this.nodes.set(o.obj.value, {
+        moid: o.obj.value,
+        type: o.obj.type,
+        name: str(o.props.get('name')),
+        parent: moRef(o.props.get('parent'))?.value,
+      });
+    }
+  }
+
+  /** The node of `moid`, if read. */
+  get(moid: string | undefined): EntityNode | undefined {
+    return moid === undefined ? undefined : this.nodes.get(moid);
+  }
+
+  /** The nearest ancestor of `moid` (or `moid` itself) of one of `types`, walking `parent` links. */
+  ancestor(moid: string | undefined, types: readonly string[]): EntityNode | undefined {
+    let node = this.get(moid);
+    for (let i = 0; node && i < MAX_DEPTH; i++) {
+      if (types.includes(node.type)) return node;
+      node = this.get(node.parent);
+    }
+    return undefined;
+  }
+
+  /** The datacenter `moid` belongs to (a datacenter belongs to itself). */
+  datacenterOf(moid: string | undefined): EntityNode | undefined {
+    return this.ancestor(moid, ['Datacenter']);
+  }
+
+  /**
+   * The inventory path of `moid` as govc shows it ("/DC0/host/C0/Resources/RP1"): the names below
+   * the root folder. Undefined when a link or a name along the way is unknown.
+   */
+  path(moid: string): string | undefined {
+    if (this.paths.has(moid)) return this.paths.get(moid);
+    const names: string[] = [];
+    let node = this.get(moid);
+    let complete = false;
+    for (let i = 0; node && i < MAX_DEPTH; i++) {
+      // The root folder ("Datacenters") has no parent and is not part of the path.
+      if (node.parent === undefined || node.moid === this.rootFolder) {
+        complete = node.type === 'Folder';
+        break;
+      }
+      if (node.name === undefined) break;
+      names.push(escapePathName(node.name));
+      if (node.parent === this.rootFolder) {
+        complete = true;
+        break;
+      }
+      node = this.get(node.parent);
+    }
+    const result = complete && names.length > 0 ? `/${names.reverse().join('/')}` : undefined;
+    this.paths.set(moid, result);
+    return result;
+  }
+}
+
+// vCenter already stores "/" in names as "%2f" (and "%" as "%25"); only a raw slash from a
+// misbehaving server would break the path apart.
+function escapePathName(name: string): string {
+  return name.replaceAll('/', '%2f');
+}

@@ -1,0 +1,134 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { clusterCollector } from '../../../src/collectors/cluster.js';
+import type { CollectContext, Collector, FilterSubject } from '../../../src/collectors/collector.js';
+import { datacenterCollector } from '../../../src/collectors/datacenter.js';
+import { resourcePoolCollector } from '../../../src/collectors/resource-pool.js';
+import type { MetricFamily } from '../../../src/exposition/index.js';
+import type { VimClient } from '../../../src/vsphere/client.js';
+import { buildInventory } from '../../../src/vsphere/inventory.js';
+import type { ObjectContent } from '../../../src/vsphere/property-collector.js';
+import { parseXml } from '../../../src/vsphere/soap/xml.js';
+
+// Two datacenters, each with a cluster named C0 and its root pool "Resources": same names, other moids.
+const ref = (t: string, v: string) => `<val type="${t}">${v}</val>`;
+const OBJECTS: [string, string, Record<string, string>][] = [
+  ['Datacenter', 'dc-1', { name: '<val>DC0</val>', parent: ref('Folder', 'root') }],
+  ['Datacenter', 'dc-2', { name: '<val>DC1</val>', parent: ref('Folder', 'root') }],
+  ['Folder', 'hf-1', { name: '<val>host</val>', parent: ref('Datacenter', 'dc-1') }],
+  ['Folder', 'hf-2', { name: '<val>host</val>', parent: ref('Datacenter', 'dc-2') }],
+  ['ClusterComputeResource', 'c-1', { name: '<val>C0</val>', parent: ref('Folder', 'hf-1') }],
+  ['ClusterComputeResource', 'c-2', { name: '<val>C0</val>', parent: ref('Folder', 'hf-2') }],
+  ['ResourcePool', 'rp-1', { name: '<val>Resources</val>', parent: ref('ClusterComputeResource', 'c-1') }],
+  ['ResourcePool', 'rp-2', { name: '<val>Resources</val>', parent: ref('ClusterComputeResource', 'c-2') }],
+  [
+    'HostSystem',
+    'h-1',
+    {
+      name: '<val>esx1</val>',
+      parent: ref('ClusterComputeResource', 'c-1'),
+      'summary.runtime.connectionState': '<val>connected</val>',
+    },
+  ],
+  [
+    'HostSystem',
+    'h-2',
+    {
+      name: '<val>esx2</val>',
+      parent: ref('ClusterComputeResource', 'c-2'),
+      'summary.runtime.connectionState': '<val>disconnected</val>',
+    },
+  ],
+];
+
+function objectsXml(): string {
+  return OBJECTS.map(
+    ([type, moid, props]) =>
+      `<objects><obj type="${type}">${moid}</obj>` +
+      Object.entries(props)
+        .map(([k, v]) => `<propSet><name>${k}</name>${v}</propSet>`)
+        .join('') +
+      '</objects>',
+  ).join('');
+}
+
+/** A VimClient answering CreateContainerView / RetrievePropertiesEx / DestroyView from OBJECTS. */
+function fakeClient(calls: string[]): VimClient {
+  const moref = (type: string, value: string) => ({ type, value });
+  return {
+    session: { generation: 1 },
+    logger: { warn: () => undefined },
+    content: () =>
+      Promise.resolve({
+        rootFolder: moref('Folder', 'root'),
+        propertyCollector: moref('PropertyCollector', 'pc'),
+        viewManager: moref('ViewManager', 'vm'),
+      }),
+    invoke: (method: string) => {
+      calls.push(method);
+      const body =
+        method === 'CreateContainerView'
+          ? '<returnval type="ContainerView">v1</returnval>'
+          : method === 'RetrievePropertiesEx'
+            ? `<returnval>${objectsXml()}</returnval>`
+            : '';
+      return Promise.resolve(parseXml(`<${method}Response>${body}</${method}Response>`));
+    },
+  } as unknown as VimClient;
+}
+
+async function run(collector: Collector, deny: (kind: string, s: FilterSubject) => boolean) {
+  const calls: string[] = [];
+  const seen: [string, FilterSubject][] = [];
+  const objects: ObjectContent[] = OBJECTS.map(([type, value, props]) => ({
+    obj: { type, value },
+    props: new Map(Object.entries(props).map(([k, v]) => [k, parseXml(v)])),
+  }));
+  const ctx = {
+    client: fakeClient(calls),
+    inventory: buildInventory(objects),
+    filter: {
+      allows: (kind: string, s: FilterSubject) => {
+        seen.push([kind, s]);
+        return !deny(kind, s);
+      },
+    },
+    signal: new AbortController().signal,
+  } as unknown as CollectContext;
+  const fams: MetricFamily[] = [];
+  await collector.collect(ctx, (f) => fams.push(f));
+  const blocks = fams.flatMap((f) => f.labelBlocks.map((b, i) => `${f.name}${b} ${f.values[i]}`));
+  return { calls, seen, text: blocks.join('\n') };
+}
+
+test('cluster: the filter sees name and path; an excluded cluster emits nothing; the view is destroyed', async () => {
+  const { calls, seen, text } = await run(clusterCollector, (_, s) => s.path === '/DC1/host/C0');
+  assert.deepEqual(seen, [
+    ['cluster', { name: 'C0', path: '/DC0/host/C0' }],
+    ['cluster', { name: 'C0', path: '/DC1/host/C0' }],
+  ]);
+  assert.match(text, /vsphere_cluster_info\{cluster="C0",cluster_moid="c-1",datacenter="DC0"\} 1/);
+  assert.match(text, /hosts_by_connection_state\{cluster="C0",cluster_moid="c-1",state="connected"\} 1/);
+  assert.doesNotMatch(text, /c-2/);
+  assert.deepEqual(calls, ['CreateContainerView', 'RetrievePropertiesEx', 'DestroyView']);
+});
+
+test('resource_pool and datacenter: same-named objects kept apart by moid, excluded ones absent', async () => {
+  const pools = await run(resourcePoolCollector, (_, s) => s.path === '/DC0/host/C0/Resources');
+  assert.deepEqual(
+    pools.seen.map(([k, s]) => `${k} ${s.path}`),
+    ['resource_pool /DC0/host/C0/Resources', 'resource_pool /DC1/host/C0/Resources'],
+  );
+  assert.doesNotMatch(pools.text, /rp-1/);
+  assert.match(
+    pools.text,
+    /vsphere_resource_pool_info\{resource_pool="Resources",resource_pool_moid="rp-2",path="\/DC1\/host\/C0\/Resources",cluster="C0",datacenter="DC1",parent_pool="",kind="resource_pool"\} 1/,
+  );
+  const dcs = await run(datacenterCollector, (_, s) => s.name === 'DC0');
+  assert.doesNotMatch(dcs.text, /dc-1/);
+  assert.match(dcs.text, /vsphere_datacenter_clusters\{datacenter="DC1",datacenter_moid="dc-2"\} 1/);
+  assert.match(
+    dcs.text,
+    /hosts_by_connection_state\{datacenter="DC1",datacenter_moid="dc-2",state="disconnected"\} 1/,
+  );
+});
