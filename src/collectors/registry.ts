@@ -1,9 +1,16 @@
+import { alarmCollector } from './alarm.js';
 import type { Collector } from './collector.js';
+import { datastoreCollector } from './datastore.js';
 import { hostCollector } from './host.js';
 import { vmCollector } from './vm.js';
 
 /** Every collector by name; the config's `collectors` section picks from these. */
-export const ALL_COLLECTORS: readonly Collector[] = [vmCollector, hostCollector];
+export const ALL_COLLECTORS: readonly Collector[] = [
+  vmCollector,
+  hostCollector,
+  datastoreCollector,
+  alarmCollector,
+];
 
 /** The collectors enabled in `enabled` (name → on/off), in registry order. */
 export function enabledCollectors(enabled: Record<string, boolean>): Collector[] {
