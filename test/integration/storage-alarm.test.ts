@@ -25,6 +25,8 @@ const MODEL = [
   '3',
   '-vm',
   '2',
+  // vcsim 0.24 has no AlarmManager; the harness marks one host red with a triggered alarm.
+  '-trigger-alarm',
 ];
 const POD = 'POD "gold"';
 const STATUS: Record<string, number> = { gray: 0, green: 1, yellow: 2, red: 3 };
@@ -196,11 +198,49 @@ describe('datastore and alarm collectors against vcsim (2 datacenters, 3 datasto
       );
     }
     assert.equal(find(samples, 'vsphere_entity_overall_status').length, entities.length);
-    // vcsim 0.24 has no AlarmManager: no entity has a triggered alarm, and none is exported.
-    // The decoding of real triggeredAlarmState is covered by test/unit/collectors/alarm.test.ts.
-    const triggered = entities.flatMap((e) => allTags(e.props.triggeredAlarmState ?? '', 'AlarmState'));
-    assert.equal(triggered.length, 0);
-    assert.equal(find(samples, 'vsphere_alarm_triggered').length, 0);
+    // vCenter lists a triggered alarm on its entity and on every ancestor; it is exported once, on its entity.
+    const { propertyCollector } = await raw.serviceContent();
+    const expected: Record<string, string>[] = [];
+    let listed = 0;
+    for (const e of entities) {
+      for (const st of allTags(e.props.triggeredAlarmState ?? '', 'AlarmState')) {
+        listed++;
+        const entity = /<entity type="([^"]+)">([^<]+)<\/entity>/.exec(st);
+        if (entity?.[2] !== e.moid) continue;
+        const alarm = /<alarm type="Alarm">([^<]+)<\/alarm>/.exec(st)![1]!;
+        const alarmXml = await raw.call(
+          'RetrievePropertiesEx',
+          refXml('_this', propertyCollector) +
+            '<specSet><propSet><type>Alarm</type><pathSet>info.name</pathSet></propSet>' +
+            `<objectSet>${refXml('obj', { type: 'Alarm', value: alarm })}</objectSet></specSet><options/>`,
+        );
+        const labels = {
+          entity_type: e.type,
+          entity: moid(e.props.name)!,
+          entity_moid: e.moid,
+          alarm: firstTag(alarmXml, 'val')!,
+          alarm_moid: alarm,
+          status: firstTag(st, 'overallStatus')!,
+        };
+        expected.push(labels);
+        assert.equal(metric(samples, 'vsphere_alarm_triggered', labels), 1);
+        assert.equal(
+          metric(samples, 'vsphere_alarm_triggered_timestamp_seconds', labels),
+          Date.parse(firstTag(st, 'time')!) / 1000,
+        );
+        assert.equal(
+          metric(samples, 'vsphere_alarm_acknowledged', labels),
+          firstTag(st, 'acknowledged') === 'true' ? 1 : 0,
+        );
+      }
+    }
+    assert.equal(expected.length, 1, 'one triggered alarm in the simulator');
+    assert.ok(listed > 3, `the alarm is listed on its ancestors too (${listed} entries)`);
+    assert.equal(expected[0]!.entity_type, 'HostSystem');
+    assert.equal(expected[0]!.status, 'red');
+    assert.notEqual(expected[0]!.alarm, '');
+    assert.equal(find(samples, 'vsphere_alarm_triggered').length, expected.length);
+    assert.ok(find(samples, 'vsphere_entity_overall_status').some((s) => s.value === STATUS.red));
     assert.equal(metric(samples, 'vsphere_collector_success', { collector: 'alarm' }), 1);
   });
 
