@@ -5,6 +5,7 @@ import {
   type ObjectContent,
   type PropertySpec,
 } from '../vsphere/property-collector.js';
+import { isVsphereError } from '../vsphere/soap/errors.js';
 import type { XmlNode } from '../vsphere/soap/xml.js';
 import { child } from '../vsphere/soap/xml.js';
 import { bool, epochSeconds, moRef, str } from '../vsphere/values.js';
@@ -127,7 +128,7 @@ export function entityAllowed(filter: ObjectFilter, e: EntityAlarms): boolean {
 // Distinct triggered alarms are few (tens), but a vCenter in a storm may have hundreds: bound the fan-out.
 const NAME_CONCURRENCY = 8;
 
-/** Alarm names (info.name) for `moids`, one RetrievePropertiesEx each; an alarm deleted meanwhile gets "". */
+/** Alarm names (info.name) for `moids`, one RetrievePropertiesEx each (one missing object would fault a batched read); an alarm deleted meanwhile gets "". */
 async function alarmNames(ctx: CollectContext, moids: readonly string[]): Promise<Map<string, string>> {
   const names = new Map<string, string>();
   let next = 0;
@@ -143,8 +144,9 @@ async function alarmNames(ctx: CollectContext, moids: readonly string[]): Promis
         );
         names.set(moid, str(props.get('info.name')) ?? '');
       } catch (e) {
-        if (ctx.signal.aborted) throw e;
-        ctx.logger.debug({ alarm: moid, error: String(e) }, 'alarm name unreadable');
+        // Only a vanished alarm is expected here; anything else (session, network) fails the collector.
+        if (!isVsphereError(e, 'VSPHERE_MANAGED_OBJECT_NOT_FOUND')) throw e;
+        ctx.logger.debug({ alarm: moid }, 'triggered alarm deleted before its name was read');
         names.set(moid, '');
       }
     }

@@ -182,7 +182,9 @@ export function datastoreFamilies(
     ];
   const [podInfo, podCapacity, podFree] = POD_DEFS.map(family) as [MetricFamily, MetricFamily, MetricFamily];
   const podNames = new Map(pods.map((p) => [p.moid, p.name]));
-  // A pod's totals count every datastore in it, including ones filtered out of the per-datastore series.
+  // StoragePod summary is only refreshed periodically by vCenter (and never by vcsim); the sum of its
+  // datastores from this same read is what it converges to, and agrees with the per-datastore series.
+  // It counts every datastore in the pod, including ones filtered out of the per-datastore series.
   const totals = new Map(pods.map((p) => [p.moid, { capacity: 0, free: 0 }]));
   for (const ds of datastores) {
     const t = ds.podMoid === undefined ? undefined : totals.get(ds.podMoid);

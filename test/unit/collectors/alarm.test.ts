@@ -7,7 +7,7 @@ import type { CollectContext, ObjectFilter } from '../../../src/collectors/colle
 import { encodeFamilies, type MetricFamily } from '../../../src/exposition/index.js';
 import type { VimClient } from '../../../src/vsphere/client.js';
 import type { MoRef } from '../../../src/vsphere/soap/envelope.js';
-import { VsphereError } from '../../../src/vsphere/soap/errors.js';
+import { VsphereError, type VsphereErrorCode } from '../../../src/vsphere/soap/errors.js';
 import { child, SoapXmlParser, type StreamSpec, type XmlNode } from '../../../src/vsphere/soap/xml.js';
 import { find, parsePrometheusText, type Sample } from '../../harness/prom-text.js';
 
@@ -30,7 +30,10 @@ function answer(xml: string, stream?: StreamSpec): XmlNode {
 }
 
 /** A VimClient that answers from the fixture (the ManagedEntity view) and a table of alarm names. */
-function fakeClient(calls: string[]): VimClient {
+function fakeClient(
+  calls: string[],
+  missing: VsphereErrorCode = 'VSPHERE_MANAGED_OBJECT_NOT_FOUND',
+): VimClient {
   const content = {
     rootFolder: { type: 'Folder', value: 'group-d1' },
     propertyCollector: { type: 'PropertyCollector', value: 'propertyCollector' },
@@ -62,9 +65,7 @@ function fakeClient(calls: string[]): VimClient {
       const name = alarm === undefined ? undefined : ALARM_NAMES[alarm];
       if (name === undefined) {
         // An alarm deleted between the two reads.
-        return Promise.reject(
-          new VsphereError('VSPHERE_MANAGED_OBJECT_NOT_FOUND', 'The object has already been deleted'),
-        );
+        return Promise.reject(new VsphereError(missing, 'The object has already been deleted'));
       }
       return Promise.resolve(
         answer(
@@ -80,11 +81,14 @@ function fakeClient(calls: string[]): VimClient {
   return client as unknown as VimClient;
 }
 
-async function collect(filter: ObjectFilter): Promise<{ samples: Sample[]; calls: string[] }> {
+async function collect(
+  filter: ObjectFilter,
+  missing?: VsphereErrorCode,
+): Promise<{ samples: Sample[]; calls: string[] }> {
   const calls: string[] = [];
   const families: MetricFamily[] = [];
   const ctx = {
-    client: fakeClient(calls),
+    client: fakeClient(calls, missing),
     filter,
     signal: new AbortController().signal,
     logger: pino({ level: 'silent' }),
@@ -196,4 +200,8 @@ test('the filter sees each entity by its collector kind, name and inventory path
     'vm secret-vm /DC-west/vm/secret-vm',
     'vm web-01 /DC-west/vm/web-01',
   ]);
+});
+
+test('a failure other than a vanished alarm fails the collector instead of blanking names', async () => {
+  await assert.rejects(collect({ allows: () => true }, 'VSPHERE_CONNECTION'), { code: 'VSPHERE_CONNECTION' });
 });
