@@ -80,6 +80,11 @@ export class EntityTree {
     return this.ancestor(moid, ['Datacenter']);
   }
 
+  /** Name of the datacenter above `moid` ("" when none was read; a datacenter is not above itself). */
+  datacenter(moid: string): string {
+    return this.datacenterOf(this.get(moid)?.parent)?.name ?? '';
+  }
+
   /**
    * The inventory path of `moid` as govc shows it ("/DC0/host/C0/Resources/RP1"): the names below
    * the root folder. Undefined when a link or a name along the way is unknown.

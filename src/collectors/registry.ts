@@ -1,6 +1,8 @@
+import { alarmCollector } from './alarm.js';
 import type { Collector } from './collector.js';
 import { clusterCollector } from './cluster.js';
 import { datacenterCollector } from './datacenter.js';
+import { datastoreCollector } from './datastore.js';
 import { hostCollector } from './host.js';
 import { resourcePoolCollector } from './resource-pool.js';
 import { vmCollector } from './vm.js';
@@ -10,8 +12,10 @@ export const ALL_COLLECTORS: readonly Collector[] = [
   vmCollector,
   hostCollector,
   clusterCollector,
+  datastoreCollector,
   resourcePoolCollector,
   datacenterCollector,
+  alarmCollector,
 ];
 
 /** The collectors enabled in `enabled` (name → on/off), in registry order. */

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/types"
 )
 
 func main() {
@@ -37,6 +39,7 @@ func main() {
 	delay := flag.Int("delay", 0, "milliseconds to delay every SOAP call")
 	methodDelay := flag.String("method-delay", "", "per-method delays, e.g. QueryPerf:200,Login:50 (ms)")
 	inventoryOut := flag.String("inventory-out", "", "write the simulated VMs and hosts as JSON to this file")
+	alarm := flag.Bool("trigger-alarm", false, "give the first host a red triggered alarm (vcsim has no AlarmManager)")
 	flag.Parse()
 
 	model := simulator.VPX()
@@ -67,6 +70,11 @@ func main() {
 
 	if err := model.Create(); err != nil {
 		fail(err)
+	}
+	if *alarm {
+		if err := triggerAlarm(); err != nil {
+			fail(err)
+		}
 	}
 	if *inventoryOut != "" {
 		if err := writeInventory(*inventoryOut); err != nil {
@@ -175,6 +183,43 @@ func writeInventory(file string) error {
 		return err
 	}
 	return os.Rename(tmp, file)
+}
+
+// triggerAlarm registers an Alarm (alarm-1, readable info.name) and marks the first host (by moid)
+// red with it triggered and unacknowledged. Like vCenter, the state is also listed on every ancestor
+// (whose overallStatus turns red too), so the exporter must not report it once per ancestor.
+func triggerAlarm() error {
+	hosts := simulator.Map.All("HostSystem")
+	if len(hosts) == 0 {
+		return fmt.Errorf("-trigger-alarm: no host")
+	}
+	sort.Slice(hosts, func(i, j int) bool { return hosts[i].Reference().Value < hosts[j].Reference().Value })
+	alarm := &mo.Alarm{}
+	alarm.Self = types.ManagedObjectReference{Type: "Alarm", Value: "alarm-1"}
+	alarm.Info.Name = "Host connection and power state"
+	alarm.Info.Alarm = alarm.Self
+	simulator.Map.Put(alarm)
+	state := types.AlarmState{
+		Key:           "alarm-1." + hosts[0].Reference().Value,
+		Entity:        hosts[0].Reference(),
+		Alarm:         alarm.Self,
+		OverallStatus: types.ManagedEntityStatusRed,
+		Time:          time.Date(2026, 11, 20, 8, 15, 42, 0, time.UTC),
+		Acknowledged:  types.NewBool(false),
+	}
+	for e := hosts[0].Entity(); e != nil; {
+		e.TriggeredAlarmState = append(e.TriggeredAlarmState, state)
+		e.OverallStatus = types.ManagedEntityStatusRed
+		if e.Parent == nil {
+			break
+		}
+		parent, ok := simulator.Map.Get(*e.Parent).(mo.Entity)
+		if !ok {
+			break
+		}
+		e = parent.Entity()
+	}
+	return nil
 }
 
 func fail(err error) {
