@@ -70,22 +70,37 @@ export function tagInfoFamily(
   return out;
 }
 
+/** Tag names from the tagging API, read again only after `ttlMs` (or when forced). */
+export class TagNameCache {
+  private cache: { names: TagNames; at: number } | undefined;
+
+  constructor(
+    private readonly tagging: TagCollectorDeps['tagging'],
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** True when the next get() reads the API. */
+  get stale(): boolean {
+    return !this.cache || this.now() - this.cache.at >= this.ttlMs;
+  }
+
+  /** The cached names, reloaded (categories, then tags) when stale or `force`d. */
+  async get(signal: AbortSignal, force = false): Promise<TagNames> {
+    if (!force && this.cache && !this.stale) return this.cache.names;
+    const categories = await this.tagging.categories(signal);
+    const tags = await this.tagging.tags(signal);
+    this.cache = { names: joinTagNames(categories, tags), at: this.now() };
+    return this.cache.names;
+  }
+}
+
 /**
  * Tags (vSphere Automation REST API, a second session) and custom attributes (SOAP) of every
  * managed entity. Custom attributes are emitted first, so they survive a failing REST login.
  */
 export function createTagCollector(deps: TagCollectorDeps): Collector {
-  const ttl = deps.namesTtlMs ?? TAG_NAMES_TTL_MS;
-  const now = deps.now ?? Date.now;
-  let cache: { names: TagNames; at: number } | undefined;
-
-  const tagNames = async (signal: AbortSignal, force: boolean): Promise<TagNames> => {
-    if (!force && cache && now() - cache.at < ttl) return cache.names;
-    const [categories, tags] = [await deps.tagging.categories(signal), await deps.tagging.tags(signal)];
-    cache = { names: joinTagNames(categories, tags), at: now() };
-    return cache.names;
-  };
-
+  const cache = new TagNameCache(deps.tagging, deps.namesTtlMs ?? TAG_NAMES_TTL_MS, deps.now);
   return {
     name: 'tag',
     families: FAMILIES,
@@ -95,15 +110,15 @@ export function createTagCollector(deps: TagCollectorDeps): Collector {
       emit(customAttributeFamily(ctx, entities, fields));
 
       const names = new Map(entities.filter((e) => e.name !== undefined).map((e) => [e.moid, e.name!]));
-      const fresh = !cache || now() - cache.at >= ttl;
-      let tags = await tagNames(ctx.signal, false);
+      const fresh = cache.stale;
+      let tags = await cache.get(ctx.signal);
       let attachments: TagAttachments[];
       try {
         attachments = await deps.tagging.attachments([...tags.keys()], ctx.signal);
       } catch (e) {
         // A tag deleted since the names were cached can make vCenter refuse the whole list: reload once.
         if (fresh || !isVsphereError(e, 'VSPHERE_HTTP_STATUS') || (e.statusCode ?? 0) >= 500) throw e;
-        tags = await tagNames(ctx.signal, true);
+        tags = await cache.get(ctx.signal, true);
         attachments = await deps.tagging.attachments([...tags.keys()], ctx.signal);
       }
       emit(tagInfoFamily(ctx, attachments, tags, names));
