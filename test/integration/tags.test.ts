@@ -313,6 +313,23 @@ describe('tag collector failures and opt-in', () => {
   test('REST password refused: tag collector fails, the others still succeed', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vsx-tags-'));
     const vc = await startVcsim({ args: ['-vapi-user', 'exporter:only-for-rest'] });
+    const soap = new RawVimClient(vc.url);
+    await soap.login(vc.user, vc.password);
+    const sc = await soap.call(
+      'RetrieveServiceContent',
+      refXml('_this', { type: 'ServiceInstance', value: 'ServiceInstance' }),
+    );
+    const cfm = /<customFieldsManager type="CustomFieldsManager">([^<]+)</.exec(sc)?.[1] ?? '';
+    const vm0 = vc.inventory.vms[0]!;
+    await setField(
+      soap,
+      cfm,
+      'VirtualMachine',
+      vm0.moid,
+      await addField(soap, cfm, 'owner', 'VirtualMachine'),
+      'x',
+    );
+    await soap.logout();
     const exporter = await startExporter({ env: exporterEnv(vc, dir), args: ['--collector.tag'] });
     try {
       const { samples } = parsePrometheusText((await exporter.scrape()).text);
@@ -320,6 +337,11 @@ describe('tag collector failures and opt-in', () => {
       assert.equal(metric(samples, 'vsphere_collector_success', { collector: 'vm' }), 1);
       assert.equal(metric(samples, 'vsphere_collector_success', { collector: 'host' }), 1);
       assert.equal(find(samples, 'vsphere_tag_info').length, 0);
+      // Custom attributes come over SOAP and are emitted before the REST part fails: they are kept.
+      assert.deepEqual(
+        tuples(samples, 'vsphere_custom_attribute_info', ['object_moid', 'attribute', 'value']),
+        [JSON.stringify([vm0.moid, 'owner', 'x'])],
+      );
       assert.ok(exporter.logs.some((l) => l.msg === 'vCenter rejected the REST login'));
       assert.ok(!JSON.stringify(exporter.logs).includes(vc.password));
     } finally {
