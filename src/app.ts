@@ -61,11 +61,12 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     maxQueryMetrics: v.maxQueryMetrics,
     concurrency: v.perfConcurrency,
   });
+  const collectors = enabledCollectors(config.collectors, { vsphere: v, ca, logger });
   const scraper = new Scraper({
     client,
     inventory,
     perf,
-    collectors: enabledCollectors(config.collectors),
+    collectors,
     filter: compileFilter(config.filters),
     soapStats,
     logger,
@@ -128,6 +129,8 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
         await server.close(1000);
         await scraper.idle();
         await inventory.close(800);
+        // Collectors' own sessions (tag: REST) end before the SOAP Logout, each bounded by its own timeout.
+        await Promise.all(collectors.map((c) => c.close?.().catch(() => undefined) ?? Promise.resolve()));
         await session.close(1500);
         await transport.close();
       })();

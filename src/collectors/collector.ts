@@ -57,4 +57,6 @@ export interface Collector {
    * is complete); a family still being filled when an error is thrown is dropped with it.
    */
   collect(ctx: CollectContext, emit: (family: MetricFamily) => void): Promise<void>;
+  /** Releases what the collector holds beyond one collection (e.g. its own REST session) at shutdown. */
+  close?(): Promise<void>;
 }

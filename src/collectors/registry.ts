@@ -1,3 +1,7 @@
+import type { Logger } from 'pino';
+import type { VsphereConfig } from '../config/schema.js';
+import { connectRest } from '../vsphere/rest/connect.js';
+import { TaggingApi } from '../vsphere/rest/tagging.js';
 import { alarmCollector } from './alarm.js';
 import type { Collector } from './collector.js';
 import { clusterCollector } from './cluster.js';
@@ -5,6 +9,8 @@ import { datacenterCollector } from './datacenter.js';
 import { datastoreCollector } from './datastore.js';
 import { hostCollector } from './host.js';
 import { resourcePoolCollector } from './resource-pool.js';
+import type { CollectorName } from './names.js';
+import { createTagCollector, tagCollector } from './tag.js';
 import { vmCollector } from './vm.js';
 
 /** Every collector by name; the config's `collectors` section picks from these. */
@@ -16,9 +22,27 @@ export const ALL_COLLECTORS: readonly Collector[] = [
   resourcePoolCollector,
   datacenterCollector,
   alarmCollector,
+  tagCollector,
 ];
 
-/** The collectors enabled in `enabled` (name → on/off), in registry order. */
-export function enabledCollectors(enabled: Record<string, boolean>): Collector[] {
-  return ALL_COLLECTORS.filter((c) => enabled[c.name] !== false);
+/** What collectors with connections of their own (tag: a REST session) are built from. */
+export interface CollectorDeps {
+  vsphere: VsphereConfig;
+  ca: string | undefined;
+  logger: Logger;
+}
+
+const BUILDERS: Partial<Record<CollectorName, (deps: CollectorDeps) => Collector>> = {
+  tag: (d) => {
+    const rest = connectRest(d.vsphere, d.ca, d.logger);
+    return createTagCollector({ tagging: new TaggingApi(rest), close: () => rest.close() });
+  },
+};
+
+/** The collectors enabled in `enabled` (name → on/off), in registry order, built from `deps` where needed. */
+export function enabledCollectors(enabled: Record<string, boolean>, deps?: CollectorDeps): Collector[] {
+  return ALL_COLLECTORS.filter((c) => enabled[c.name] !== false).map((c) => {
+    const build = BUILDERS[c.name];
+    return build && deps ? build(deps) : c;
+  });
 }

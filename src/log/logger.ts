@@ -17,6 +17,9 @@ export const REDACT_PATHS: readonly string[] = [
   '*.headers.authorization',
   '*.headers.cookie',
   '*.headers["set-cookie"]',
+  // vAPI (REST) session id, sent as a header instead of a cookie.
+  'headers["vmware-api-session-id"]',
+  '*.headers["vmware-api-session-id"]',
   // SOAP traces: a Login request body holds the password, a response body may hold session data.
   'soap.body',
 ];

@@ -12,6 +12,8 @@ export interface ServiceContent {
   sessionManager: MoRef;
   perfManager?: MoRef;
   setting?: MoRef;
+  /** Optional in the vim25 schema (ServiceContent.customFieldsManager). */
+  customFieldsManager?: MoRef;
   about: {
     name: string;
     fullName: string;
@@ -47,6 +49,7 @@ export async function retrieveServiceContent(
     sessionManager: need('sessionManager'),
     perfManager: optional(rv, 'perfManager'),
     setting: optional(rv, 'setting'),
+    customFieldsManager: optional(rv, 'customFieldsManager'),
     about: {
       name: a('name'),
       fullName: a('fullName'),

@@ -176,7 +176,8 @@ export class SoapTransport {
   }
 }
 
-function toVsphereError(e: unknown, method: string, signal: AbortSignal | undefined): VsphereError {
+/** Maps an undici or abort failure of `method` to a VsphereError (shared with the vAPI REST client). */
+export function toVsphereError(e: unknown, method: string, signal: AbortSignal | undefined): VsphereError {
   if (e instanceof VsphereError) {
     e.method ??= method;
     return e;

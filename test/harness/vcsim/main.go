@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
@@ -20,6 +21,7 @@ import (
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
+	vapi "github.com/vmware/govmomi/vapi/simulator"
 )
 
 func main() {
@@ -40,6 +42,7 @@ func main() {
 	methodDelay := flag.String("method-delay", "", "per-method delays, e.g. QueryPerf:200,Login:50 (ms)")
 	inventoryOut := flag.String("inventory-out", "", "write the simulated VMs and hosts as JSON to this file")
 	alarm := flag.Bool("trigger-alarm", false, "give the first host a red triggered alarm (vcsim has no AlarmManager)")
+	vapiUser := flag.String("vapi-user", "", "user:password the vAPI REST session login accepts (default: any non-empty pair)")
 	flag.Parse()
 
 	model := simulator.VPX()
@@ -98,6 +101,12 @@ func main() {
 	}
 
 	server := model.Service.NewServer()
+	if !*esx {
+		// The vAPI (REST tagging) endpoint under /rest, registered here rather than through
+		// RegisterEndpoints so its session login can be given its own credentials (-vapi-user).
+		path, handler := vapi.New(model.Service.Listen, simulator.Map.OptionManager().Setting)
+		model.Service.Handle(path, vapiLogin(handler, *vapiUser))
+	}
 	u := *server.URL
 	u.User = nil
 	out, _ := json.Marshal(map[string]interface{}{"url": u.String(), "pid": os.Getpid(), "started": time.Now().UTC()})
@@ -220,6 +229,29 @@ func triggerAlarm() error {
 		e = parent.Entity()
 	}
 	return nil
+}
+
+// vapiLogin makes POST /rest/com/vmware/cis/session accept only userPass ("user:password"); vcsim's
+// own vAPI login takes any non-empty pair, so a wrong REST password could not be tested otherwise.
+func vapiLogin(next http.Handler, userPass string) http.Handler {
+	if userPass == "" {
+		return next
+	}
+	parts := strings.SplitN(userPass, ":", 2)
+	if len(parts) != 2 {
+		fail(fmt.Errorf("-vapi-user must be user:password"))
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/com/vmware/cis/session") &&
+			r.URL.Query().Get("~action") == "" {
+			u, p, ok := r.BasicAuth()
+			if !ok || u != parts[0] || p != parts[1] {
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func fail(err error) {

@@ -1,0 +1,138 @@
+import type { MetricFamily } from '../exposition/index.js';
+import { isVsphereError } from '../vsphere/soap/errors.js';
+import type { TagAttachments, TaggingApi } from '../vsphere/rest/tagging.js';
+import { family, gauge, type CollectContext, type Collector } from './collector.js';
+import {
+  CUSTOM_ATTRIBUTE_INFO,
+  customAttributeFamily,
+  readEntities,
+  readFieldNames,
+} from './custom-attribute.js';
+import { allowsObject } from './object-kind.js';
+
+/** vsphere_tag_info: one series per (tag, attached object). */
+export const TAG_INFO = gauge(
+  'vsphere_tag_info',
+  'A vSphere tag attached to an object (Automation API cis/tagging: category name, tag name, tag-association list-attached-objects-on-tags); value is always 1.',
+  ['category', 'tag', 'object_type', 'object_moid'],
+);
+
+const FAMILIES = [TAG_INFO, CUSTOM_ATTRIBUTE_INFO];
+/** Categories and tag names change rarely: read them again after this long (attachments: every collection). */
+export const TAG_NAMES_TTL_MS = 5 * 60_000;
+
+/** Tag id → tag and category name. */
+export type TagNames = Map<string, { tag: string; category: string }>;
+
+/** What the tag collector needs: the tagging API and a way to end its REST session. */
+export interface TagCollectorDeps {
+  tagging: Pick<TaggingApi, 'categories' | 'tags' | 'attachments'>;
+  close: () => Promise<void>;
+  namesTtlMs?: number;
+  now?: () => number;
+}
+
+/** Joins tags with their category names; tags of an unknown category are left out. */
+export function joinTagNames(
+  categories: ReadonlyMap<string, string>,
+  tags: readonly { id: string; name: string; categoryId: string }[],
+): TagNames {
+  const out: TagNames = new Map();
+  for (const t of tags) {
+    const category = categories.get(t.categoryId);
+    if (category !== undefined) out.set(t.id, { tag: t.name, category });
+  }
+  return out;
+}
+
+/**
+ * The tag family: one series per attachment of a known tag to an object the filter allows;
+ * `names` gives objects' names for the filter (moid → name).
+ */
+export function tagInfoFamily(
+  ctx: CollectContext,
+  attachments: readonly TagAttachments[],
+  tags: TagNames,
+  names: ReadonlyMap<string, string>,
+): MetricFamily {
+  const out = family(TAG_INFO);
+  const seen = new Set<string>();
+  for (const a of attachments) {
+    const t = tags.get(a.tagId);
+    if (!t) continue;
+    for (const o of a.objects) {
+      const key = JSON.stringify([a.tagId, o.type, o.moid]);
+      if (seen.has(key) || !allowsObject(ctx, o.type, o.moid, names.get(o.moid))) continue;
+      seen.add(key);
+      out.add([t.category, t.tag, o.type, o.moid], 1);
+    }
+  }
+  return out;
+}
+
+/** Tag names from the tagging API, read again only after `ttlMs` (or when forced). */
+export class TagNameCache {
+  private cache: { names: TagNames; at: number } | undefined;
+
+  constructor(
+    private readonly tagging: TagCollectorDeps['tagging'],
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** True when the next get() reads the API. */
+  get stale(): boolean {
+    return !this.cache || this.now() - this.cache.at >= this.ttlMs;
+  }
+
+  /** The cached names, reloaded (categories, then tags) when stale or `force`d. */
+  async get(signal: AbortSignal, force = false): Promise<TagNames> {
+    if (!force && this.cache && !this.stale) return this.cache.names;
+    const categories = await this.tagging.categories(signal);
+    const tags = await this.tagging.tags(signal);
+    this.cache = { names: joinTagNames(categories, tags), at: this.now() };
+    return this.cache.names;
+  }
+}
+
+/**
+ * Tags (vSphere Automation REST API, a second session) and custom attributes (SOAP) of every
+ * managed entity. Custom attributes are emitted first, so they survive a failing REST login.
+ */
+export function createTagCollector(deps: TagCollectorDeps): Collector {
+  const cache = new TagNameCache(deps.tagging, deps.namesTtlMs ?? TAG_NAMES_TTL_MS, deps.now);
+  return {
+    name: 'tag',
+    families: FAMILIES,
+    async collect(ctx, emit) {
+      const entities = await readEntities(ctx);
+      const fields = await readFieldNames(ctx);
+      emit(customAttributeFamily(ctx, entities, fields));
+
+      const names = new Map(entities.filter((e) => e.name !== undefined).map((e) => [e.moid, e.name!]));
+      const fresh = cache.stale;
+      let tags = await cache.get(ctx.signal);
+      let attachments: TagAttachments[];
+      try {
+        attachments = await deps.tagging.attachments([...tags.keys()], ctx.signal);
+      } catch (e) {
+        // A tag deleted since the names were cached can make vCenter refuse the whole list: reload once.
+        if (fresh || !isVsphereError(e, 'VSPHERE_HTTP_STATUS') || (e.statusCode ?? 0) >= 500) throw e;
+        tags = await cache.get(ctx.signal, true);
+        attachments = await deps.tagging.attachments([...tags.keys()], ctx.signal);
+      }
+      emit(tagInfoFamily(ctx, attachments, tags, names));
+    },
+    close: () => deps.close(),
+  };
+}
+
+/**
+ * The tag collector as listed in the registry (name and families for the metric reference); the
+ * app builds the working one with createTagCollector, since it needs its own REST session.
+ */
+export const tagCollector: Collector = {
+  name: 'tag',
+  families: FAMILIES,
+  collect: () => Promise.reject(new Error('the tag collector needs a REST session: build it with deps')),
+};

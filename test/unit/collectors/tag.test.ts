@@ -1,0 +1,179 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { CollectContext, FilterSubject } from '../../../src/collectors/collector.js';
+import type { CollectorName } from '../../../src/collectors/names.js';
+import {
+  customAttributeFamily,
+  decodeCustomValues,
+  decodeFieldDefs,
+  type EntityValues,
+} from '../../../src/collectors/custom-attribute.js';
+import { kindOfType } from '../../../src/collectors/object-kind.js';
+import { joinTagNames, TagNameCache, tagInfoFamily } from '../../../src/collectors/tag.js';
+import type { Tag } from '../../../src/vsphere/rest/tagging.js';
+import type { Inventory } from '../../../src/vsphere/inventory.js';
+import { parseXml } from '../../../src/vsphere/soap/xml.js';
+
+/** A context whose filter rejects the names in `deny` and records what it was asked. */
+function fakeCtx(deny: string[] = []): { ctx: CollectContext; asked: [CollectorName, string][] } {
+  const asked: [CollectorName, string][] = [];
+  const inventory = {
+    vms: [{ moid: 'vm-1', name: 'web01', template: false }],
+    hosts: [],
+    hostsByMoid: new Map([['host-9', { moid: 'host-9', name: 'esx09' }]]),
+    placement: () => ({ cluster: '', datacenter: '' }),
+  } as unknown as Inventory;
+  const filter = {
+    allows(kind: CollectorName, s: FilterSubject) {
+      asked.push([kind, s.name]);
+      return !deny.includes(s.name);
+    },
+  };
+  return { ctx: { inventory, filter } as unknown as CollectContext, asked };
+}
+
+test('kindOfType maps the filterable vim25 types and nothing else', () => {
+  assert.equal(kindOfType('VirtualMachine'), 'vm');
+  assert.equal(kindOfType('HostSystem'), 'host');
+  assert.equal(kindOfType('ClusterComputeResource'), 'cluster');
+  assert.equal(kindOfType('Datastore'), 'datastore');
+  assert.equal(kindOfType('ResourcePool'), 'resource_pool');
+  assert.equal(kindOfType('Datacenter'), 'datacenter');
+  assert.equal(kindOfType('Folder'), undefined);
+  assert.equal(kindOfType('toString'), undefined);
+});
+
+test('joinTagNames drops tags whose category is unknown', () => {
+  const tags: Tag[] = [
+    { id: 't1', name: 'prod', categoryId: 'c1' },
+    { id: 't2', name: 'orphan', categoryId: 'c-gone' },
+  ];
+  assert.deepEqual(
+    [...joinTagNames(new Map([['c1', 'env']]), tags)],
+    [['t1', { tag: 'prod', category: 'env' }]],
+  );
+});
+
+test('tagInfoFamily: one series per attachment, deduplicated, filtered by name, unknown tags skipped', () => {
+  const { ctx, asked } = fakeCtx(['esx09', 'ds "x"']);
+  const names = new Map([
+    ['ds-3', 'ds "x"'],
+    ['domain-c7', 'prod-cluster'],
+  ]);
+  const tags = new Map([['t1', { tag: 'say "hi"\n', category: 'env\\x' }]]);
+  const fam = tagInfoFamily(
+    ctx,
+    [
+      {
+        tagId: 't1',
+        objects: [
+          { type: 'VirtualMachine', moid: 'vm-1' },
+          { type: 'VirtualMachine', moid: 'vm-1' },
+          { type: 'HostSystem', moid: 'host-9' },
+          { type: 'Datastore', moid: 'ds-3' },
+          { type: 'ClusterComputeResource', moid: 'domain-c7' },
+          { type: 'ResourcePool', moid: 'resgroup-5' },
+          { type: 'Folder', moid: 'group-v3' },
+        ],
+      },
+      { tagId: 't-unknown', objects: [{ type: 'VirtualMachine', moid: 'vm-1' }] },
+    ],
+    tags,
+    names,
+  );
+  assert.deepEqual(fam.labelBlocks, [
+    '{category="env\\\\x",tag="say \\"hi\\"\\n",object_type="VirtualMachine",object_moid="vm-1"}',
+    '{category="env\\\\x",tag="say \\"hi\\"\\n",object_type="ClusterComputeResource",object_moid="domain-c7"}',
+    '{category="env\\\\x",tag="say \\"hi\\"\\n",object_type="ResourcePool",object_moid="resgroup-5"}',
+    '{category="env\\\\x",tag="say \\"hi\\"\\n",object_type="Folder",object_moid="group-v3"}',
+  ]);
+  assert.deepEqual(fam.values, [1, 1, 1, 1]);
+  // Names come from the entity list, then the inventory (VMs, hosts), else the moid; folders are not filtered.
+  assert.deepEqual(asked, [
+    ['vm', 'web01'],
+    ['host', 'esx09'],
+    ['datastore', 'ds "x"'],
+    ['cluster', 'prod-cluster'],
+    ['resource_pool', 'resgroup-5'],
+  ]);
+});
+
+test('TagNameCache reads the API once per TTL, again when forced', async () => {
+  let now = 0;
+  let reads = 0;
+  const tagging = {
+    categories: () => {
+      reads++;
+      return Promise.resolve(new Map([['c1', `env${reads}`]]));
+    },
+    tags: () => Promise.resolve([{ id: 't1', name: 'prod', categoryId: 'c1' }]),
+    attachments: () => Promise.resolve([]),
+  };
+  const cache = new TagNameCache(tagging, 1000, () => now);
+  const signal = new AbortController().signal;
+  assert.equal(cache.stale, true);
+  assert.equal((await cache.get(signal)).get('t1')?.category, 'env1');
+  now = 999;
+  assert.equal(cache.stale, false);
+  assert.equal((await cache.get(signal)).get('t1')?.category, 'env1');
+  assert.equal((await cache.get(signal, true)).get('t1')?.category, 'env2');
+  now = 999 + 1000;
+  assert.equal((await cache.get(signal)).get('t1')?.category, 'env3');
+  assert.equal(reads, 3);
+});
+
+test('decodeFieldDefs and decodeCustomValues read vim25 arrays; later values win, junk is skipped', () => {
+  const defs = decodeFieldDefs(
+    parseXml(
+      '<val><CustomFieldDef><key>101</key><name>owner</name><type>string</type></CustomFieldDef>' +
+        '<CustomFieldDef><name>no key</name></CustomFieldDef>' +
+        '<CustomFieldDef><key>102</key><name>rack &amp; "row"</name></CustomFieldDef></val>',
+    ),
+  );
+  assert.deepEqual(
+    [...defs],
+    [
+      ['101', 'owner'],
+      ['102', 'rack & "row"'],
+    ],
+  );
+  const values = decodeCustomValues(
+    parseXml(
+      '<val><CustomFieldValue><key>101</key><value>alice</value></CustomFieldValue>' +
+        '<CustomFieldValue><key>102</key></CustomFieldValue>' +
+        '<CustomFieldValue><key>101</key><value>bob\nsmith</value></CustomFieldValue></val>',
+    ),
+  );
+  assert.deepEqual([...values], [['101', 'bob\nsmith']]);
+  assert.equal(decodeCustomValues(undefined).size, 0);
+});
+
+test('customAttributeFamily: entities without values or filtered out emit nothing; undefined keys skipped', () => {
+  const { ctx } = fakeCtx(['hidden']);
+  const entities: EntityValues[] = [
+    { type: 'VirtualMachine', moid: 'vm-1', name: 'web01', values: new Map([['101', 'alice']]) },
+    { type: 'VirtualMachine', moid: 'vm-2', name: 'hidden', values: new Map([['101', 'eve']]) },
+    { type: 'HostSystem', moid: 'host-9', name: 'esx09', values: new Map() },
+    {
+      type: 'Folder',
+      moid: 'group-v3',
+      name: 'f',
+      values: new Map([
+        ['999', 'orphan'],
+        ['102', 'ünï'],
+      ]),
+    },
+  ];
+  const fam = customAttributeFamily(
+    ctx,
+    entities,
+    new Map([
+      ['101', 'owner'],
+      ['102', 'rack'],
+    ]),
+  );
+  assert.deepEqual(fam.labelBlocks, [
+    '{object_type="VirtualMachine",object_moid="vm-1",attribute="owner",value="alice"}',
+    '{object_type="Folder",object_moid="group-v3",attribute="rack",value="ünï"}',
+  ]);
+});
