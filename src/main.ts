@@ -2,12 +2,14 @@
 import { ConfigError, loadConfig, VERSION } from './config/load.js';
 import { createLogger } from './log/logger.js';
 import { createApp } from './app.js';
+import { tuneHeap } from './heap.js';
 
 // Whatever happens in shutdown, the process is gone this long after SIGTERM (Kubernetes waits 30 s,
 // systemd 90 s; our promise is 5 s).
 const SHUTDOWN_LIMIT_MS = 4500;
 
 async function main(): Promise<number | undefined> {
+  tuneHeap(process.env);
   let loaded;
   try {
     loaded = await loadConfig(process.argv.slice(2), process.env);

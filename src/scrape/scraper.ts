@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import { ALLOW_ALL, type Collector, type ObjectFilter } from '../collectors/collector.js';
 import { filterInventory } from '../collectors/filter.js';
@@ -88,6 +89,9 @@ export class Scraper {
     const { client, logger } = this.deps;
     const started = process.hrtime.bigint();
     const ac = new AbortController();
+    // Every collector's in-flight requests listen on this one signal (8 collectors × perf
+    // concurrency); Node's default of 10 listeners would warn about a leak that is not one.
+    setMaxListeners(256, ac.signal);
     this.current = ac;
     const timer = setTimeout(
       () => ac.abort(new Error(`collection deadline of ${budgetSeconds.toFixed(1)} s reached`)),
