@@ -8,18 +8,14 @@ import { startExporter, type ExporterProcess } from '../harness/exporter.js';
 import { find, parsePrometheusText, type Sample } from '../harness/prom-text.js';
 import { promtoolCheckMetrics } from '../harness/promtool.js';
 import { exporterEnv, metric } from '../harness/env.js';
-import { allTags, firstTag, RawVimClient, refXml, xmlEscape, xmlUnescape } from '../harness/vim-soap.js';
+import { allTags, firstTag, RawVimClient, refXml, xmlUnescape } from '../harness/vim-soap.js';
+import { createSnapshot } from '../harness/vim-tasks.js';
+import { readTruth, snapshotTruth, type Truth } from '../harness/vm-host-truth.js';
+import { inProcessContext } from '../harness/in-process.js';
 import { createVmCollector } from '../../src/collectors/vm.js';
 import { hostCollector } from '../../src/collectors/host.js';
-import { ALLOW_ALL, type Collector } from '../../src/collectors/collector.js';
-import { Secret } from '../../src/config/secret.js';
+import type { Collector } from '../../src/collectors/collector.js';
 import { encodeFamilies, type MetricFamily } from '../../src/exposition/index.js';
-import { silentLogger } from '../../src/log/logger.js';
-import { VimClient } from '../../src/vsphere/client.js';
-import { fetchInventory } from '../../src/vsphere/inventory.js';
-import { PerfManager } from '../../src/vsphere/perf-manager.js';
-import { Session } from '../../src/vsphere/session.js';
-import { SoapTransport } from '../../src/vsphere/soap/transport.js';
 
 const MODEL = ['-dc', '2', '-cluster', '2', '-host', '2', '-standalone-host', '1', '-pool', '2', '-ds', '3'];
 const VM_FAMILIES = [
@@ -41,74 +37,7 @@ const HOST_FAMILIES = [
   'vsphere_host_network_interface_transmit_bytes_per_second',
 ];
 
-/** Raw property reads of vcsim, independent of the exporter's client. */
-interface Truth {
-  vms: { moid: string; name: string; props: Record<string, string> }[];
-  hosts: { moid: string; name: string; props: Record<string, string> }[];
-}
-
-async function readTruth(raw: RawVimClient): Promise<Truth> {
-  const vms = await raw.retrieveAll('VirtualMachine', [
-    'name',
-    'snapshot',
-    'guest.toolsRunningStatus',
-    'guest.toolsVersionStatus2',
-    'guest.toolsVersion',
-    'guest.disk',
-    'summary.runtime.powerState',
-  ]);
-  const hosts = await raw.retrieveAll('HostSystem', [
-    'name',
-    'summary.quickStats.uptime',
-    'summary.quickStats.overallMemoryUsage',
-    'runtime.healthSystemRuntime.systemHealthInfo.numericSensorInfo',
-  ]);
-  const named = (o: { moid: string; props: Record<string, string> }) => ({
-    moid: o.moid,
-    name: xmlUnescape(o.props.name ?? ''),
-    props: o.props,
-  });
-  return { vms: vms.map(named), hosts: hosts.map(named) };
-}
-
-/** Snapshot count and createTimes of a raw `snapshot` value (every tree node has a <snapshot> moref). */
-function snapshotTruth(val: string | undefined): { count: number; times: number[] } {
-  if (!val) return { count: 0, times: [] };
-  return {
-    count: (val.match(/<snapshot[\s>]/g) ?? []).length,
-    times: allTags(val, 'createTime').map((t) => Date.parse(xmlUnescape(t)) / 1000),
-  };
-}
-
 const text = (xml: string, tag: string): string => firstTag(xml, tag) ?? '';
-
-async function waitTask(raw: RawVimClient, task: string): Promise<void> {
-  const { propertyCollector } = await raw.serviceContent();
-  for (let i = 0; i < 100; i++) {
-    const xml = await raw.call(
-      'RetrievePropertiesEx',
-      refXml('_this', propertyCollector) +
-        '<specSet><propSet><type>Task</type><pathSet>info.state</pathSet></propSet>' +
-        `<objectSet>${refXml('obj', { type: 'Task', value: task })}</objectSet></specSet><options/>`,
-    );
-    const state = /<val[^>]*>([^<]*)<\/val>/.exec(xml)?.[1];
-    if (state === 'success') return;
-    if (state === 'error') throw new Error(`task ${task} failed`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`task ${task} did not finish`);
-}
-
-async function createSnapshot(raw: RawVimClient, vmMoid: string, name: string): Promise<void> {
-  const xml = await raw.call(
-    'CreateSnapshot_Task',
-    refXml('_this', { type: 'VirtualMachine', value: vmMoid }) +
-      `<name>${xmlEscape(name)}</name><description>test</description><memory>false</memory><quiesce>false</quiesce>`,
-  );
-  const task = /<returnval[^>]*>([^<]*)<\/returnval>/.exec(xml)?.[1];
-  assert.ok(task, 'CreateSnapshot_Task returned a task');
-  await waitTask(raw, task);
-}
 
 const families = (samples: Sample[]): Set<string> => new Set(samples.map((s) => s.name));
 
@@ -320,32 +249,8 @@ describe('VM and host extras against vcsim', () => {
   });
 
   test('collector options: per-snapshot timestamps and per-instance VM counters (in-process collection)', async () => {
-    const logger = silentLogger();
-    const transport = new SoapTransport({
-      url: new URL(vc.url),
-      maxConnections: 4,
-      connectTimeoutMs: 5000,
-      requestTimeoutMs: 20_000,
-      maxResponseBytes: 64 * 1024 * 1024,
-      insecureSkipVerify: false,
-    });
-    const session = new Session(transport, {
-      user: vc.user,
-      password: () => Promise.resolve(new Secret(vc.password)),
-      keepaliveIntervalMs: 0,
-      logger,
-    });
-    const client = new VimClient(transport, session, logger);
+    const { ctx, close } = await inProcessContext(vc);
     try {
-      const signal = AbortSignal.timeout(30_000);
-      const ctx = {
-        client,
-        perf: new PerfManager(client, { concurrency: 2 }),
-        inventory: await fetchInventory(client, signal),
-        filter: ALLOW_ALL,
-        signal,
-        logger,
-      };
       const collect = async (c: Collector): Promise<Sample[]> => {
         const out: MetricFamily[] = [];
         await c.collect(ctx, (f) => out.push(f));
@@ -397,7 +302,7 @@ describe('VM and host extras against vcsim', () => {
         find(hosts, 'vsphere_host_network_interface_transmit_bytes_per_second').length >= fresh.hosts.length,
       );
     } finally {
-      await session.close();
+      await close();
     }
   });
 });
