@@ -13,14 +13,14 @@ export const VM_INSTANCE_PERF: readonly PerfMetricDef[] = [
     unit: 'kiloBytesPerSecond',
     metric: 'network_interface_receive_bytes_per_second',
     instanceLabel: DEVICE,
-    help: `Receive rate of one virtual NIC (device = device key) in bytes per second (net.received.average, ${RT}).`,
+    help: `Receive rate of one virtual NIC (device = the vNIC's device key, e.g. 4000) in bytes per second (net.received.average, ${RT}).`,
   },
   {
     counter: 'net.transmitted.average',
     unit: 'kiloBytesPerSecond',
     metric: 'network_interface_transmit_bytes_per_second',
     instanceLabel: DEVICE,
-    help: `Transmit rate of one virtual NIC (device = device key) in bytes per second (net.transmitted.average, ${RT}).`,
+    help: `Transmit rate of one virtual NIC (device = the vNIC's device key, e.g. 4000) in bytes per second (net.transmitted.average, ${RT}).`,
   },
   {
     counter: 'virtualDisk.read.average',
@@ -88,13 +88,13 @@ export const HOST_INSTANCE_PERF: readonly PerfMetricDef[] = [
     unit: 'millisecond',
     metric: 'datastore_read_latency_seconds',
     instanceLabel: 'datastore_uuid',
-    help: `Average read latency to one datastore (instance = datastore UUID) in seconds (datastore.totalReadLatency.average, ${RT}).`,
+    help: `Average read latency to one datastore (datastore_uuid = the datastore UUID vCenter names the instance by) in seconds (datastore.totalReadLatency.average, ${RT}).`,
   },
   {
     counter: 'datastore.totalWriteLatency.average',
     unit: 'millisecond',
     metric: 'datastore_write_latency_seconds',
     instanceLabel: 'datastore_uuid',
-    help: `Average write latency to one datastore (instance = datastore UUID) in seconds (datastore.totalWriteLatency.average, ${RT}).`,
+    help: `Average write latency to one datastore (datastore_uuid = the datastore UUID vCenter names the instance by) in seconds (datastore.totalWriteLatency.average, ${RT}).`,
   },
 ];
