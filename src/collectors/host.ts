@@ -3,6 +3,14 @@ import type { CollectContext, Collector } from './collector.js';
 import { family, gauge } from './collector.js';
 import { addStateSet, collectPerfFamilies, perfFamilyDefs } from './perf-families.js';
 import { HOST_PERF } from './perf-metrics.js';
+import { HOST_INSTANCE_PERF } from './perf-instance-metrics.js';
+import {
+  addSensorSeries,
+  SENSOR_FAN,
+  SENSOR_HEALTH,
+  SENSOR_POWER,
+  SENSOR_TEMPERATURE,
+} from './host-sensors.js';
 
 const ID = ['host', 'host_moid'] as const;
 const CONNECTION_STATES = ['connected', 'disconnected', 'notResponding'] as const;
@@ -48,12 +56,20 @@ const CPU_CAPACITY = g(
   'CPU capacity in hertz: cores × core frequency (summary.hardware.numCpuCores × cpuMhz).',
 );
 const MEM_CAPACITY = g('memory_capacity_bytes', 'Physical memory in bytes (summary.hardware.memorySize).');
+const UPTIME = g('uptime_seconds', 'Seconds since the host booted (summary.quickStats.uptime).');
+// cpu_usage_hertz already comes from cpu.usagemhz.average; memory has no counter of that name.
+const MEM_USAGE = g(
+  'memory_usage_bytes',
+  'Physical memory in use in bytes (summary.quickStats.overallMemoryUsage).',
+);
+const SENSORS = [SENSOR_TEMPERATURE, SENSOR_FAN, SENSOR_POWER, SENSOR_HEALTH];
+const PERF = [...HOST_PERF, ...HOST_INSTANCE_PERF];
 const STATIC = [INFO, CONNECTION, POWER, MAINTENANCE, BOOT, CORES, THREADS, CPU_CAPACITY, MEM_CAPACITY];
 
 /** ESXi hosts: identity, hardware capacity, connection/maintenance state and realtime performance. */
 export const hostCollector: Collector = {
   name: 'host',
-  families: [...STATIC, ...perfFamilyDefs('vsphere_host', ID, HOST_PERF)],
+  families: [...STATIC, UPTIME, MEM_USAGE, ...SENSORS, ...perfFamilyDefs('vsphere_host', ID, PERF)],
   async collect(ctx: CollectContext, emit): Promise<void> {
     const [info, connection, power, maintenance, boot, cores, threads, cpuCapacity, memCapacity] = STATIC.map(
       family,
@@ -68,8 +84,17 @@ export const hostCollector: Collector = {
       MetricFamily,
       MetricFamily,
     ];
+    const uptime = family(UPTIME);
+    const memUsage = family(MEM_USAGE);
+    const [temperature, fan, sensorPower, health] = SENSORS.map(family) as [
+      MetricFamily,
+      MetricFamily,
+      MetricFamily,
+      MetricFamily,
+    ];
     const targets = [];
     for (const h of ctx.inventory.hosts) {
+      if (!ctx.filter.allows('host', { name: h.name })) continue;
       const id = [h.name, h.moid];
       const place = ctx.inventory.placement(h.moid);
       info.add(
@@ -95,13 +120,17 @@ export const hostCollector: Collector = {
       if (h.cpuCores !== undefined && h.cpuMhz !== undefined)
         cpuCapacity.add(id, h.cpuCores * h.cpuMhz * 1e6);
       if (h.memoryBytes !== undefined) memCapacity.add(id, h.memoryBytes);
+      if (h.uptimeSeconds !== undefined) uptime.add(id, h.uptimeSeconds);
+      if (h.memoryUsageBytes !== undefined) memUsage.add(id, h.memoryUsageBytes);
+      addSensorSeries(id, h.sensors, { temperature, fan, power: sensorPower, health });
       // A disconnected or powered-off host has no realtime statistics to give.
       if (h.connectionState === 'connected' && h.powerState === 'poweredOn')
         targets.push({ entity: { type: 'HostSystem', value: h.moid }, labels: id });
     }
     for (const f of [info, connection, power, maintenance, boot, cores, threads, cpuCapacity, memCapacity])
       emit(f);
-    for (const f of await collectPerfFamilies(ctx.perf, 'vsphere_host', ID, HOST_PERF, targets, ctx.signal))
+    for (const f of [uptime, memUsage, temperature, fan, sensorPower, health]) emit(f);
+    for (const f of await collectPerfFamilies(ctx.perf, 'vsphere_host', ID, PERF, targets, ctx.signal))
       emit(f);
   },
 };

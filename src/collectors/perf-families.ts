@@ -13,7 +13,9 @@ export interface PerfTarget {
 
 /**
  * Runs realtime QueryPerf for `targets` over the counters in `defs` that vCenter's catalogue has
- * (with the unit we convert from), and returns one family per counter, values in base units.
+ * (with the unit we convert from), and returns one family per def, values in base units. A def
+ * with `instanceLabel` is per instance: its counter is read with instance "*" and every non-aggregate
+ * instance becomes a series labelled with it, while "" still feeds the aggregate def of that counter.
  */
 export async function collectPerfFamilies(
   perf: PerfManager,
@@ -24,33 +26,52 @@ export async function collectPerfFamilies(
   signal: AbortSignal,
 ): Promise<MetricFamily[]> {
   const catalogue = await perf.counters(signal);
-  const byKey = new Map<number, { def: PerfMetricDef; family: MetricFamily }>();
+  const byKey = new Map<number, { aggregate?: Slot; instance?: Slot }>();
+  const families: MetricFamily[] = [];
   for (const def of defs) {
     const c = catalogue.get(def.counter);
     if (!c || c.unit !== def.unit) continue;
-    byKey.set(c.key, {
-      def,
-      family: new MetricFamily(`${prefix}_${def.metric}`, def.help, 'gauge', labelNames),
-    });
+    const names = def.instanceLabel === undefined ? labelNames : [...labelNames, def.instanceLabel];
+    const slot = { def, family: new MetricFamily(`${prefix}_${def.metric}`, def.help, 'gauge', names) };
+    families.push(slot.family);
+    const entry = byKey.get(c.key) ?? {};
+    if (def.instanceLabel === undefined) entry.aggregate = slot;
+    else entry.instance = slot;
+    byKey.set(c.key, entry);
   }
-  if (byKey.size === 0 || targets.length === 0) return [...byKey.values()].map((v) => v.family);
-  const counterIds = [...byKey.keys()];
-  const labelsByMoid = new Map(targets.map((t) => [t.entity.value, renderLabels(labelNames, t.labels)]));
+  if (byKey.size === 0 || targets.length === 0) return families;
+  const counterIds = [...byKey].filter(([, e]) => !e.instance).map(([k]) => k);
+  const instanceCounterIds = [...byKey].filter(([, e]) => e.instance).map(([k]) => k);
+  const byMoid = new Map(
+    targets.map((t) => [t.entity.value, { rendered: renderLabels(labelNames, t.labels), labels: t.labels }]),
+  );
   await perf.queryRealtime(
-    targets.map((t) => ({ entity: t.entity, counterIds })),
+    targets.map((t) =>
+      instanceCounterIds.length
+        ? { entity: t.entity, counterIds, instanceCounterIds }
+        : { entity: t.entity, counterIds },
+    ),
     signal,
     (s) => {
-      const slot = byKey.get(s.counterId);
-      const labels = labelsByMoid.get(s.entity.value);
-      // Only the aggregate instance ("") is asked for; anything else is not ours to export here.
-      if (!slot || !labels || s.instance !== '') return;
+      const entry = byKey.get(s.counterId);
+      const target = byMoid.get(s.entity.value);
+      // "*" echoed back is a server that did not expand it, not an instance.
+      const slot = s.instance === '' ? entry?.aggregate : s.instance === '*' ? undefined : entry?.instance;
+      if (!slot || !target) return;
       const base = toBaseUnit(s.value, slot.def.unit);
       // A summation sample without a usable interval cannot be turned into a rate.
       if (base === undefined || (slot.def.perInterval && !(s.intervalSeconds > 0))) return;
-      slot.family.addRendered(labels, slot.def.perInterval ? perInterval(base, s.intervalSeconds) : base);
+      const value = slot.def.perInterval ? perInterval(base, s.intervalSeconds) : base;
+      if (s.instance === '') slot.family.addRendered(target.rendered, value);
+      else slot.family.add([...target.labels, s.instance], value);
     },
   );
-  return [...byKey.values()].map((v) => v.family);
+  return families;
+}
+
+interface Slot {
+  def: PerfMetricDef;
+  family: MetricFamily;
 }
 
 /** The FamilyDefs collectPerfFamilies can emit for `defs` (for the generated metric reference). */
@@ -63,7 +84,7 @@ export function perfFamilyDefs(
     name: `${prefix}_${d.metric}`,
     help: d.help,
     type: 'gauge',
-    labels: labelNames,
+    labels: d.instanceLabel === undefined ? labelNames : [...labelNames, d.instanceLabel],
   }));
 }
 

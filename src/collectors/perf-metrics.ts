@@ -9,6 +9,8 @@ export interface PerfMetricDef {
   help: string;
   /** Summation counters are divided by the sample interval (→ ratio or per-second rate). */
   perInterval?: boolean;
+  /** Per-instance family (vNIC, vCPU, …): read with instance "*", this label carries the instance. */
+  instanceLabel?: string;
 }
 
 const RT = '20 s realtime sample';

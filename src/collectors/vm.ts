@@ -2,6 +2,17 @@ import type { CollectContext, Collector } from './collector.js';
 import { family, gauge } from './collector.js';
 import { addStateSet, collectPerfFamilies, perfFamilyDefs } from './perf-families.js';
 import { VM_PERF } from './perf-metrics.js';
+import { VM_INSTANCE_PERF } from './perf-instance-metrics.js';
+import { addSnapshotSeries, SNAPSHOT_CREATED, SNAPSHOT_OLDEST_AGE, SNAPSHOTS } from './vm-snapshot.js';
+import {
+  addFilesystemSeries,
+  FS_CAPACITY,
+  FS_FREE,
+  TOOLS_RUNNING,
+  TOOLS_RUNNING_STATES,
+  TOOLS_VERSION_STATUS,
+  TOOLS_VERSION_STATES,
+} from './vm-guest.js';
 
 const ID = ['vm', 'vm_moid'] as const;
 const POWER_STATES = ['poweredOn', 'poweredOff', 'suspended'] as const;
@@ -18,6 +29,7 @@ const INFO_LABELS = [
   'guest_hostname',
   'guest_ip',
   'template',
+  'tools_version',
 ] as const;
 
 const INFO = gauge(
@@ -42,49 +54,97 @@ const MEMORY = gauge(
   ID,
 );
 
-/** Virtual machines: identity, configuration, power state and realtime performance. */
-export const vmCollector: Collector = {
-  name: 'vm',
-  families: [INFO, POWER, BOOT, CPUS, MEMORY, ...perfFamilyDefs('vsphere_vm', ID, VM_PERF)],
-  async collect(ctx: CollectContext, emit): Promise<void> {
-    const { inventory } = ctx;
-    const info = family(INFO);
-    const power = family(POWER);
-    const boot = family(BOOT);
-    const cpus = family(CPUS);
-    const memory = family(MEMORY);
-    const targets = [];
-    for (const vm of inventory.vms) {
-      const id = [vm.name, vm.moid];
-      const host = vm.hostMoid === undefined ? undefined : inventory.hostsByMoid.get(vm.hostMoid);
-      const place = inventory.placement(vm.hostMoid);
-      info.add(
-        [
-          ...id,
-          vm.instanceUuid ?? '',
-          vm.biosUuid ?? '',
-          host?.name ?? '',
-          vm.hostMoid ?? '',
-          place.cluster,
-          place.datacenter,
-          vm.guestFullName ?? '',
-          vm.guestId ?? '',
-          vm.guestHostName ?? '',
-          vm.guestIp ?? '',
-          vm.template ? 'true' : 'false',
-        ],
-        1,
-      );
-      addStateSet(power, id, POWER_STATES, vm.powerState);
-      if (vm.bootTime !== undefined && vm.powerState === 'poweredOn') boot.add(id, vm.bootTime);
-      if (vm.numCpu !== undefined) cpus.add(id, vm.numCpu);
-      if (vm.memoryBytes !== undefined) memory.add(id, vm.memoryBytes);
-      // Realtime statistics exist only for running VMs; templates never run.
-      if (vm.powerState === 'poweredOn' && !vm.template)
-        targets.push({ entity: { type: 'VirtualMachine', value: vm.moid }, labels: id });
-    }
-    for (const f of [info, power, boot, cpus, memory]) emit(f);
-    const perf = await collectPerfFamilies(ctx.perf, 'vsphere_vm', ID, VM_PERF, targets, ctx.signal);
-    for (const f of perf) emit(f);
-  },
-};
+/** Options of the vm collector (wired to config keys by the caller). */
+export interface VmCollectorOptions {
+  /** Export vsphere_vm_snapshot_created_timestamp_seconds, one series per snapshot. */
+  snapshotTimestamps?: boolean;
+  /** Export per-vNIC, per-virtual-disk and per-vCPU counters (instance "*" queries: more data per VM). */
+  instanceMetrics?: boolean;
+}
+
+/** Virtual machines: identity, configuration, power state, snapshots, guest state and realtime performance. */
+export function createVmCollector(options: VmCollectorOptions = {}): Collector {
+  const perfDefs = options.instanceMetrics ? [...VM_PERF, ...VM_INSTANCE_PERF] : VM_PERF;
+  return {
+    name: 'vm',
+    families: [
+      INFO,
+      POWER,
+      BOOT,
+      CPUS,
+      MEMORY,
+      SNAPSHOTS,
+      SNAPSHOT_OLDEST_AGE,
+      SNAPSHOT_CREATED,
+      TOOLS_RUNNING,
+      TOOLS_VERSION_STATUS,
+      FS_CAPACITY,
+      FS_FREE,
+      ...perfFamilyDefs('vsphere_vm', ID, [...VM_PERF, ...VM_INSTANCE_PERF]),
+    ],
+    async collect(ctx: CollectContext, emit): Promise<void> {
+      const { inventory } = ctx;
+      const info = family(INFO);
+      const power = family(POWER);
+      const boot = family(BOOT);
+      const cpus = family(CPUS);
+      const memory = family(MEMORY);
+      const snap = {
+        count: family(SNAPSHOTS),
+        oldestAge: family(SNAPSHOT_OLDEST_AGE),
+        created: options.snapshotTimestamps ? family(SNAPSHOT_CREATED) : undefined,
+      };
+      const toolsRunning = family(TOOLS_RUNNING);
+      const toolsVersion = family(TOOLS_VERSION_STATUS);
+      const fsCapacity = family(FS_CAPACITY);
+      const fsFree = family(FS_FREE);
+      const now = Date.now() / 1000;
+      const targets = [];
+      for (const vm of inventory.vms) {
+        if (!ctx.filter.allows('vm', { name: vm.name })) continue;
+        const id = [vm.name, vm.moid];
+        const host = vm.hostMoid === undefined ? undefined : inventory.hostsByMoid.get(vm.hostMoid);
+        const place = inventory.placement(vm.hostMoid);
+        info.add(
+          [
+            ...id,
+            vm.instanceUuid ?? '',
+            vm.biosUuid ?? '',
+            host?.name ?? '',
+            vm.hostMoid ?? '',
+            place.cluster,
+            place.datacenter,
+            vm.guestFullName ?? '',
+            vm.guestId ?? '',
+            vm.guestHostName ?? '',
+            vm.guestIp ?? '',
+            vm.template ? 'true' : 'false',
+            vm.toolsVersion ?? '',
+          ],
+          1,
+        );
+        addStateSet(power, id, POWER_STATES, vm.powerState);
+        if (vm.bootTime !== undefined && vm.powerState === 'poweredOn') boot.add(id, vm.bootTime);
+        if (vm.numCpu !== undefined) cpus.add(id, vm.numCpu);
+        if (vm.memoryBytes !== undefined) memory.add(id, vm.memoryBytes);
+        addSnapshotSeries(id, vm.snapshot, now, snap);
+        if (vm.toolsRunningStatus !== undefined)
+          addStateSet(toolsRunning, id, TOOLS_RUNNING_STATES, vm.toolsRunningStatus);
+        if (vm.toolsVersionStatus !== undefined)
+          addStateSet(toolsVersion, id, TOOLS_VERSION_STATES, vm.toolsVersionStatus);
+        addFilesystemSeries(id, vm.guestDisks, fsCapacity, fsFree);
+        // Realtime statistics exist only for running VMs; templates never run.
+        if (vm.powerState === 'poweredOn' && !vm.template)
+          targets.push({ entity: { type: 'VirtualMachine', value: vm.moid }, labels: id });
+      }
+      for (const f of [info, power, boot, cpus, memory, snap.count, snap.oldestAge]) emit(f);
+      if (snap.created) emit(snap.created);
+      for (const f of [toolsRunning, toolsVersion, fsCapacity, fsFree]) emit(f);
+      const perf = await collectPerfFamilies(ctx.perf, 'vsphere_vm', ID, perfDefs, targets, ctx.signal);
+      for (const f of perf) emit(f);
+    },
+  };
+}
+
+/** The vm collector with default options. */
+export const vmCollector: Collector = createVmCollector();

@@ -25,6 +25,14 @@ export interface VmObject {
   hostMoid?: string;
   guestHostName?: string;
   guestIp?: string;
+  toolsRunningStatus?: string;
+  toolsVersionStatus?: string;
+  toolsVersion?: string;
+  // Kept as the received XML (no copy) and decoded only by the collector that exports them.
+  /** VirtualMachineSnapshotInfo (`snapshot`), absent without snapshots. */
+  snapshot?: XmlNode;
+  /** ArrayOfGuestDiskInfo (`guest.disk`). */
+  guestDisks?: XmlNode;
 }
 
 /** An ESXi host as the collectors see it. */
@@ -46,6 +54,10 @@ export interface HostObject {
   inMaintenanceMode?: boolean;
   powerState?: string;
   bootTime?: number;
+  uptimeSeconds?: number;
+  memoryUsageBytes?: number;
+  /** ArrayOfHostNumericSensorInfo (runtime.healthSystemRuntime.systemHealthInfo.numericSensorInfo). */
+  sensors?: XmlNode;
 }
 
 /** Where a host sits: its cluster (empty for a standalone host) and datacenter. */
@@ -78,8 +90,14 @@ const VM_PATHS = [
   'summary.runtime.host',
   'summary.guest.hostName',
   'summary.guest.ipAddress',
+  'guest.toolsRunningStatus',
+  'guest.toolsVersionStatus2',
+  'guest.toolsVersion',
+  'guest.disk',
+  'snapshot',
 ] as const;
 
+const SENSORS = 'runtime.healthSystemRuntime.systemHealthInfo.numericSensorInfo';
 const HOST_PATHS = [
   'name',
   'parent',
@@ -97,6 +115,9 @@ const HOST_PATHS = [
   'summary.runtime.inMaintenanceMode',
   'summary.runtime.powerState',
   'summary.runtime.bootTime',
+  'summary.quickStats.uptime',
+  'summary.quickStats.overallMemoryUsage',
+  SENSORS,
 ] as const;
 
 /** What the inventory reads: per type, the properties the collectors need. Parents are walked host → compute resource/cluster → folders → datacenter. */
@@ -206,6 +227,11 @@ function toVm(moid: string, p: Map<string, XmlNode>): VmObject {
     hostMoid: moRef(p.get('summary.runtime.host'))?.value,
     guestHostName: str(p.get('summary.guest.hostName')),
     guestIp: str(p.get('summary.guest.ipAddress')),
+    toolsRunningStatus: str(p.get('guest.toolsRunningStatus')),
+    toolsVersionStatus: str(p.get('guest.toolsVersionStatus2')),
+    toolsVersion: str(p.get('guest.toolsVersion')),
+    snapshot: p.get('snapshot'),
+    guestDisks: p.get('guest.disk'),
   };
 }
 
@@ -228,5 +254,12 @@ function toHost(moid: string, p: Map<string, XmlNode>): HostObject {
     inMaintenanceMode: bool(p.get('summary.runtime.inMaintenanceMode')),
     powerState: str(p.get('summary.runtime.powerState')),
     bootTime: epochSeconds(p.get('summary.runtime.bootTime')),
+    uptimeSeconds: num(p.get('summary.quickStats.uptime')),
+    memoryUsageBytes: mb(num(p.get('summary.quickStats.overallMemoryUsage'))),
+    sensors: p.get(SENSORS),
   };
+}
+
+function mb(n: number | undefined): number | undefined {
+  return n === undefined ? undefined : n * 1024 * 1024;
 }

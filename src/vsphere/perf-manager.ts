@@ -15,10 +15,12 @@ export interface PerfCounter {
   statsType: string;
 }
 
-/** One entity and the counter ids to read for it (aggregate instance ""). */
+/** One entity and the counter ids to read for it: aggregate instance "" or, for `instanceCounterIds`, every instance ("*"). */
 export interface PerfQuery {
   entity: MoRef;
   counterIds: readonly number[];
+  /** Read with instance "*": vCenter answers the aggregate "" and each instance (vNIC, vCPU, …). */
+  instanceCounterIds?: readonly number[];
 }
 
 /** One value of a QueryPerf answer. */
@@ -186,14 +188,19 @@ export function chunkQueries(queries: readonly PerfQuery[], limit: number): Perf
   let cur: PerfQuery[] = [];
   let size = 0;
   for (const q of queries) {
-    for (let i = 0; i < q.counterIds.length;) {
+    const all = q.instanceCounterIds ?? [];
+    const total = q.counterIds.length + all.length;
+    for (let i = 0; i < total;) {
       if (size === limit) {
         chunks.push(cur);
         cur = [];
         size = 0;
       }
-      const take = Math.min(limit - size, q.counterIds.length - i);
-      cur.push({ entity: q.entity, counterIds: q.counterIds.slice(i, i + take) });
+      const take = Math.min(limit - size, total - i);
+      const part: PerfQuery = { entity: q.entity, counterIds: q.counterIds.slice(i, i + take) };
+      const n = q.counterIds.length;
+      if (i + take > n) part.instanceCounterIds = all.slice(Math.max(0, i - n), i + take - n);
+      cur.push(part);
       size += take;
       i += take;
     }

@@ -6,13 +6,16 @@ import { epochSeconds, num, str } from './values.js';
 /** Realtime statistics interval of hosts and VMs, in seconds. */
 export const REALTIME_INTERVAL = 20;
 
-/** One PerfQuerySpec: latest realtime sample of the aggregate instance of each counter. */
+/** One PerfQuerySpec: latest realtime sample of the aggregate instance (or, for `instanceCounterIds`, all instances) of each counter. */
 export function querySpec(q: PerfQuery, csv: boolean): string {
   // Element order follows the PerfQuerySpec xsd:sequence; vcsim only answers explicit metric ids.
   return (
     `<querySpec>${moRefEl('entity', q.entity)}<maxSample>1</maxSample>` +
     q.counterIds
       .map((id) => `<metricId><counterId>${id}</counterId><instance></instance></metricId>`)
+      .join('') +
+    (q.instanceCounterIds ?? [])
+      .map((id) => `<metricId><counterId>${id}</counterId><instance>*</instance></metricId>`)
       .join('') +
     `<intervalId>${REALTIME_INTERVAL}</intervalId>${csv ? '<format>csv</format>' : ''}</querySpec>`
   );

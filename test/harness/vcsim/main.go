@@ -19,9 +19,11 @@ import (
 	"time"
 
 	"github.com/vmware/govmomi/simulator"
-	"github.com/vmware/govmomi/vim25/mo"
-	"github.com/vmware/govmomi/vim25/types"
 	vapi "github.com/vmware/govmomi/vapi/simulator"
+	"github.com/vmware/govmomi/vim25/methods"
+	"github.com/vmware/govmomi/vim25/mo"
+	"github.com/vmware/govmomi/vim25/soap"
+	"github.com/vmware/govmomi/vim25/types"
 )
 
 func main() {
@@ -40,6 +42,7 @@ func main() {
 	idle := flag.Duration("session-idle-timeout", 0, "expire sessions idle this long (0: never)")
 	delay := flag.Int("delay", 0, "milliseconds to delay every SOAP call")
 	methodDelay := flag.String("method-delay", "", "per-method delays, e.g. QueryPerf:200,Login:50 (ms)")
+	extras := flag.Bool("extras", false, "fill guest.disk and guest.toolsVersionStatus2 of VMs and add temperature/fan/power sensors to hosts")
 	inventoryOut := flag.String("inventory-out", "", "write the simulated VMs and hosts as JSON to this file")
 	alarm := flag.Bool("trigger-alarm", false, "give the first host a red triggered alarm (vcsim has no AlarmManager)")
 	vapiUser := flag.String("vapi-user", "", "user:password the vAPI REST session login accepts (default: any non-empty pair)")
@@ -78,6 +81,10 @@ func main() {
 		if err := triggerAlarm(); err != nil {
 			fail(err)
 		}
+	}
+	expandPerfInstances()
+	if *extras {
+		addExtras()
 	}
 	if *inventoryOut != "" {
 		if err := writeInventory(*inventoryOut); err != nil {
@@ -257,4 +264,76 @@ func vapiLogin(next http.Handler, userPass string) http.Handler {
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "vcsim:", err)
 	os.Exit(2)
+}
+
+// instancePerf answers QueryPerf's instance "*" like vCenter does (the aggregate plus every
+// instance QueryAvailablePerfMetric lists); vcsim 0.24 would echo "*" back as one instance.
+type instancePerf struct {
+	*simulator.PerformanceManager
+}
+
+// Get hands the property collector the wrapped object (it cannot see through an embedded pointer).
+func (p *instancePerf) Get() mo.Reference { return p.PerformanceManager }
+
+func (p *instancePerf) QueryPerf(ctx *simulator.Context, req *types.QueryPerf) soap.HasFault {
+	for i := range req.QuerySpec {
+		qs := &req.QuerySpec[i]
+		var ids []types.PerfMetricId
+		var available []types.PerfMetricId
+		for _, id := range qs.MetricId {
+			if id.Instance != "*" {
+				ids = append(ids, id)
+				continue
+			}
+			if available == nil {
+				res := p.QueryAvailablePerfMetric(ctx, &types.QueryAvailablePerfMetric{This: req.This, Entity: qs.Entity, IntervalId: qs.IntervalId})
+				if body, ok := res.(*methods.QueryAvailablePerfMetricBody); ok && body.Res != nil {
+					available = body.Res.Returnval
+				}
+			}
+			ids = append(ids, types.PerfMetricId{CounterId: id.CounterId, Instance: ""})
+			for _, a := range available {
+				if a.CounterId == id.CounterId && a.Instance != "" {
+					ids = append(ids, a)
+				}
+			}
+		}
+		qs.MetricId = ids
+	}
+	return p.PerformanceManager.QueryPerf(ctx, req)
+}
+
+func expandPerfInstances() {
+	ref := types.ManagedObjectReference{Type: "PerformanceManager", Value: "PerfMgr"}
+	if pm, ok := simulator.Map.Get(ref).(*simulator.PerformanceManager); ok {
+		simulator.Map.Put(&instancePerf{pm})
+	}
+}
+
+// addExtras fills properties vcsim leaves empty, so tests can check the exporter's reading of them.
+func addExtras() {
+	for i, e := range simulator.Map.All("VirtualMachine") {
+		vm := e.(*simulator.VirtualMachine)
+		vm.Guest.ToolsVersionStatus2 = string(types.VirtualMachineToolsVersionStatusGuestToolsCurrent)
+		vm.Guest.Disk = []types.GuestDiskInfo{
+			{DiskPath: "/", Capacity: int64(10+i) << 30, FreeSpace: int64(3+i) << 30},
+			{DiskPath: "C:\\", Capacity: 64 << 30, FreeSpace: int64(i+1) << 20},
+		}
+	}
+	for i, e := range simulator.Map.All("HostSystem") {
+		h := e.(*simulator.HostSystem)
+		var sensors []types.HostNumericSensorInfo
+		if rt := h.Runtime.HealthSystemRuntime; rt != nil && rt.SystemHealthInfo != nil {
+			sensors = append(sensors, rt.SystemHealthInfo.NumericSensorInfo...)
+		}
+		health := func(key string) *types.ElementDescription {
+			return &types.ElementDescription{Description: types.Description{Label: key, Summary: key}, Key: key}
+		}
+		sensors = append(sensors,
+			types.HostNumericSensorInfo{Name: "System Board 1 Inlet Temp", HealthState: health("green"), CurrentReading: int64(2350 + i), UnitModifier: -2, BaseUnits: "Degrees C", SensorType: "temperature"},
+			types.HostNumericSensorInfo{Name: "Fan Block 1 FAN1", HealthState: health("yellow"), CurrentReading: int64(564 + i), UnitModifier: 1, BaseUnits: "RPM", SensorType: "fan"},
+			types.HostNumericSensorInfo{Name: "Power Supply 1 PS1 Input Power", HealthState: health("red"), CurrentReading: int64(120 + i), UnitModifier: 0, BaseUnits: "Watts", SensorType: "power"},
+		)
+		h.Runtime.HealthSystemRuntime = &types.HealthSystemRuntime{SystemHealthInfo: &types.HostSystemHealthInfo{NumericSensorInfo: sensors}}
+	}
 }

@@ -66,3 +66,36 @@ test('buildInventory survives a parent cycle', () => {
   ]);
   assert.deepEqual(inv.placement('h1'), { cluster: 'c', datacenter: '' });
 });
+
+test('buildInventory keeps guest tools strings, quickStats and the raw snapshot, disk and sensor values', () => {
+  const snapshot = '<val><rootSnapshotList><name>s</name></rootSnapshotList></val>';
+  const inv = buildInventory([
+    obj('VirtualMachine', 'vm-1', {
+      name: val('a'),
+      'guest.toolsRunningStatus': val('guestToolsRunning'),
+      'guest.toolsVersionStatus2': val('guestToolsCurrent'),
+      'guest.toolsVersion': val('12352'),
+      'guest.disk': '<val><GuestDiskInfo><diskPath>/</diskPath></GuestDiskInfo></val>',
+      snapshot,
+    }),
+    obj('VirtualMachine', 'vm-2', { name: val('b') }),
+    obj('HostSystem', 'host-1', {
+      name: val('h'),
+      'summary.quickStats.uptime': val('77229'),
+      'summary.quickStats.overallMemoryUsage': val('1404'),
+      'runtime.healthSystemRuntime.systemHealthInfo.numericSensorInfo': '<val><HostNumericSensorInfo/></val>',
+    }),
+  ]);
+  const [a, b] = inv.vms;
+  assert.equal(a!.toolsRunningStatus, 'guestToolsRunning');
+  assert.equal(a!.toolsVersionStatus, 'guestToolsCurrent');
+  assert.equal(a!.toolsVersion, '12352');
+  assert.equal(a!.snapshot?.children[0]?.name, 'rootSnapshotList');
+  assert.equal(a!.guestDisks?.children.length, 1);
+  assert.equal(b!.snapshot, undefined);
+  assert.equal(b!.toolsRunningStatus, undefined);
+  const h = inv.hosts[0]!;
+  assert.equal(h.uptimeSeconds, 77229);
+  assert.equal(h.memoryUsageBytes, 1404 * 1024 * 1024);
+  assert.equal(h.sensors?.children.length, 1);
+});

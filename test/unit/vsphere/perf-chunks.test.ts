@@ -32,3 +32,36 @@ test('chunkQueries never exceeds the limit and keeps every (entity, counter) pai
     ),
   );
 });
+
+test('chunkQueries splits per-instance ("*") counter ids too, keeping each id and its kind exactly once', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 10 }), fc.integer({ min: 0, max: 10 })), { maxLength: 20 }),
+      fc.integer({ min: 1, max: 16 }),
+      (sizes, limit) => {
+        const queries = sizes.map(([a, b], i) => ({
+          entity: { type: 'VirtualMachine', value: `vm-${i}` },
+          counterIds: Array.from({ length: a }, (_, k) => k + 1),
+          instanceCounterIds: Array.from({ length: b }, (_, k) => 100 + k),
+        }));
+        const seen: string[] = [];
+        for (const chunk of chunkQueries(queries, limit)) {
+          const size = chunk.reduce(
+            (s, q) => s + q.counterIds.length + (q.instanceCounterIds?.length ?? 0),
+            0,
+          );
+          assert.ok(size <= limit && size > 0);
+          for (const q of chunk) {
+            for (const id of q.counterIds) seen.push(`${q.entity.value}/${id}`);
+            for (const id of q.instanceCounterIds ?? []) seen.push(`${q.entity.value}/*${id}`);
+          }
+        }
+        const expected = queries.flatMap((q) => [
+          ...q.counterIds.map((id) => `${q.entity.value}/${id}`),
+          ...q.instanceCounterIds.map((id) => `${q.entity.value}/*${id}`),
+        ]);
+        assert.deepEqual(seen, expected);
+      },
+    ),
+  );
+});

@@ -58,3 +58,19 @@ test('querySpec follows the PerfQuerySpec element order and asks for csv only wh
   );
   assert.doesNotMatch(querySpec(q, false), /format/);
 });
+
+test('querySpec asks for every instance ("*") of instanceCounterIds, after the aggregate ones', () => {
+  const q = {
+    entity: { type: 'HostSystem', value: 'host-1' },
+    counterIds: [6],
+    instanceCounterIds: [148, 149],
+  };
+  assert.equal(
+    querySpec(q, false),
+    '<querySpec><entity type="HostSystem">host-1</entity><maxSample>1</maxSample>' +
+      '<metricId><counterId>6</counterId><instance></instance></metricId>' +
+      '<metricId><counterId>148</counterId><instance>*</instance></metricId>' +
+      '<metricId><counterId>149</counterId><instance>*</instance></metricId>' +
+      '<intervalId>20</intervalId></querySpec>',
+  );
+});

@@ -1,0 +1,78 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { collectPerfFamilies } from '../../../src/collectors/perf-families.js';
+import type { PerfManager, PerfQuery, PerfSample } from '../../../src/vsphere/perf-manager.js';
+import type { PerfMetricDef } from '../../../src/collectors/perf-metrics.js';
+
+const DEFS: PerfMetricDef[] = [
+  { counter: 'net.received.average', unit: 'kiloBytesPerSecond', metric: 'rx_bytes', help: 'h' },
+  {
+    counter: 'net.received.average',
+    unit: 'kiloBytesPerSecond',
+    metric: 'nic_rx_bytes',
+    help: 'h',
+    instanceLabel: 'instance',
+  },
+  { counter: 'cpu.usage.average', unit: 'percent', metric: 'cpu_ratio', help: 'h' },
+];
+
+test('collectPerfFamilies asks "*" only for per-instance counters and routes "" and named instances apart', async () => {
+  const asked: PerfQuery[] = [];
+  const entity = { type: 'HostSystem', value: 'host-1' };
+  const sample = (counterId: number, instance: string, value: number): PerfSample => ({
+    entity,
+    counterId,
+    instance,
+    value,
+    intervalSeconds: 20,
+    timestamp: 0,
+  });
+  const perf = {
+    counters: () =>
+      Promise.resolve(
+        new Map([
+          [
+            'net.received.average',
+            { key: 148, name: 'net.received.average', unit: 'kiloBytesPerSecond', statsType: '' },
+          ],
+          ['cpu.usage.average', { key: 2, name: 'cpu.usage.average', unit: 'percent', statsType: '' }],
+        ]),
+      ),
+    queryRealtime: (
+      queries: readonly PerfQuery[],
+      _signal: AbortSignal,
+      onSample: (s: PerfSample) => void,
+    ) => {
+      asked.push(...queries);
+      for (const s of [
+        sample(148, '', 3),
+        sample(148, 'vmnic0', 1),
+        sample(148, 'vmnic1', 2),
+        sample(148, '*', 9),
+        sample(2, '', 5000),
+        sample(2, '0', 1),
+      ])
+        onSample(s);
+      return Promise.resolve();
+    },
+  } as unknown as PerfManager;
+  const families = await collectPerfFamilies(
+    perf,
+    'vsphere_host',
+    ['host', 'host_moid'],
+    DEFS,
+    [{ entity, labels: ['h1', 'host-1'] }],
+    new AbortController().signal,
+  );
+  assert.deepEqual(asked, [{ entity, counterIds: [2], instanceCounterIds: [148] }]);
+  const [rx, nic, cpu] = families;
+  assert.deepEqual(rx!.values, [3 * 1024]);
+  assert.deepEqual(nic!.labelNames, ['host', 'host_moid', 'instance']);
+  assert.deepEqual(nic!.labelBlocks, [
+    '{host="h1",host_moid="host-1",instance="vmnic0"}',
+    '{host="h1",host_moid="host-1",instance="vmnic1"}',
+  ]);
+  assert.deepEqual(nic!.values, [1024, 2048]);
+  // An instance nobody asked for per instance is not exported.
+  assert.deepEqual(cpu!.values, [0.5]);
+});
