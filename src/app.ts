@@ -61,7 +61,12 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     maxQueryMetrics: v.maxQueryMetrics,
     concurrency: v.perfConcurrency,
   });
-  const collectors = enabledCollectors(config.collectors, { vsphere: v, ca, logger });
+  const collectors = enabledCollectors(config.collectors, {
+    vsphere: v,
+    options: config.options,
+    ca,
+    logger,
+  });
   const scraper = new Scraper({
     client,
     inventory,

@@ -2,7 +2,7 @@ import type { MetricFamily } from '../exposition/index.js';
 import type { CollectContext, Collector } from './collector.js';
 import { family, gauge } from './collector.js';
 import { addStateSet, collectPerfFamilies, perfFamilyDefs } from './perf-families.js';
-import { HOST_PERF } from './perf-metrics.js';
+import { extraCounterDefs, HOST_PERF } from './perf-metrics.js';
 import { HOST_INSTANCE_PERF } from './perf-instance-metrics.js';
 import {
   addSensorSeries,
@@ -66,71 +66,81 @@ const SENSORS = [SENSOR_TEMPERATURE, SENSOR_FAN, SENSOR_POWER, SENSOR_HEALTH];
 const PERF = [...HOST_PERF, ...HOST_INSTANCE_PERF];
 const STATIC = [INFO, CONNECTION, POWER, MAINTENANCE, BOOT, CORES, THREADS, CPU_CAPACITY, MEM_CAPACITY];
 
+/** Options of the host collector. */
+export interface HostCollectorOptions {
+  /** More realtime counters (`group.name.rollup`), exported under generated names. */
+  extraCounters?: readonly string[];
+}
+
 /** ESXi hosts: identity, hardware capacity, connection/maintenance state and realtime performance. */
-export const hostCollector: Collector = {
-  name: 'host',
-  families: [...STATIC, UPTIME, MEM_USAGE, ...SENSORS, ...perfFamilyDefs('vsphere_host', ID, PERF)],
-  async collect(ctx: CollectContext, emit): Promise<void> {
-    const [info, connection, power, maintenance, boot, cores, threads, cpuCapacity, memCapacity] = STATIC.map(
-      family,
-    ) as [
-      MetricFamily,
-      MetricFamily,
-      MetricFamily,
-      MetricFamily,
-      MetricFamily,
-      MetricFamily,
-      MetricFamily,
-      MetricFamily,
-      MetricFamily,
-    ];
-    const uptime = family(UPTIME);
-    const memUsage = family(MEM_USAGE);
-    const [temperature, fan, sensorPower, health] = SENSORS.map(family) as [
-      MetricFamily,
-      MetricFamily,
-      MetricFamily,
-      MetricFamily,
-    ];
-    const targets = [];
-    for (const h of ctx.inventory.hosts) {
-      if (!ctx.filter.allows('host', { name: h.name })) continue;
-      const id = [h.name, h.moid];
-      const place = ctx.inventory.placement(h.moid);
-      info.add(
-        [
-          ...id,
-          h.uuid ?? '',
-          place.cluster,
-          place.datacenter,
-          h.version ?? '',
-          h.build ?? '',
-          h.cpuModel ?? '',
-          h.vendor ?? '',
-          h.model ?? '',
-        ],
-        1,
-      );
-      addStateSet(connection, id, CONNECTION_STATES, h.connectionState);
-      addStateSet(power, id, POWER_STATES, h.powerState);
-      if (h.inMaintenanceMode !== undefined) maintenance.add(id, h.inMaintenanceMode ? 1 : 0);
-      if (h.bootTime !== undefined) boot.add(id, h.bootTime);
-      if (h.cpuCores !== undefined) cores.add(id, h.cpuCores);
-      if (h.cpuThreads !== undefined) threads.add(id, h.cpuThreads);
-      if (h.cpuCores !== undefined && h.cpuMhz !== undefined)
-        cpuCapacity.add(id, h.cpuCores * h.cpuMhz * 1e6);
-      if (h.memoryBytes !== undefined) memCapacity.add(id, h.memoryBytes);
-      if (h.uptimeSeconds !== undefined) uptime.add(id, h.uptimeSeconds);
-      if (h.memoryUsageBytes !== undefined) memUsage.add(id, h.memoryUsageBytes);
-      addSensorSeries(id, h.sensors, { temperature, fan, power: sensorPower, health });
-      // A disconnected or powered-off host has no realtime statistics to give.
-      if (h.connectionState === 'connected' && h.powerState === 'poweredOn')
-        targets.push({ entity: { type: 'HostSystem', value: h.moid }, labels: id });
-    }
-    for (const f of [info, connection, power, maintenance, boot, cores, threads, cpuCapacity, memCapacity])
-      emit(f);
-    for (const f of [uptime, memUsage, temperature, fan, sensorPower, health]) emit(f);
-    for (const f of await collectPerfFamilies(ctx.perf, 'vsphere_host', ID, PERF, targets, ctx.signal))
-      emit(f);
-  },
-};
+export function createHostCollector(options: HostCollectorOptions = {}): Collector {
+  const perfDefs = [...PERF, ...extraCounterDefs(options.extraCounters ?? [], PERF)];
+  return {
+    name: 'host',
+    families: [...STATIC, UPTIME, MEM_USAGE, ...SENSORS, ...perfFamilyDefs('vsphere_host', ID, PERF)],
+    async collect(ctx: CollectContext, emit): Promise<void> {
+      const [info, connection, power, maintenance, boot, cores, threads, cpuCapacity, memCapacity] =
+        STATIC.map(family) as [
+          MetricFamily,
+          MetricFamily,
+          MetricFamily,
+          MetricFamily,
+          MetricFamily,
+          MetricFamily,
+          MetricFamily,
+          MetricFamily,
+          MetricFamily,
+        ];
+      const uptime = family(UPTIME);
+      const memUsage = family(MEM_USAGE);
+      const [temperature, fan, sensorPower, health] = SENSORS.map(family) as [
+        MetricFamily,
+        MetricFamily,
+        MetricFamily,
+        MetricFamily,
+      ];
+      const targets = [];
+      for (const h of ctx.inventory.hosts) {
+        const id = [h.name, h.moid];
+        const place = ctx.inventory.placement(h.moid);
+        info.add(
+          [
+            ...id,
+            h.uuid ?? '',
+            place.cluster,
+            place.datacenter,
+            h.version ?? '',
+            h.build ?? '',
+            h.cpuModel ?? '',
+            h.vendor ?? '',
+            h.model ?? '',
+          ],
+          1,
+        );
+        addStateSet(connection, id, CONNECTION_STATES, h.connectionState);
+        addStateSet(power, id, POWER_STATES, h.powerState);
+        if (h.inMaintenanceMode !== undefined) maintenance.add(id, h.inMaintenanceMode ? 1 : 0);
+        if (h.bootTime !== undefined) boot.add(id, h.bootTime);
+        if (h.cpuCores !== undefined) cores.add(id, h.cpuCores);
+        if (h.cpuThreads !== undefined) threads.add(id, h.cpuThreads);
+        if (h.cpuCores !== undefined && h.cpuMhz !== undefined)
+          cpuCapacity.add(id, h.cpuCores * h.cpuMhz * 1e6);
+        if (h.memoryBytes !== undefined) memCapacity.add(id, h.memoryBytes);
+        if (h.uptimeSeconds !== undefined) uptime.add(id, h.uptimeSeconds);
+        if (h.memoryUsageBytes !== undefined) memUsage.add(id, h.memoryUsageBytes);
+        addSensorSeries(id, h.sensors, { temperature, fan, power: sensorPower, health });
+        // A disconnected or powered-off host has no realtime statistics to give.
+        if (h.connectionState === 'connected' && h.powerState === 'poweredOn')
+          targets.push({ entity: { type: 'HostSystem', value: h.moid }, labels: id });
+      }
+      for (const f of [info, connection, power, maintenance, boot, cores, threads, cpuCapacity, memCapacity])
+        emit(f);
+      for (const f of [uptime, memUsage, temperature, fan, sensorPower, health]) emit(f);
+      for (const f of await collectPerfFamilies(ctx.perf, 'vsphere_host', ID, perfDefs, targets, ctx.signal))
+        emit(f);
+    },
+  };
+}
+
+/** The host collector with default options. */
+export const hostCollector: Collector = createHostCollector();

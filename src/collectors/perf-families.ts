@@ -2,7 +2,7 @@ import { MetricFamily, renderLabels } from '../exposition/index.js';
 import type { MoRef } from '../vsphere/soap/envelope.js';
 import type { PerfManager } from '../vsphere/perf-manager.js';
 import { perInterval, toBaseUnit } from '../vsphere/units.js';
-import type { PerfMetricDef } from './perf-metrics.js';
+import { CATALOGUE_UNIT, extraCounterSuffix, type PerfMetricDef } from './perf-metrics.js';
 import type { FamilyDef } from './collector.js';
 
 /** An entity to query, with the identity label values its series carry. */
@@ -28,9 +28,10 @@ export async function collectPerfFamilies(
   const catalogue = await perf.counters(signal);
   const byKey = new Map<number, { aggregate?: Slot; instance?: Slot }>();
   const families: MetricFamily[] = [];
-  for (const def of defs) {
-    const c = catalogue.get(def.counter);
-    if (!c || c.unit !== def.unit) continue;
+  for (const configured of defs) {
+    const c = catalogue.get(configured.counter);
+    const def = c && resolveUnit(configured, c.unit);
+    if (!c || !def || c.unit !== def.unit) continue;
     const names = def.instanceLabel === undefined ? labelNames : [...labelNames, def.instanceLabel];
     const slot = { def, family: new MetricFamily(`${prefix}_${def.metric}`, def.help, 'gauge', names) };
     families.push(slot.family);
@@ -67,6 +68,14 @@ export async function collectPerfFamilies(
     },
   );
   return families;
+}
+
+// An extra counter's unit and name suffix come from the catalogue; a unit we cannot convert is skipped.
+function resolveUnit(def: PerfMetricDef, unit: string): PerfMetricDef | undefined {
+  if (def.unit !== CATALOGUE_UNIT) return def;
+  const suffix = extraCounterSuffix(unit, def.perInterval === true);
+  if (suffix === undefined) return undefined;
+  return { ...def, unit, metric: suffix === '' ? def.metric : `${def.metric}_${suffix}` };
 }
 
 interface Slot {

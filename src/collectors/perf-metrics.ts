@@ -1,3 +1,5 @@
+import { BASE_UNIT } from '../vsphere/units.js';
+
 /** A vCenter realtime counter exported as one metric family. */
 export interface PerfMetricDef {
   /** `group.name.rollup` in vCenter's catalogue. */
@@ -212,3 +214,49 @@ export const HOST_PERF: readonly PerfMetricDef[] = [
   SHARED['net.droppedRx.summation']!,
   SHARED['net.droppedTx.summation']!,
 ];
+
+/** `group.name.rollup` as vCenter's catalogue names a counter. */
+export const COUNTER_NAME_RE =
+  /^[a-zA-Z][a-zA-Z0-9]*\.[a-zA-Z][a-zA-Z0-9]*\.(average|summation|latest|maximum|minimum|none)$/;
+
+/** Unit marker of an extra counter: the unit is taken from vCenter's catalogue at collection time. */
+export const CATALOGUE_UNIT = '*';
+
+// camelCase counter parts ("droppedRx") become snake_case ("dropped_rx") in metric names.
+const snake = (s: string): string => s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+
+/**
+ * Defs for counters added in the config (`vm.extra_counters`): named `<group>_<name>_<rollup>`
+ * plus the base unit the catalogue's unit converts to, so any counter can be exported without code.
+ * Counters already exported under their own name are left out (one counter, one family).
+ */
+export function extraCounterDefs(
+  counters: readonly string[],
+  builtIn: readonly PerfMetricDef[],
+): PerfMetricDef[] {
+  const have = new Set(builtIn.filter((d) => d.instanceLabel === undefined).map((d) => d.counter));
+  return [...new Set(counters)]
+    .filter((c) => !have.has(c))
+    .map((counter) => ({
+      counter,
+      unit: CATALOGUE_UNIT,
+      metric: counter.split('.').map(snake).join('_'),
+      help: `vCenter counter ${counter}, converted to base units (${RT}; added by configuration).`,
+      perInterval: counter.endsWith('.summation'),
+    }));
+}
+
+/**
+ * The metric-name suffix of an extra counter in catalogue unit `unit` ("" for plain numbers):
+ * summations are divided by the interval, so time becomes a ratio and counts a per-second rate.
+ */
+export function extraCounterSuffix(unit: string, perIntervalRate: boolean): string | undefined {
+  if (perIntervalRate) {
+    if (unit === 'millisecond' || unit === 'microsecond' || unit === 'second') return 'ratio';
+    if (unit === 'number') return 'per_second';
+    if (unit === 'kiloBytes' || unit === 'megaBytes') return 'bytes_per_second';
+    return undefined;
+  }
+  const base = BASE_UNIT[unit];
+  return base;
+}

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { VsphereConfig } from '../config/schema.js';
+import type { CollectorOptions, VsphereConfig } from '../config/schema.js';
 import { connectRest } from '../vsphere/rest/connect.js';
 import { TaggingApi } from '../vsphere/rest/tagging.js';
 import { alarmCollector } from './alarm.js';
@@ -7,11 +7,11 @@ import type { Collector } from './collector.js';
 import { clusterCollector } from './cluster.js';
 import { datacenterCollector } from './datacenter.js';
 import { datastoreCollector } from './datastore.js';
-import { hostCollector } from './host.js';
+import { createHostCollector, hostCollector } from './host.js';
 import { resourcePoolCollector } from './resource-pool.js';
 import type { CollectorName } from './names.js';
 import { createTagCollector, tagCollector } from './tag.js';
-import { vmCollector } from './vm.js';
+import { createVmCollector, vmCollector } from './vm.js';
 
 /** Every collector by name; the config's `collectors` section picks from these. */
 export const ALL_COLLECTORS: readonly Collector[] = [
@@ -28,11 +28,14 @@ export const ALL_COLLECTORS: readonly Collector[] = [
 /** What collectors with connections of their own (tag: a REST session) are built from. */
 export interface CollectorDeps {
   vsphere: VsphereConfig;
+  options: CollectorOptions;
   ca: string | undefined;
   logger: Logger;
 }
 
 const BUILDERS: Partial<Record<CollectorName, (deps: CollectorDeps) => Collector>> = {
+  vm: (d) => createVmCollector(d.options.vm),
+  host: (d) => createHostCollector(d.options.host),
   tag: (d) => {
     const rest = connectRest(d.vsphere, d.ca, d.logger);
     return createTagCollector({ tagging: new TaggingApi(rest), close: () => rest.close() });

@@ -1,7 +1,7 @@
 import type { CollectContext, Collector } from './collector.js';
 import { family, gauge } from './collector.js';
 import { addStateSet, collectPerfFamilies, perfFamilyDefs } from './perf-families.js';
-import { VM_PERF } from './perf-metrics.js';
+import { extraCounterDefs, VM_PERF } from './perf-metrics.js';
 import { VM_INSTANCE_PERF } from './perf-instance-metrics.js';
 import { addSnapshotSeries, SNAPSHOT_CREATED, SNAPSHOT_OLDEST_AGE, SNAPSHOTS } from './vm-snapshot.js';
 import {
@@ -60,11 +60,14 @@ export interface VmCollectorOptions {
   snapshotTimestamps?: boolean;
   /** Export per-vNIC, per-virtual-disk and per-vCPU counters (instance "*" queries: more data per VM). */
   instanceMetrics?: boolean;
+  /** More realtime counters (`group.name.rollup`), exported under generated names. */
+  extraCounters?: readonly string[];
 }
 
 /** Virtual machines: identity, configuration, power state, snapshots, guest state and realtime performance. */
 export function createVmCollector(options: VmCollectorOptions = {}): Collector {
-  const perfDefs = options.instanceMetrics ? [...VM_PERF, ...VM_INSTANCE_PERF] : VM_PERF;
+  const base = options.instanceMetrics ? [...VM_PERF, ...VM_INSTANCE_PERF] : VM_PERF;
+  const perfDefs = [...base, ...extraCounterDefs(options.extraCounters ?? [], base)];
   return {
     name: 'vm',
     families: [
@@ -101,7 +104,6 @@ export function createVmCollector(options: VmCollectorOptions = {}): Collector {
       const now = Date.now() / 1000;
       const targets = [];
       for (const vm of inventory.vms) {
-        if (!ctx.filter.allows('vm', { name: vm.name })) continue;
         const id = [vm.name, vm.moid];
         const host = vm.hostMoid === undefined ? undefined : inventory.hostsByMoid.get(vm.hostMoid);
         const place = inventory.placement(vm.hostMoid);

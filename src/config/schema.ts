@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { Secret } from './secret.js';
 import { COLLECTOR_DEFAULTS, COLLECTOR_NAMES, type CollectorName } from '../collectors/names.js';
+import { COUNTER_NAME_RE } from '../collectors/perf-metrics.js';
 import { FILTER_KINDS, globRegExp, nameRegExp, type FiltersSpec } from '../collectors/filter.js';
 
 /** Log levels accepted by `log.level` / `--log.level`. */
@@ -42,9 +43,17 @@ export interface Config {
   log: { level: LogLevel; format: LogFormat };
   /** Collector name → enabled. */
   collectors: Record<CollectorName, boolean>;
+  /** Options of the vm and host collectors (YAML only). */
+  options: CollectorOptions;
   /** Per kind, which objects are collected (YAML only). */
   filters: FiltersSpec;
   configFile?: string;
+}
+
+/** Options of the vm and host collectors. */
+export interface CollectorOptions {
+  vm: { snapshotTimestamps: boolean; instanceMetrics: boolean; extraCounters: string[] };
+  host: { extraCounters: string[] };
 }
 
 /** Checks and normalises a vSphere SDK URL; returns the problem as a string when it is unusable. */
@@ -119,6 +128,15 @@ const filters = section(
   >,
 );
 
+const counters = z.array(
+  z
+    .string({ error: 'expected a counter name group.name.rollup, e.g. "mem.compressed.average"' })
+    .regex(COUNTER_NAME_RE, {
+      error: 'expected a counter name group.name.rollup, e.g. "mem.compressed.average"',
+    }),
+  { error: 'expected a list of counter names' },
+);
+
 const url = z.string({ error: 'expected a URL string' }).transform((s, ctx) => {
   const r = normalizeVsphereUrl(s);
   if (typeof r === 'string') {
@@ -174,6 +192,8 @@ export const FileSchema = z.strictObject(
       format: z.enum(['logfmt', 'json'], { error: 'expected logfmt or json' }),
     }),
     filters,
+    vm: section({ snapshot_timestamps: bool(), instance_metrics: bool(), extra_counters: counters }),
+    host: section({ extra_counters: counters }),
     collectors: section(
       Object.fromEntries(COLLECTOR_NAMES.map((n) => [n, bool()])) as Record<
         CollectorName,
@@ -289,8 +309,18 @@ export function resolveConfig(layers: readonly Layer[], configFile?: string): Co
   if (passwordFile !== undefined) vsphere.passwordFile = passwordFile;
   if (v.ca_file !== undefined) vsphere.caFile = v.ca_file;
   if (v.max_query_metrics !== undefined) vsphere.maxQueryMetrics = v.max_query_metrics;
+  const vmOpts = merge(layers.map((l) => l.data.vm));
+  const hostOpts = merge(layers.map((l) => l.data.host));
   const config: Config = {
     filters: {},
+    options: {
+      vm: {
+        snapshotTimestamps: vmOpts.snapshot_timestamps ?? false,
+        instanceMetrics: vmOpts.instance_metrics ?? false,
+        extraCounters: vmOpts.extra_counters ?? [],
+      },
+      host: { extraCounters: hostOpts.extra_counters ?? [] },
+    },
     vsphere,
     web: {
       listenAddress: web.listen_address ?? ':9272',

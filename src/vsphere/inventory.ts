@@ -13,6 +13,8 @@ import { bool, epochSeconds, moRef, num, str } from './values.js';
 export interface VmObject {
   moid: string;
   name: string;
+  /** The VM's folder (absent for a VM inside a vApp). */
+  parentMoid?: string;
   numCpu?: number;
   memoryBytes?: number;
   instanceUuid?: string;
@@ -78,6 +80,7 @@ export interface Inventory {
 
 const VM_PATHS = [
   'name',
+  'parent',
   'summary.config.numCpu',
   'summary.config.memorySizeMB',
   'summary.config.instanceUuid',
@@ -127,7 +130,7 @@ export const INVENTORY_SPECS: readonly PropertySpec[] = [
   { type: 'ClusterComputeResource', pathSet: ['name', 'parent'] },
   { type: 'ComputeResource', pathSet: ['name', 'parent'] },
   { type: 'Datacenter', pathSet: ['name', 'parent'] },
-  { type: 'Folder', pathSet: ['parent'] },
+  { type: 'Folder', pathSet: ['name', 'parent'] },
 ];
 /** Types the inventory's ContainerView holds. */
 export const INVENTORY_TYPES: readonly string[] = INVENTORY_SPECS.map((s) => s.type);
@@ -207,7 +210,23 @@ export function buildInventory(objects: readonly ObjectContent[]): Inventory {
     cache.set(host.parentMoid, result);
     return result;
   };
-  return { vms, hosts, hostsByMoid, placement };
+  const vmsByMoid = new Map(vms.map((v) => [v.moid, v]));
+  // The root folder is not in a view over itself: a walk ends at the first parent not read.
+  const path = (moid: string): string | undefined => {
+    const own = vmsByMoid.get(moid) ?? hostsByMoid.get(moid);
+    if (!own) return undefined;
+    const names = [own.name];
+    for (let id = own.parentMoid, i = 0; id !== undefined && i < 64; i++) {
+      const node = parents.get(id);
+      if (!node) return `/${names.reverse().join('/')}`;
+      // A VM in a vApp has no folder parent; a nameless link means an incomplete read.
+      if (node.name === undefined) return undefined;
+      names.push(node.name);
+      id = node.parent;
+    }
+    return undefined;
+  };
+  return { vms, hosts, hostsByMoid, placement, path };
 }
 
 function toVm(moid: string, p: Map<string, XmlNode>): VmObject {
@@ -215,6 +234,7 @@ function toVm(moid: string, p: Map<string, XmlNode>): VmObject {
   return {
     moid,
     name: str(p.get('name')) ?? moid,
+    parentMoid: moRef(p.get('parent'))?.value,
     numCpu: num(p.get('summary.config.numCpu')),
     memoryBytes: memMb === undefined ? undefined : memMb * 1024 * 1024,
     instanceUuid: str(p.get('summary.config.instanceUuid')),

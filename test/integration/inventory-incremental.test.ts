@@ -6,13 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rawLogin, startVcsim, type Vcsim } from '../harness/vcsim.js';
 import { startExporter, type ExporterProcess } from '../harness/exporter.js';
+import { startFaultProxy, type FaultProxy } from '../harness/fault-proxy.js';
+import { find, parsePrometheusText } from '../harness/prom-text.js';
 import { COLLECTOR_NAMES } from '../../src/collectors/names.js';
 
 const ONLY_VM_HOST = COLLECTOR_NAMES.filter((n) => n !== 'vm' && n !== 'host').map(
   (n) => `--no-collector.${n}`,
 );
-import { startFaultProxy, type FaultProxy } from '../harness/fault-proxy.js';
-import { find, parsePrometheusText } from '../harness/prom-text.js';
 
 const vmNames = (text: string): string[] =>
   find(parsePrometheusText(text).samples, 'vsphere_vm_info')
