@@ -18,6 +18,8 @@ export interface TestPki {
   otherCaCert: string;
   otherClientCert: string;
   otherClientKey: string;
+  /** Issues another leaf certificate from the test CA as `<name>.crt`/`<name>.key` (`ext`: openssl extension lines). */
+  issue(name: string, ext: string): { cert: string; key: string };
   /** Reads one of the files above. */
   read(file: string): string;
   /** Deletes the directory. */
@@ -102,6 +104,10 @@ export function makeTestPki(): TestPki {
     otherCaCert: f('other-ca.crt'),
     otherClientCert: f('other-client.crt'),
     otherClientKey: f('other-client.key'),
+    issue: (name, ext) => {
+      makeLeaf(dir, 'ca', name, ext);
+      return { cert: f(`${name}.crt`), key: f(`${name}.key`) };
+    },
     read: (file) => readFileSync(file, 'utf8'),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
