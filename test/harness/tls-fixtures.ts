@@ -3,6 +3,9 @@
  * server certificate for localhost/127.0.0.1, a client certificate from the CA and one from another CA.
  */
 import { execFileSync } from 'node:child_process';
+import type { IncomingHttpHeaders } from 'node:http';
+import { request } from 'node:https';
+import type { SecureVersion, TLSSocket } from 'node:tls';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -111,4 +114,61 @@ export function makeTestPki(): TestPki {
     read: (file) => readFileSync(file, 'utf8'),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/** An HTTPS answer, with the serial number of the certificate the server presented. */
+export interface HttpsGet {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+  serverSerial: string;
+}
+
+/** Client side of httpsGet: which client certificate (default: the test CA's), basic auth, TLS limits. */
+export interface HttpsGetOptions {
+  client?: 'ours' | 'other' | 'none';
+  auth?: string;
+  minVersion?: SecureVersion;
+  maxVersion?: SecureVersion;
+  ciphers?: string;
+}
+
+/** GET https://127.0.0.1:port/path trusting the test CA, on a new connection (a full handshake) each time. */
+export function httpsGet(
+  pki: TestPki,
+  port: number,
+  path: string,
+  o: HttpsGetOptions = {},
+): Promise<HttpsGet> {
+  return new Promise((resolve, reject) => {
+    const client = o.client ?? 'ours';
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        agent: false,
+        ca: pki.read(pki.caCert),
+        servername: 'localhost',
+        ...(client === 'ours' && { cert: pki.read(pki.clientCert), key: pki.read(pki.clientKey) }),
+        ...(client === 'other' && { cert: pki.read(pki.otherClientCert), key: pki.read(pki.otherClientKey) }),
+        ...(o.auth !== undefined && { auth: o.auth }),
+        ...(o.minVersion && { minVersion: o.minVersion }),
+        ...(o.maxVersion && { maxVersion: o.maxVersion }),
+        ...(o.ciphers && { ciphers: o.ciphers }),
+      },
+      (res) => {
+        const serverSerial = (res.socket as TLSSocket).getPeerCertificate().serialNumber;
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, serverSerial }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
 }

@@ -1,35 +1,22 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import type { IncomingHttpHeaders } from 'node:http';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SecureVersion, TLSSocket } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import bcrypt from 'bcryptjs';
 import { exporterEnv, metric } from '../harness/env.js';
 import { runExporterOnce, startExporter, type ExporterProcess } from '../harness/exporter.js';
 import { parsePrometheusText } from '../harness/prom-text.js';
 import { promtoolCheckMetrics } from '../harness/promtool.js';
-import { makeTestPki, opensslVersion, type TestPki } from '../harness/tls-fixtures.js';
+import {
+  httpsGet,
+  makeTestPki,
+  opensslVersion,
+  type HttpsGetOptions,
+  type TestPki,
+} from '../harness/tls-fixtures.js';
 import { startVcsim, type Vcsim } from '../harness/vcsim.js';
-
-interface Get {
-  status: number;
-  headers: IncomingHttpHeaders;
-  text: string;
-  /** Serial number of the certificate the server presented. */
-  serverSerial: string;
-}
-
-interface GetOptions {
-  client?: 'ours' | 'other' | 'none';
-  auth?: string;
-  minVersion?: SecureVersion;
-  maxVersion?: SecureVersion;
-  ciphers?: string;
-}
 
 const COST = 10;
 
@@ -76,41 +63,7 @@ describe('--web.config.file: TLS, client certificates, basic auth, reload', () =
       '',
     ].join('\n');
 
-  const get = (path: string, o: GetOptions = {}): Promise<Get> =>
-    new Promise((resolve, reject) => {
-      const client = o.client ?? 'ours';
-      const req = request(
-        {
-          host: '127.0.0.1',
-          port,
-          path,
-          agent: false, // every request its own connection and handshake
-          ca: pki.read(pki.caCert),
-          servername: 'localhost',
-          ...(client === 'ours' && { cert: pki.read(pki.clientCert), key: pki.read(pki.clientKey) }),
-          ...(client === 'other' && {
-            cert: pki.read(pki.otherClientCert),
-            key: pki.read(pki.otherClientKey),
-          }),
-          ...(o.auth !== undefined && { auth: o.auth }),
-          ...(o.minVersion && { minVersion: o.minVersion }),
-          ...(o.maxVersion && { maxVersion: o.maxVersion }),
-          ...(o.ciphers && { ciphers: o.ciphers }),
-        },
-        (res) => {
-          const serverSerial = (res.socket as TLSSocket).getPeerCertificate().serialNumber;
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (d: string) => (text += d));
-          res.on('end', () =>
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, text, serverSerial }),
-          );
-          res.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      req.end();
-    });
+  const get = (path: string, o: HttpsGetOptions = {}) => httpsGet(pki, port, path, o);
 
   const refusedLogs = (reason: string) =>
     exporter.logs.filter((l) => l.msg === 'basic auth refused' && l.reason === reason);

@@ -3,6 +3,7 @@ import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ConfigError } from '../../../src/config/errors.js';
+import { HELP_TEXT, loadConfig } from '../../../src/config/load.js';
 import { clientCertProblem, sanValues } from '../../../src/server/client-cert.js';
 import { fingerprint, loadWebConfig } from '../../../src/server/web-config-load.js';
 import { makeTestPki } from '../../harness/tls-fixtures.js';
@@ -147,5 +148,17 @@ void describe('client certificate policy', () => {
       ['a.example', '127.0.0.1', '::1', 'x@y', 'spiffe://a,b'],
     );
     assert.deepEqual(sanValues(undefined), []);
+  });
+});
+
+void describe('--web.config.file flag', () => {
+  void it('is passed on as given, next to the config, and listed in --help', async () => {
+    const env = { VSPHERE_URL: 'https://vc.example.com', VSPHERE_USER: 'u', VSPHERE_PASSWORD: 'p' };
+    const loaded = await loadConfig(['--web.config.file', 'web.yml'], env);
+    assert.equal(loaded.kind, 'run');
+    assert.equal(loaded.kind === 'run' && loaded.webConfigFile, 'web.yml');
+    const without = await loadConfig([], env);
+    assert.ok(without.kind === 'run' && !('webConfigFile' in without));
+    assert.match(HELP_TEXT, /--web\.config\.file <path>/);
   });
 });
