@@ -12,6 +12,7 @@ import { SoapStats } from './scrape/self-stats.js';
 import { HttpServer, send } from './server/http-server.js';
 import { landingPage } from './server/landing-page.js';
 import { metricsHandler, type CollectionSource } from './server/metrics-handler.js';
+import { WebSecurity } from './server/web-security.js';
 import { BackgroundCollector } from './scrape/background.js';
 import { VimClient } from './vsphere/client.js';
 import { fetchInventory } from './vsphere/inventory.js';
@@ -27,7 +28,9 @@ export interface App {
 }
 
 /** Composition root: builds every part from the config; no logic of its own. */
-export async function createApp(config: Config, logger: Logger): Promise<App> {
+export async function createApp(config: Config, logger: Logger, webConfigFile?: string): Promise<App> {
+  // First: a bad web config must stop the start before anything else is built (exit 2).
+  const web = webConfigFile === undefined ? undefined : await WebSecurity.start(webConfigFile, logger);
   const v = config.vsphere;
   if (v.insecureSkipVerify)
     logger.warn(
@@ -81,7 +84,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
-  const server = new HttpServer(logger);
+  const server = new HttpServer(logger, web);
   const text = 'text/plain; charset=utf-8';
   const background =
     config.scrape.collection === 'background'
@@ -132,6 +135,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
         background?.stop();
         scraper.abort('exporter shutting down');
         await server.close(1000);
+        web?.close();
         await scraper.idle();
         await inventory.close(800);
         // Collectors' own sessions (tag: REST) end before the SOAP Logout, each bounded by its own timeout.

@@ -32,7 +32,7 @@ async function main(): Promise<number | undefined> {
   const logger = createLogger(config.log);
   let app;
   try {
-    app = await createApp(config, logger);
+    app = await createApp(config, logger, loaded.webConfigFile);
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`${e.message}\n`);

@@ -13,7 +13,9 @@ export { ConfigError } from './errors.js';
 
 /** What the command line asked for: run with a config, or print help / version. */
 export type LoadResult =
-  { kind: 'run'; config: Config } | { kind: 'help'; text: string } | { kind: 'version' };
+  | { kind: 'run'; config: Config; webConfigFile?: string }
+  | { kind: 'help'; text: string }
+  | { kind: 'version' };
 
 // src/config/load.ts and dist/config/load.js are both two levels below the package root.
 const pkg = z
@@ -32,6 +34,7 @@ Flags:
   --config.file <path>          YAML configuration file
   --web.listen-address <addr>   address to listen on (default ":9272")
   --web.telemetry-path <path>   path under which to expose metrics (default "/metrics")
+  --web.config.file <path>      TLS and basic auth for this endpoint (exporter-toolkit web config format)
   --log.level <level>           debug, info, warn or error (default "info")
   --log.format <format>         logfmt or json (default "logfmt")
   --[no-]collector.<name>       enable/disable a collector (${COLLECTOR_NAMES.map((n) => (COLLECTOR_DEFAULTS[n] ? n : `${n} (off by default)`)).join(', ')})
@@ -53,6 +56,7 @@ const FLAGS = {
   'config.file': { type: 'string' },
   'web.listen-address': { type: 'string' },
   'web.telemetry-path': { type: 'string' },
+  'web.config.file': { type: 'string' },
   'log.level': { type: 'string' },
   'log.format': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -185,5 +189,7 @@ export async function loadConfig(
       owner?.name(['vsphere', 'password_file']) ?? 'vsphere.password_file',
     );
   }
-  return { kind: 'run', config };
+  // Its own format, read and checked by the server (src/server/web-config.ts), not a config key.
+  const webConfigFile = flags['web.config.file'];
+  return { kind: 'run', config, ...(webConfigFile !== undefined && { webConfigFile }) };
 }

@@ -1,29 +1,48 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import type { WebSecurity } from './web-security.js';
 
 /** A route's handler; GET handlers also serve HEAD. */
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
-/** The HTTP front: exact-path GET routes, 404 for unknown paths, 405 for other methods. */
+/**
+ * The HTTP front: exact-path GET routes, 404 for unknown paths, 405 for other methods. With a web
+ * config (--web.config.file) it serves HTTPS if that asks for TLS, and every request, whatever its
+ * path, first passes the config's basic auth.
+ */
 export class HttpServer {
   private readonly server: Server;
   private readonly routes = new Map<string, Handler>();
 
-  constructor(private readonly logger: Logger) {
+  constructor(
+    private readonly logger: Logger,
+    private readonly web?: WebSecurity,
+  ) {
     // Slow or idle clients must not pin sockets forever. Node only checks these timeouts every
     // connectionsCheckingInterval (30 s by default), so check every second.
-    this.server = createServer(
-      {
-        headersTimeout: 10_000,
-        requestTimeout: 60_000,
-        connectionsCheckingInterval: 1000,
-        maxHeaderSize: 16 * 1024,
-      },
-      (req, res) => {
-        this.dispatch(req, res);
-      },
-    );
+    const options = {
+      headersTimeout: 10_000,
+      requestTimeout: 60_000,
+      connectionsCheckingInterval: 1000,
+      maxHeaderSize: 16 * 1024,
+    };
+    const listener = (req: IncomingMessage, res: ServerResponse): void => {
+      if (!web) return this.dispatch(req, res);
+      web.guard(req, res).then(
+        (ok) => ok && this.dispatch(req, res),
+        (e: unknown) => this.fail(res, e, 'auth'),
+      );
+    };
+    const tls = web?.serverOptions;
+    if (web && tls) {
+      const https = createHttpsServer({ ...options, ...tls }, listener);
+      web.attach(https);
+      this.server = https;
+    } else {
+      this.server = createServer(options, listener);
+    }
     this.server.keepAliveTimeout = 65_000;
   }
 
@@ -73,14 +92,13 @@ export class HttpServer {
     }
     Promise.resolve()
       .then(() => handler(req, res))
-      .catch((e: unknown) => {
-        this.logger.error(
-          { error: e instanceof Error ? e.message : String(e), path },
-          'request handler failed',
-        );
-        if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', '500 internal error\n');
-        else res.destroy();
-      });
+      .catch((e: unknown) => this.fail(res, e, path));
+  }
+
+  private fail(res: ServerResponse, e: unknown, path: string): void {
+    this.logger.error({ error: e instanceof Error ? e.message : String(e), path }, 'request handler failed');
+    if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', '500 internal error\n');
+    else res.destroy();
   }
 }
 

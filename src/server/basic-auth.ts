@@ -1,0 +1,64 @@
+import { createHash, randomBytes } from 'node:crypto';
+import bcrypt from 'bcryptjs';
+
+/** What a check concluded; `bcrypt` tells whether a bcrypt comparison was run for it. */
+export interface AuthOutcome {
+  ok: boolean;
+  reason: 'cached' | 'verified' | 'no-credentials' | 'unknown-user' | 'wrong-password';
+  bcrypt: boolean;
+}
+
+const CACHE_SIZE = 100;
+
+/**
+ * HTTP basic authentication against bcrypt hashes (basic_auth_users). Unknown users cost one bcrypt
+ * against a dummy hash as well, so answer times do not tell which user names exist; successful
+ * checks are cached under user + SHA-256(password) so a scrape does not cost a bcrypt each time.
+ */
+export class BasicAuth {
+  private readonly cache = new Map<string, true>();
+  // One bcrypt at a time, as exporter-toolkit does: it is CPU work that a flood must not multiply.
+  private queue: Promise<unknown> = Promise.resolve();
+  /** bcrypt comparisons run so far (for tests and debugging). */
+  bcryptCount = 0;
+
+  private constructor(
+    private readonly users: ReadonlyMap<string, string>,
+    private readonly dummyHash: string,
+  ) {}
+
+  /** Builds an authenticator; the dummy hash gets the highest cost among the users' hashes. */
+  static async create(users: ReadonlyMap<string, string>): Promise<BasicAuth> {
+    const cost = Math.max(4, ...[...users.values()].map((h) => bcrypt.getRounds(h)));
+    const dummy = await bcrypt.hash(randomBytes(16).toString('hex'), cost);
+    return new BasicAuth(users, dummy);
+  }
+
+  /** Checks an Authorization header value. */
+  async check(authorization: string | undefined): Promise<AuthOutcome> {
+    const m = /^Basic[ ]+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization ?? '');
+    const decoded = m?.[1] === undefined ? undefined : Buffer.from(m[1], 'base64').toString('utf8');
+    const colon = decoded?.indexOf(':') ?? -1;
+    if (decoded === undefined || colon < 0) return { ok: false, reason: 'no-credentials', bcrypt: false };
+    const user = decoded.slice(0, colon);
+    const password = decoded.slice(colon + 1);
+    const hash = this.users.get(user);
+    const key = `${user}\0${createHash('sha256').update(password).digest('hex')}`;
+    if (hash !== undefined && this.cache.has(key)) return { ok: true, reason: 'cached', bcrypt: false };
+    const matches = await this.compare(password, hash ?? this.dummyHash);
+    if (hash === undefined) return { ok: false, reason: 'unknown-user', bcrypt: true };
+    if (!matches) return { ok: false, reason: 'wrong-password', bcrypt: true };
+    if (this.cache.size >= CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(key, true);
+    return { ok: true, reason: 'verified', bcrypt: true };
+  }
+
+  private compare(password: string, hash: string): Promise<boolean> {
+    const run = this.queue.then(() => {
+      this.bcryptCount++;
+      return bcrypt.compare(password, hash);
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}

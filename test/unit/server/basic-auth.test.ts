@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import bcrypt from 'bcryptjs';
+import { BasicAuth } from '../../../src/server/basic-auth.js';
+
+const basic = (user: string, password: string) =>
+  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+void describe('BasicAuth', async () => {
+  const users = new Map([
+    ['alice', bcrypt.hashSync('s3cret:with colon', 5)],
+    ['bob', bcrypt.hashSync('other', 4)],
+  ]);
+  const auth = await BasicAuth.create(users);
+
+  void it('accepts the right password (a colon in it included), then answers from the cache', async () => {
+    const before = auth.bcryptCount;
+    assert.deepEqual(await auth.check(basic('alice', 's3cret:with colon')), {
+      ok: true,
+      reason: 'verified',
+      bcrypt: true,
+    });
+    assert.deepEqual(await auth.check(basic('alice', 's3cret:with colon')), {
+      ok: true,
+      reason: 'cached',
+      bcrypt: false,
+    });
+    assert.equal(auth.bcryptCount, before + 1);
+  });
+
+  void it('runs exactly one bcrypt for a wrong password and for an unknown user alike', async () => {
+    const before = auth.bcryptCount;
+    assert.deepEqual(await auth.check(basic('alice', 'wrong')), {
+      ok: false,
+      reason: 'wrong-password',
+      bcrypt: true,
+    });
+    assert.equal(auth.bcryptCount, before + 1);
+    assert.deepEqual(await auth.check(basic('mallory', 'whatever')), {
+      ok: false,
+      reason: 'unknown-user',
+      bcrypt: true,
+    });
+    assert.equal(auth.bcryptCount, before + 2);
+    // Failures are never cached: the same wrong guess costs a bcrypt again.
+    await auth.check(basic('alice', 'wrong'));
+    assert.equal(auth.bcryptCount, before + 3);
+  });
+
+  void it('gives the dummy hash the highest cost of the configured hashes', async () => {
+    const slow = await BasicAuth.create(new Map([['x', bcrypt.hashSync('p', 6)]]));
+    const dummy = (slow as unknown as { dummyHash: string }).dummyHash;
+    assert.equal(bcrypt.getRounds(dummy), 6);
+  });
+
+  void it('refuses missing or malformed credentials without a bcrypt', async () => {
+    const before = auth.bcryptCount;
+    for (const header of [
+      undefined,
+      '',
+      'Bearer abc',
+      'Basic',
+      'Basic !!!',
+      `Basic ${Buffer.from('nocolon').toString('base64')}`,
+    ]) {
+      assert.deepEqual(
+        await auth.check(header),
+        { ok: false, reason: 'no-credentials', bcrypt: false },
+        String(header),
+      );
+    }
+    assert.equal(auth.bcryptCount, before);
+  });
+
+  void it('caches per password: another password of a cached user is checked again', async () => {
+    await auth.check(basic('bob', 'other'));
+    const before = auth.bcryptCount;
+    assert.equal((await auth.check(basic('bob', 'other2'))).ok, false);
+    assert.equal(auth.bcryptCount, before + 1);
+  });
+
+  void it('keeps the cache bounded and never keys it by the password itself', async () => {
+    const many = await BasicAuth.create(new Map([['u', bcrypt.hashSync('pw', 4)]]));
+    await many.check(basic('u', 'pw'));
+    const cache = (many as unknown as { cache: Map<string, true> }).cache;
+    assert.equal(cache.size, 1);
+    const [key] = [...cache.keys()];
+    assert.ok(!key?.includes('pw'), 'cache key holds the password');
+    assert.match(key ?? '', /^u\0[0-9a-f]{64}$/);
+  });
+
+  void it('holds at most 100 successes, dropping the oldest', async () => {
+    const salt = bcrypt.genSaltSync(4);
+    const crowd = await BasicAuth.create(
+      new Map(Array.from({ length: 120 }, (_, i) => [`u${i}`, bcrypt.hashSync(`p${i}`, salt)])),
+    );
+    for (let i = 0; i < 120; i++) assert.equal((await crowd.check(basic(`u${i}`, `p${i}`))).ok, true);
+    const cache = (crowd as unknown as { cache: Map<string, true> }).cache;
+    assert.equal(cache.size, 100);
+    assert.equal((await crowd.check(basic('u119', 'p119'))).reason, 'cached');
+    assert.equal((await crowd.check(basic('u0', 'p0'))).reason, 'verified');
+  });
+});
