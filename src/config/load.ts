@@ -156,8 +156,17 @@ async function readPasswordFile(file: string, label: string): Promise<Secret> {
 }
 
 /** Returns the vSphere password, re-reading the password file at every call so rotations apply at next login. */
-export async function readPassword(v: VsphereConfig): Promise<Secret> {
+export async function readPassword(
+  v: VsphereConfig,
+  env: Record<string, string | undefined> = process.env,
+): Promise<Secret> {
   if (v.password !== undefined) return v.password;
+  if (v.passwordEnv !== undefined) {
+    const value = env[v.passwordEnv];
+    if (value === undefined || value === '')
+      throw new ConfigError(`password_env: ${v.passwordEnv} is not set`);
+    return new Secret(value);
+  }
   if (v.passwordFile === undefined) {
     throw new ConfigError('vsphere.password_file (or VSPHERE_PASSWORD_FILE) is required');
   }
@@ -179,15 +188,23 @@ export async function loadConfig(
   layers.push(envLayer(env), flagLayer(flags));
   const config = resolveConfig(layers, file);
 
-  // Fail at startup on a missing/unreadable file, naming the key in the layer that set it;
+  // Fail at startup on a missing/unreadable file or unset variable, naming the key that set it;
   // the value itself is discarded and re-read at each login by readPassword().
-  const { passwordFile } = config.vsphere;
-  if (passwordFile !== undefined) {
-    const owner = layers.findLast((l) => l.data.vsphere?.password_file !== undefined);
-    await readPasswordFile(
-      passwordFile,
-      owner?.name(['vsphere', 'password_file']) ?? 'vsphere.password_file',
-    );
+  const targetsLayer = layers.findLast((l) => l.data.targets !== undefined);
+  for (const t of config.targets) {
+    const i = targetsLayer?.data.targets?.findIndex((r) => r.name === t.name) ?? -1;
+    const key = (k: string): string => {
+      if (t.name === 'default' && i < 0) {
+        const owner = layers.findLast((l) => l.data.vsphere?.[k as 'password_file'] !== undefined);
+        return owner?.name(['vsphere', k]) ?? `vsphere.${k}`;
+      }
+      return targetsLayer?.name(['targets', String(i), k]) ?? `targets.${t.name}.${k}`;
+    };
+    const { passwordFile, passwordEnv } = t.vsphere;
+    if (passwordFile !== undefined) await readPasswordFile(passwordFile, key('password_file'));
+    if (passwordEnv !== undefined && (env[passwordEnv] ?? '') === '') {
+      throw new ConfigError(`${key('password_env')}: environment variable ${passwordEnv} is not set`);
+    }
   }
   // Its own format, read and checked by the server (src/server/web-config.ts), not a config key.
   const webConfigFile = flags['web.config.file'];

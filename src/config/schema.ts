@@ -16,7 +16,11 @@ export interface VsphereConfig {
   user: string;
   password?: Secret;
   passwordFile?: string;
+  /** Environment variable holding the password, read at each login. */
+  passwordEnv?: string;
   caFile?: string;
+  /** TLS server name to verify instead of the URL's host (e.g. connecting by IP). */
+  serverName?: string;
   insecureSkipVerify: boolean;
   maxConnections: number;
   connectTimeoutMs: number;
@@ -29,9 +33,22 @@ export interface VsphereConfig {
   maxQueryMetrics?: number;
 }
 
+/** One vCenter/ESXi to collect from, with its own session, pool, inventory and collectors. */
+export interface TargetConfig {
+  name: string;
+  vsphere: VsphereConfig;
+  collectors: Record<CollectorName, boolean>;
+  filters: FiltersSpec;
+}
+
 /** The fully resolved runtime configuration (file < env < flags, defaults applied). */
 export interface Config {
-  vsphere: VsphereConfig;
+  /** Every target; the `vsphere` section (and VSPHERE_* variables) is the one named "default". */
+  targets: TargetConfig[];
+  /** The target /metrics serves, if any (the others only via /probe?target=). */
+  defaultTarget?: string;
+  /** The `vsphere` section's target, when configured (the single-target shortcut). */
+  vsphere?: VsphereConfig;
   web: { listenAddress: string; telemetryPath: string; maxRequests: number };
   scrape: {
     timeoutSeconds: number;
@@ -119,6 +136,10 @@ const patterns = section({
     { error: 'expected a list of inventory path globs' },
   ),
 });
+const COLLECTOR_SHAPE = Object.fromEntries(COLLECTOR_NAMES.map((n) => [n, bool()])) as Record<
+  CollectorName,
+  ReturnType<typeof bool>
+>;
 const filters = section(
   Object.fromEntries(
     FILTER_KINDS.map((k) => [k, section({ include: patterns, exclude: patterns })]),
@@ -151,25 +172,52 @@ function isListenAddress(s: string): boolean {
   return m !== null && Number(m[1]) <= 65535;
 }
 
+const VSPHERE_SHAPE = {
+  url,
+  user: text(),
+  password: text().transform((s) => new Secret(s)),
+  password_file: text(),
+  ca_file: text(),
+  insecure_skip_verify: bool(),
+  max_connections: int(1, 64),
+  connect_timeout_seconds: positive(),
+  request_timeout_seconds: positive(),
+  max_response_bytes: int(1024 * 1024),
+  keepalive_interval_seconds: z.number({ error: 'expected a number >= 10' }).min(10),
+  perf_concurrency: int(1, 32),
+  inventory: z.enum(['full', 'incremental'], { error: 'expected full or incremental' }),
+  max_query_metrics: int(1),
+  password_env: z
+    .string({ error: 'expected an environment variable name' })
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
+      error: 'expected an environment variable name',
+    }),
+  server_name: text(),
+};
+
+const TARGET = z
+  .strictObject(
+    {
+      ...VSPHERE_SHAPE,
+      name: z
+        .string({ error: 'expected a target name (letters, digits, "_", "-", ".")' })
+        .regex(/^[A-Za-z0-9_.-]{1,64}$/, {
+          error: 'expected a target name (letters, digits, "_", "-", ".")',
+        }),
+      collectors: z.strictObject(COLLECTOR_SHAPE, { error: 'expected a mapping' }).partial().optional(),
+      filters,
+    },
+    { error: 'expected a mapping' },
+  )
+  .partial()
+  .required({ name: true });
+
 /** One configuration layer (YAML file, environment or flags): snake_case, every key optional. */
 export const FileSchema = z.strictObject(
   {
-    vsphere: section({
-      url,
-      user: text(),
-      password: text().transform((s) => new Secret(s)),
-      password_file: text(),
-      ca_file: text(),
-      insecure_skip_verify: bool(),
-      max_connections: int(1, 64),
-      connect_timeout_seconds: positive(),
-      request_timeout_seconds: positive(),
-      max_response_bytes: int(1024 * 1024),
-      keepalive_interval_seconds: z.number({ error: 'expected a number >= 10' }).min(10),
-      perf_concurrency: int(1, 32),
-      inventory: z.enum(['full', 'incremental'], { error: 'expected full or incremental' }),
-      max_query_metrics: int(1),
-    }),
+    vsphere: section(VSPHERE_SHAPE),
+    targets: z.array(TARGET, { error: 'expected a list of targets' }).optional(),
+    default_target: text().optional(),
     web: section({
       listen_address: z
         .string({ error: 'expected [host]:port, e.g. ":9272" or "127.0.0.1:9272"' })
@@ -194,12 +242,7 @@ export const FileSchema = z.strictObject(
     filters,
     vm: section({ snapshot_timestamps: bool(), instance_metrics: bool(), extra_counters: counters }),
     host: section({ extra_counters: counters }),
-    collectors: section(
-      Object.fromEntries(COLLECTOR_NAMES.map((n) => [n, bool()])) as Record<
-        CollectorName,
-        ReturnType<typeof bool>
-      >,
-    ),
+    collectors: section(COLLECTOR_SHAPE),
   },
   { error: 'expected a mapping' },
 );
@@ -220,7 +263,7 @@ export interface KeyNamer {
 }
 
 // Never echo these values back: a password must not reach logs, the URL message already shows it (redacted).
-const NO_ECHO = new Set(['vsphere.password', 'vsphere.url']);
+const NO_ECHO = /^(vsphere|targets\.\d+)\.(password|url)$/;
 
 function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
   let v = raw;
@@ -253,7 +296,7 @@ export function parseLayer(raw: unknown, keys: KeyNamer): FileLayer {
     if (seen.has(dotted)) continue;
     seen.add(dotted);
     const v = valueAt(raw, issue.path);
-    const got = v === undefined || NO_ECHO.has(dotted) ? '' : `, got ${describe(v)}`;
+    const got = v === undefined || NO_ECHO.test(dotted) ? '' : `, got ${describe(v)}`;
     problems.push(`${keys.name(path)}: ${issue.message}${got}`);
   }
   throw new ConfigError(problems);
@@ -265,32 +308,145 @@ function merge<T extends object>(parts: (T | undefined)[]): Partial<T> {
 
 /** Merges layers (later wins) into a Config, applying defaults and cross-key checks. */
 export function resolveConfig(layers: readonly Layer[], configFile?: string): Config {
-  const v = merge(layers.map((l) => l.data.vsphere));
-  // password and password_file are one setting: the highest layer that sets either decides,
-  // so VSPHERE_PASSWORD replaces a password_file from YAML instead of conflicting with it.
-  const owner = layers.findLast((l) => l.data.vsphere?.password ?? l.data.vsphere?.password_file);
-  const password = owner?.data.vsphere?.password;
-  const passwordFile = owner?.data.vsphere?.password_file;
   const problems: string[] = [];
-  if (v.url === undefined) problems.push('vsphere.url (or VSPHERE_URL) is required');
-  if (v.user === undefined) problems.push('vsphere.user (or VSPHERE_USER) is required');
-  if (owner === undefined) {
-    problems.push(
-      'vsphere.password_file (or VSPHERE_PASSWORD_FILE) or vsphere.password (or VSPHERE_PASSWORD) is required',
+  const targetsLayer = layers.findLast((l) => l.data.targets !== undefined);
+  const v = merge(layers.map((l) => l.data.vsphere));
+  // With a `targets` list the vsphere section is optional; without one it is the only target.
+  const single = targetsLayer === undefined || Object.keys(v).length > 0;
+  let vsphere: VsphereConfig | undefined;
+  if (single) {
+    // password and password_file are one setting: the highest layer that sets either decides,
+    // so VSPHERE_PASSWORD replaces a password_file from YAML instead of conflicting with it.
+    const owner = layers.findLast(
+      (l) => l.data.vsphere?.password ?? l.data.vsphere?.password_file ?? l.data.vsphere?.password_env,
     );
-  } else if (password !== undefined && passwordFile !== undefined) {
-    const a = owner.name(['vsphere', 'password']);
-    const b = owner.name(['vsphere', 'password_file']);
-    problems.push(`${a} and ${b} are mutually exclusive; set only one (prefer the file)`);
+    const o = owner?.data.vsphere ?? {};
+    vsphere = toVsphereConfig(
+      { ...v, password: o.password, password_file: o.password_file, password_env: o.password_env },
+      (key) => (owner ?? layers[layers.length - 1])?.name(['vsphere', key]) ?? `vsphere.${key}`,
+      {
+        url: 'vsphere.url (or VSPHERE_URL) is required',
+        user: 'vsphere.user (or VSPHERE_USER) is required',
+        password:
+          'vsphere.password_file (or VSPHERE_PASSWORD_FILE) or vsphere.password (or VSPHERE_PASSWORD) is required',
+      },
+      problems,
+    );
   }
-  if (problems.length > 0 || v.url === undefined || v.user === undefined) throw new ConfigError(problems);
+
+  const collectors = merge(layers.map((l) => l.data.collectors));
+  const globalCollectors = Object.fromEntries(
+    COLLECTOR_NAMES.map((n) => [n, collectors[n] ?? COLLECTOR_DEFAULTS[n]]),
+  ) as Record<CollectorName, boolean>;
+  // Filters are lists of patterns: the highest layer that has them replaces the lower ones whole.
+  const globalFilters = layers.findLast((l) => l.data.filters !== undefined)?.data.filters ?? {};
+
+  const targets: TargetConfig[] = [];
+  if (vsphere)
+    targets.push({ name: 'default', vsphere, collectors: globalCollectors, filters: globalFilters });
+  const seen = new Set(targets.map((t) => t.name));
+  for (const [i, raw] of (targetsLayer?.data.targets ?? []).entries()) {
+    const key = (k: string) => targetsLayer!.name(['targets', String(i), k]);
+    if (seen.has(raw.name)) {
+      problems.push(
+        `${key('name')}: target name ${JSON.stringify(raw.name)} is used twice` +
+          (raw.name === 'default' ? ' ("default" is the vsphere section\'s target)' : ''),
+      );
+    }
+    seen.add(raw.name);
+    const tv = toVsphereConfig(
+      raw,
+      key,
+      {
+        url: `${key('url')}: required`,
+        user: `${key('user')}: required`,
+        password: `${key('password_file')} (or password_env, or password): required`,
+      },
+      problems,
+    );
+    if (!tv) continue;
+    targets.push({
+      name: raw.name,
+      vsphere: tv,
+      collectors: { ...globalCollectors, ...raw.collectors },
+      filters: raw.filters ?? globalFilters,
+    });
+  }
+  const defaultLayer = layers.findLast((l) => l.data.default_target !== undefined);
+  const defaultTarget = defaultLayer?.data.default_target ?? (vsphere ? 'default' : undefined);
+  if (
+    defaultTarget !== undefined &&
+    !targets.some((t) => t.name === defaultTarget) &&
+    problems.length === 0
+  ) {
+    problems.push(
+      `${defaultLayer?.name(['default_target']) ?? 'default_target'}: no target named ${JSON.stringify(defaultTarget)}`,
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
 
   const web = merge(layers.map((l) => l.data.web));
   const scrape = merge(layers.map((l) => l.data.scrape));
   const log = merge(layers.map((l) => l.data.log));
-  const collectors = merge(layers.map((l) => l.data.collectors));
+  const vmOpts = merge(layers.map((l) => l.data.vm));
+  const hostOpts = merge(layers.map((l) => l.data.host));
+  const config: Config = {
+    targets,
+    filters: globalFilters,
+    options: {
+      vm: {
+        snapshotTimestamps: vmOpts.snapshot_timestamps ?? false,
+        instanceMetrics: vmOpts.instance_metrics ?? false,
+        extraCounters: vmOpts.extra_counters ?? [],
+      },
+      host: { extraCounters: hostOpts.extra_counters ?? [] },
+    },
+    web: {
+      listenAddress: web.listen_address ?? ':9272',
+      telemetryPath: web.telemetry_path ?? '/metrics',
+      maxRequests: web.max_requests ?? 64,
+    },
+    scrape: {
+      timeoutSeconds: scrape.timeout_seconds ?? 10,
+      timeoutOffsetSeconds: scrape.timeout_offset_seconds ?? 0.5,
+      collection: scrape.collection ?? 'on-scrape',
+      intervalSeconds: scrape.interval_seconds ?? 20,
+    },
+    log: { level: log.level ?? 'info', format: log.format ?? 'logfmt' },
+    collectors: globalCollectors,
+  };
+  if (vsphere) config.vsphere = vsphere;
+  if (defaultTarget !== undefined) config.defaultTarget = defaultTarget;
+  if (configFile !== undefined) config.configFile = configFile;
+  return config;
+}
+
+type RawVsphere = Partial<z.output<z.ZodObject<typeof VSPHERE_SHAPE>>>;
+
+/** A VsphereConfig from one section's raw values, or undefined with the problems appended. */
+function toVsphereConfig(
+  v: RawVsphere,
+  key: (k: string) => string,
+  missing: { url: string; user: string; password: string },
+  problems: string[],
+): VsphereConfig | undefined {
+  const before = problems.length;
+  if (v.url === undefined) problems.push(missing.url);
+  if (v.user === undefined) problems.push(missing.user);
+  const given = (['password', 'password_file', 'password_env'] as const).filter((k) => v[k] !== undefined);
+  if (given.length === 0) problems.push(missing.password);
+  if (given.length > 1) {
+    problems.push(`${given.map(key).join(' and ')} are mutually exclusive; set only one (prefer the file)`);
+  }
+  if (v.insecure_skip_verify === true && (v.ca_file !== undefined || v.server_name !== undefined)) {
+    const other = v.ca_file !== undefined ? 'ca_file' : 'server_name';
+    problems.push(
+      `${key('insecure_skip_verify')} contradicts ${key(other)}: a skipped verification uses neither`,
+    );
+  }
+  if (problems.length > before || v.url === undefined || v.user === undefined) return undefined;
   const ms = (seconds: number) => Math.round(seconds * 1000);
-  const vsphere: VsphereConfig = {
+  const out: VsphereConfig = {
     url: v.url,
     user: v.user,
     insecureSkipVerify: v.insecure_skip_verify ?? false,
@@ -305,41 +461,11 @@ export function resolveConfig(layers: readonly Layer[], configFile?: string): Co
     inventory: v.inventory ?? 'full',
   };
   // Optional keys are only set when present so `'password' in config.vsphere` stays meaningful.
-  if (password !== undefined) vsphere.password = password;
-  if (passwordFile !== undefined) vsphere.passwordFile = passwordFile;
-  if (v.ca_file !== undefined) vsphere.caFile = v.ca_file;
-  if (v.max_query_metrics !== undefined) vsphere.maxQueryMetrics = v.max_query_metrics;
-  const vmOpts = merge(layers.map((l) => l.data.vm));
-  const hostOpts = merge(layers.map((l) => l.data.host));
-  const config: Config = {
-    filters: {},
-    options: {
-      vm: {
-        snapshotTimestamps: vmOpts.snapshot_timestamps ?? false,
-        instanceMetrics: vmOpts.instance_metrics ?? false,
-        extraCounters: vmOpts.extra_counters ?? [],
-      },
-      host: { extraCounters: hostOpts.extra_counters ?? [] },
-    },
-    vsphere,
-    web: {
-      listenAddress: web.listen_address ?? ':9272',
-      telemetryPath: web.telemetry_path ?? '/metrics',
-      maxRequests: web.max_requests ?? 64,
-    },
-    scrape: {
-      timeoutSeconds: scrape.timeout_seconds ?? 10,
-      timeoutOffsetSeconds: scrape.timeout_offset_seconds ?? 0.5,
-      collection: scrape.collection ?? 'on-scrape',
-      intervalSeconds: scrape.interval_seconds ?? 20,
-    },
-    log: { level: log.level ?? 'info', format: log.format ?? 'logfmt' },
-    collectors: Object.fromEntries(
-      COLLECTOR_NAMES.map((n) => [n, collectors[n] ?? COLLECTOR_DEFAULTS[n]]),
-    ) as Record<CollectorName, boolean>,
-  };
-  // Filters are lists of patterns: the highest layer that has them replaces the lower ones whole.
-  config.filters = layers.findLast((l) => l.data.filters !== undefined)?.data.filters ?? {};
-  if (configFile !== undefined) config.configFile = configFile;
-  return config;
+  if (v.password !== undefined) out.password = v.password;
+  if (v.password_file !== undefined) out.passwordFile = v.password_file;
+  if (v.password_env !== undefined) out.passwordEnv = v.password_env;
+  if (v.ca_file !== undefined) out.caFile = v.ca_file;
+  if (v.server_name !== undefined) out.serverName = v.server_name;
+  if (v.max_query_metrics !== undefined) out.maxQueryMetrics = v.max_query_metrics;
+  return out;
 }

@@ -6,7 +6,8 @@ import { parseLayer, type Layer } from './schema.js';
 
 // Empty keys (`collectors:` with everything commented out) mean "not set", like an absent key.
 function stripNulls(v: unknown): unknown {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+  if (Array.isArray(v)) return v.map(stripNulls);
+  if (v === null || typeof v !== 'object') return v;
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(v)) if (x !== null) out[k] = stripNulls(x);
   return out;
@@ -64,8 +65,9 @@ export async function loadFileLayer(file: string): Promise<Layer> {
   });
   // Like Prometheus: a path in the file is relative to the file, so the service's cwd does not matter.
   const dir = path.dirname(path.resolve(file));
-  const v = data.vsphere;
-  if (v?.password_file !== undefined) v.password_file = path.resolve(dir, v.password_file);
-  if (v?.ca_file !== undefined) v.ca_file = path.resolve(dir, v.ca_file);
+  for (const v of [data.vsphere, ...(data.targets ?? [])]) {
+    if (v?.password_file !== undefined) v.password_file = path.resolve(dir, v.password_file);
+    if (v?.ca_file !== undefined) v.ca_file = path.resolve(dir, v.ca_file);
+  }
   return { data, name };
 }

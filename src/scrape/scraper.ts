@@ -33,6 +33,8 @@ export interface ScraperDeps {
   soapStats: SoapStats;
   logger: Logger;
   version: string;
+  /** Whether vCenter's TLS certificate is verified (false only with insecure_skip_verify). */
+  tlsVerify?: boolean;
 }
 
 /**
@@ -175,6 +177,11 @@ export class Scraper {
         up ? 1 : 0,
       ),
       gauge('vsphere_scrape_duration_seconds', 'Wall time of this collection.', durationSeconds),
+      gauge(
+        'vsphere_target_tls_verify',
+        '1 when the connection to vCenter is TLS with certificate verification; 0 for http:// or insecure_skip_verify.',
+        this.deps.tlsVerify === false ? 0 : 1,
+      ),
     ];
     const lastError = new MetricFamily(
       'vsphere_last_error_info',

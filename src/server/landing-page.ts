@@ -1,8 +1,20 @@
 import { escapeXml } from '../vsphere/soap/envelope.js';
 
 /** The small HTML page at `/`: name, version, link to the metrics. */
-export function landingPage(version: string, telemetryPath: string): string {
+export function landingPage(
+  version: string,
+  telemetryPath: string,
+  targets: readonly string[] = [],
+  defaultTarget?: string,
+): string {
   const path = escapeXml(telemetryPath);
+  const probes = targets
+    .map((t) => {
+      const href = `/probe?target=${encodeURIComponent(t)}`;
+      const note = t === defaultTarget ? ` (also on ${path})` : '';
+      return `<li><a href="${escapeXml(href)}">${escapeXml(t)}</a>${note}</li>`;
+    })
+    .join('');
   return `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>vsphere-exporter</title>
@@ -14,6 +26,7 @@ export function landingPage(version: string, telemetryPath: string): string {
 <li><a href="${path}">Metrics</a> (${path})</li>
 <li><a href="/-/healthy">Health</a> · <a href="/-/ready">Readiness</a> (ready once logged in to vCenter)</li>
 </ul>
+${probes ? `<h2>Targets</h2><ul>${probes}</ul>` : ''}
 </body>
 </html>
 `;

@@ -17,6 +17,7 @@ export function connectRest(v: VsphereConfig, ca: string | undefined, logger: Lo
     maxResponseBytes: v.maxResponseBytes,
     ca,
     insecureSkipVerify: v.insecureSkipVerify,
+    serverName: v.serverName,
   });
   return new RestSession(transport, { user: v.user, password: () => readPassword(v), logger });
 }

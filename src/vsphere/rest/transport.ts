@@ -14,6 +14,8 @@ export interface RestTransportOptions {
   /** PEM text of extra CAs, trusted in addition to Node's bundled root CAs. */
   ca?: string;
   insecureSkipVerify: boolean;
+  /** TLS name to verify instead of the URL's host. */
+  serverName?: string;
 }
 
 /** One HTTP request to the vAPI endpoint. */
@@ -54,6 +56,7 @@ export class RestTransport {
         timeout: opts.connectTimeoutMs,
         rejectUnauthorized: !opts.insecureSkipVerify,
         ...(opts.ca ? { ca: [...rootCertificates, opts.ca] } : {}),
+        ...(opts.serverName ? { servername: opts.serverName } : {}),
       },
     });
   }

@@ -15,6 +15,8 @@ export interface TransportOptions {
   /** PEM text of extra CAs, trusted in addition to Node's bundled root CAs. */
   ca?: string;
   insecureSkipVerify: boolean;
+  /** TLS name to verify instead of the URL's host. */
+  serverName?: string;
   /** Called once per SOAP call with its outcome ("success" or an error code) and duration. */
   onCall?: (method: string, outcome: string, seconds: number) => void;
 }
@@ -66,6 +68,7 @@ export class SoapTransport {
         timeout: opts.connectTimeoutMs,
         rejectUnauthorized: !opts.insecureSkipVerify,
         ...(opts.ca ? { ca: [...rootCertificates, opts.ca] } : {}),
+        ...(opts.serverName ? { servername: opts.serverName } : {}),
       },
     });
   }

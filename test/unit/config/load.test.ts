@@ -16,17 +16,17 @@ before(() => {
 void describe('loadConfig: sources and precedence', () => {
   void it('applies defaults', async () => {
     const c = await run([], { ...BASE_ENV, VSPHERE_PASSWORD_FILE: pwFile });
-    assert.equal(c.vsphere.url.href, 'https://vc.example.com/sdk');
-    assert.equal(c.vsphere.passwordFile, pwFile);
-    assert.equal(c.vsphere.password, undefined);
+    assert.equal(c.vsphere!.url.href, 'https://vc.example.com/sdk');
+    assert.equal(c.vsphere!.passwordFile, pwFile);
+    assert.equal(c.vsphere!.password, undefined);
     assert.deepEqual(
-      [c.vsphere.maxConnections, c.vsphere.connectTimeoutMs, c.vsphere.requestTimeoutMs],
+      [c.vsphere!.maxConnections, c.vsphere!.connectTimeoutMs, c.vsphere!.requestTimeoutMs],
       [4, 10_000, 60_000],
     );
-    assert.deepEqual([c.vsphere.maxResponseBytes, c.vsphere.keepaliveIntervalMs], [33554432, 300_000]);
-    assert.equal(c.vsphere.perfConcurrency, 4);
-    assert.equal(c.vsphere.insecureSkipVerify, false);
-    assert.ok(!('maxQueryMetrics' in c.vsphere));
+    assert.deepEqual([c.vsphere!.maxResponseBytes, c.vsphere!.keepaliveIntervalMs], [33554432, 300_000]);
+    assert.equal(c.vsphere!.perfConcurrency, 4);
+    assert.equal(c.vsphere!.insecureSkipVerify, false);
+    assert.ok(!('maxQueryMetrics' in c.vsphere!));
     assert.deepEqual(c.web, { listenAddress: ':9272', telemetryPath: '/metrics', maxRequests: 64 });
     assert.deepEqual(c.scrape, {
       timeoutSeconds: 10,
@@ -47,7 +47,8 @@ void describe('loadConfig: sources and precedence', () => {
   user: ro@vsphere.local
   password_file: pw
   ca_file: ca.pem
-  insecure_skip_verify: true
+  server_name: vcenter.lab
+  insecure_skip_verify: false
   max_connections: 8
   connect_timeout_seconds: 2.5
   request_timeout_seconds: 30
@@ -72,17 +73,18 @@ collectors:
 `,
     );
     const c = await run(['--config.file', file], {});
-    assert.equal(c.vsphere.url.href, 'http://vc.lab:8080/sdk');
+    assert.equal(c.vsphere!.url.href, 'http://vc.lab:8080/sdk');
     // Paths in the file are relative to the file's directory.
-    assert.equal(c.vsphere.passwordFile, pwFile);
-    assert.equal(c.vsphere.caFile, path.join(tmp.dir, 'ca.pem'));
-    assert.equal(c.vsphere.insecureSkipVerify, true);
+    assert.equal(c.vsphere!.passwordFile, pwFile);
+    assert.equal(c.vsphere!.caFile, path.join(tmp.dir, 'ca.pem'));
+    assert.equal(c.vsphere!.serverName, 'vcenter.lab');
+    assert.equal(c.vsphere!.insecureSkipVerify, false);
     assert.deepEqual(
-      [c.vsphere.maxConnections, c.vsphere.connectTimeoutMs, c.vsphere.requestTimeoutMs],
+      [c.vsphere!.maxConnections, c.vsphere!.connectTimeoutMs, c.vsphere!.requestTimeoutMs],
       [8, 2500, 30_000],
     );
     assert.deepEqual(
-      [c.vsphere.keepaliveIntervalMs, c.vsphere.perfConcurrency, c.vsphere.maxQueryMetrics],
+      [c.vsphere!.keepaliveIntervalMs, c.vsphere!.perfConcurrency, c.vsphere!.maxQueryMetrics],
       [10_000, 2, 64],
     );
     assert.deepEqual(c.web, { listenAddress: '127.0.0.1:9000', telemetryPath: '/vsphere', maxRequests: 8 });
@@ -107,9 +109,9 @@ log: {level: warn, format: json}
     );
     const env = { VSPHERE_URL: 'https://from-env/custom', VSPHERE_INSECURE_SKIP_VERIFY: 'No' };
     const c = await run(['--config.file', file, '--web.listen-address', ':2222', '--log.level=error'], env);
-    assert.equal(c.vsphere.url.href, 'https://from-env/custom');
-    assert.equal(c.vsphere.user, 'yaml-user');
-    assert.equal(c.vsphere.insecureSkipVerify, false);
+    assert.equal(c.vsphere!.url.href, 'https://from-env/custom');
+    assert.equal(c.vsphere!.user, 'yaml-user');
+    assert.equal(c.vsphere!.insecureSkipVerify, false);
     assert.deepEqual(c.web, { listenAddress: ':2222', telemetryPath: '/yaml', maxRequests: 64 });
     assert.deepEqual(c.log, { level: 'error', format: 'json' });
   });
@@ -117,19 +119,19 @@ log: {level: warn, format: json}
   void it('a higher layer password replaces a lower layer password_file, and vice versa', async () => {
     const withFile = write('pwf.yml', `vsphere: {password_file: ${pwFile}}\n`);
     const a = await run(['--config.file', withFile], { ...BASE_ENV, VSPHERE_PASSWORD: 'env-pw' });
-    assert.equal(a.vsphere.password?.reveal(), 'env-pw');
-    assert.equal(a.vsphere.passwordFile, undefined);
+    assert.equal(a.vsphere!.password?.reveal(), 'env-pw');
+    assert.equal(a.vsphere!.passwordFile, undefined);
 
     const withPw = write('pw.yml', 'vsphere: {password: yaml-pw}\n');
     const b = await run(['--config.file', withPw], { ...BASE_ENV, VSPHERE_PASSWORD_FILE: pwFile });
-    assert.equal(b.vsphere.password, undefined);
-    assert.equal(b.vsphere.passwordFile, pwFile);
+    assert.equal(b.vsphere!.password, undefined);
+    assert.equal(b.vsphere!.passwordFile, pwFile);
   });
 
   void it('treats empty variables and empty YAML keys/sections as unset', async () => {
     const file = write('nulls.yml', 'vsphere:\n  ca_file:\ncollectors:\n');
     const c = await run(['--config.file', file], { ...BASE_ENV, VSPHERE_PASSWORD: 'p', VSPHERE_CA_FILE: '' });
-    assert.equal(c.vsphere.caFile, undefined);
+    assert.equal(c.vsphere!.caFile, undefined);
     const empty = write('empty.yml', '');
     await run(['--config.file', empty], { ...BASE_ENV, VSPHERE_PASSWORD: 'p' });
   });
@@ -143,7 +145,7 @@ log: {level: warn, format: json}
       ['0', false],
     ] as const) {
       const c = await run([], { ...BASE_ENV, VSPHERE_PASSWORD: 'p', VSPHERE_INSECURE_SKIP_VERIFY: v });
-      assert.equal(c.vsphere.insecureSkipVerify, want, v);
+      assert.equal(c.vsphere!.insecureSkipVerify, want, v);
     }
   });
 });
@@ -228,22 +230,22 @@ void describe('readPassword', () => {
   void it('re-reads the file at every call and trims exactly one trailing newline', async () => {
     const file = write('rotating', 'first\n');
     const c = await run([], { ...BASE_ENV, VSPHERE_PASSWORD_FILE: file });
-    assert.equal((await readPassword(c.vsphere)).reveal(), 'first');
+    assert.equal((await readPassword(c.vsphere!)).reveal(), 'first');
     fs.writeFileSync(file, 'second\r\n');
-    assert.equal((await readPassword(c.vsphere)).reveal(), 'second');
+    assert.equal((await readPassword(c.vsphere!)).reveal(), 'second');
     fs.writeFileSync(file, ' spaced \n\n');
-    assert.equal((await readPassword(c.vsphere)).reveal(), ' spaced \n');
+    assert.equal((await readPassword(c.vsphere!)).reveal(), ' spaced \n');
     fs.rmSync(file);
     await assert.rejects(
-      readPassword(c.vsphere),
+      readPassword(c.vsphere!),
       (err: unknown) => err instanceof ConfigError && /ENOENT/.test(err.message),
     );
     fs.writeFileSync(file, 'fixed');
-    assert.equal((await readPassword(c.vsphere)).reveal(), 'fixed');
+    assert.equal((await readPassword(c.vsphere!)).reveal(), 'fixed');
   });
 
   void it('returns an inline password as is', async () => {
     const c = await run([], { ...BASE_ENV, VSPHERE_PASSWORD: 'inline' });
-    assert.equal((await readPassword(c.vsphere)).reveal(), 'inline');
+    assert.equal((await readPassword(c.vsphere!)).reveal(), 'inline');
   });
 });

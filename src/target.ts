@@ -1,0 +1,155 @@
+import { readFile, stat } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { enabledCollectors } from './collectors/registry.js';
+import { compileFilter } from './collectors/filter.js';
+import { ConfigError, readPassword, VERSION } from './config/load.js';
+import { osReason } from './config/errors.js';
+import type { CollectorOptions, Config, TargetConfig } from './config/schema.js';
+import { BackgroundCollector } from './scrape/background.js';
+import { Scraper } from './scrape/scraper.js';
+import { SoapStats } from './scrape/self-stats.js';
+import type { CollectionSource } from './server/metrics-handler.js';
+import { VimClient } from './vsphere/client.js';
+import { fetchInventory } from './vsphere/inventory.js';
+import { InventoryWatch } from './vsphere/inventory-watch.js';
+import { PerfManager } from './vsphere/perf-manager.js';
+import { Session } from './vsphere/session.js';
+import { SoapTransport } from './vsphere/soap/transport.js';
+
+/** One vCenter/ESXi with everything of its own: pool, session, inventory, collectors, scraper. */
+export interface Target {
+  readonly name: string;
+  /** Where its scrapes' collections come from (on-scrape or background). */
+  readonly source: CollectionSource;
+  /** True once it has logged in at least once. */
+  loggedIn(): boolean;
+  /** Logs in (or starts background collection) without waiting for a scrape. */
+  start(): void;
+  /** Stops background work and aborts a collection in flight (its scrapes answer at once). */
+  abort(): void;
+  /** Aborts work, ends its REST and SOAP sessions and closes its connections. */
+  close(): Promise<void>;
+}
+
+/** Builds a target; nothing connects until start() or the first scrape. */
+export async function createTarget(
+  t: TargetConfig,
+  config: Pick<Config, 'scrape'> & { options: CollectorOptions },
+  parentLogger: Logger,
+): Promise<Target> {
+  const logger = parentLogger.child({ target: t.name });
+  const v = t.vsphere;
+  if (v.insecureSkipVerify) {
+    logger.warn(
+      { url: v.url.origin },
+      'TLS certificate verification of vCenter is DISABLED (insecure_skip_verify)',
+    );
+  }
+  if (v.passwordFile !== undefined) await warnIfReadableByOthers(v.passwordFile, logger);
+  const ca = v.caFile ? await readCa(v.caFile, t.name) : undefined;
+  const soapStats = new SoapStats();
+  const transport = new SoapTransport({
+    url: v.url,
+    maxConnections: v.maxConnections,
+    connectTimeoutMs: v.connectTimeoutMs,
+    requestTimeoutMs: v.requestTimeoutMs,
+    maxResponseBytes: v.maxResponseBytes,
+    ca,
+    insecureSkipVerify: v.insecureSkipVerify,
+    serverName: v.serverName,
+    onCall: (method, outcome, seconds) => soapStats.record(method, outcome, seconds),
+  });
+  const session = new Session(transport, {
+    user: v.user,
+    password: () => readPassword(v),
+    keepaliveIntervalMs: v.keepaliveIntervalMs,
+    logger,
+  });
+  const client = new VimClient(transport, session, logger);
+  const inventory =
+    v.inventory === 'incremental'
+      ? new InventoryWatch(client, logger)
+      : { fetch: (signal?: AbortSignal) => fetchInventory(client, signal), close: () => Promise.resolve() };
+  const perf = new PerfManager(client, {
+    maxQueryMetrics: v.maxQueryMetrics,
+    concurrency: v.perfConcurrency,
+  });
+  const collectors = enabledCollectors(t.collectors, { vsphere: v, options: config.options, ca, logger });
+  const scraper = new Scraper({
+    client,
+    inventory,
+    perf,
+    collectors,
+    filter: compileFilter(t.filters),
+    soapStats,
+    logger,
+    version: VERSION,
+    tlsVerify: v.url.protocol === 'https:' && !v.insecureSkipVerify,
+  });
+  const { scrape } = config;
+  const background =
+    scrape.collection === 'background'
+      ? new BackgroundCollector(
+          scraper,
+          scrape.intervalSeconds,
+          Math.min(scrape.timeoutSeconds, scrape.intervalSeconds),
+          logger,
+        )
+      : undefined;
+  let closing: Promise<void> | undefined;
+  return {
+    name: t.name,
+    source: background
+      ? { get: (_budget, hangup) => background.get(hangup), reportsAge: true }
+      : { get: (budget, hangup) => scraper.collect(budget, hangup), reportsAge: false },
+    loggedIn: () => session.stats.logins > 0,
+    start() {
+      // Log in at start so /-/ready turns green without waiting for the first scrape.
+      if (background) background.start();
+      else session.ensure(AbortSignal.timeout(scrape.timeoutSeconds * 1000)).catch(() => undefined);
+    },
+    abort() {
+      background?.stop();
+      scraper.abort('exporter shutting down');
+    },
+    close() {
+      closing ??= (async () => {
+        // Abort first: a scrape in flight then answers at once and Logout is not starved of time.
+        background?.stop();
+        scraper.abort('exporter shutting down');
+        await scraper.idle();
+        await inventory.close(800);
+        // Collectors' own sessions (tag: REST) end before the SOAP Logout, each bounded by its own timeout.
+        await Promise.all(collectors.map((c) => c.close?.().catch(() => undefined) ?? Promise.resolve()));
+        await session.close(1500);
+        await transport.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+async function readCa(file: string, target: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (e) {
+    const key = target === 'default' ? 'vsphere.ca_file (or VSPHERE_CA_FILE)' : `targets[${target}].ca_file`;
+    throw new ConfigError(`${key}: cannot read ${file}: ${osReason(e)}`);
+  }
+}
+
+// A password other local users can read is a password they have; say so, but run (it may be a mount
+// whose mode the operator cannot change, like some Kubernetes secret volumes).
+async function warnIfReadableByOthers(file: string, logger: Logger): Promise<void> {
+  try {
+    const mode = (await stat(file)).mode;
+    if ((mode & 0o077) !== 0) {
+      logger.warn(
+        { file, mode: `0${(mode & 0o777).toString(8)}` },
+        'password file is readable by group or others; chmod 600 it',
+      );
+    }
+  } catch {
+    // Unreadable files were already reported by the config loader.
+  }
+}
