@@ -14,7 +14,7 @@ import { startVcsim, type Vcsim } from '../harness/vcsim.js';
 import { startExporter, type ExporterProcess } from '../harness/exporter.js';
 import { exporterEnv } from '../harness/env.js';
 import { parsePrometheusText } from '../harness/prom-text.js';
-import { closed, eachLine, orphanSafe, terminate, track, type Exit } from '../harness/procs.js';
+import { closed, eachLine, orphanSafe, procAlive, terminate, track, type Exit } from '../harness/procs.js';
 import {
   dataPanels,
   loadDashboards,
@@ -287,5 +287,11 @@ void describe('dashboards and alert rules against a real Prometheus scraping the
     }
     for (const healthy of ['VsphereExporterDown', 'VsphereVcenterUnreachable', 'VsphereCollectorFailing'])
       assert.ok(!names.has(healthy), `${healthy} is active`);
+  });
+
+  test('Prometheus stops cleanly on SIGTERM (its pid is gone)', async () => {
+    const exit = await stopProm!();
+    assert.deepEqual(exit, { code: 0, signal: null }, promLog);
+    assert.ok(!procAlive(promPid!), `prometheus ${promPid} still running`);
   });
 });
