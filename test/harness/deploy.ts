@@ -177,19 +177,3 @@ export const PROMETHEUS_TARGET_METRICS = new Set([
   'scrape_timeout_seconds',
   'scrape_sample_limit',
 ]);
-
-/**
- * Families another branch adds in parallel (VM snapshots and guest, host uptime and sensors).
- * They are used by dashboards and rules already; once merged they are in docs/metrics.md and
- * this list can be emptied.
- */
-export const PENDING_METRICS = new Set([
-  'vsphere_vm_snapshots',
-  'vsphere_vm_snapshot_oldest_age_seconds',
-  'vsphere_vm_guest_tools_running',
-  'vsphere_vm_guest_filesystem_capacity_bytes',
-  'vsphere_vm_guest_filesystem_free_bytes',
-  'vsphere_host_uptime_seconds',
-  'vsphere_host_sensor_temperature_celsius',
-  'vsphere_host_sensor_health',
-]);

@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { startVcsim, type Vcsim } from '../harness/vcsim.js';
 import { startExporter, type ExporterProcess } from '../harness/exporter.js';
 import { exporterEnv } from '../harness/env.js';
+import { RawVimClient } from '../harness/vim-soap.js';
+import { createSnapshot } from '../harness/vim-tasks.js';
 import { parsePrometheusText } from '../harness/prom-text.js';
 import { closed, eachLine, orphanSafe, procAlive, terminate, track, type Exit } from '../harness/procs.js';
 import {
@@ -30,7 +32,7 @@ import {
 const PROMETHEUS = '/usr/bin/prometheus';
 const VCSIM_ARGS = [
   ...['-dc', '2', '-cluster', '2', '-host', '2', '-standalone-host', '1', '-pool', '2', '-ds', '3'],
-  ...['-vm', '2', '-trigger-alarm'],
+  ...['-vm', '2', '-trigger-alarm', '-extras'],
 ];
 
 /**
@@ -65,14 +67,6 @@ const ABSENT: Record<string, string> = {
   vsphere_resource_pool_memory_swapped_bytes: "vcsim's resource pools have no summary.quickStats",
   vsphere_collection_age_seconds: 'exists only with scrape.collection: background',
   vsphere_last_error_info: 'exists only while vsphere_up is 0',
-  vsphere_vm_snapshots: 'added by a parallel branch; excused until it is merged',
-  vsphere_vm_snapshot_oldest_age_seconds: 'added by a parallel branch; excused until it is merged',
-  vsphere_vm_guest_tools_running: 'added by a parallel branch; excused until it is merged',
-  vsphere_vm_guest_filesystem_capacity_bytes: 'added by a parallel branch; excused until it is merged',
-  vsphere_vm_guest_filesystem_free_bytes: 'added by a parallel branch; excused until it is merged',
-  vsphere_host_uptime_seconds: 'added by a parallel branch; excused until it is merged',
-  vsphere_host_sensor_temperature_celsius: 'added by a parallel branch; excused until it is merged',
-  vsphere_host_sensor_health: 'added by a parallel branch; excused until it is merged',
 };
 
 /** Grafana's built-in interval variables, as a 2 s scrape needs them. */
@@ -136,6 +130,12 @@ void describe('dashboards and alert rules against a real Prometheus scraping the
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'vsx-prom-e2e-'));
     vc = await startVcsim({ args: VCSIM_ARGS });
+    // A snapshot on every VM, so the snapshot panels (whichever VM the variable picks) and the
+    // old-snapshot rule have data to show.
+    const raw = new RawVimClient(vc.url);
+    await raw.login(vc.user, vc.password);
+    for (const vm of vc.inventory.vms) await createSnapshot(raw, vm.moid, 'e2e');
+    await raw.logout();
     exporter = await startExporter({ env: exporterEnv(vc, dir) });
     const scraped = await exporter.scrape();
     families = new Set([

@@ -6,7 +6,6 @@ import {
   loadDashboards,
   metricNames,
   parseLabelValues,
-  PENDING_METRICS,
   PROM_CLIENT_METRICS,
   PROMETHEUS_TARGET_METRICS,
   variableQuery,
@@ -14,12 +13,7 @@ import {
 
 const DS_VAR = { type: 'prometheus', uid: '${datasource}' };
 const dashboards = loadDashboards();
-const known = new Set([
-  ...documentedMetrics(),
-  ...PROM_CLIENT_METRICS,
-  ...PROMETHEUS_TARGET_METRICS,
-  ...PENDING_METRICS,
-]);
+const known = new Set([...documentedMetrics(), ...PROM_CLIENT_METRICS, ...PROMETHEUS_TARGET_METRICS]);
 
 /** Every `datasource` value anywhere in the JSON, with where it was found. */
 function datasources(node: unknown, path: string, out: { path: string; value: unknown }[] = []) {

@@ -8,7 +8,6 @@ import {
   documentedMetrics,
   loadRules,
   metricNames,
-  PENDING_METRICS,
   PROM_CLIENT_METRICS,
   PROMETHEUS_TARGET_METRICS,
   prometheusDir,
@@ -95,12 +94,7 @@ void describe('Prometheus alerting rules (deploy/prometheus)', () => {
   });
 
   void it('rules reference only metrics that exist', () => {
-    const known = new Set([
-      ...documentedMetrics(),
-      ...PROM_CLIENT_METRICS,
-      ...PROMETHEUS_TARGET_METRICS,
-      ...PENDING_METRICS,
-    ]);
+    const known = new Set([...documentedMetrics(), ...PROM_CLIENT_METRICS, ...PROMETHEUS_TARGET_METRICS]);
     for (const r of rules)
       for (const n of metricNames(r.expr)) assert.ok(known.has(n), `${r.alert ?? r.record}: unknown ${n}`);
   });
