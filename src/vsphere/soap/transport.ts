@@ -31,16 +31,17 @@ export interface CallOptions {
 }
 
 const COOKIE_NAME = 'vmware_soap_session';
-const TLS_CODES = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'ERR_SSL_WRONG_VERSION_NUMBER',
-]);
+// Node's TLS error codes, with what an operator has to do about each.
+const TLS_REASONS: Record<string, string> = {
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'certificate signed by a CA this exporter does not trust (set ca_file)',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'certificate signed by a CA this exporter does not trust (set ca_file)',
+  SELF_SIGNED_CERT_IN_CHAIN: 'certificate chain ends in an untrusted self-signed CA (set ca_file to it)',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed certificate (set ca_file to it, or replace it)',
+  CERT_HAS_EXPIRED: 'certificate has expired',
+  CERT_NOT_YET_VALID: 'certificate is not valid yet (check both clocks)',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'certificate does not name this host (fix the URL or set server_name)',
+  ERR_SSL_WRONG_VERSION_NUMBER: 'the server does not speak TLS on this port (http:// URL?)',
+};
 
 /**
  * SOAP over one undici Pool: bounded keep-alive connections, explicit timeouts, a response size cap,
@@ -209,16 +210,34 @@ export function toVsphereError(e: unknown, method: string, signal: AbortSignal |
   if (code === 'UND_ERR_DESTROYED' || code === 'UND_ERR_CLOSED') {
     return new VsphereError('VSPHERE_CLOSED', `${method}: connection pool closed`, { method, cause: e });
   }
-  if (code && TLS_CODES.has(code)) {
-    return new VsphereError('VSPHERE_TLS', `${method}: TLS verification of vCenter failed: ${code}: ${msg}`, {
-      method,
-      cause: e,
-    });
+  const reason = code === undefined ? undefined : TLS_REASONS[code];
+  if (code && reason) {
+    const subject = certSubject(e);
+    const which = subject ? ` (certificate ${subject})` : '';
+    return new VsphereError(
+      'VSPHERE_TLS',
+      `${method}: TLS verification of vCenter failed: ${reason}${which}: ${code}: ${msg}`,
+      {
+        method,
+        cause: e,
+      },
+    );
   }
   return new VsphereError('VSPHERE_CONNECTION', `${method}: ${code ? `${code}: ` : ''}${msg}`, {
     method,
     cause: e,
   });
+}
+
+// Node attaches the peer certificate to host-name errors; name it so the operator knows which one.
+function certSubject(e: unknown): string | undefined {
+  for (let cur: unknown = e, i = 0; cur && i < 5; i++) {
+    const cert = (cur as { cert?: { subject?: { CN?: string }; valid_to?: string } }).cert;
+    if (cert?.subject?.CN)
+      return `CN=${cert.subject.CN}${cert.valid_to ? `, valid to ${cert.valid_to}` : ''}`;
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return undefined;
 }
 
 function errorCode(e: unknown): string | undefined {
