@@ -54,6 +54,8 @@ export interface Config {
 export interface CollectorOptions {
   vm: { snapshotTimestamps: boolean; instanceMetrics: boolean; extraCounters: string[] };
   host: { extraCounters: string[] };
+  /** 5-minute historical counters of clusters, datastores and resource pools (`historical.enabled`). */
+  historical: boolean;
 }
 
 /** Checks and normalises a vSphere SDK URL; returns the problem as a string when it is unusable. */
@@ -194,6 +196,7 @@ export const FileSchema = z.strictObject(
     filters,
     vm: section({ snapshot_timestamps: bool(), instance_metrics: bool(), extra_counters: counters }),
     host: section({ extra_counters: counters }),
+    historical: section({ enabled: bool() }),
     collectors: section(
       Object.fromEntries(COLLECTOR_NAMES.map((n) => [n, bool()])) as Record<
         CollectorName,
@@ -311,6 +314,7 @@ export function resolveConfig(layers: readonly Layer[], configFile?: string): Co
   if (v.max_query_metrics !== undefined) vsphere.maxQueryMetrics = v.max_query_metrics;
   const vmOpts = merge(layers.map((l) => l.data.vm));
   const hostOpts = merge(layers.map((l) => l.data.host));
+  const historical = merge(layers.map((l) => l.data.historical));
   const config: Config = {
     filters: {},
     options: {
@@ -320,6 +324,7 @@ export function resolveConfig(layers: readonly Layer[], configFile?: string): Co
         extraCounters: vmOpts.extra_counters ?? [],
       },
       host: { extraCounters: hostOpts.extra_counters ?? [] },
+      historical: historical.enabled ?? false,
     },
     vsphere,
     web: {
