@@ -3,7 +3,7 @@ import { historicalWindow, queryHistorical } from '../vsphere/perf-historical.js
 import { toBaseUnit } from '../vsphere/units.js';
 import type { CollectContext, FamilyDef } from './collector.js';
 import { family, gauge } from './collector.js';
-import type { HistoricalCache, HistoricalEntry } from './historical-cache.js';
+import { HISTORICAL_TIMING, type HistoricalCache, type HistoricalEntry } from './historical-cache.js';
 import type { PerfTarget } from './perf-families.js';
 
 /** A vCenter historical (5-minute) counter exported as one metric family. */
@@ -26,7 +26,8 @@ export interface HistoricalOptions {
 // The newest sample is usually 5–10 minutes old when vCenter has rolled it up; 30 minutes leaves room.
 const LOOKBACK_SECONDS = 30 * 60;
 const SAMPLE = (kind: string): string =>
-  `5-minute historical sample, exported while at most 15 minutes old; its time is in vsphere_${kind}_5m_sample_timestamp_seconds`;
+  `5-minute historical sample (historical.enabled), not exported once over ${HISTORICAL_TIMING.maxAge / 60} minutes old; ` +
+  `its time is in vsphere_${kind}_5m_sample_timestamp_seconds`;
 
 /** Historical counters of clusters (vCenter has no realtime statistics for them). */
 export const CLUSTER_HISTORICAL: readonly HistoricalDef[] = [
