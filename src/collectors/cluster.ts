@@ -5,6 +5,14 @@ import { bool, moRef, num, str } from '../vsphere/values.js';
 import type { CollectContext, Collector } from './collector.js';
 import { family, gauge } from './collector.js';
 import { EntityTree, withContainers } from './entity-tree.js';
+import { HistoricalCache } from './historical-cache.js';
+import {
+  CLUSTER_HISTORICAL,
+  collectHistorical,
+  historicalFamilyDefs,
+  type HistoricalOptions,
+} from './historical.js';
+import type { PerfTarget } from './perf-families.js';
 import { addCounts, bump } from './state-counts.js';
 
 const ID = ['cluster', 'cluster_moid'] as const;
@@ -88,16 +96,33 @@ const SPECS = withContainers([
   },
 ]);
 
+const HISTORICAL = { prefix: 'vsphere_cluster', labelNames: ID, defs: CLUSTER_HISTORICAL };
+
 interface Usage {
   cpuMhz?: number;
   memMib?: number;
 }
 
-/** Clusters: capacity, usage, host and VM counts, DRS/HA switches. */
-export const clusterCollector: Collector = {
-  name: 'cluster',
-  families: FAMILIES,
-  async collect(ctx: CollectContext, emit): Promise<void> {
+/** Clusters: capacity, usage, host and VM counts, DRS/HA switches; optionally 5-minute historical counters. */
+export function createClusterCollector(options: HistoricalOptions = {}): Collector {
+  const cache = options.historical ? new HistoricalCache() : undefined;
+  return {
+    name: 'cluster',
+    families: [...FAMILIES, ...historicalFamilyDefs(HISTORICAL)],
+    async collect(ctx: CollectContext, emit): Promise<void> {
+      const targets = await fromProperties.collect(ctx, emit);
+      if (!cache) return;
+      for (const f of await collectHistorical(ctx, cache, HISTORICAL, targets, Date.now() / 1000)) emit(f);
+    },
+  };
+}
+
+/** The cluster collector with default options. */
+export const clusterCollector: Collector = createClusterCollector();
+
+/** The families read from cluster and host properties; returns the clusters the filter allows. */
+const fromProperties = {
+  async collect(ctx: CollectContext, emit: (f: MetricFamily) => void): Promise<PerfTarget[]> {
     const objects = await retrieveAll(ctx.client, SPECS, ctx.signal);
     const tree = new EntityTree(objects, (await ctx.client.content(ctx.signal)).rootFolder.value);
     const usage = new Map<string, Usage>();
@@ -129,6 +154,7 @@ export const clusterCollector: Collector = {
     const fams = new Map(FAMILIES.map((d) => [d, family(d)]));
     const f = (d: (typeof FAMILIES)[number]): MetricFamily => fams.get(d)!;
     const seen = new Set<string>();
+    const targets: PerfTarget[] = [];
     for (const o of objects) {
       if (o.obj.type !== 'ClusterComputeResource' || seen.has(o.obj.value)) continue;
       seen.add(o.obj.value);
@@ -137,6 +163,7 @@ export const clusterCollector: Collector = {
       const path = tree.path(moid);
       if (!ctx.filter.allows('cluster', path === undefined ? { name } : { name, path })) continue;
       const id = [name, moid];
+      targets.push({ entity: o.obj, labels: id });
       f(INFO).add([...id, tree.datacenterOf(moid)?.name ?? ''], 1);
       const summary = o.props.get('summary');
       const field = (n: string): number | undefined => (summary ? num(child(summary, n)) : undefined);
@@ -156,6 +183,7 @@ export const clusterCollector: Collector = {
       addFlag(f(HA), id, o.props.get('configuration.dasConfig.enabled'));
     }
     for (const fam of fams.values()) emit(fam);
+    return targets;
   },
 };
 

@@ -5,6 +5,13 @@ import { bool, moRef, num, str } from '../vsphere/values.js';
 import type { CollectContext, Collector, ObjectFilter } from './collector.js';
 import { family, gauge } from './collector.js';
 import { EntityTree } from './entity-tree.js';
+import { HistoricalCache } from './historical-cache.js';
+import {
+  collectHistorical,
+  DATASTORE_HISTORICAL,
+  historicalFamilyDefs,
+  type HistoricalOptions,
+} from './historical.js';
 import { addStateSet } from './perf-families.js';
 
 const ID = ['datastore', 'datastore_moid'] as const;
@@ -150,17 +157,30 @@ function arrayLength(node: XmlNode | undefined): number {
   return node?.children.length ?? 0;
 }
 
-/** Datastores (capacity, usage, state, mounts) and datastore clusters (StoragePods). */
-export const datastoreCollector: Collector = {
-  name: 'datastore',
-  families: [...DATASTORE_DEFS, ...POD_DEFS],
-  async collect(ctx: CollectContext, emit): Promise<void> {
-    const content = await ctx.client.content(ctx.signal);
-    const objects = await retrieveAll(ctx.client, DATASTORE_SPECS, ctx.signal);
-    const { datastores, pods } = readDatastores(objects, content.rootFolder.value);
-    for (const f of datastoreFamilies(datastores, pods, ctx.filter)) emit(f);
-  },
-};
+const HISTORICAL = { prefix: 'vsphere_datastore', labelNames: ID, defs: DATASTORE_HISTORICAL };
+
+/** Datastores (capacity, usage, state, mounts) and datastore clusters (StoragePods); optionally 5-minute historical counters. */
+export function createDatastoreCollector(options: HistoricalOptions = {}): Collector {
+  const cache = options.historical ? new HistoricalCache() : undefined;
+  return {
+    name: 'datastore',
+    families: [...DATASTORE_DEFS, ...POD_DEFS, ...historicalFamilyDefs(HISTORICAL)],
+    async collect(ctx: CollectContext, emit): Promise<void> {
+      const content = await ctx.client.content(ctx.signal);
+      const objects = await retrieveAll(ctx.client, DATASTORE_SPECS, ctx.signal);
+      const { datastores, pods } = readDatastores(objects, content.rootFolder.value);
+      for (const f of datastoreFamilies(datastores, pods, ctx.filter)) emit(f);
+      if (!cache) return;
+      const targets = datastores
+        .filter((ds) => ctx.filter.allows('datastore', { name: ds.name, path: ds.path }))
+        .map((ds) => ({ entity: { type: 'Datastore', value: ds.moid }, labels: [ds.name, ds.moid] }));
+      for (const f of await collectHistorical(ctx, cache, HISTORICAL, targets, Date.now() / 1000)) emit(f);
+    },
+  };
+}
+
+/** The datastore collector with default options. */
+export const datastoreCollector: Collector = createDatastoreCollector();
 
 /** The families for the datastores and pods `filter` allows (pure; exported for tests). */
 export function datastoreFamilies(

@@ -4,11 +4,11 @@ import { connectRest } from '../vsphere/rest/connect.js';
 import { TaggingApi } from '../vsphere/rest/tagging.js';
 import { alarmCollector } from './alarm.js';
 import type { Collector } from './collector.js';
-import { clusterCollector } from './cluster.js';
+import { clusterCollector, createClusterCollector } from './cluster.js';
 import { datacenterCollector } from './datacenter.js';
-import { datastoreCollector } from './datastore.js';
+import { createDatastoreCollector, datastoreCollector } from './datastore.js';
 import { createHostCollector, hostCollector } from './host.js';
-import { resourcePoolCollector } from './resource-pool.js';
+import { createResourcePoolCollector, resourcePoolCollector } from './resource-pool.js';
 import type { CollectorName } from './names.js';
 import { createTagCollector, tagCollector } from './tag.js';
 import { createVmCollector, vmCollector } from './vm.js';
@@ -36,6 +36,9 @@ export interface CollectorDeps {
 const BUILDERS: Partial<Record<CollectorName, (deps: CollectorDeps) => Collector>> = {
   vm: (d) => createVmCollector(d.options.vm),
   host: (d) => createHostCollector(d.options.host),
+  cluster: (d) => createClusterCollector({ historical: d.options.historical }),
+  datastore: (d) => createDatastoreCollector({ historical: d.options.historical }),
+  resource_pool: (d) => createResourcePoolCollector({ historical: d.options.historical }),
   tag: (d) => {
     const rest = connectRest(d.vsphere, d.ca, d.logger);
     return createTagCollector({ tagging: new TaggingApi(rest), close: () => rest.close() });

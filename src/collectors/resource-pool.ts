@@ -6,6 +6,14 @@ import { moRef, num } from '../vsphere/values.js';
 import type { CollectContext, Collector, FamilyDef } from './collector.js';
 import { family, gauge } from './collector.js';
 import { EntityTree, withContainers } from './entity-tree.js';
+import { HistoricalCache } from './historical-cache.js';
+import {
+  collectHistorical,
+  historicalFamilyDefs,
+  RESOURCE_POOL_HISTORICAL,
+  type HistoricalOptions,
+} from './historical.js';
+import type { PerfTarget } from './perf-families.js';
 
 const ID = ['resource_pool', 'resource_pool_moid'] as const;
 const MHZ = 1e6;
@@ -80,16 +88,34 @@ const POOL_PATHS = [
 // vcsim's ContainerView matches exact types only; vCenter would include vApps under ResourcePool.
 const SPECS = withContainers(POOL_TYPES.map((type) => ({ type, pathSet: POOL_PATHS })));
 
-/** Resource pools and vApps (a compute resource's root pool included): usage, allocation, placement. */
-export const resourcePoolCollector: Collector = {
-  name: 'resource_pool',
-  families: FAMILIES,
-  async collect(ctx: CollectContext, emit): Promise<void> {
+const HISTORICAL = { prefix: 'vsphere_resource_pool', labelNames: ID, defs: RESOURCE_POOL_HISTORICAL };
+
+/** Resource pools and vApps (a compute resource's root pool included): usage, allocation, placement; optionally 5-minute historical counters. */
+export function createResourcePoolCollector(options: HistoricalOptions = {}): Collector {
+  const cache = options.historical ? new HistoricalCache() : undefined;
+  return {
+    name: 'resource_pool',
+    families: [...FAMILIES, ...historicalFamilyDefs(HISTORICAL)],
+    async collect(ctx: CollectContext, emit): Promise<void> {
+      const targets = await fromProperties.collect(ctx, emit);
+      if (!cache) return;
+      for (const f of await collectHistorical(ctx, cache, HISTORICAL, targets, Date.now() / 1000)) emit(f);
+    },
+  };
+}
+
+/** The resource_pool collector with default options. */
+export const resourcePoolCollector: Collector = createResourcePoolCollector();
+
+/** The families read from pool properties; returns the resource pools (not vApps) the filter allows. */
+const fromProperties = {
+  async collect(ctx: CollectContext, emit: (f: MetricFamily) => void): Promise<PerfTarget[]> {
     const objects = await retrieveAll(ctx.client, SPECS, ctx.signal);
     const tree = new EntityTree(objects, (await ctx.client.content(ctx.signal)).rootFolder.value);
     const fams = new Map(FAMILIES.map((d) => [d, family(d)]));
     const f = (d: FamilyDef): MetricFamily => fams.get(d)!;
     const seen = new Set<string>();
+    const targets: PerfTarget[] = [];
     for (const o of objects) {
       if (!POOL_TYPES.includes(o.obj.type) || seen.has(o.obj.value)) continue;
       seen.add(o.obj.value);
@@ -98,8 +124,11 @@ export const resourcePoolCollector: Collector = {
       const path = tree.path(moid);
       if (!ctx.filter.allows('resource_pool', path === undefined ? { name } : { name, path })) continue;
       addPool(o, [name, moid], path, tree, f);
+      // vcsim has no statistics for VirtualApp and fails the whole QueryPerf on one.
+      if (o.obj.type === 'ResourcePool') targets.push({ entity: o.obj, labels: [name, moid] });
     }
     for (const fam of fams.values()) emit(fam);
+    return targets;
   },
 };
 

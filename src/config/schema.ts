@@ -71,6 +71,8 @@ export interface Config {
 export interface CollectorOptions {
   vm: { snapshotTimestamps: boolean; instanceMetrics: boolean; extraCounters: string[] };
   host: { extraCounters: string[] };
+  /** 5-minute historical counters of clusters, datastores and resource pools (`historical.enabled`). */
+  historical: boolean;
 }
 
 /** Checks and normalises a vSphere SDK URL; returns the problem as a string when it is unusable. */
@@ -242,6 +244,7 @@ export const FileSchema = z.strictObject(
     filters,
     vm: section({ snapshot_timestamps: bool(), instance_metrics: bool(), extra_counters: counters }),
     host: section({ extra_counters: counters }),
+    historical: section({ enabled: bool() }),
     collectors: section(COLLECTOR_SHAPE),
   },
   { error: 'expected a mapping' },
@@ -390,6 +393,7 @@ export function resolveConfig(layers: readonly Layer[], configFile?: string): Co
   const log = merge(layers.map((l) => l.data.log));
   const vmOpts = merge(layers.map((l) => l.data.vm));
   const hostOpts = merge(layers.map((l) => l.data.host));
+  const historical = merge(layers.map((l) => l.data.historical));
   const config: Config = {
     targets,
     filters: globalFilters,
@@ -400,6 +404,7 @@ export function resolveConfig(layers: readonly Layer[], configFile?: string): Co
         extraCounters: vmOpts.extra_counters ?? [],
       },
       host: { extraCounters: hostOpts.extra_counters ?? [] },
+      historical: historical.enabled ?? false,
     },
     web: {
       listenAddress: web.listen_address ?? ':9272',

@@ -38,6 +38,7 @@ void describe('extra counters', () => {
     assert.deepEqual(c.options, {
       vm: { snapshotTimestamps: true, instanceMetrics: false, extraCounters: ['mem.overhead.average'] },
       host: { extraCounters: ['net.droppedRx.summation'] },
+      historical: false,
     });
     await fails(
       ['--config.file', tmp.write('b.yml', 'vm:\n  extra_counters: ["cpu.usage"]\n')],
