@@ -1,56 +1,85 @@
 import type { AddressInfo } from 'node:net';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { VERSION } from './config/load.js';
 import type { Config } from './config/schema.js';
-import { HttpServer, send } from './server/http-server.js';
+import { HttpServer, send, type Handler } from './server/http-server.js';
 import { landingPage } from './server/landing-page.js';
 import { metricsHandler } from './server/metrics-handler.js';
 import { probeHandler } from './server/probe-handler.js';
 import { WebSecurity } from './server/web-security.js';
 import { createTarget, type Target } from './target.js';
+import { reconcileTargets } from './targets-reload.js';
 
-/** A wired exporter: start() listens, close() shuts down gracefully (Logout, drain). */
+/** A wired exporter: start() listens, reload() re-reads the config, close() shuts down gracefully. */
 export interface App {
   start(): Promise<AddressInfo>;
+  /** Re-reads the config: unchanged targets keep their sessions, removed ones log out. False if rejected. */
+  reload(): Promise<boolean>;
   close(): Promise<void>;
 }
 
+/** How the app re-reads its config, and whether POST /-/reload may trigger that. */
+export interface AppOptions {
+  webConfigFile?: string;
+  reloadConfig?: () => Promise<Config>;
+  enableLifecycle?: boolean;
+}
+
 /** Composition root: builds every part from the config; no logic of its own. */
-export async function createApp(config: Config, logger: Logger, webConfigFile?: string): Promise<App> {
+export async function createApp(config: Config, logger: Logger, opts: AppOptions = {}): Promise<App> {
   // First: a bad web config must stop the start before anything else is built (exit 2).
-  const web = webConfigFile === undefined ? undefined : await WebSecurity.start(webConfigFile, logger);
-  const targets = new Map<string, Target>();
+  const web =
+    opts.webConfigFile === undefined ? undefined : await WebSecurity.start(opts.webConfigFile, logger);
+  let current = config;
+  let targets = new Map<string, Target>();
   for (const t of config.targets) targets.set(t.name, await createTarget(t, config, logger));
-  const fallback = targets.get(config.defaultTarget ?? '');
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  const reloadOk = new Gauge({
+    name: 'vsphere_exporter_config_last_reload_successful',
+    help: 'Whether the last configuration reload (SIGHUP or POST /-/reload) succeeded.',
+    registers: [registry],
+  });
+  const reloadTime = new Gauge({
+    name: 'vsphere_exporter_config_last_reload_success_timestamp_seconds',
+    help: 'Unix time of the last successful configuration load.',
+    registers: [registry],
+  });
+  reloadOk.set(1);
+  reloadTime.set(Date.now() / 1000);
   const selfMetrics = () => registry.metrics();
+
+  // Handlers are rebuilt from the target map at every reload; routes look them up at request time.
+  let metrics: Handler = () => undefined;
+  let probes = new Map<string, Handler>();
+  const wire = (): void => {
+    const fallback = targets.get(current.defaultTarget ?? '');
+    metrics = fallback
+      ? metricsHandler(fallback.source, current.scrape, selfMetrics, current.web.maxRequests)
+      : async (_req, res) => send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', await selfMetrics());
+    // Each target has its own concurrency budget, so a burst of probes for one cannot starve another.
+    probes = new Map(
+      [...targets].map(([name, t]) => [
+        name,
+        metricsHandler(t.source, current.scrape, () => Promise.resolve(''), current.web.maxRequests),
+      ]),
+    );
+  };
+  wire();
 
   const server = new HttpServer(logger, web);
   const text = 'text/plain; charset=utf-8';
   // /metrics: the default target plus the exporter's own metrics; /probe: one named target only.
-  server.get(
-    config.web.telemetryPath,
-    fallback
-      ? metricsHandler(fallback.source, config.scrape, selfMetrics, config.web.maxRequests)
-      : async (_req, res) => send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', await selfMetrics()),
-  );
-  // Each target has its own concurrency budget, so a burst of probes for one cannot starve another.
-  const probes = new Map(
-    [...targets].map(([name, t]) => [
-      name,
-      metricsHandler(t.source, config.scrape, () => Promise.resolve(''), config.web.maxRequests),
-    ]),
-  );
-  server.get('/probe', probeHandler(probes));
+  server.get(config.web.telemetryPath, (req, res) => metrics(req, res));
+  server.get('/probe', (req, res) => probeHandler(probes)(req, res));
   server.get('/', (_req, res) =>
     send(
       res,
       200,
       'text/html; charset=utf-8',
-      landingPage(VERSION, config.web.telemetryPath, [...targets.keys()], config.defaultTarget),
+      landingPage(VERSION, config.web.telemetryPath, [...targets.keys()], current.defaultTarget),
     ),
   );
   server.get('/-/healthy', (_req, res) => send(res, 200, text, 'OK\n'));
@@ -61,6 +90,66 @@ export async function createApp(config: Config, logger: Logger, webConfigFile?: 
       ? send(res, 200, text, 'Ready\n')
       : send(res, 503, text, 'Not ready: no vCenter login yet\n'),
   );
+
+  let started = false;
+  let reloading: Promise<boolean> = Promise.resolve(true);
+  const reloadOnce = async (): Promise<boolean> => {
+    if (!opts.reloadConfig) return false;
+    let next: Config;
+    try {
+      next = await opts.reloadConfig();
+    } catch (e) {
+      reloadOk.set(0);
+      logger.error(
+        { error: e instanceof Error ? e.message : String(e) },
+        'config reload failed; keeping the running config',
+      );
+      return false;
+    }
+    const result = await reconcileTargets(current, next, targets, (t) => createTarget(t, next, logger));
+    if (!result.ok) {
+      reloadOk.set(0);
+      logger.error({ error: result.error }, 'config reload failed; keeping the running config');
+      return false;
+    }
+    current = next;
+    targets = result.targets;
+    wire();
+    for (const name of result.added) if (started) targets.get(name)?.start();
+    // Removed (or changed) targets end their sessions after the swap: new scrapes no longer reach them.
+    await Promise.all(result.removed.map((t) => t.close()));
+    reloadOk.set(1);
+    reloadTime.set(Date.now() / 1000);
+    logger.info(
+      {
+        kept: result.kept.join(','),
+        added: result.added.join(','),
+        removed: result.removed.map((t) => t.name).join(','),
+      },
+      'config reloaded',
+    );
+    if (result.restartNeeded.length > 0) {
+      logger.warn(
+        { settings: result.restartNeeded.join(',') },
+        'changed settings apply only after a restart',
+      );
+    }
+    return true;
+  };
+  const reload = (): Promise<boolean> => {
+    // One reload at a time: SIGHUP and POST /-/reload arriving together must not race.
+    reloading = reloading.then(reloadOnce, reloadOnce);
+    return reloading;
+  };
+  server.post('/-/reload', async (req, res) => {
+    req.resume();
+    if (!opts.enableLifecycle) {
+      send(res, 403, text, 'Lifecycle API is not enabled (--web.enable-lifecycle).\n');
+      return;
+    }
+    if (await reload()) send(res, 200, text, 'Reloaded\n');
+    else send(res, 500, text, 'Reload failed; the running configuration is kept (see the log).\n');
+  });
 
   let closing: Promise<void> | undefined;
   return {
@@ -75,11 +164,14 @@ export async function createApp(config: Config, logger: Logger, webConfigFile?: 
         },
         'listening',
       );
+      started = true;
       for (const t of targets.values()) t.start();
       return address;
     },
+    reload,
     close() {
       closing ??= (async () => {
+        await reloading.catch(() => undefined);
         for (const t of targets.values()) t.abort();
         await server.close(1000);
         web?.close();

@@ -8,6 +8,10 @@ import { tuneHeap } from './heap.js';
 // systemd 90 s; our promise is 5 s).
 const SHUTDOWN_LIMIT_MS = 4500;
 
+// SIGHUP's default action ends the process; until the app can reload, a SIGHUP is ignored.
+let reloadOnHup = (): void => undefined;
+process.on('SIGHUP', () => reloadOnHup());
+
 async function main(): Promise<number | undefined> {
   tuneHeap(process.env);
   let loaded;
@@ -32,7 +36,16 @@ async function main(): Promise<number | undefined> {
   const logger = createLogger(config.log);
   let app;
   try {
-    app = await createApp(config, logger, loaded.webConfigFile);
+    app = await createApp(config, logger, {
+      ...(loaded.webConfigFile !== undefined && { webConfigFile: loaded.webConfigFile }),
+      enableLifecycle: loaded.enableLifecycle === true,
+      // A reload reads the same flags, file and (current) environment as the start did.
+      reloadConfig: async () => {
+        const next = await loadConfig(process.argv.slice(2), process.env);
+        if (next.kind !== 'run') throw new Error('unexpected command line on reload');
+        return next.config;
+      },
+    });
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`${e.message}\n`);
@@ -73,6 +86,10 @@ async function main(): Promise<number | undefined> {
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+  reloadOnHup = () => {
+    logger.info('SIGHUP: reloading the configuration');
+    void app.reload();
+  };
   return undefined;
 }
 

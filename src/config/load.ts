@@ -13,7 +13,7 @@ export { ConfigError } from './errors.js';
 
 /** What the command line asked for: run with a config, or print help / version. */
 export type LoadResult =
-  | { kind: 'run'; config: Config; webConfigFile?: string }
+  | { kind: 'run'; config: Config; webConfigFile?: string; enableLifecycle?: boolean }
   | { kind: 'help'; text: string }
   | { kind: 'version' };
 
@@ -35,6 +35,7 @@ Flags:
   --web.listen-address <addr>   address to listen on (default ":9272")
   --web.telemetry-path <path>   path under which to expose metrics (default "/metrics")
   --web.config.file <path>      TLS and basic auth for this endpoint (exporter-toolkit web config format)
+  --web.enable-lifecycle        allow POST /-/reload (SIGHUP always reloads the config file)
   --log.level <level>           debug, info, warn or error (default "info")
   --log.format <format>         logfmt or json (default "logfmt")
   --[no-]collector.<name>       enable/disable a collector (${COLLECTOR_NAMES.map((n) => (COLLECTOR_DEFAULTS[n] ? n : `${n} (off by default)`)).join(', ')})
@@ -57,6 +58,7 @@ const FLAGS = {
   'web.listen-address': { type: 'string' },
   'web.telemetry-path': { type: 'string' },
   'web.config.file': { type: 'string' },
+  'web.enable-lifecycle': { type: 'boolean' },
   'log.level': { type: 'string' },
   'log.format': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -208,5 +210,10 @@ export async function loadConfig(
   }
   // Its own format, read and checked by the server (src/server/web-config.ts), not a config key.
   const webConfigFile = flags['web.config.file'];
-  return { kind: 'run', config, ...(webConfigFile !== undefined && { webConfigFile }) };
+  return {
+    kind: 'run',
+    config,
+    ...(webConfigFile !== undefined && { webConfigFile }),
+    ...(flags['web.enable-lifecycle'] === true && { enableLifecycle: true }),
+  };
 }

@@ -8,13 +8,14 @@ import type { WebSecurity } from './web-security.js';
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
 /**
- * The HTTP front: exact-path GET routes, 404 for unknown paths, 405 for other methods. With a web
+ * The HTTP front: exact-path GET and POST routes, 404 for unknown paths, 405 for other methods. With a web
  * config (--web.config.file) it serves HTTPS if that asks for TLS, and every request, whatever its
  * path, first passes the config's basic auth.
  */
 export class HttpServer {
   private readonly server: Server;
   private readonly routes = new Map<string, Handler>();
+  private readonly postRoutes = new Map<string, Handler>();
 
   constructor(
     private readonly logger: Logger,
@@ -51,6 +52,11 @@ export class HttpServer {
     this.routes.set(path, handler);
   }
 
+  /** Registers a POST route for an exact path. */
+  post(path: string, handler: Handler): void {
+    this.postRoutes.set(path, handler);
+  }
+
   /** Listens on `host:port` ("" host = all interfaces) and resolves with the bound address. */
   listen(address: string): Promise<AddressInfo> {
     const i = address.lastIndexOf(':');
@@ -80,13 +86,16 @@ export class HttpServer {
 
   private dispatch(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
-    const handler = this.routes.get(path);
-    if (!handler) {
+    const get = this.routes.get(path);
+    const post = this.postRoutes.get(path);
+    if (!get && !post) {
       send(res, 404, 'text/plain; charset=utf-8', '404 page not found\n');
       return;
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('Allow', 'GET, HEAD');
+    const handler =
+      req.method === 'GET' || req.method === 'HEAD' ? get : req.method === 'POST' ? post : undefined;
+    if (!handler) {
+      res.setHeader('Allow', [...(get ? ['GET', 'HEAD'] : []), ...(post ? ['POST'] : [])].join(', '));
       send(res, 405, 'text/plain; charset=utf-8', '405 method not allowed\n');
       return;
     }
