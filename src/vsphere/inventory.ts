@@ -15,6 +15,8 @@ export interface VmObject {
   name: string;
   /** The VM's folder (absent for a VM inside a vApp). */
   parentMoid?: string;
+  /** gray, green, yellow or red (overallStatus). */
+  overallStatus?: string;
   numCpu?: number;
   memoryBytes?: number;
   instanceUuid?: string;
@@ -81,6 +83,7 @@ export interface Inventory {
 const VM_PATHS = [
   'name',
   'parent',
+  'overallStatus',
   'summary.config.numCpu',
   'summary.config.memorySizeMB',
   'summary.config.instanceUuid',
@@ -235,6 +238,7 @@ function toVm(moid: string, p: Map<string, XmlNode>): VmObject {
     moid,
     name: str(p.get('name')) ?? moid,
     parentMoid: moRef(p.get('parent'))?.value,
+    overallStatus: str(p.get('overallStatus')),
     numCpu: num(p.get('summary.config.numCpu')),
     memoryBytes: memMb === undefined ? undefined : memMb * 1024 * 1024,
     instanceUuid: str(p.get('summary.config.instanceUuid')),

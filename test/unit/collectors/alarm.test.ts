@@ -48,7 +48,9 @@ function fakeClient(
         method === 'RetrievePropertiesEx' ? `${method} ${/<type>(\w+)<\/type>/.exec(body)?.[1]}` : method,
       );
       if (method === 'CreateContainerView') {
-        assert.match(body, /<type>ManagedEntity<\/type>/);
+        // VMs come from the inventory, not from this view.
+        assert.match(body, /<type>HostSystem<\/type>/);
+        assert.doesNotMatch(body, /VirtualMachine|ManagedEntity/);
         return Promise.resolve(
           answer(
             envelope(
@@ -90,6 +92,17 @@ async function collect(
   const ctx = {
     client: fakeClient(calls, missing),
     filter,
+    inventory: {
+      vms: [
+        { moid: 'vm-57', name: 'db-01', overallStatus: 'yellow' },
+        { moid: 'vm-58', name: 'secret-vm', overallStatus: 'red' },
+        { moid: 'vm-59', name: 'web-01', overallStatus: 'purple' },
+      ],
+      path: (moid: string) =>
+        ({ 'vm-57': '/DC-west/vm/db-01', 'vm-58': '/DC-west/vm/secret-vm', 'vm-59': '/DC-west/vm/web-01' })[
+          moid
+        ],
+    },
     signal: new AbortController().signal,
     logger: pino({ level: 'silent' }),
   } as unknown as CollectContext;
@@ -113,14 +126,6 @@ test('triggered alarms: one series per alarm on its own entity, not on the ances
         alarm_moid: 'alarm-7',
         status: 'red',
       },
-      {
-        entity_type: 'VirtualMachine',
-        entity: 'db-01',
-        entity_moid: 'vm-57',
-        alarm: 'VM CPU usage',
-        alarm_moid: 'alarm-3',
-        status: 'yellow',
-      },
       // Its Alarm object is gone: kept, with an empty name.
       {
         entity_type: 'Datastore',
@@ -128,6 +133,15 @@ test('triggered alarms: one series per alarm on its own entity, not on the ances
         entity_moid: 'datastore-11',
         alarm: '',
         alarm_moid: 'alarm-9',
+        status: 'yellow',
+      },
+      // A VM's alarm, found in its ancestors' (propagated) triggeredAlarmState.
+      {
+        entity_type: 'VirtualMachine',
+        entity: 'db-01',
+        entity_moid: 'vm-57',
+        alarm: 'VM CPU usage',
+        alarm_moid: 'alarm-3',
         status: 'yellow',
       },
     ],
@@ -171,7 +185,7 @@ test('one view read, one name read per distinct triggered alarm of allowed entit
   const { calls } = await collect(hidesSecretVm);
   assert.deepEqual(
     calls.filter((c) => c !== 'RetrievePropertiesEx Alarm'),
-    ['CreateContainerView', 'RetrievePropertiesEx ManagedEntity', 'DestroyView'],
+    ['CreateContainerView', 'RetrievePropertiesEx Folder', 'DestroyView'],
   );
   assert.equal(calls.filter((c) => c === 'RetrievePropertiesEx Alarm').length, 3);
   const all = await collect({ allows: () => true });
