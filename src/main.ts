@@ -9,6 +9,13 @@ import { tuneHeap } from './heap.js';
 const SHUTDOWN_LIMIT_MS = 4500;
 
 async function main(): Promise<number | undefined> {
+  if (process.argv[2] === 'check') {
+    const { runCheck } = await import('./check/command.js');
+    return runCheck(process.argv.slice(3), process.env, {
+      out: (t) => process.stdout.write(t),
+      err: (t) => process.stderr.write(t),
+    });
+  }
   tuneHeap(process.env);
   let loaded;
   try {
