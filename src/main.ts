@@ -13,6 +13,13 @@ let reloadOnHup = (): void => undefined;
 process.on('SIGHUP', () => reloadOnHup());
 
 async function main(): Promise<number | undefined> {
+  if (process.argv[2] === 'check') {
+    const { runCheck } = await import('./check/command.js');
+    return runCheck(process.argv.slice(3), process.env, {
+      out: (t) => process.stdout.write(t),
+      err: (t) => process.stderr.write(t),
+    });
+  }
   tuneHeap(process.env);
   let loaded;
   try {

@@ -129,7 +129,8 @@ export async function createTarget(
   };
 }
 
-async function readCa(file: string, target: string): Promise<string> {
+/** Reads a target's ca_file; a ConfigError names the key when it cannot be read. */
+export async function readCa(file: string, target: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');
   } catch (e) {

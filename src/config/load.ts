@@ -27,6 +27,7 @@ export const VERSION: string = pkg.version;
 
 /** Usage text printed for --help. */
 export const HELP_TEXT = `Usage: vsphere-exporter [flags]
+       vsphere-exporter check [flags] [--format=json]   log in to every target, report problems, exit 0/1 (2: bad config)
 
 Prometheus exporter for VMware vSphere (vCenter / ESXi).
 

@@ -1,0 +1,35 @@
+import type { Logger } from 'pino';
+import { readPassword } from '../config/load.js';
+import type { VsphereConfig } from '../config/schema.js';
+import { VimClient } from '../vsphere/client.js';
+import { Session } from '../vsphere/session.js';
+import { SoapTransport } from '../vsphere/soap/transport.js';
+
+/** The SOAP pieces of one target, built from its config exactly as the exporter builds them. */
+export interface VimConnection {
+  transport: SoapTransport;
+  session: Session;
+  client: VimClient;
+}
+
+/** Transport, session and client for `v` (nothing connects until the first call). */
+export function connectVim(v: VsphereConfig, ca: string | undefined, logger: Logger): VimConnection {
+  const transport = new SoapTransport({
+    url: v.url,
+    // check makes one call at a time.
+    maxConnections: 1,
+    connectTimeoutMs: v.connectTimeoutMs,
+    requestTimeoutMs: v.requestTimeoutMs,
+    maxResponseBytes: v.maxResponseBytes,
+    ca,
+    insecureSkipVerify: v.insecureSkipVerify,
+    serverName: v.serverName,
+  });
+  const session = new Session(transport, {
+    user: v.user,
+    password: () => readPassword(v),
+    keepaliveIntervalMs: v.keepaliveIntervalMs,
+    logger,
+  });
+  return { transport, session, client: new VimClient(transport, session, logger) };
+}
