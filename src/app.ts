@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { VERSION } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { HttpServer, send } from './server/http-server.js';
-import { landingPage } from './server/landing-page.js';
+import { STATUS_PAGE_CSP, statusPage } from './server/status-page.js';
 import { metricsHandler } from './server/metrics-handler.js';
 import { probeHandler } from './server/probe-handler.js';
 import { WebSecurity } from './server/web-security.js';
@@ -50,7 +50,15 @@ export async function createApp(config: Config, logger: Logger, webConfigFile?: 
       res,
       200,
       'text/html; charset=utf-8',
-      landingPage(VERSION, config.web.telemetryPath, [...targets.keys()], config.defaultTarget),
+      statusPage({
+        version: VERSION,
+        uptimeSeconds: process.uptime(),
+        telemetryPath: config.web.telemetryPath,
+        defaultTarget: config.defaultTarget,
+        targets: [...targets.values()].map((t) => t.status()),
+        now: Date.now(),
+      }),
+      { 'Content-Security-Policy': STATUS_PAGE_CSP, 'Cache-Control': 'no-store' },
     ),
   );
   server.get('/-/healthy', (_req, res) => send(res, 200, text, 'OK\n'));
