@@ -85,7 +85,8 @@ function targetCard(t: TargetStatus, view: StatusView): string {
     [
       'Product',
       vc
-        ? `${esc(vc.product)} (version ${esc(vc.version)}, build ${esc(vc.build)}, API ${esc(vc.apiVersion)})`
+        ? // fullName already reads "VMware vCenter Server 8.0.2 build-22385739"; some endpoints leave it empty.
+          `${esc(vc.product || `version ${vc.version} build ${vc.build}`)} · API ${esc(vc.apiVersion)}`
         : 'unknown (not connected yet)',
     ],
     [

@@ -119,7 +119,7 @@ describe('status page', () => {
             collection: 'background',
             session: { loggedIn: true, logins: 2, relogins: 1, loginFailures: 3 },
             vcenter: {
-              product: 'VMware vCenter Server 8.0.2',
+              product: 'VMware vCenter Server 8.0.2 build-123',
               version: '8.0.2',
               build: '123',
               apiVersion: '8.0.2.0',
@@ -134,7 +134,7 @@ describe('status page', () => {
     assert.match(c, /<span class="badge up">up<\/span>/);
     assert.match(c, /<dt>vCenter<\/dt><dd>https:\/\/vc1.example:443<\/dd>/);
     assert.match(c, /<dt>TLS verify<\/dt><dd>off<\/dd>/);
-    assert.match(c, /VMware vCenter Server 8.0.2 \(version 8.0.2, build 123, API 8.0.2.0\)/);
+    assert.match(c, /VMware vCenter Server 8.0.2 build-123 · API 8.0.2.0</);
     assert.match(c, /logged in · 2 logins · 1 re-logins · 3 login failures/);
     assert.match(c, /<dt>Collection<\/dt><dd>in the background<\/dd>/);
     assert.match(c, /<time datetime="2026-11-27T11:59:18.000Z">2026-11-27 11:59:18 UTC<\/time> \(42 s ago\)/);
@@ -171,6 +171,8 @@ describe('status page', () => {
             error: { code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:1' },
             collectors: [{ name: 'vm', ok: false }],
           },
+          // ServiceContent read before the failure, with an empty fullName.
+          vcenter: { product: '', version: '7.0<', build: '42', apiVersion: '7.0' },
         }),
       ]),
     );
@@ -180,6 +182,7 @@ describe('status page', () => {
     assert.match(c, /<dt>Result<\/dt><dd>down<\/dd>/);
     assert.match(c, /<code>ECONNREFUSED<\/code> connect ECONNREFUSED 127.0.0.1:1/);
     assert.match(c, /\(1 h 0 min ago\)/);
+    assert.match(c, /<dt>Product<\/dt><dd>version 7.0&lt; build 42 · API 7.0<\/dd>/);
     assert.match(c, /<td class="error">not run<\/td><td class="num">—<\/td>/);
     assert.ok(!card(html, 'up').includes('ECONNREFUSED'), 'the error stays on its own card');
     assert.ok(!html.includes('also at'), 'no default target, no /metrics note');
