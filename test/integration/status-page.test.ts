@@ -36,7 +36,10 @@ describe('status page at / in chromium', { timeout: 180_000 }, () => {
   let browser: Browser;
   let dir: string;
   let deadPort = 0;
-  const probes = new Map<string, { samples: number; errorCode?: string }>();
+  const probes = new Map<
+    string,
+    { samples: number; errorCode?: string; collectors: Map<string, number | undefined> }
+  >();
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'vsx-status-'));
@@ -108,6 +111,9 @@ describe('status page at / in chromium', { timeout: 180_000 }, () => {
       probes.set(name, {
         samples: samples.length,
         errorCode: find(samples, 'vsphere_last_error_info')[0]?.labels.code,
+        collectors: new Map(
+          find(samples, 'vsphere_collector_success').map((x) => [x.labels.collector ?? '', x.value]),
+        ),
       });
     }
     assert.equal(probes.get('broken')?.errorCode !== undefined, true, 'the broken target reports an error');
@@ -133,9 +139,19 @@ describe('status page at / in chromium', { timeout: 180_000 }, () => {
     );
     assert.equal(await field(healthy, 'vCenter'), new URL(vc.url).origin);
     assert.ok(!(await healthy.textContent())?.includes(vc.password), 'no password on the page');
-    const vmRow = healthy.locator('tr[data-collector="vm"] td');
-    assert.deepEqual((await vmRow.allTextContents()).slice(0, 2), ['vm', 'ok']);
-    assert.ok(Number((await vmRow.allTextContents())[2]) >= 0);
+    // One row per collector, its result that of vsphere_collector_success in the probe's answer.
+    const rows = async (card: Locator) =>
+      Promise.all(
+        (await card.locator('tr[data-collector]').all()).map((r) => r.locator('td').allTextContents()),
+      );
+    const healthyRows = await rows(healthy);
+    const truth = probes.get('healthy')!.collectors;
+    assert.ok(truth.size >= 5, `${truth.size} collectors`);
+    assert.deepEqual(
+      healthyRows.map(([name, result]) => [name, result]),
+      [...truth].map(([name, ok]) => [name, ok === 1 ? 'ok' : 'failed']),
+    );
+    for (const [name, , secs] of healthyRows) assert.ok(Number(secs) >= 0, `${name} seconds ${secs}`);
 
     const broken = page.locator('section[data-target="broken"]');
     assert.equal(await broken.getAttribute('data-state'), 'down');
@@ -150,6 +166,10 @@ describe('status page at / in chromium', { timeout: 180_000 }, () => {
     assert.equal(await field(broken, 'Product'), 'unknown (not connected yet)');
     assert.equal(await field(broken, 'vCenter'), `http://127.0.0.1:${deadPort}`);
     assert.equal(await field(broken, 'TLS verify'), 'off');
+    assert.deepEqual(
+      await rows(broken),
+      [...truth.keys()].map((name) => [name, 'not run', '—']),
+    );
 
     assert.equal(errors.length, 0, `console errors on the status page: ${errors.join('; ')}`);
     // Every link answers 200 (the probe of the broken target too: it reports vsphere_up 0).
