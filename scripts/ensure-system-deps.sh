@@ -2,13 +2,14 @@
 # Installs the Debian packages the test suite needs, if missing:
 #   golang-go + golang-github-vmware-govmomi-dev  to build the vCenter simulator (offline, GOPATH mode)
 #   prometheus                                    for /usr/bin/promtool (and /usr/bin/prometheus)
-# Usage: scripts/ensure-system-deps.sh [PACKAGE...]   (default: all three)
+#   chromium                                      for the status page's browser test (playwright-core)
+# Usage: scripts/ensure-system-deps.sh [PACKAGE...]   (default: all four)
 # As root it runs apt-get itself; otherwise it prints the command to run and exits 1.
 set -euo pipefail
 
 packages=("$@")
 if [ ${#packages[@]} -eq 0 ]; then
-  packages=(golang-go golang-github-vmware-govmomi-dev prometheus)
+  packages=(golang-go golang-github-vmware-govmomi-dev prometheus chromium)
 fi
 
 # Checks for what we actually use rather than dpkg state, so a Go or promtool installed some
@@ -18,6 +19,8 @@ present() {
     golang-go) command -v go >/dev/null 2>&1 ;;
     golang-github-vmware-govmomi-dev) [ -d /usr/share/gocode/src/github.com/vmware/govmomi/simulator ] ;;
     prometheus) command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 ;;
+    # The browser test launches this exact path.
+    chromium) [ -x /usr/bin/chromium ] ;;
     *) [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ] ;;
   esac
 }

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { VERSION } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { HttpServer, send, type Handler } from './server/http-server.js';
-import { landingPage } from './server/landing-page.js';
+import { STATUS_PAGE_CSP, statusPage } from './server/status-page.js';
 import { metricsHandler } from './server/metrics-handler.js';
 import { probeHandler } from './server/probe-handler.js';
 import { WebSecurity } from './server/web-security.js';
@@ -79,10 +79,22 @@ export async function createApp(config: Config, logger: Logger, opts: AppOptions
       res,
       200,
       'text/html; charset=utf-8',
-      landingPage(VERSION, config.web.telemetryPath, [...targets.keys()], current.defaultTarget),
+      statusPage({
+        version: VERSION,
+        uptimeSeconds: process.uptime(),
+        telemetryPath: config.web.telemetryPath,
+        defaultTarget: current.defaultTarget,
+        targets: [...targets.values()].map((t) => t.status()),
+        now: Date.now(),
+      }),
+      { 'Content-Security-Policy': STATUS_PAGE_CSP, 'Cache-Control': 'no-store' },
     ),
   );
   server.get('/-/healthy', (_req, res) => send(res, 200, text, 'OK\n'));
+  // Browsers ask for it on every page; a 404 would be an error in their console.
+  server.get('/favicon.ico', (_req, res) => {
+    res.writeHead(204).end();
+  });
   // Ready once any target has logged in: one vCenter being down must not take the others' scrapes
   // out of a Kubernetes Service.
   server.get('/-/ready', (_req, res) =>

@@ -9,6 +9,7 @@ import { BackgroundCollector } from './scrape/background.js';
 import { Scraper } from './scrape/scraper.js';
 import { SoapStats } from './scrape/self-stats.js';
 import type { CollectionSource } from './server/metrics-handler.js';
+import type { TargetStatus } from './server/status-page.js';
 import { VimClient } from './vsphere/client.js';
 import { fetchInventory } from './vsphere/inventory.js';
 import { InventoryWatch } from './vsphere/inventory-watch.js';
@@ -23,6 +24,8 @@ export interface Target {
   readonly source: CollectionSource;
   /** True once it has logged in at least once. */
   loggedIn(): boolean;
+  /** What the status page shows; reads what is known and never starts a collection. */
+  status(): TargetStatus;
   /** Logs in (or starts background collection) without waiting for a scrape. */
   start(): void;
   /** Stops background work and aborts a collection in flight (its scrapes answer at once). */
@@ -103,6 +106,23 @@ export async function createTarget(
       ? { get: (_budget, hangup) => background.get(hangup), reportsAge: true }
       : { get: (budget, hangup) => scraper.collect(budget, hangup), reportsAge: false },
     loggedIn: () => session.stats.logins > 0,
+    status() {
+      const about = session.content?.about;
+      return {
+        name: t.name,
+        endpoint: v.url.origin,
+        tlsVerify: v.url.protocol === 'https:' && !v.insecureSkipVerify,
+        collection: background ? 'background' : 'on-scrape',
+        last: scraper.last,
+        session: { loggedIn: session.isLoggedIn, ...session.stats },
+        vcenter: about && {
+          product: about.fullName,
+          version: about.version,
+          build: about.build,
+          apiVersion: about.apiVersion,
+        },
+      };
+    },
     start() {
       // Log in at start so /-/ready turns green without waiting for the first scrape.
       if (background) background.start();

@@ -8,6 +8,7 @@ import type { Inventory } from '../vsphere/inventory.js';
 import type { PerfManager } from '../vsphere/perf-manager.js';
 import { errorReason } from '../vsphere/soap/errors.js';
 import { describe } from '../vsphere/session.js';
+import type { CollectionSummary } from './collection-summary.js';
 import { sessionFamilies, type SoapStats } from './self-stats.js';
 
 /** The encoded result of one collection, shared by every scrape that waited for it. */
@@ -45,8 +46,14 @@ export class Scraper {
   private inflight: { promise: Promise<Collection>; waiters: number } | undefined;
   private current: AbortController | undefined;
   private lastErrorCode: string | undefined;
+  private summary: CollectionSummary | undefined;
 
   constructor(private readonly deps: ScraperDeps) {}
+
+  /** The last finished collection, for the status page (undefined until one has finished). */
+  get last(): CollectionSummary | undefined {
+    return this.summary;
+  }
 
   /**
    * Returns the collection in flight, or starts one with `budgetSeconds`. When every caller's
@@ -114,6 +121,7 @@ export class Scraper {
     );
     let up = false;
     let error: unknown;
+    let outcomes: { ok: number; seconds: number }[] | undefined;
     try {
       const filter = this.deps.filter ?? ALLOW_ALL;
       const inventory = filterInventory(await this.deps.inventory.fetch(ac.signal), filter);
@@ -126,7 +134,7 @@ export class Scraper {
         signal: ac.signal,
         logger,
       };
-      const outcomes = await Promise.all(
+      const results = await Promise.all(
         this.deps.collectors.map(async (c, i) => {
           const t0 = process.hrtime.bigint();
           try {
@@ -138,10 +146,11 @@ export class Scraper {
           }
         }),
       );
+      outcomes = results;
       // Added after all finished, in registry order, so the output order does not depend on timing.
       this.deps.collectors.forEach((c, i) => {
-        success.add([c.name], outcomes[i]!.ok);
-        duration.add([c.name], outcomes[i]!.seconds);
+        success.add([c.name], results[i]!.ok);
+        duration.add([c.name], results[i]!.seconds);
       });
     } catch (e) {
       error = e;
@@ -159,8 +168,23 @@ export class Scraper {
       ...this.healthFamilies(up, durationSeconds, error),
     ];
     const body = encodeFamilies(families);
+    const finishedAt = Date.now();
+    this.summary = {
+      up,
+      durationSeconds,
+      finishedAt,
+      samples: families.reduce((n, f) => n + f.size, 0),
+      error:
+        error === undefined
+          ? undefined
+          : { code: errorReason(error), message: describe(error).message.slice(0, 200) },
+      collectors: this.deps.collectors.map((c, i) => {
+        const o = outcomes?.[i];
+        return o ? { name: c.name, ok: o.ok === 1, seconds: o.seconds } : { name: c.name, ok: false };
+      }),
+    };
     let gz: Promise<Buffer> | undefined;
-    return { up, body, durationSeconds, finishedAt: Date.now(), gzip: () => (gz ??= gzipBody(body)) };
+    return { up, body, durationSeconds, finishedAt, gzip: () => (gz ??= gzipBody(body)) };
   }
 
   private healthFamilies(up: boolean, durationSeconds: number, error: unknown): MetricFamily[] {
