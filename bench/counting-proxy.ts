@@ -20,7 +20,7 @@ export interface ProxyRecord {
   responseBytes: number;
   /** HTTP status of the answer; 0 until it starts. */
   status: number;
-  /** A RetrievePropertiesEx whose specSet traverses a ContainerView: a full inventory read. */
+  /** A RetrievePropertiesEx reading every VirtualMachine of a ContainerView: a full VM inventory read. */
   fullInventory: boolean;
   /** Set only while capturing: what the floor needs to replay this request. */
   capture?: CapturedRequest;
@@ -54,6 +54,7 @@ export const UNKNOWN_METHOD = '(unknown)';
 const HEAD_BYTES = 64 * 1024;
 const MAX_REQUEST_HEADER = 64 * 1024;
 const METHOD_RE = /<(?:[\w.-]+:)?Body(?:\s[^>]*)?>\s*<(?:[\w.-]+:)?([\w.-]+)[\s>/]/;
+const VM_TYPE_RE = /<(?:[\w.-]+:)?type>\s*VirtualMachine\s*<\/(?:[\w.-]+:)?type>/;
 const VIEW_TRAVERSAL_RE = /<(?:[\w.-]+:)?type>\s*ContainerView\s*<\/(?:[\w.-]+:)?type>/;
 const HOP_BY_HOP = new Set([
   'connection',
@@ -70,9 +71,15 @@ export function soapMethodOf(body: Buffer): string {
   return METHOD_RE.exec(body.subarray(0, 4096).toString('latin1'))?.[1] ?? UNKNOWN_METHOD;
 }
 
-/** True for a RetrievePropertiesEx that reads every object of a ContainerView (a full inventory read). */
+/**
+ * True for a RetrievePropertiesEx that reads every VM of a ContainerView (a full inventory read).
+ * The cluster, datastore, pool, datacenter and alarm collectors read their own few hundred objects
+ * through views every scrape; those are not the 10,000-VM read the incremental mode avoids.
+ */
 export function isFullInventoryRead(method: string, body: Buffer): boolean {
-  return method === 'RetrievePropertiesEx' && VIEW_TRAVERSAL_RE.test(body.toString('latin1'));
+  if (method !== 'RetrievePropertiesEx') return false;
+  const text = body.toString('latin1');
+  return VIEW_TRAVERSAL_RE.test(text) && VM_TYPE_RE.test(text);
 }
 
 /** A complete HTTP/1.1 request at the start of `buf`, or undefined while it is incomplete. */

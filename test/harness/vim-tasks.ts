@@ -31,3 +31,11 @@ export async function createSnapshot(raw: RawVimClient, vmMoid: string, name: st
   assert.ok(task, 'CreateSnapshot_Task returned a task');
   await waitTask(raw, task);
 }
+
+/** Runs a `<method>` task on a VM (e.g. Rename_Task with `<newName>`), waiting for it. */
+export async function vmTask(raw: RawVimClient, method: string, vmMoid: string, params = ''): Promise<void> {
+  const xml = await raw.call(method, refXml('_this', { type: 'VirtualMachine', value: vmMoid }) + params);
+  const task = /<returnval[^>]*>([^<]*)<\/returnval>/.exec(xml)?.[1];
+  assert.ok(task, `${method} returned a task`);
+  await waitTask(raw, task);
+}
