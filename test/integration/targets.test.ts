@@ -46,6 +46,9 @@ describe('named targets: /probe?target=, isolation, TLS to vCenter', () => {
     ]);
     const pw = join(dir, 'password');
     writeFileSync(pw, fast.password, { mode: 0o600 });
+    // Readable by everyone: the exporter must say so (and still run).
+    const loosePw = join(dir, 'password-0644');
+    writeFileSync(loosePw, fast.password, { mode: 0o644 });
     const t = (name: string, vc: Vcsim, extra: Record<string, unknown> = {}) => ({
       name,
       url: vc.url,
@@ -64,6 +67,7 @@ describe('named targets: /probe?target=, isolation, TLS to vCenter', () => {
           t('tls-unknown-ca', tls),
           t('tls-ca', tls, { ca_file: pki.caCert }),
           t('tls-wrong-name', tls, { ca_file: pki.caCert, server_name: 'vcenter.wrong.example' }),
+          t('tls-insecure', tls, { insecure_skip_verify: true, password_file: loosePw }),
         ],
       }),
     );
@@ -153,5 +157,18 @@ describe('named targets: /probe?target=, isolation, TLS to vCenter', () => {
     assert.equal(errorOf(wrong.samples).code, 'VSPHERE_TLS');
     assert.match(errorOf(wrong.samples).message ?? '', /does not name this host/);
     assert.equal(find((await probe('fast')).samples, 'vsphere_target_tls_verify')[0]?.value, 0, 'http://');
+    const insecure = await probe('tls-insecure');
+    assert.equal(find(insecure.samples, 'vsphere_up')[0]?.value, 1, 'connects without verification');
+    assert.equal(find(insecure.samples, 'vsphere_target_tls_verify')[0]?.value, 0, 'and says so');
+    const warned = (msg: RegExp) =>
+      exporter.logs.some((l) => l.target === 'tls-insecure' && l.level === 40 && msg.test(String(l.msg)));
+    assert.ok(
+      warned(/TLS certificate verification of vCenter is DISABLED/),
+      'insecure_skip_verify is logged as a warning',
+    );
+    assert.ok(
+      warned(/password file is readable by group or others/),
+      'a 0644 password file is logged as a warning',
+    );
   });
 });
