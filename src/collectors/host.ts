@@ -57,6 +57,14 @@ const CPU_CAPACITY = g(
 );
 const MEM_CAPACITY = g('memory_capacity_bytes', 'Physical memory in bytes (summary.hardware.memorySize).');
 const UPTIME = g('uptime_seconds', 'Seconds since the host booted (summary.quickStats.uptime).');
+const NTP_RUNNING = g(
+  'ntp_running',
+  "1 when the host's NTP daemon runs (config.service.service, key ntpd, running).",
+);
+const NTP_SERVERS = g(
+  'ntp_servers',
+  'NTP servers configured on the host (config.dateTimeInfo.ntpConfig.server); 0 means the clock is not synchronised by NTP.',
+);
 // cpu_usage_hertz already comes from cpu.usagemhz.average; memory has no counter of that name.
 const MEM_USAGE = g(
   'memory_usage_bytes',
@@ -77,7 +85,15 @@ export function createHostCollector(options: HostCollectorOptions = {}): Collect
   const perfDefs = [...PERF, ...extraCounterDefs(options.extraCounters ?? [], PERF)];
   return {
     name: 'host',
-    families: [...STATIC, UPTIME, MEM_USAGE, ...SENSORS, ...perfFamilyDefs('vsphere_host', ID, PERF)],
+    families: [
+      ...STATIC,
+      UPTIME,
+      NTP_RUNNING,
+      NTP_SERVERS,
+      MEM_USAGE,
+      ...SENSORS,
+      ...perfFamilyDefs('vsphere_host', ID, PERF),
+    ],
     async collect(ctx: CollectContext, emit): Promise<void> {
       const [info, connection, power, maintenance, boot, cores, threads, cpuCapacity, memCapacity] =
         STATIC.map(family) as [
@@ -92,6 +108,8 @@ export function createHostCollector(options: HostCollectorOptions = {}): Collect
           MetricFamily,
         ];
       const uptime = family(UPTIME);
+      const ntpRunning = family(NTP_RUNNING);
+      const ntpServers = family(NTP_SERVERS);
       const memUsage = family(MEM_USAGE);
       const [temperature, fan, sensorPower, health] = SENSORS.map(family) as [
         MetricFamily,
@@ -127,6 +145,8 @@ export function createHostCollector(options: HostCollectorOptions = {}): Collect
           cpuCapacity.add(id, h.cpuCores * h.cpuMhz * 1e6);
         if (h.memoryBytes !== undefined) memCapacity.add(id, h.memoryBytes);
         if (h.uptimeSeconds !== undefined) uptime.add(id, h.uptimeSeconds);
+        if (h.ntpRunning !== undefined) ntpRunning.add(id, h.ntpRunning ? 1 : 0);
+        if (h.ntpServers !== undefined) ntpServers.add(id, h.ntpServers);
         if (h.memoryUsageBytes !== undefined) memUsage.add(id, h.memoryUsageBytes);
         addSensorSeries(id, h.sensors, { temperature, fan, power: sensorPower, health });
         // A disconnected or powered-off host has no realtime statistics to give.
@@ -135,7 +155,8 @@ export function createHostCollector(options: HostCollectorOptions = {}): Collect
       }
       for (const f of [info, connection, power, maintenance, boot, cores, threads, cpuCapacity, memCapacity])
         emit(f);
-      for (const f of [uptime, memUsage, temperature, fan, sensorPower, health]) emit(f);
+      for (const f of [uptime, ntpRunning, ntpServers, memUsage, temperature, fan, sensorPower, health])
+        emit(f);
       for (const f of await collectPerfFamilies(ctx.perf, 'vsphere_host', ID, perfDefs, targets, ctx.signal))
         emit(f);
     },

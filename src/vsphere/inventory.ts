@@ -59,6 +59,10 @@ export interface HostObject {
   powerState?: string;
   bootTime?: number;
   uptimeSeconds?: number;
+  /** Whether the ntpd service runs (config.service.service[key=ntpd].running). */
+  ntpRunning?: boolean;
+  /** NTP servers configured (config.dateTimeInfo.ntpConfig.server). */
+  ntpServers?: number;
   memoryUsageBytes?: number;
   /** ArrayOfHostNumericSensorInfo (runtime.healthSystemRuntime.systemHealthInfo.numericSensorInfo). */
   sensors?: XmlNode;
@@ -122,6 +126,8 @@ const HOST_PATHS = [
   'summary.runtime.powerState',
   'summary.runtime.bootTime',
   'summary.quickStats.uptime',
+  'config.service.service',
+  'config.dateTimeInfo.ntpConfig.server',
   'summary.quickStats.overallMemoryUsage',
   SENSORS,
 ] as const;
@@ -279,6 +285,8 @@ function toHost(moid: string, p: Map<string, XmlNode>): HostObject {
     powerState: str(p.get('summary.runtime.powerState')),
     bootTime: epochSeconds(p.get('summary.runtime.bootTime')),
     uptimeSeconds: num(p.get('summary.quickStats.uptime')),
+    ntpRunning: ntpdRunning(p.get('config.service.service')),
+    ntpServers: p.get('config.dateTimeInfo.ntpConfig.server')?.children.length,
     memoryUsageBytes: mb(num(p.get('summary.quickStats.overallMemoryUsage'))),
     sensors: p.get(SENSORS),
   };
@@ -286,4 +294,13 @@ function toHost(moid: string, p: Map<string, XmlNode>): HostObject {
 
 function mb(n: number | undefined): number | undefined {
   return n === undefined ? undefined : n * 1024 * 1024;
+}
+
+// ESXi lists its services (ntpd, sshd, …) in one array; only ntpd's state is exported.
+function ntpdRunning(services: XmlNode | undefined): boolean | undefined {
+  for (const svc of services?.children ?? []) {
+    const key = svc.children.find((c) => c.name === 'key')?.text;
+    if (key === 'ntpd') return bool(svc.children.find((c) => c.name === 'running'));
+  }
+  return undefined;
 }

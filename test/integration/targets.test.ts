@@ -161,7 +161,7 @@ describe('named targets: /probe?target=, isolation, TLS to vCenter', () => {
     assert.equal(find(insecure.samples, 'vsphere_up')[0]?.value, 1, 'connects without verification');
     assert.equal(find(insecure.samples, 'vsphere_target_tls_verify')[0]?.value, 0, 'and says so');
     const warned = (msg: RegExp) =>
-      exporter.logs.some((l) => l.target === 'tls-insecure' && l.level === 40 && msg.test(String(l.msg)));
+      exporter.logs.some((l) => l.target === 'tls-insecure' && l.level === 'warn' && msg.test(String(l.msg)));
     assert.ok(
       warned(/TLS certificate verification of vCenter is DISABLED/),
       'insecure_skip_verify is logged as a warning',

@@ -192,6 +192,20 @@ describe('VM and host extras against vcsim', () => {
     for (const s of exported) assert.ok(s.value >= 0);
   });
 
+  test('hosts: NTP daemon state equals the ntpd service vcsim reports', async () => {
+    const { samples } = parsePrometheusText((await exporter.scrape()).text);
+    const hosts = await raw.retrieveAll('HostSystem', ['name', 'config.service.service']);
+    assert.ok(hosts.length > 0);
+    for (const h of hosts) {
+      const ntpd = /<key>ntpd<\/key>[\s\S]*?<running>(true|false)<\/running>/.exec(
+        h.props['config.service.service'] ?? '',
+      );
+      assert.ok(ntpd, `vcsim lists ntpd on ${h.moid}`);
+      const got = samples.find((x) => x.name === 'vsphere_host_ntp_running' && x.labels.host_moid === h.moid);
+      assert.equal(got?.value, ntpd[1] === 'true' ? 1 : 0, `ntp_running of ${h.moid}`);
+    }
+  });
+
   test('promtool is clean, collectors succeed, no series is duplicated', async () => {
     const { text: body } = await exporter.scrape();
     const ours = body
