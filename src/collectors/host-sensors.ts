@@ -1,13 +1,13 @@
 import type { MetricFamily } from '../exposition/index.js';
-import type { XmlNode } from '../vsphere/soap/xml.js';
-import { num } from '../vsphere/values.js';
+import { numericSensors, SOFTWARE_SENSOR_TYPE, type NumericSensor } from '../vsphere/host-sensor-info.js';
 import { gauge } from './collector.js';
 import { addStateSet } from './perf-families.js';
 
 const ID = ['host', 'host_moid'] as const;
 /** HostNumericSensorInfo.healthState.key values. */
 export const SENSOR_STATES = ['green', 'yellow', 'red', 'unknown'] as const;
-const SOFTWARE = 'Software Components';
+/** Re-exported for the collectors' tests and callers. */
+export { numericSensors, type NumericSensor };
 const PATH = 'runtime.healthSystemRuntime.systemHealthInfo.numericSensorInfo';
 
 /** `vsphere_host_sensor_temperature_celsius`. */
@@ -35,16 +35,6 @@ export const SENSOR_HEALTH = gauge(
   [...ID, 'sensor', 'state'],
 );
 
-/** One decoded HostNumericSensorInfo. */
-export interface NumericSensor {
-  name: string;
-  sensorType: string;
-  baseUnits: string;
-  health?: string;
-  currentReading?: number;
-  unitModifier: number;
-}
-
 /** A raw sensor reading scaled by its unitModifier (value × 10^unitModifier), e.g. 4520 with −2 → 45.2. */
 export function sensorValue(reading: number, unitModifier: number): number {
   // Dividing by a positive power of ten keeps 4520 × 10^−2 at 45.2 (multiplying by 0.01 gives 45.2000…01).
@@ -67,34 +57,16 @@ export function classifySensor(
   return undefined;
 }
 
-/** Decodes ArrayOfHostNumericSensorInfo; nameless entries are skipped. */
-export function numericSensors(list: XmlNode | undefined): NumericSensor[] {
-  const out: NumericSensor[] = [];
-  for (const info of list?.children ?? []) {
-    const s: NumericSensor = { name: '', sensorType: '', baseUnits: '', unitModifier: 0 };
-    for (const c of info.children) {
-      if (c.name === 'name') s.name = c.text;
-      else if (c.name === 'sensorType') s.sensorType = c.text;
-      else if (c.name === 'baseUnits') s.baseUnits = c.text;
-      else if (c.name === 'currentReading') s.currentReading = num(c);
-      else if (c.name === 'unitModifier') s.unitModifier = num(c) ?? 0;
-      else if (c.name === 'healthState') s.health = c.children.find((k) => k.name === 'key')?.text;
-    }
-    if (s.name !== '') out.push(s);
-  }
-  return out;
-}
-
 /** Adds one host's sensor series to the four sensor families (in that order). */
 export function addSensorSeries(
   id: readonly string[],
-  list: XmlNode | undefined,
+  sensors: readonly NumericSensor[] | undefined,
   families: { temperature: MetricFamily; fan: MetricFamily; power: MetricFamily; health: MetricFamily },
 ): void {
   const seen = new Set<string>();
-  for (const s of numericSensors(list)) {
+  for (const s of sensors ?? []) {
     // ESXi lists every installed VIB as a "sensor" (~100 per host): software, not hardware health.
-    if (s.sensorType === SOFTWARE) continue;
+    if (s.sensorType === SOFTWARE_SENSOR_TYPE) continue;
     // Some BMCs repeat a sensor name; a second series with the same labels would be invalid.
     if (seen.has(s.name)) continue;
     seen.add(s.name);

@@ -8,6 +8,7 @@ import {
 import { isVsphereError } from './soap/errors.js';
 import type { XmlNode } from './soap/xml.js';
 import { bool, epochSeconds, moRef, num, str } from './values.js';
+import { hardwareSensors, type NumericSensor } from './host-sensor-info.js';
 
 /** A virtual machine as the collectors see it. */
 export interface VmObject {
@@ -64,8 +65,8 @@ export interface HostObject {
   /** NTP servers configured (config.dateTimeInfo.ntpConfig.server). */
   ntpServers?: number;
   memoryUsageBytes?: number;
-  /** ArrayOfHostNumericSensorInfo (runtime.healthSystemRuntime.systemHealthInfo.numericSensorInfo). */
-  sensors?: XmlNode;
+  /** Hardware sensors (runtime.healthSystemRuntime.systemHealthInfo.numericSensorInfo), decoded on arrival. */
+  sensors?: NumericSensor[];
 }
 
 /** Where a host sits: its cluster (empty for a standalone host) and datacenter. */
@@ -160,38 +161,58 @@ export async function fetchInventory(client: VimClient, signal?: AbortSignal): P
 
 async function fetchOnce(client: VimClient, signal?: AbortSignal): Promise<Inventory> {
   const content = await client.content(signal);
-  const objects = await withContainerView(client, content.rootFolder, INVENTORY_TYPES, signal, (view) =>
-    retrieveFromView(client, view, INVENTORY_SPECS, signal),
+  const items: InventoryItem[] = [];
+  // Each object becomes its compact record as it arrives; its property tree is garbage at once.
+  await withContainerView(client, content.rootFolder, INVENTORY_TYPES, signal, (view) =>
+    retrieveFromView(client, view, INVENTORY_SPECS, signal, 1000, (o) => items.push(toItem(o))),
   );
-  return buildInventory(objects);
+  return assembleInventory(items);
+}
+
+/** One object of the inventory view, decoded. */
+export type InventoryItem =
+  | { kind: 'vm'; vm: VmObject }
+  | { kind: 'host'; host: HostObject }
+  | { kind: 'parent'; moid: string; type: string; name?: string; parent?: string };
+
+/** Decodes one ObjectContent of the inventory view (pure). */
+export function toItem(o: ObjectContent): InventoryItem {
+  const p = o.props;
+  if (o.obj.type === 'VirtualMachine') return { kind: 'vm', vm: toVm(o.obj.value, p) };
+  if (o.obj.type === 'HostSystem') return { kind: 'host', host: toHost(o.obj.value, p) };
+  return {
+    kind: 'parent',
+    moid: o.obj.value,
+    type: o.obj.type,
+    name: str(p.get('name')),
+    parent: moRef(p.get('parent'))?.value,
+  };
 }
 
 /** Turns raw ObjectContents into the inventory model (pure; exported for tests). */
 export function buildInventory(objects: readonly ObjectContent[]): Inventory {
+  return assembleInventory(objects.map(toItem));
+}
+
+/** The inventory model from decoded items (pure). */
+export function assembleInventory(items: readonly InventoryItem[]): Inventory {
   const vms: VmObject[] = [];
   const hosts: HostObject[] = [];
   const parents = new Map<string, { type: string; name?: string; parent?: string }>();
   const seen = new Set<string>();
-  for (const o of objects) {
+  for (const it of items) {
     // An object listed twice (a misbehaving server or proxy) must not become duplicate series.
-    const key = `${o.obj.type}:${o.obj.value}`;
+    const key =
+      it.kind === 'vm'
+        ? `vm:${it.vm.moid}`
+        : it.kind === 'host'
+          ? `host:${it.host.moid}`
+          : `${it.type}:${it.moid}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    const p = o.props;
-    switch (o.obj.type) {
-      case 'VirtualMachine':
-        vms.push(toVm(o.obj.value, p));
-        break;
-      case 'HostSystem':
-        hosts.push(toHost(o.obj.value, p));
-        break;
-      default:
-        parents.set(o.obj.value, {
-          type: o.obj.type,
-          name: str(p.get('name')),
-          parent: moRef(p.get('parent'))?.value,
-        });
-    }
+    if (it.kind === 'vm') vms.push(it.vm);
+    else if (it.kind === 'host') hosts.push(it.host);
+    else parents.set(it.moid, { type: it.type, name: it.name, parent: it.parent });
   }
   const hostsByMoid = new Map(hosts.map((h) => [h.moid, h]));
   const cache = new Map<string, Placement>();
@@ -288,7 +309,7 @@ function toHost(moid: string, p: Map<string, XmlNode>): HostObject {
     ntpRunning: ntpdRunning(p.get('config.service.service')),
     ntpServers: p.get('config.dateTimeInfo.ntpConfig.server')?.children.length,
     memoryUsageBytes: mb(num(p.get('summary.quickStats.overallMemoryUsage'))),
-    sensors: p.get(SENSORS),
+    sensors: hardwareSensors(p.get(SENSORS)),
   };
 }
 

@@ -53,11 +53,15 @@ export async function retrieveFromView(
   specs: readonly PropertySpec[],
   signal: AbortSignal | undefined,
   maxObjects = 1000,
+  sink?: (o: ObjectContent) => void,
 ): Promise<ObjectContent[]> {
   const content = await client.content(signal);
   const pc = content.propertyCollector;
   const out: ObjectContent[] = [];
-  const stream = objectStream(out);
+  // With a sink each object is handed over as its element closes and not kept: a 10,000-VM page
+  // then never holds every object's property tree at once.
+  const add = sink ?? ((o: ObjectContent) => void out.push(o));
+  const stream = objectStream(add);
   let res = await client.invoke(
     'RetrievePropertiesEx',
     pc,
@@ -65,11 +69,11 @@ export async function retrieveFromView(
     signal,
     stream,
   );
-  let token = collect(res, out);
+  let token = collect(res, add);
   try {
     while (token !== undefined) {
       res = await client.invoke('ContinueRetrievePropertiesEx', pc, el('token', token), signal, stream);
-      token = collect(res, out);
+      token = collect(res, add);
     }
   } catch (e) {
     // An abandoned paged retrieval holds server memory until the session ends; release it.
@@ -88,7 +92,7 @@ export async function retrieveFromView(
   return out;
 }
 
-function collect(res: XmlNode, out: ObjectContent[]): string | undefined {
+function collect(res: XmlNode, add: (o: ObjectContent) => void): string | undefined {
   const rv = child(res, 'returnval');
   if (!rv) return undefined;
   // A RetrieveResult holds only elements; text in it means this is not one (an empty inventory
@@ -99,17 +103,17 @@ function collect(res: XmlNode, out: ObjectContent[]): string | undefined {
   let token: string | undefined;
   for (const c of rv.children) {
     if (c.name === 'token') token = c.text;
-    else if (c.name === 'objects') pushObject(c, out);
+    else if (c.name === 'objects') pushObject(c, add);
   }
   return token;
 }
 
 // Envelope(0) > Body(1) > RetrievePropertiesExResponse(2) > returnval(3) > objects(4).
-function objectStream(out: ObjectContent[]): StreamSpec {
-  return { depth: 4, name: 'objects', onElement: (node) => pushObject(node, out) };
+function objectStream(add: (o: ObjectContent) => void): StreamSpec {
+  return { depth: 4, name: 'objects', onElement: (node) => pushObject(node, add) };
 }
 
-function pushObject(c: XmlNode, out: ObjectContent[]): void {
+function pushObject(c: XmlNode, add: (o: ObjectContent) => void): void {
   const objNode = child(c, 'obj');
   if (!objNode?.attrs.type) return;
   const props = new Map<string, XmlNode>();
@@ -119,7 +123,7 @@ function pushObject(c: XmlNode, out: ObjectContent[]): void {
     const val = child(ps, 'val');
     if (name !== undefined && val) props.set(name, val);
   }
-  out.push({ obj: { type: objNode.attrs.type, value: objNode.text }, props });
+  add({ obj: { type: objNode.attrs.type, value: objNode.text }, props });
 }
 
 /** Reads properties of one object (RetrievePropertiesEx without traversal). */
@@ -138,7 +142,7 @@ export async function retrieveOne(
     signal,
   );
   const out: ObjectContent[] = [];
-  collect(res, out);
+  collect(res, (o) => void out.push(o));
   return out[0]?.props ?? new Map();
 }
 

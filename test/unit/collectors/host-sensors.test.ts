@@ -75,7 +75,7 @@ test('addSensorSeries: readings by kind, a health state set per hardware sensor,
     power: f(['host', 'host_moid', 'sensor']),
     health: f(['host', 'host_moid', 'sensor', 'state']),
   };
-  addSensorSeries(['h1', 'host-1'], LIST, fams);
+  addSensorSeries(['h1', 'host-1'], numericSensors(LIST), fams);
   assert.deepEqual(fams.temperature.values, [23.5]);
   assert.deepEqual(fams.fan.values, [5640]);
   assert.equal(fams.power.size, 0);

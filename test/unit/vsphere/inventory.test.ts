@@ -83,7 +83,9 @@ test('buildInventory keeps guest tools strings, quickStats and the raw snapshot,
       name: val('h'),
       'summary.quickStats.uptime': val('77229'),
       'summary.quickStats.overallMemoryUsage': val('1404'),
-      'runtime.healthSystemRuntime.systemHealthInfo.numericSensorInfo': '<val><HostNumericSensorInfo/></val>',
+      'runtime.healthSystemRuntime.systemHealthInfo.numericSensorInfo':
+        '<val><HostNumericSensorInfo><name>Fan 1</name><sensorType>fan</sensorType></HostNumericSensorInfo>' +
+        '<HostNumericSensorInfo><name>esx-base</name><sensorType>Software Components</sensorType></HostNumericSensorInfo></val>',
     }),
   ]);
   const [a, b] = inv.vms;
@@ -97,5 +99,5 @@ test('buildInventory keeps guest tools strings, quickStats and the raw snapshot,
   const h = inv.hosts[0]!;
   assert.equal(h.uptimeSeconds, 77229);
   assert.equal(h.memoryUsageBytes, 1404 * 1024 * 1024);
-  assert.equal(h.sensors?.children.length, 1);
+  assert.equal(h.sensors?.length, 1, 'decoded when the inventory is read');
 });
