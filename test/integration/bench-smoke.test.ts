@@ -143,7 +143,7 @@ void describe('floor replay (fake vCenter with paging)', () => {
     const view = /ContainerView">([^<]+)</.exec((await call('CreateContainerView', '<x/>')).text)?.[1];
     const first = await call(
       'RetrievePropertiesEx',
-      `<obj type="ContainerView">${view}</obj><type>ContainerView</type>`,
+      `<propSet><type>VirtualMachine</type></propSet><obj type="ContainerView">${view}</obj><type>ContainerView</type>`,
     );
     const t1 = /<token>([^<]+)</.exec(first.text)?.[1];
     const second = await call('ContinueRetrievePropertiesEx', `<token>${t1}</token><more/>`);
