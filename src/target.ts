@@ -1,5 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
+import type { CollectContext } from './collectors/collector.js';
 import { enabledCollectors } from './collectors/registry.js';
 import { compileFilter } from './collectors/filter.js';
 import { ConfigError, readPassword, VERSION } from './config/load.js';
@@ -78,6 +79,13 @@ export async function createTarget(
     concurrency: v.perfConcurrency,
   });
   const collectors = enabledCollectors(t.collectors, { vsphere: v, options: config.options, ca, logger });
+  const { tagCategories, customAttributes } = config.options.infoLabels;
+  const tag = collectors.find((c) => c.name === 'tag');
+  // The vm and host collectors read the promoted labels from the tag collector's reads.
+  const infoLabels =
+    tag?.infoLabels && tagCategories.length + customAttributes.length > 0
+      ? (ctx: CollectContext) => tag.infoLabels!(ctx)
+      : undefined;
   const scraper = new Scraper({
     client,
     inventory,
@@ -88,6 +96,7 @@ export async function createTarget(
     logger,
     version: VERSION,
     tlsVerify: v.url.protocol === 'https:' && !v.insecureSkipVerify,
+    ...(infoLabels ? { infoLabels } : {}),
   });
   const { scrape } = config;
   const background =

@@ -3,6 +3,7 @@ import { MetricFamily, type MetricType } from '../exposition/index.js';
 import type { VimClient } from '../vsphere/client.js';
 import type { Inventory } from '../vsphere/inventory.js';
 import type { PerfManager } from '../vsphere/perf-manager.js';
+import type { PromotedLabels } from './info-labels.js';
 import type { CollectorName } from './names.js';
 
 /** A metric family's fixed shape, declared once per module so docs/metrics.md is generated from the code. */
@@ -45,6 +46,8 @@ export interface CollectContext {
   filter: ObjectFilter;
   signal: AbortSignal;
   logger: Logger;
+  /** Promoted tag/attribute label values (`info_labels`), read once per collection; undefined when that read failed. */
+  infoLabels?: Promise<PromotedLabels | undefined>;
 }
 
 /** One resource kind's metrics (node_exporter style: own name, own success/duration series). */
@@ -57,6 +60,8 @@ export interface Collector {
    * is complete); a family still being filled when an error is thrown is dropped with it.
    */
   collect(ctx: CollectContext, emit: (family: MetricFamily) => void): Promise<void>;
+  /** The `info_labels` values of this collection (tag collector), sharing collect()'s vCenter reads. */
+  infoLabels?(ctx: CollectContext): Promise<PromotedLabels>;
   /** Releases what the collector holds beyond one collection (e.g. its own REST session) at shutdown. */
   close?(): Promise<void>;
 }

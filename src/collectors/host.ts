@@ -78,15 +78,20 @@ const STATIC = [INFO, CONNECTION, POWER, MAINTENANCE, BOOT, CORES, THREADS, CPU_
 export interface HostCollectorOptions {
   /** More realtime counters (`group.name.rollup`), exported under generated names. */
   extraCounters?: readonly string[];
+  /** Promoted tag/attribute label names appended to vsphere_host_info (`info_labels`). */
+  infoLabels?: readonly string[];
 }
 
 /** ESXi hosts: identity, hardware capacity, connection/maintenance state and realtime performance. */
 export function createHostCollector(options: HostCollectorOptions = {}): Collector {
   const perfDefs = [...PERF, ...extraCounterDefs(options.extraCounters ?? [], PERF)];
+  const promoted = options.infoLabels ?? [];
+  const infoDef = promoted.length > 0 ? gauge(INFO.name, INFO.help, [...INFO.labels, ...promoted]) : INFO;
+  const staticDefs = [infoDef, ...STATIC.slice(1)];
   return {
     name: 'host',
     families: [
-      ...STATIC,
+      ...staticDefs,
       UPTIME,
       NTP_RUNNING,
       NTP_SERVERS,
@@ -95,8 +100,10 @@ export function createHostCollector(options: HostCollectorOptions = {}): Collect
       ...perfFamilyDefs('vsphere_host', ID, PERF),
     ],
     async collect(ctx: CollectContext, emit): Promise<void> {
+      const labelsOf = promoted.length > 0 ? await ctx.infoLabels : undefined;
+      const blank = promoted.map(() => '');
       const [info, connection, power, maintenance, boot, cores, threads, cpuCapacity, memCapacity] =
-        STATIC.map(family) as [
+        staticDefs.map(family) as [
           MetricFamily,
           MetricFamily,
           MetricFamily,
@@ -132,6 +139,7 @@ export function createHostCollector(options: HostCollectorOptions = {}): Collect
             h.cpuModel ?? '',
             h.vendor ?? '',
             h.model ?? '',
+            ...(labelsOf?.(h.moid) ?? blank),
           ],
           1,
         );

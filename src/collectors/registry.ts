@@ -4,6 +4,7 @@ import { connectRest } from '../vsphere/rest/connect.js';
 import { TaggingApi } from '../vsphere/rest/tagging.js';
 import { alarmCollector } from './alarm.js';
 import type { Collector } from './collector.js';
+import { promotedLabelNames } from './info-labels.js';
 import { clusterCollector, createClusterCollector } from './cluster.js';
 import { datacenterCollector } from './datacenter.js';
 import { createDatastoreCollector, datastoreCollector } from './datastore.js';
@@ -34,14 +35,19 @@ export interface CollectorDeps {
 }
 
 const BUILDERS: Partial<Record<CollectorName, (deps: CollectorDeps) => Collector>> = {
-  vm: (d) => createVmCollector(d.options.vm),
-  host: (d) => createHostCollector(d.options.host),
+  vm: (d) => createVmCollector({ ...d.options.vm, infoLabels: promotedLabelNames(d.options.infoLabels) }),
+  host: (d) =>
+    createHostCollector({ ...d.options.host, infoLabels: promotedLabelNames(d.options.infoLabels) }),
   cluster: (d) => createClusterCollector({ historical: d.options.historical }),
   datastore: (d) => createDatastoreCollector({ historical: d.options.historical }),
   resource_pool: (d) => createResourcePoolCollector({ historical: d.options.historical }),
   tag: (d) => {
     const rest = connectRest(d.vsphere, d.ca, d.logger);
-    return createTagCollector({ tagging: new TaggingApi(rest), close: () => rest.close() });
+    return createTagCollector({
+      tagging: new TaggingApi(rest),
+      close: () => rest.close(),
+      infoLabels: d.options.infoLabels,
+    });
   },
 };
 

@@ -7,7 +7,9 @@ import {
   customAttributeFamily,
   readEntities,
   readFieldNames,
+  type EntityValues,
 } from './custom-attribute.js';
+import { promotedValues, type InfoLabelsOptions, type PromotedLabels } from './info-labels.js';
 import { allowsObject } from './object-kind.js';
 
 /** vsphere_tag_info: one series per (tag, attached object). */
@@ -30,6 +32,14 @@ export interface TagCollectorDeps {
   close: () => Promise<void>;
   namesTtlMs?: number;
   now?: () => number;
+  /** Tag categories and custom attributes whose values infoLabels() returns. */
+  infoLabels?: InfoLabelsOptions;
+}
+
+/** One collection's reads: custom attributes over SOAP, tags over REST (each may fail on its own). */
+interface TagRead {
+  soap: Promise<{ entities: EntityValues[]; fields: Map<string, string> }>;
+  rest: Promise<{ tags: TagNames; attachments: TagAttachments[] }>;
 }
 
 /** Joins tags with their category names; tags of an unknown category are left out. */
@@ -101,27 +111,61 @@ export class TagNameCache {
  */
 export function createTagCollector(deps: TagCollectorDeps): Collector {
   const cache = new TagNameCache(deps.tagging, deps.namesTtlMs ?? TAG_NAMES_TTL_MS, deps.now);
+  // collect() and infoLabels() of one collection share its reads: promotion adds no vCenter calls.
+  const reads = new WeakMap<CollectContext, TagRead>();
+
+  async function readAttachments(ctx: CollectContext) {
+    const fresh = cache.stale;
+    let tags = await cache.get(ctx.signal);
+    let attachments: TagAttachments[];
+    try {
+      attachments = await deps.tagging.attachments([...tags.keys()], ctx.signal);
+    } catch (e) {
+      // A tag deleted since the names were cached can make vCenter refuse the whole list: reload once.
+      if (fresh || !isVsphereError(e, 'VSPHERE_HTTP_STATUS') || (e.statusCode ?? 0) >= 500) throw e;
+      tags = await cache.get(ctx.signal, true);
+      attachments = await deps.tagging.attachments([...tags.keys()], ctx.signal);
+    }
+    return { tags, attachments };
+  }
+
+  function read(ctx: CollectContext): TagRead {
+    let r = reads.get(ctx);
+    if (!r) {
+      const soap = (async () => ({ entities: await readEntities(ctx), fields: await readFieldNames(ctx) }))();
+      // REST follows the SOAP part (as before): when SOAP fails, nobody needs the tags.
+      const rest = soap.then(() => readAttachments(ctx));
+      // Whoever reads a part handles its failure; these only keep an unread one from being "unhandled".
+      soap.catch(() => undefined);
+      rest.catch(() => undefined);
+      r = { soap, rest };
+      reads.set(ctx, r);
+    }
+    return r;
+  }
+
   return {
     name: 'tag',
     families: FAMILIES,
     async collect(ctx, emit) {
-      const entities = await readEntities(ctx);
-      const fields = await readFieldNames(ctx);
+      const r = read(ctx);
+      const { entities, fields } = await r.soap;
       emit(customAttributeFamily(ctx, entities, fields));
-
       const names = new Map(entities.filter((e) => e.name !== undefined).map((e) => [e.moid, e.name!]));
-      const fresh = cache.stale;
-      let tags = await cache.get(ctx.signal);
-      let attachments: TagAttachments[];
-      try {
-        attachments = await deps.tagging.attachments([...tags.keys()], ctx.signal);
-      } catch (e) {
-        // A tag deleted since the names were cached can make vCenter refuse the whole list: reload once.
-        if (fresh || !isVsphereError(e, 'VSPHERE_HTTP_STATUS') || (e.statusCode ?? 0) >= 500) throw e;
-        tags = await cache.get(ctx.signal, true);
-        attachments = await deps.tagging.attachments([...tags.keys()], ctx.signal);
-      }
+      const { tags, attachments } = await r.rest;
       emit(tagInfoFamily(ctx, attachments, tags, names));
+    },
+    async infoLabels(ctx): Promise<PromotedLabels> {
+      const r = read(ctx);
+      const { entities, fields } = await r.soap;
+      const { tags, attachments } = await r.rest;
+      const values = new Map(entities.map((e) => [e.moid, e.values]));
+      return promotedValues(deps.infoLabels ?? { tagCategories: [], customAttributes: [] }, {
+        tags,
+        attachments,
+        values,
+        fields,
+      });
     },
     close: () => deps.close(),
   };

@@ -62,16 +62,20 @@ export interface VmCollectorOptions {
   instanceMetrics?: boolean;
   /** More realtime counters (`group.name.rollup`), exported under generated names. */
   extraCounters?: readonly string[];
+  /** Promoted tag/attribute label names appended to vsphere_vm_info (`info_labels`). */
+  infoLabels?: readonly string[];
 }
 
 /** Virtual machines: identity, configuration, power state, snapshots, guest state and realtime performance. */
 export function createVmCollector(options: VmCollectorOptions = {}): Collector {
   const base = options.instanceMetrics ? [...VM_PERF, ...VM_INSTANCE_PERF] : VM_PERF;
   const perfDefs = [...base, ...extraCounterDefs(options.extraCounters ?? [], base)];
+  const promoted = options.infoLabels ?? [];
+  const infoDef = promoted.length > 0 ? gauge(INFO.name, INFO.help, [...INFO.labels, ...promoted]) : INFO;
   return {
     name: 'vm',
     families: [
-      INFO,
+      infoDef,
       POWER,
       BOOT,
       CPUS,
@@ -87,7 +91,9 @@ export function createVmCollector(options: VmCollectorOptions = {}): Collector {
     ],
     async collect(ctx: CollectContext, emit): Promise<void> {
       const { inventory } = ctx;
-      const info = family(INFO);
+      const labelsOf = promoted.length > 0 ? await ctx.infoLabels : undefined;
+      const blank = promoted.map(() => '');
+      const info = family(infoDef);
       const power = family(POWER);
       const boot = family(BOOT);
       const cpus = family(CPUS);
@@ -122,6 +128,7 @@ export function createVmCollector(options: VmCollectorOptions = {}): Collector {
             vm.guestIp ?? '',
             vm.template ? 'true' : 'false',
             vm.toolsVersion ?? '',
+            ...(labelsOf?.(vm.moid) ?? blank),
           ],
           1,
         );

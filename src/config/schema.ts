@@ -4,6 +4,7 @@ import { Secret } from './secret.js';
 import { COLLECTOR_DEFAULTS, COLLECTOR_NAMES, type CollectorName } from '../collectors/names.js';
 import { COUNTER_NAME_RE } from '../collectors/perf-metrics.js';
 import { FILTER_KINDS, globRegExp, nameRegExp, type FiltersSpec } from '../collectors/filter.js';
+import { infoLabelProblems } from '../collectors/info-labels.js';
 
 /** Log levels accepted by `log.level` / `--log.level`. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -73,6 +74,8 @@ export interface CollectorOptions {
   host: { extraCounters: string[] };
   /** 5-minute historical counters of clusters, datastores and resource pools (`historical.enabled`). */
   historical: boolean;
+  /** Tag categories and custom attributes promoted to labels of vsphere_vm_info / vsphere_host_info. */
+  infoLabels: { tagCategories: string[]; customAttributes: string[] };
 }
 
 /** Checks and normalises a vSphere SDK URL; returns the problem as a string when it is unusable. */
@@ -245,6 +248,10 @@ export const FileSchema = z.strictObject(
     vm: section({ snapshot_timestamps: bool(), instance_metrics: bool(), extra_counters: counters }),
     host: section({ extra_counters: counters }),
     historical: section({ enabled: bool() }),
+    info_labels: section({
+      tag_categories: z.array(text(), { error: 'expected a list of tag category names' }),
+      custom_attributes: z.array(text(), { error: 'expected a list of custom attribute names' }),
+    }),
     collectors: section(COLLECTOR_SHAPE),
   },
   { error: 'expected a mapping' },
@@ -375,6 +382,7 @@ export function resolveConfig(layers: readonly Layer[], configFile?: string): Co
       filters: raw.filters ?? globalFilters,
     });
   }
+  const infoLabels = resolveInfoLabels(layers, targets, problems);
   const defaultLayer = layers.findLast((l) => l.data.default_target !== undefined);
   const defaultTarget = defaultLayer?.data.default_target ?? (vsphere ? 'default' : undefined);
   if (
@@ -405,6 +413,7 @@ export function resolveConfig(layers: readonly Layer[], configFile?: string): Co
       },
       host: { extraCounters: hostOpts.extra_counters ?? [] },
       historical: historical.enabled ?? false,
+      infoLabels,
     },
     web: {
       listenAddress: web.listen_address ?? ':9272',
@@ -424,6 +433,27 @@ export function resolveConfig(layers: readonly Layer[], configFile?: string): Co
   if (defaultTarget !== undefined) config.defaultTarget = defaultTarget;
   if (configFile !== undefined) config.configFile = configFile;
   return config;
+}
+
+/** The `info_labels` section: label names checked, and the tag collector on wherever it is used. */
+function resolveInfoLabels(
+  layers: readonly Layer[],
+  targets: readonly TargetConfig[],
+  problems: string[],
+): CollectorOptions['infoLabels'] {
+  const owner = layers.findLast((l) => l.data.info_labels !== undefined);
+  const raw = owner?.data.info_labels ?? {};
+  const out = { tagCategories: raw.tag_categories ?? [], customAttributes: raw.custom_attributes ?? [] };
+  if (!owner || out.tagCategories.length + out.customAttributes.length === 0) return out;
+  for (const { entry, message } of infoLabelProblems(out))
+    problems.push(`${owner.name(['info_labels', entry.key, String(entry.index)])}: ${message}`);
+  const without = targets.filter((t) => !t.collectors.tag).map((t) => JSON.stringify(t.name));
+  if (without.length > 0)
+    problems.push(
+      `${owner.name(['info_labels'])}: info_labels needs the tag collector: set collectors.tag: true / --collector.tag` +
+        ` (off for target ${without.join(', ')})`,
+    );
+  return out;
 }
 
 type RawVsphere = Partial<z.output<z.ZodObject<typeof VSPHERE_SHAPE>>>;

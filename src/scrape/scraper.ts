@@ -1,6 +1,12 @@
 import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
-import { ALLOW_ALL, type Collector, type ObjectFilter } from '../collectors/collector.js';
+import {
+  ALLOW_ALL,
+  type CollectContext,
+  type Collector,
+  type ObjectFilter,
+} from '../collectors/collector.js';
+import type { PromotedLabels } from '../collectors/info-labels.js';
 import { filterInventory } from '../collectors/filter.js';
 import { encodeFamilies, gzipBody, MetricFamily } from '../exposition/index.js';
 import type { VimClient } from '../vsphere/client.js';
@@ -36,6 +42,8 @@ export interface ScraperDeps {
   version: string;
   /** Whether vCenter's TLS certificate is verified (false only with insecure_skip_verify). */
   tlsVerify?: boolean;
+  /** Reads the `info_labels` values of a collection (from the tag collector), when promotion is configured. */
+  infoLabels?: (ctx: CollectContext) => Promise<PromotedLabels>;
 }
 
 /**
@@ -126,7 +134,7 @@ export class Scraper {
       const filter = this.deps.filter ?? ALLOW_ALL;
       const inventory = filterInventory(await this.deps.inventory.fetch(ac.signal), filter);
       up = true;
-      const ctx = {
+      const ctx: CollectContext = {
         client,
         perf: this.deps.perf,
         inventory,
@@ -134,6 +142,9 @@ export class Scraper {
         signal: ac.signal,
         logger,
       };
+      // Started once, before the collectors; a failure leaves the labels empty (the tag collector
+      // reports it through its own success metric).
+      if (this.deps.infoLabels) ctx.infoLabels = this.deps.infoLabels(ctx).catch(() => undefined);
       const results = await Promise.all(
         this.deps.collectors.map(async (c, i) => {
           const t0 = process.hrtime.bigint();

@@ -138,6 +138,7 @@ const OPTIONS: CollectorOptions = {
   },
   host: { extraCounters: ['disk.weird.latest'] },
   historical: false,
+  infoLabels: { tagCategories: [], customAttributes: [] },
 };
 const target = (collectors: Partial<TargetConfig['collectors']> = {}): TargetConfig =>
   ({ name: 't', collectors: { ...COLLECTOR_DEFAULTS, ...collectors }, filters: {} }) as TargetConfig;

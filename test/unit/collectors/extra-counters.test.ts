@@ -39,6 +39,7 @@ void describe('extra counters', () => {
       vm: { snapshotTimestamps: true, instanceMetrics: false, extraCounters: ['mem.overhead.average'] },
       host: { extraCounters: ['net.droppedRx.summation'] },
       historical: false,
+      infoLabels: { tagCategories: [], customAttributes: [] },
     });
     await fails(
       ['--config.file', tmp.write('b.yml', 'vm:\n  extra_counters: ["cpu.usage"]\n')],
