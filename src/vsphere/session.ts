@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Secret } from '../config/secret.js';
 import { el } from './soap/envelope.js';
+import { LoginBackoff } from './login-backoff.js';
 import { isVsphereError, VsphereError } from './soap/errors.js';
 import type { SoapTransport } from './soap/transport.js';
 import { child, type XmlNode } from './soap/xml.js';
@@ -27,8 +27,6 @@ export interface SessionStats {
 
 // vCenter SSO locks an account after 5 failed logins in 180 s (default policy): back off so that
 // at most 4 attempts fall in any 180 s window (15 s, 30 s, 60 s, … between attempts).
-const AUTH_BACKOFF_START_MS = 15_000;
-const AUTH_BACKOFF_MAX_MS = 600_000;
 
 /**
  * One persistent vCenter session: a single Login shared by concurrent callers, a CurrentTime
@@ -46,8 +44,7 @@ export class Session {
   private lastUse = 0;
   private keepalive: NodeJS.Timeout | undefined;
   private closed = false;
-  private authFailure:
-    { error: VsphereError; notBefore: number; backoffMs: number; passwordHash: string } | undefined;
+  private readonly backoff: LoginBackoff;
   private readonly now: () => number;
 
   constructor(
@@ -55,6 +52,7 @@ export class Session {
     private readonly opts: SessionOptions,
   ) {
     this.now = opts.now ?? Date.now;
+    this.backoff = new LoginBackoff(this.now);
   }
 
   /** True once a login has succeeded and no NotAuthenticated has been seen since. */
@@ -151,12 +149,8 @@ export class Session {
         e instanceof Error ? e.message.replace(/^config error: /, '') : String(e),
       );
     }
-    const passwordHash = createHash('sha256').update(password.reveal()).digest('hex');
-    const failure = this.authFailure;
-    // Within the backoff window, retrying a password vCenter already refused would only lock the account;
-    // a changed password (file rotated or fixed) is worth trying at once.
-    if (failure && this.now() < failure.notBefore && failure.passwordHash === passwordHash)
-      throw failure.error;
+    const refused = this.backoff.blocked(password);
+    if (refused) throw refused;
     try {
       this.content ??= await retrieveServiceContent(this.transport);
       if (this.transport.hasSession) {
@@ -176,10 +170,7 @@ export class Session {
     } catch (e) {
       if (isVsphereError(e, 'VSPHERE_INVALID_LOGIN')) {
         this.stats.loginFailures++;
-        const backoffMs = failure
-          ? Math.min(failure.backoffMs * 2, AUTH_BACKOFF_MAX_MS)
-          : AUTH_BACKOFF_START_MS;
-        this.authFailure = { error: e, notBefore: this.now() + backoffMs, backoffMs, passwordHash };
+        const backoffMs = this.backoff.refused(password, e);
         this.opts.logger.error(
           { user: this.opts.user, retryInSeconds: backoffMs / 1000 },
           'vCenter rejected the login',
@@ -191,7 +182,7 @@ export class Session {
       }
       throw e;
     }
-    this.authFailure = undefined;
+    this.backoff.succeeded();
     this.loggedIn = true;
     this.generation++;
     this.stats.logins++;

@@ -47,6 +47,12 @@ export interface Vcsim {
   stop(): Promise<void>;
 }
 
+/** The larger model the per-kind tests use: 2 datacenters × 2 clusters × 2 hosts, a standalone host per datacenter, 2 child pools per cluster, 3 datastores, 2 VMs per pool. */
+export const LARGE_MODEL: readonly string[] = [
+  ...['-dc', '2', '-cluster', '2', '-host', '2', '-standalone-host', '1'],
+  ...['-pool', '2', '-ds', '3', '-vm', '2'],
+];
+
 /** Path of the simulator binary built by scripts/build-vcsim.sh. */
 export const vcsimBinary = join(repoRoot, '.cache', 'vcsim', 'vcsim');
 
@@ -68,7 +74,7 @@ const STOP_GRACE_MS = 5_000;
 
 /** Starts a simulator (default VPX model, plus `args`) that accepts only `user`/`password`. */
 export async function startVcsim(
-  opts: { user?: string; password?: string; args?: string[] } = {},
+  opts: { user?: string; password?: string; args?: readonly string[] } = {},
 ): Promise<Vcsim> {
   const user = opts.user ?? 'exporter';
   const password = opts.password ?? 's3cret-pässword';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startVcsim, type Vcsim } from '../harness/vcsim.js';
+import { startVcsim, type Vcsim, LARGE_MODEL } from '../harness/vcsim.js';
 import { startExporter, type ExporterProcess } from '../harness/exporter.js';
 import { startFaultProxy, type FaultProxy } from '../harness/fault-proxy.js';
 import { find, parsePrometheusText, type Sample } from '../harness/prom-text.js';
@@ -11,22 +11,7 @@ import { promtoolCheckMetrics } from '../harness/promtool.js';
 import { exporterEnv } from '../harness/env.js';
 import { firstTag, RawVimClient } from '../harness/vim-soap.js';
 
-const MODEL = [
-  '-dc',
-  '2',
-  '-cluster',
-  '2',
-  '-host',
-  '2',
-  '-standalone-host',
-  '1',
-  '-pool',
-  '2',
-  '-ds',
-  '3',
-  '-vm',
-  '2',
-];
+const MODEL = LARGE_MODEL;
 const EXCLUDED_CLUSTER = 'DC1_C1';
 const CONFIG = `
 historical:

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startVcsim, type Vcsim } from '../harness/vcsim.js';
+import { startVcsim, type Vcsim, LARGE_MODEL } from '../harness/vcsim.js';
 import { startExporter, type ExporterProcess } from '../harness/exporter.js';
 import { find, parsePrometheusText, type Sample } from '../harness/prom-text.js';
 import { promtoolCheckMetrics } from '../harness/promtool.js';
@@ -12,22 +12,7 @@ import { startRecordingProxy, type RecordingProxy } from '../harness/recording-p
 import { RawVimClient, refXml } from '../harness/vim-soap.js';
 import { addField, setField, VapiTestClient } from '../harness/vapi-fixtures.js';
 
-const MODEL = [
-  '-dc',
-  '2',
-  '-cluster',
-  '2',
-  '-host',
-  '2',
-  '-standalone-host',
-  '1',
-  '-pool',
-  '2',
-  '-ds',
-  '3',
-  '-vm',
-  '2',
-];
+const MODEL = LARGE_MODEL;
 const CONFIG = `info_labels:
   tag_categories: [env, "Owner Team"]
   custom_attributes: ["Backup Policy"]

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startVcsim, type Vcsim } from '../harness/vcsim.js';
+import { startVcsim, type Vcsim, LARGE_MODEL } from '../harness/vcsim.js';
 import { startExporter, type ExporterProcess } from '../harness/exporter.js';
 import { find, parsePrometheusText, type Sample } from '../harness/prom-text.js';
 import { promtoolCheckMetrics } from '../harness/promtool.js';
@@ -11,20 +11,7 @@ import { exporterEnv, metric } from '../harness/env.js';
 import { allTags, firstTag, RawVimClient, refXml, xmlEscape, type RawObject } from '../harness/vim-soap.js';
 
 const MODEL = [
-  '-dc',
-  '2',
-  '-cluster',
-  '2',
-  '-host',
-  '2',
-  '-standalone-host',
-  '1',
-  '-pool',
-  '2',
-  '-ds',
-  '3',
-  '-vm',
-  '2',
+  ...LARGE_MODEL,
   // vcsim 0.24 has no AlarmManager; the harness marks one host red with a triggered alarm.
   '-trigger-alarm',
 ];

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startVcsim, type Vcsim } from '../harness/vcsim.js';
+import { startVcsim, type Vcsim, LARGE_MODEL } from '../harness/vcsim.js';
 import { startExporter, type ExporterProcess } from '../harness/exporter.js';
 import { find, parsePrometheusText, type Sample } from '../harness/prom-text.js';
 import { promtoolCheckMetrics } from '../harness/promtool.js';
@@ -12,22 +12,7 @@ import { startRecordingProxy, type RecordingProxy } from '../harness/recording-p
 import { allTags, firstTag, RawVimClient, refXml, xmlUnescape } from '../harness/vim-soap.js';
 import { addField, setField, statusWithSession, VapiTestClient } from '../harness/vapi-fixtures.js';
 
-const MODEL = [
-  '-dc',
-  '2',
-  '-cluster',
-  '2',
-  '-host',
-  '2',
-  '-standalone-host',
-  '1',
-  '-pool',
-  '2',
-  '-ds',
-  '3',
-  '-vm',
-  '2',
-];
+const MODEL = LARGE_MODEL;
 
 const tuples = (samples: Sample[], name: string, labels: string[]): string[] =>
   find(samples, name)

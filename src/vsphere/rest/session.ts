@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Secret } from '../../config/secret.js';
+import { LoginBackoff } from '../login-backoff.js';
 import { VsphereError } from '../soap/errors.js';
 import { basicAuth, vapiValue } from './response.js';
 import type { RestTransport } from './transport.js';
@@ -19,8 +19,6 @@ const SESSION_PATH = '/rest/com/vmware/cis/session';
 const SESSION_HEADER = 'vmware-api-session-id';
 // The REST login goes to the same SSO as the SOAP one, whose default policy locks an account after
 // 5 failures in 180 s: the same back-off as the SOAP session (retry the same password at most 4×/180 s).
-const AUTH_BACKOFF_START_MS = 15_000;
-const AUTH_BACKOFF_MAX_MS = 600_000;
 
 /**
  * One kept vAPI session (the Automation REST API's own, separate from the SOAP one): a single
@@ -31,8 +29,7 @@ export class RestSession {
   private id: string | undefined;
   private inflight: Promise<string> | undefined;
   private closed = false;
-  private authFailure:
-    { error: VsphereError; notBefore: number; backoffMs: number; passwordHash: string } | undefined;
+  private readonly backoff: LoginBackoff;
   private readonly now: () => number;
 
   constructor(
@@ -40,6 +37,7 @@ export class RestSession {
     private readonly opts: RestSessionOptions,
   ) {
     this.now = opts.now ?? Date.now;
+    this.backoff = new LoginBackoff(this.now);
   }
 
   /** Sends an authenticated request and returns the answer's `value`; one re-login on 401. */
@@ -114,10 +112,8 @@ export class RestSession {
         e instanceof Error ? e.message.replace(/^config error: /, '') : String(e),
       );
     }
-    const passwordHash = createHash('sha256').update(password.reveal()).digest('hex');
-    const failure = this.authFailure;
-    if (failure && this.now() < failure.notBefore && failure.passwordHash === passwordHash)
-      throw failure.error;
+    const refused = this.backoff.blocked(password);
+    if (refused) throw refused;
     const label = `POST ${SESSION_PATH}`;
     const res = await this.transport.request({
       method: 'POST',
@@ -126,15 +122,12 @@ export class RestSession {
       signal,
     });
     if (res.status === 401 || res.status === 403) {
-      const backoffMs = failure
-        ? Math.min(failure.backoffMs * 2, AUTH_BACKOFF_MAX_MS)
-        : AUTH_BACKOFF_START_MS;
       const error = new VsphereError(
         'VSPHERE_INVALID_LOGIN',
         `${label}: vCenter rejected the REST login of ${this.opts.user} (HTTP ${res.status})`,
         { statusCode: res.status, method: label },
       );
-      this.authFailure = { error, notBefore: this.now() + backoffMs, backoffMs, passwordHash };
+      const backoffMs = this.backoff.refused(password, error);
       this.opts.logger.error(
         { user: this.opts.user, retryInSeconds: backoffMs / 1000 },
         'vCenter rejected the REST login',
@@ -146,7 +139,7 @@ export class RestSession {
       throw new VsphereError('VSPHERE_BAD_RESPONSE', `${label}: no session id in the answer`, {
         method: label,
       });
-    this.authFailure = undefined;
+    this.backoff.succeeded();
     if (this.closed) {
       // close() raced the login: do not leave the new session behind on vCenter.
       await this.transport

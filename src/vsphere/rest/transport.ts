@@ -1,21 +1,12 @@
-import { rootCertificates } from 'node:tls';
+import { poolOptions, type ConnectionOptions } from '../pool-options.js';
 import { Pool } from 'undici';
 import { VsphereError } from '../soap/errors.js';
 import { toVsphereError } from '../soap/transport.js';
 
 /** How to reach vCenter's vAPI endpoint: same TLS and limits as the SOAP transport. */
-export interface RestTransportOptions {
+export interface RestTransportOptions extends ConnectionOptions {
   /** vCenter origin, e.g. https://vc.example.com (the SOAP URL's origin). */
   origin: string;
-  maxConnections: number;
-  connectTimeoutMs: number;
-  requestTimeoutMs: number;
-  maxResponseBytes: number;
-  /** PEM text of extra CAs, trusted in addition to Node's bundled root CAs. */
-  ca?: string;
-  insecureSkipVerify: boolean;
-  /** TLS name to verify instead of the URL's host. */
-  serverName?: string;
 }
 
 /** One HTTP request to the vAPI endpoint. */
@@ -44,21 +35,7 @@ export class RestTransport {
   private closed = false;
 
   constructor(private readonly opts: RestTransportOptions) {
-    this.pool = new Pool(opts.origin, {
-      connections: opts.maxConnections,
-      pipelining: 1,
-      keepAliveTimeout: 30_000,
-      keepAliveMaxTimeout: 60_000,
-      headersTimeout: opts.requestTimeoutMs,
-      bodyTimeout: opts.requestTimeoutMs,
-      maxResponseSize: opts.maxResponseBytes,
-      connect: {
-        timeout: opts.connectTimeoutMs,
-        rejectUnauthorized: !opts.insecureSkipVerify,
-        ...(opts.ca ? { ca: [...rootCertificates, opts.ca] } : {}),
-        ...(opts.serverName ? { servername: opts.serverName } : {}),
-      },
-    });
+    this.pool = new Pool(opts.origin, poolOptions(opts));
   }
 
   /** Sends `req`; any HTTP status is returned, only transport failures throw (as VsphereError). */

@@ -1,4 +1,4 @@
-import { rootCertificates } from 'node:tls';
+import { poolOptions, type ConnectionOptions } from '../pool-options.js';
 import { Pool, errors as undiciErrors } from 'undici';
 import { VsphereError } from './errors.js';
 import { faultToError } from './faults.js';
@@ -6,17 +6,8 @@ import { envelope, type MoRef } from './envelope.js';
 import { child, SoapXmlParser, type StreamSpec, type XmlNode } from './xml.js';
 
 /** How to reach one vCenter: endpoint, TLS and the limits that keep a bad server from hurting us. */
-export interface TransportOptions {
+export interface TransportOptions extends ConnectionOptions {
   url: URL;
-  maxConnections: number;
-  connectTimeoutMs: number;
-  requestTimeoutMs: number;
-  maxResponseBytes: number;
-  /** PEM text of extra CAs, trusted in addition to Node's bundled root CAs. */
-  ca?: string;
-  insecureSkipVerify: boolean;
-  /** TLS name to verify instead of the URL's host. */
-  serverName?: string;
   /** Called once per SOAP call with its outcome ("success" or an error code) and duration. */
   onCall?: (method: string, outcome: string, seconds: number) => void;
 }
@@ -57,21 +48,7 @@ export class SoapTransport {
 
   constructor(private readonly opts: TransportOptions) {
     this.path = opts.url.pathname;
-    this.pool = new Pool(opts.url.origin, {
-      connections: opts.maxConnections,
-      pipelining: 1,
-      keepAliveTimeout: 30_000,
-      keepAliveMaxTimeout: 60_000,
-      headersTimeout: opts.requestTimeoutMs,
-      bodyTimeout: opts.requestTimeoutMs,
-      maxResponseSize: opts.maxResponseBytes,
-      connect: {
-        timeout: opts.connectTimeoutMs,
-        rejectUnauthorized: !opts.insecureSkipVerify,
-        ...(opts.ca ? { ca: [...rootCertificates, opts.ca] } : {}),
-        ...(opts.serverName ? { servername: opts.serverName } : {}),
-      },
-    });
+    this.pool = new Pool(opts.url.origin, poolOptions(opts));
   }
 
   /** True while a session cookie is held. */

@@ -1,0 +1,39 @@
+import { createHash } from 'node:crypto';
+import type { Secret } from '../config/secret.js';
+import type { VsphereError } from './soap/errors.js';
+
+const START_MS = 15_000;
+const MAX_MS = 600_000;
+
+/**
+ * Refused logins back off (15 s, doubling to 10 min) per password: retrying a password vCenter
+ * already refused would only lock the account, while a changed password (file rotated or fixed)
+ * is worth trying at once. Only a digest of the password is kept.
+ */
+export class LoginBackoff {
+  private failure: { error: VsphereError; notBefore: number; backoffMs: number; digest: string } | undefined;
+
+  constructor(private readonly now: () => number) {}
+
+  /** The earlier refusal to repeat when `password` was refused and its wait has not passed. */
+  blocked(password: Secret): VsphereError | undefined {
+    const f = this.failure;
+    return f && this.now() < f.notBefore && f.digest === digest(password) ? f.error : undefined;
+  }
+
+  /** Records a refusal of `password`; returns the wait before it is tried again, in ms. */
+  refused(password: Secret, error: VsphereError): number {
+    const backoffMs = this.failure ? Math.min(this.failure.backoffMs * 2, MAX_MS) : START_MS;
+    this.failure = { error, notBefore: this.now() + backoffMs, backoffMs, digest: digest(password) };
+    return backoffMs;
+  }
+
+  /** A login succeeded: the next refusal starts from the shortest wait again. */
+  succeeded(): void {
+    this.failure = undefined;
+  }
+}
+
+function digest(password: Secret): string {
+  return createHash('sha256').update(password.reveal()).digest('hex');
+}
