@@ -1,10 +1,9 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { Secret } from './secret.js';
-import { COLLECTOR_DEFAULTS, COLLECTOR_NAMES, type CollectorName } from '../collectors/names.js';
+import { COLLECTOR_NAMES, type CollectorName } from '../collectors/names.js';
 import { COUNTER_NAME_RE } from '../collectors/perf-metrics.js';
 import { FILTER_KINDS, globRegExp, nameRegExp, type FiltersSpec } from '../collectors/filter.js';
-import { infoLabelProblems } from '../collectors/info-labels.js';
 
 /** Log levels accepted by `log.level` / `--log.level`. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -177,7 +176,8 @@ function isListenAddress(s: string): boolean {
   return m !== null && Number(m[1]) <= 65535;
 }
 
-const VSPHERE_SHAPE = {
+/** Keys of a vCenter connection: the `vsphere` section and each `targets` entry. */
+export const VSPHERE_SHAPE = {
   url,
   user: text(),
   password: text().transform((s) => new Secret(s)),
@@ -310,197 +310,4 @@ export function parseLayer(raw: unknown, keys: KeyNamer): FileLayer {
     problems.push(`${keys.name(path)}: ${issue.message}${got}`);
   }
   throw new ConfigError(problems);
-}
-
-function merge<T extends object>(parts: (T | undefined)[]): Partial<T> {
-  return Object.assign({}, ...parts.filter((p) => p !== undefined)) as Partial<T>;
-}
-
-/** Merges layers (later wins) into a Config, applying defaults and cross-key checks. */
-export function resolveConfig(layers: readonly Layer[], configFile?: string): Config {
-  const problems: string[] = [];
-  const targetsLayer = layers.findLast((l) => l.data.targets !== undefined);
-  const v = merge(layers.map((l) => l.data.vsphere));
-  // With a `targets` list the vsphere section is optional; without one it is the only target.
-  const single = targetsLayer === undefined || Object.keys(v).length > 0;
-  let vsphere: VsphereConfig | undefined;
-  if (single) {
-    // password and password_file are one setting: the highest layer that sets either decides,
-    // so VSPHERE_PASSWORD replaces a password_file from YAML instead of conflicting with it.
-    const owner = layers.findLast(
-      (l) => l.data.vsphere?.password ?? l.data.vsphere?.password_file ?? l.data.vsphere?.password_env,
-    );
-    const o = owner?.data.vsphere ?? {};
-    vsphere = toVsphereConfig(
-      { ...v, password: o.password, password_file: o.password_file, password_env: o.password_env },
-      (key) => (owner ?? layers[layers.length - 1])?.name(['vsphere', key]) ?? `vsphere.${key}`,
-      {
-        url: 'vsphere.url (or VSPHERE_URL) is required',
-        user: 'vsphere.user (or VSPHERE_USER) is required',
-        password:
-          'vsphere.password_file (or VSPHERE_PASSWORD_FILE) or vsphere.password (or VSPHERE_PASSWORD) is required',
-      },
-      problems,
-    );
-  }
-
-  const collectors = merge(layers.map((l) => l.data.collectors));
-  const globalCollectors = Object.fromEntries(
-    COLLECTOR_NAMES.map((n) => [n, collectors[n] ?? COLLECTOR_DEFAULTS[n]]),
-  ) as Record<CollectorName, boolean>;
-  // Filters are lists of patterns: the highest layer that has them replaces the lower ones whole.
-  const globalFilters = layers.findLast((l) => l.data.filters !== undefined)?.data.filters ?? {};
-
-  const targets: TargetConfig[] = [];
-  if (vsphere)
-    targets.push({ name: 'default', vsphere, collectors: globalCollectors, filters: globalFilters });
-  const seen = new Set(targets.map((t) => t.name));
-  for (const [i, raw] of (targetsLayer?.data.targets ?? []).entries()) {
-    const key = (k: string) => targetsLayer!.name(['targets', String(i), k]);
-    if (seen.has(raw.name)) {
-      problems.push(
-        `${key('name')}: target name ${JSON.stringify(raw.name)} is used twice` +
-          (raw.name === 'default' ? ' ("default" is the vsphere section\'s target)' : ''),
-      );
-    }
-    seen.add(raw.name);
-    const tv = toVsphereConfig(
-      raw,
-      key,
-      {
-        url: `${key('url')}: required`,
-        user: `${key('user')}: required`,
-        password: `${key('password_file')} (or password_env, or password): required`,
-      },
-      problems,
-    );
-    if (!tv) continue;
-    targets.push({
-      name: raw.name,
-      vsphere: tv,
-      collectors: { ...globalCollectors, ...raw.collectors },
-      filters: raw.filters ?? globalFilters,
-    });
-  }
-  const infoLabels = resolveInfoLabels(layers, targets, problems);
-  const defaultLayer = layers.findLast((l) => l.data.default_target !== undefined);
-  const defaultTarget = defaultLayer?.data.default_target ?? (vsphere ? 'default' : undefined);
-  if (
-    defaultTarget !== undefined &&
-    !targets.some((t) => t.name === defaultTarget) &&
-    problems.length === 0
-  ) {
-    problems.push(
-      `${defaultLayer?.name(['default_target']) ?? 'default_target'}: no target named ${JSON.stringify(defaultTarget)}`,
-    );
-  }
-  if (problems.length > 0) throw new ConfigError(problems);
-
-  const web = merge(layers.map((l) => l.data.web));
-  const scrape = merge(layers.map((l) => l.data.scrape));
-  const log = merge(layers.map((l) => l.data.log));
-  const vmOpts = merge(layers.map((l) => l.data.vm));
-  const hostOpts = merge(layers.map((l) => l.data.host));
-  const historical = merge(layers.map((l) => l.data.historical));
-  const config: Config = {
-    targets,
-    filters: globalFilters,
-    options: {
-      vm: {
-        snapshotTimestamps: vmOpts.snapshot_timestamps ?? false,
-        instanceMetrics: vmOpts.instance_metrics ?? false,
-        extraCounters: vmOpts.extra_counters ?? [],
-      },
-      host: { extraCounters: hostOpts.extra_counters ?? [] },
-      historical: historical.enabled ?? false,
-      infoLabels,
-    },
-    web: {
-      listenAddress: web.listen_address ?? ':9272',
-      telemetryPath: web.telemetry_path ?? '/metrics',
-      maxRequests: web.max_requests ?? 64,
-    },
-    scrape: {
-      timeoutSeconds: scrape.timeout_seconds ?? 10,
-      timeoutOffsetSeconds: scrape.timeout_offset_seconds ?? 0.5,
-      collection: scrape.collection ?? 'on-scrape',
-      intervalSeconds: scrape.interval_seconds ?? 20,
-    },
-    log: { level: log.level ?? 'info', format: log.format ?? 'logfmt' },
-    collectors: globalCollectors,
-  };
-  if (vsphere) config.vsphere = vsphere;
-  if (defaultTarget !== undefined) config.defaultTarget = defaultTarget;
-  if (configFile !== undefined) config.configFile = configFile;
-  return config;
-}
-
-/** The `info_labels` section: label names checked, and the tag collector on wherever it is used. */
-function resolveInfoLabels(
-  layers: readonly Layer[],
-  targets: readonly TargetConfig[],
-  problems: string[],
-): CollectorOptions['infoLabels'] {
-  const owner = layers.findLast((l) => l.data.info_labels !== undefined);
-  const raw = owner?.data.info_labels ?? {};
-  const out = { tagCategories: raw.tag_categories ?? [], customAttributes: raw.custom_attributes ?? [] };
-  if (!owner || out.tagCategories.length + out.customAttributes.length === 0) return out;
-  for (const { entry, message } of infoLabelProblems(out))
-    problems.push(`${owner.name(['info_labels', entry.key, String(entry.index)])}: ${message}`);
-  const without = targets.filter((t) => !t.collectors.tag).map((t) => JSON.stringify(t.name));
-  if (without.length > 0)
-    problems.push(
-      `${owner.name(['info_labels'])}: info_labels needs the tag collector: set collectors.tag: true / --collector.tag` +
-        ` (off for target ${without.join(', ')})`,
-    );
-  return out;
-}
-
-type RawVsphere = Partial<z.output<z.ZodObject<typeof VSPHERE_SHAPE>>>;
-
-/** A VsphereConfig from one section's raw values, or undefined with the problems appended. */
-function toVsphereConfig(
-  v: RawVsphere,
-  key: (k: string) => string,
-  missing: { url: string; user: string; password: string },
-  problems: string[],
-): VsphereConfig | undefined {
-  const before = problems.length;
-  if (v.url === undefined) problems.push(missing.url);
-  if (v.user === undefined) problems.push(missing.user);
-  const given = (['password', 'password_file', 'password_env'] as const).filter((k) => v[k] !== undefined);
-  if (given.length === 0) problems.push(missing.password);
-  if (given.length > 1) {
-    problems.push(`${given.map(key).join(' and ')} are mutually exclusive; set only one (prefer the file)`);
-  }
-  if (v.insecure_skip_verify === true && (v.ca_file !== undefined || v.server_name !== undefined)) {
-    const other = v.ca_file !== undefined ? 'ca_file' : 'server_name';
-    problems.push(
-      `${key('insecure_skip_verify')} contradicts ${key(other)}: a skipped verification uses neither`,
-    );
-  }
-  if (problems.length > before || v.url === undefined || v.user === undefined) return undefined;
-  const ms = (seconds: number) => Math.round(seconds * 1000);
-  const out: VsphereConfig = {
-    url: v.url,
-    user: v.user,
-    insecureSkipVerify: v.insecure_skip_verify ?? false,
-    maxConnections: v.max_connections ?? 4,
-    connectTimeoutMs: ms(v.connect_timeout_seconds ?? 10),
-    requestTimeoutMs: ms(v.request_timeout_seconds ?? 60),
-    // Responses are paged (maxObjects) and chunked (maxQueryMetrics), so none legitimately nears this;
-    // parsing costs many times the body size in memory, so the cap bounds memory too.
-    maxResponseBytes: v.max_response_bytes ?? 32 * 1024 * 1024,
-    keepaliveIntervalMs: ms(v.keepalive_interval_seconds ?? 300),
-    perfConcurrency: v.perf_concurrency ?? 4,
-    inventory: v.inventory ?? 'full',
-  };
-  // Optional keys are only set when present so `'password' in config.vsphere` stays meaningful.
-  if (v.password !== undefined) out.password = v.password;
-  if (v.password_file !== undefined) out.passwordFile = v.password_file;
-  if (v.password_env !== undefined) out.passwordEnv = v.password_env;
-  if (v.ca_file !== undefined) out.caFile = v.ca_file;
-  if (v.server_name !== undefined) out.serverName = v.server_name;
-  if (v.max_query_metrics !== undefined) out.maxQueryMetrics = v.max_query_metrics;
-  return out;
 }
