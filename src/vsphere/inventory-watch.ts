@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { VimClient } from './client.js';
-import { buildInventory, INVENTORY_SPECS, INVENTORY_TYPES, type Inventory } from './inventory.js';
+import { buildInventory, INVENTORY_SPECS, INVENTORY_TYPES, keptValue, type Inventory } from './inventory.js';
 import { createContainerView, viewFilterSpec, type ObjectContent } from './property-collector.js';
 import { el, type MoRef } from './soap/envelope.js';
 import { isVsphereError, VsphereError } from './soap/errors.js';
@@ -180,7 +180,7 @@ function apply(objects: Map<string, ObjectContent>, update: XmlNode): void {
     const op = child(c, 'op')?.text;
     if (name === undefined) continue;
     const val = child(c, 'val');
-    if ((op === 'assign' || op === 'add') && val) obj.props.set(name, val);
+    if ((op === 'assign' || op === 'add') && val) obj.props.set(name, keptValue(name, val));
     else obj.props.delete(name);
   }
 }

@@ -8,7 +8,7 @@ import {
 import { isVsphereError } from './soap/errors.js';
 import type { XmlNode } from './soap/xml.js';
 import { bool, epochSeconds, moRef, num, str } from './values.js';
-import { hardwareSensors, type NumericSensor } from './host-sensor-info.js';
+import { hardwareSensors, pruneSoftwareSensors, type NumericSensor } from './host-sensor-info.js';
 
 /** A virtual machine as the collectors see it. */
 export interface VmObject {
@@ -109,6 +109,11 @@ const VM_PATHS = [
 ] as const;
 
 const SENSORS = 'runtime.healthSystemRuntime.systemHealthInfo.numericSensorInfo';
+
+/** A property value as the incremental inventory keeps it between scrapes (large lists pruned). */
+export function keptValue(path: string, val: XmlNode): XmlNode {
+  return path === SENSORS ? pruneSoftwareSensors(val) : val;
+}
 const HOST_PATHS = [
   'name',
   'parent',

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildInventory } from '../../../src/vsphere/inventory.js';
+import { buildInventory, keptValue } from '../../../src/vsphere/inventory.js';
 import type { ObjectContent } from '../../../src/vsphere/property-collector.js';
 import { parseXml } from '../../../src/vsphere/soap/xml.js';
 
@@ -100,4 +100,17 @@ test('buildInventory keeps guest tools strings, quickStats and the raw snapshot,
   assert.equal(h.uptimeSeconds, 77229);
   assert.equal(h.memoryUsageBytes, 1404 * 1024 * 1024);
   assert.equal(h.sensors?.length, 1, 'decoded when the inventory is read');
+});
+
+test('keptValue: the incremental inventory keeps host sensor lists without their software entries', () => {
+  const list = parseXml(
+    '<val><HostNumericSensorInfo><name>Fan 1</name><sensorType>fan</sensorType></HostNumericSensorInfo>' +
+      '<HostNumericSensorInfo><name>esx-base</name><sensorType>Software Components</sensorType></HostNumericSensorInfo></val>',
+  );
+  const kept = keptValue('runtime.healthSystemRuntime.systemHealthInfo.numericSensorInfo', list);
+  assert.deepEqual(
+    kept.children.map((c) => c.children.find((x) => x.name === 'name')?.text),
+    ['Fan 1'],
+  );
+  assert.equal(keptValue('name', list), list, 'other properties are kept as they are');
 });
