@@ -77,6 +77,7 @@ export async function createTarget(
   const perf = new PerfManager(client, {
     maxQueryMetrics: v.maxQueryMetrics,
     concurrency: v.perfConcurrency,
+    connections: v.maxConnections,
   });
   const collectors = enabledCollectors(t.collectors, { vsphere: v, options: config.options, ca, logger });
   const { tagCategories, customAttributes } = config.options.infoLabels;

@@ -192,7 +192,7 @@ function toVsphereConfig(
     // parsing costs many times the body size in memory, so the cap bounds memory too.
     maxResponseBytes: v.max_response_bytes ?? 32 * 1024 * 1024,
     keepaliveIntervalMs: ms(v.keepalive_interval_seconds ?? 300),
-    perfConcurrency: v.perf_concurrency ?? 4,
+    perfConcurrency: v.perf_concurrency,
     inventory: v.inventory ?? 'full',
   };
   // Optional keys are only set when present so `'password' in config.vsphere` stays meaningful.

@@ -27,7 +27,8 @@ export interface VsphereConfig {
   requestTimeoutMs: number;
   maxResponseBytes: number;
   keepaliveIntervalMs: number;
-  perfConcurrency: number;
+  /** QueryPerf requests in flight; undefined: derived from the inventory size. */
+  perfConcurrency?: number;
   /** `full`: one RetrievePropertiesEx per collection; `incremental`: WaitForUpdatesEx deltas. */
   inventory: 'full' | 'incremental';
   maxQueryMetrics?: number;

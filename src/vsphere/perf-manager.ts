@@ -50,7 +50,8 @@ export class PerfManager {
 
   constructor(
     private readonly client: VimClient,
-    private readonly override: { maxQueryMetrics?: number; concurrency: number },
+    /** `concurrency` undefined: derived from the number of chunks, up to `connections` (the pool size). */
+    private readonly override: { maxQueryMetrics?: number; concurrency?: number; connections?: number },
   ) {}
 
   /** The counter catalogue by `group.name.rollup`, read once per session. */
@@ -145,7 +146,13 @@ export class PerfManager {
         }
       }
     };
-    const n = Math.max(1, Math.min(this.override.concurrency, chunks.length));
+    const n = Math.max(
+      1,
+      Math.min(
+        this.override.concurrency ?? autoConcurrency(chunks.length, this.override.connections ?? 4),
+        chunks.length,
+      ),
+    );
     await Promise.all(Array.from({ length: n }, worker));
   }
 
@@ -180,6 +187,15 @@ export class PerfManager {
     }
     if (csv && (sawCsv || sawNormal)) this.csv = { generation, supported: sawCsv };
   }
+}
+
+/**
+ * QueryPerf requests in flight per collector when `vsphere.perf_concurrency` is not set: 2 for a
+ * small inventory, one more per 50 chunks (1,000 VMs × 17 counters at maxQueryMetrics 256 make ~70),
+ * up to the connection pool's size — more would only queue for a socket.
+ */
+export function autoConcurrency(chunks: number, connections: number): number {
+  return Math.max(1, Math.min(connections, Math.max(2, Math.ceil(chunks / 50))));
 }
 
 /** Packs queries into requests of at most `limit` metric ids each (splitting an entity's list if needed). */

@@ -24,7 +24,7 @@ void describe('loadConfig: sources and precedence', () => {
       [4, 10_000, 60_000],
     );
     assert.deepEqual([c.vsphere!.maxResponseBytes, c.vsphere!.keepaliveIntervalMs], [33554432, 300_000]);
-    assert.equal(c.vsphere!.perfConcurrency, 4);
+    assert.equal(c.vsphere!.perfConcurrency, undefined, 'derived from the inventory size');
     assert.equal(c.vsphere!.insecureSkipVerify, false);
     assert.ok(!('maxQueryMetrics' in c.vsphere!));
     assert.deepEqual(c.web, { listenAddress: ':9272', telemetryPath: '/metrics', maxRequests: 64 });
