@@ -1,5 +1,5 @@
 import { promisify } from 'node:util';
-import { constants, gzip } from 'node:zlib';
+import { constants, createGzip, gzip } from 'node:zlib';
 
 const gzipAsync = promisify(gzip);
 
@@ -13,6 +13,19 @@ export const GZIP_LEVEL = 1;
 /** Gzips a response body off the event loop (zlib runs on the libuv thread pool). */
 export function gzipBody(body: Buffer, level: number = GZIP_LEVEL): Promise<Buffer> {
   return gzipAsync(body, { level, strategy: constants.Z_DEFAULT_STRATEGY });
+}
+
+/** Gzip of chunks as one stream (one member), without first joining them into one buffer. */
+export function gzipChunks(chunks: readonly Buffer[], level: number = GZIP_LEVEL): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const gz = createGzip({ level, strategy: constants.Z_DEFAULT_STRATEGY });
+    const out: Buffer[] = [];
+    gz.on('data', (b: Buffer) => out.push(b));
+    gz.on('error', reject);
+    gz.on('end', () => resolve(Buffer.concat(out)));
+    for (const c of chunks) gz.write(c);
+    gz.end();
+  });
 }
 
 // RFC 9110 qvalue grammar: 0, 0.x{0,3}, 1, 1.0{0,3}.

@@ -1,5 +1,12 @@
 /** Public API of the hand-written Prometheus text exposition (0.0.4) encoder. */
 export { MetricFamily, RenderedLabels, renderLabels } from './metric-family.js';
 export type { MetricType } from './metric-family.js';
-export { CONTENT_TYPE, encodeFamilies, escapeHelp, escapeLabelValue, formatValue } from './text-encoder.js';
-export { GZIP_LEVEL, acceptsGzip, gzipBody } from './gzip.js';
+export {
+  CONTENT_TYPE,
+  encodeFamilies,
+  encodeFamilyChunks,
+  escapeHelp,
+  escapeLabelValue,
+  formatValue,
+} from './text-encoder.js';
+export { GZIP_LEVEL, acceptsGzip, gzipBody, gzipChunks } from './gzip.js';

@@ -45,6 +45,15 @@ const CHUNK_CHARS = 64 * 1024;
 // but carries no information, and some consumers (promtool lint) handle it less gracefully.
 /** Encodes families as a text format 0.0.4 body, skipping families that have no samples. */
 export function encodeFamilies(families: Iterable<MetricFamily>): Buffer {
+  const chunks = encodeFamilyChunks(families);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
+/**
+ * The same body as ~64 KiB chunks, never joined: a 23 MiB exposition then exists once, not twice
+ * (chunks plus their concatenation), and is written to the socket chunk by chunk.
+ */
+export function encodeFamilyChunks(families: Iterable<MetricFamily>): Buffer[] {
   const chunks: Buffer[] = [];
   const names = new Set<string>();
   let acc = '';
@@ -72,5 +81,5 @@ export function encodeFamilies(families: Iterable<MetricFamily>): Buffer {
   // Lone UTF-16 surrogates cannot occur in valid UTF-8; Buffer.from replaces them with
   // U+FFFD, so the body is always valid UTF-8 as the Content-Type promises.
   if (acc.length > 0) chunks.push(Buffer.from(acc, 'utf8'));
-  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+  return chunks;
 }

@@ -8,7 +8,7 @@ import {
 } from '../collectors/collector.js';
 import type { PromotedLabels } from '../collectors/info-labels.js';
 import { filterInventory } from '../collectors/filter.js';
-import { encodeFamilies, gzipBody, MetricFamily } from '../exposition/index.js';
+import { encodeFamilyChunks, gzipChunks, MetricFamily } from '../exposition/index.js';
 import type { VimClient } from '../vsphere/client.js';
 import type { Inventory } from '../vsphere/inventory.js';
 import type { PerfManager } from '../vsphere/perf-manager.js';
@@ -20,7 +20,8 @@ import { sessionFamilies, type SoapStats } from './self-stats.js';
 /** The encoded result of one collection, shared by every scrape that waited for it. */
 export interface Collection {
   up: boolean;
-  body: Buffer;
+  /** The exposition in ~64 KiB chunks, in order (never joined). */
+  body: readonly Buffer[];
   /** Gzip of `body`, computed at most once. */
   gzip(): Promise<Buffer>;
   durationSeconds: number;
@@ -178,7 +179,7 @@ export class Scraper {
       duration,
       ...this.healthFamilies(up, durationSeconds, error),
     ];
-    const body = encodeFamilies(families);
+    const body = encodeFamilyChunks(families);
     const finishedAt = Date.now();
     this.summary = {
       up,
@@ -195,7 +196,7 @@ export class Scraper {
       }),
     };
     let gz: Promise<Buffer> | undefined;
-    return { up, body, durationSeconds, finishedAt, gzip: () => (gz ??= gzipBody(body)) };
+    return { up, body, durationSeconds, finishedAt, gzip: () => (gz ??= gzipChunks(body)) };
   }
 
   private healthFamilies(up: boolean, durationSeconds: number, error: unknown): MetricFamily[] {

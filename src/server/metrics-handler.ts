@@ -80,7 +80,7 @@ async function respond(
       Vary: 'Accept-Encoding',
     });
   } else {
-    send(res, 200, CONTENT_TYPE, [collection.body, selfBuf], { Vary: 'Accept-Encoding' });
+    send(res, 200, CONTENT_TYPE, [...collection.body, selfBuf], { Vary: 'Accept-Encoding' });
   }
 }
 

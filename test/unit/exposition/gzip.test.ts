@@ -1,7 +1,15 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gunzipSync } from 'node:zlib';
-import { GZIP_LEVEL, acceptsGzip, gzipBody } from '../../../src/exposition/index.js';
+import {
+  GZIP_LEVEL,
+  MetricFamily,
+  acceptsGzip,
+  encodeFamilies,
+  encodeFamilyChunks,
+  gzipBody,
+  gzipChunks,
+} from '../../../src/exposition/index.js';
 
 void describe('acceptsGzip', () => {
   const cases: [string | undefined, boolean][] = [
@@ -60,5 +68,18 @@ void describe('gzipBody', () => {
 
   void test('uses a speed-oriented level', () => {
     assert.ok(GZIP_LEVEL >= 1 && GZIP_LEVEL <= 4);
+  });
+});
+
+void describe('gzipChunks', () => {
+  void test('gzips chunks as one stream equal to the joined body; encodeFamilyChunks joins to encodeFamilies', async () => {
+    const f = new MetricFamily('x_total', 'help', 'counter', ['i']);
+    for (let i = 0; i < 20_000; i++) f.add([`label-${i}`], i);
+    const chunks = encodeFamilyChunks([f]);
+    assert.ok(chunks.length > 1, 'a body of several chunks');
+    const joined = Buffer.concat(chunks);
+    assert.deepEqual(joined, encodeFamilies([f]));
+    assert.deepEqual(gunzipSync(await gzipChunks(chunks)), joined);
+    assert.deepEqual(gunzipSync(await gzipChunks([])), Buffer.alloc(0));
   });
 });
