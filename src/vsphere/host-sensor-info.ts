@@ -1,5 +1,5 @@
 import type { XmlNode } from './soap/xml.js';
-import { num } from './values.js';
+import { num, str, unslice } from './values.js';
 
 /** One decoded HostNumericSensorInfo. */
 export interface NumericSensor {
@@ -20,12 +20,12 @@ export function numericSensors(list: XmlNode | undefined): NumericSensor[] {
   for (const info of list?.children ?? []) {
     const s: NumericSensor = { name: '', sensorType: '', baseUnits: '', unitModifier: 0 };
     for (const c of info.children) {
-      if (c.name === 'name') s.name = c.text;
-      else if (c.name === 'sensorType') s.sensorType = c.text;
-      else if (c.name === 'baseUnits') s.baseUnits = c.text;
+      if (c.name === 'name') s.name = unslice(c.text);
+      else if (c.name === 'sensorType') s.sensorType = unslice(c.text);
+      else if (c.name === 'baseUnits') s.baseUnits = unslice(c.text);
       else if (c.name === 'currentReading') s.currentReading = num(c);
       else if (c.name === 'unitModifier') s.unitModifier = num(c) ?? 0;
-      else if (c.name === 'healthState') s.health = c.children.find((k) => k.name === 'key')?.text;
+      else if (c.name === 'healthState') s.health = str(c.children.find((k) => k.name === 'key'));
     }
     if (s.name !== '') out.push(s);
   }

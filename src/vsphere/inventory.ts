@@ -7,7 +7,7 @@ import {
 } from './property-collector.js';
 import { isVsphereError } from './soap/errors.js';
 import type { XmlNode } from './soap/xml.js';
-import { bool, epochSeconds, moRef, num, str } from './values.js';
+import { bool, detached, epochSeconds, moRef, num, str } from './values.js';
 import { hardwareSensors, pruneSoftwareSensors, type NumericSensor } from './host-sensor-info.js';
 
 /** A virtual machine as the collectors see it. */
@@ -33,7 +33,7 @@ export interface VmObject {
   toolsRunningStatus?: string;
   toolsVersionStatus?: string;
   toolsVersion?: string;
-  // Kept as the received XML (no copy) and decoded only by the collector that exports them.
+  // Kept as XML (copied off the answer's text) and decoded only by the collector that exports them.
   /** VirtualMachineSnapshotInfo (`snapshot`), absent without snapshots. */
   snapshot?: XmlNode;
   /** ArrayOfGuestDiskInfo (`guest.disk`). */
@@ -286,8 +286,8 @@ function toVm(moid: string, p: Map<string, XmlNode>): VmObject {
     toolsRunningStatus: str(p.get('guest.toolsRunningStatus')),
     toolsVersionStatus: str(p.get('guest.toolsVersionStatus2')),
     toolsVersion: str(p.get('guest.toolsVersion')),
-    snapshot: p.get('snapshot'),
-    guestDisks: p.get('guest.disk'),
+    snapshot: detached(p.get('snapshot')),
+    guestDisks: detached(p.get('guest.disk')),
   };
 }
 
