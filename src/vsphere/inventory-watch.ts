@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { VimClient } from './client.js';
+import { detached, unslice } from './values.js';
 import { buildInventory, INVENTORY_SPECS, INVENTORY_TYPES, keptValue, type Inventory } from './inventory.js';
 import { createContainerView, viewFilterSpec, type ObjectContent } from './property-collector.js';
 import { el, type MoRef } from './soap/envelope.js';
@@ -164,14 +165,14 @@ function apply(objects: Map<string, ObjectContent>, update: XmlNode): void {
   const type = objNode?.attrs.type;
   if (!objNode || !type || !kind)
     throw new VsphereError('VSPHERE_BAD_RESPONSE', 'WaitForUpdatesEx: ObjectUpdate without kind or obj');
-  const key = `${type}:${objNode.text}`;
+  const key = [unslice(type), unslice(objNode.text)].join(':');
   if (kind === 'leave') {
     objects.delete(key);
     return;
   }
   let obj = objects.get(key);
   if (!obj || kind === 'enter') {
-    obj = { obj: { type, value: objNode.text }, props: new Map() };
+    obj = { obj: { type: unslice(type), value: unslice(objNode.text) }, props: new Map() };
     objects.set(key, obj);
   }
   for (const c of update.children) {
@@ -180,7 +181,9 @@ function apply(objects: Map<string, ObjectContent>, update: XmlNode): void {
     const op = child(c, 'op')?.text;
     if (name === undefined) continue;
     const val = child(c, 'val');
-    if ((op === 'assign' || op === 'add') && val) obj.props.set(name, keptValue(name, val));
+    // Kept between scrapes: copied off the answer's text so it does not pin the parser's chunks.
+    if ((op === 'assign' || op === 'add') && val)
+      obj.props.set(unslice(name), detached(keptValue(name, val))!);
     else obj.props.delete(name);
   }
 }
