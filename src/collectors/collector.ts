@@ -33,10 +33,12 @@ export interface FilterSubject {
 /** Decides which objects of a kind are collected; consulted before any query is sent for them. */
 export interface ObjectFilter {
   allows(kind: CollectorName, subject: FilterSubject): boolean;
+  /** False when `kind` has no rules, so callers can skip the per-object work (names, paths). */
+  filters?(kind: CollectorName): boolean;
 }
 
 /** A filter that lets everything through. */
-export const ALLOW_ALL: ObjectFilter = { allows: () => true };
+export const ALLOW_ALL: ObjectFilter = { allows: () => true, filters: () => false };
 
 /** What a collector gets for one collection. */
 export interface CollectContext {

@@ -65,8 +65,9 @@ export function compileFilter(spec: FiltersSpec | undefined): ObjectFilter {
     const exclude = compile(k?.exclude);
     if (include || exclude) kinds.set(kind, { include, exclude });
   }
-  if (kinds.size === 0) return { allows: () => true };
+  if (kinds.size === 0) return { allows: () => true, filters: () => false };
   return {
+    filters: (kind) => kinds.has(kind),
     allows(kind, subject) {
       const k = kinds.get(kind);
       if (!k) return true;
@@ -81,8 +82,13 @@ export function compileFilter(spec: FiltersSpec | undefined): ObjectFilter {
  * hostsByMoid stays whole because an included VM still names its (maybe excluded) host.
  */
 export function filterInventory(inv: Inventory, filter: ObjectFilter): Inventory {
-  const vms = inv.vms.filter((vm) => filter.allows('vm', { name: vm.name, path: inv.path?.(vm.moid) }));
-  const hosts = inv.hosts.filter((h) => filter.allows('host', { name: h.name, path: inv.path?.(h.moid) }));
+  // Every collection passes here: without rules for a kind, no object's inventory path is built.
+  const keep = <T extends { moid: string; name: string }>(kind: 'vm' | 'host', list: T[]): T[] =>
+    filter.filters?.(kind) === false
+      ? list
+      : list.filter((o) => filter.allows(kind, { name: o.name, path: inv.path?.(o.moid) }));
+  const vms = keep('vm', inv.vms);
+  const hosts = keep('host', inv.hosts);
   if (vms.length === inv.vms.length && hosts.length === inv.hosts.length) return inv;
   return { ...inv, vms, hosts };
 }
