@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { CollectContext } from './collectors/collector.js';
 import { enabledCollectors } from './collectors/registry.js';
 import { compileFilter } from './collectors/filter.js';
-import { ConfigError, readPassword, VERSION } from './config/load.js';
+import { ConfigError, VERSION } from './config/load.js';
 import { osReason } from './config/errors.js';
 import type { CollectorOptions, Config, TargetConfig } from './config/schema.js';
 import { BackgroundCollector } from './scrape/background.js';
@@ -11,12 +11,10 @@ import { Scraper } from './scrape/scraper.js';
 import { SoapStats } from './scrape/self-stats.js';
 import type { CollectionSource } from './server/metrics-handler.js';
 import type { TargetStatus } from './server/status-page.js';
-import { VimClient } from './vsphere/client.js';
 import { fetchInventory } from './vsphere/inventory.js';
 import { InventoryWatch } from './vsphere/inventory-watch.js';
 import { PerfManager } from './vsphere/perf-manager.js';
-import { Session } from './vsphere/session.js';
-import { SoapTransport } from './vsphere/soap/transport.js';
+import { connectVim } from './vsphere/connect.js';
 
 /** One vCenter/ESXi with everything of its own: pool, session, inventory, collectors, scraper. */
 export interface Target {
@@ -52,24 +50,9 @@ export async function createTarget(
   if (v.passwordFile !== undefined) await warnIfReadableByOthers(v.passwordFile, logger);
   const ca = v.caFile ? await readCa(v.caFile, t.name) : undefined;
   const soapStats = new SoapStats();
-  const transport = new SoapTransport({
-    url: v.url,
-    maxConnections: v.maxConnections,
-    connectTimeoutMs: v.connectTimeoutMs,
-    requestTimeoutMs: v.requestTimeoutMs,
-    maxResponseBytes: v.maxResponseBytes,
-    ca,
-    insecureSkipVerify: v.insecureSkipVerify,
-    serverName: v.serverName,
+  const { transport, session, client } = connectVim(v, ca, logger, {
     onCall: (method, outcome, seconds) => soapStats.record(method, outcome, seconds),
   });
-  const session = new Session(transport, {
-    user: v.user,
-    password: () => readPassword(v),
-    keepaliveIntervalMs: v.keepaliveIntervalMs,
-    logger,
-  });
-  const client = new VimClient(transport, session, logger);
   const inventory =
     v.inventory === 'incremental'
       ? new InventoryWatch(client, logger)

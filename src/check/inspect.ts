@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import type { CollectorOptions, TargetConfig } from '../config/schema.js';
 import { PerfManager } from '../vsphere/perf-manager.js';
 import { VsphereError } from '../vsphere/soap/errors.js';
-import { connectVim } from './connect.js';
+import { connectVim } from '../vsphere/connect.js';
 import { counterProblems, wantedCounters } from './counters.js';
 import { counterProblemText, type TargetReport } from './report.js';
 import {
@@ -38,7 +38,7 @@ export async function inspectTarget(
       },
     },
   );
-  const { transport, session, client } = connectVim(v, ca, logger);
+  const { transport, session, client } = connectVim(v, ca, logger, { maxConnections: 1 });
   const signal = AbortSignal.timeout(Math.max(MIN_TARGET_BUDGET_MS, 3 * v.requestTimeoutMs));
   try {
     let content;

@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import { readPassword } from '../config/load.js';
 import type { VsphereConfig } from '../config/schema.js';
-import { VimClient } from '../vsphere/client.js';
-import { Session } from '../vsphere/session.js';
-import { SoapTransport } from '../vsphere/soap/transport.js';
+import { VimClient } from './client.js';
+import { Session } from './session.js';
+import { SoapTransport, type TransportOptions } from './soap/transport.js';
 
-/** The SOAP pieces of one target, built from its config exactly as the exporter builds them. */
+/** The SOAP pieces of one target, built from its config (the exporter's targets and `check` alike). */
 export interface VimConnection {
   transport: SoapTransport;
   session: Session;
@@ -13,11 +13,16 @@ export interface VimConnection {
 }
 
 /** Transport, session and client for `v` (nothing connects until the first call). */
-export function connectVim(v: VsphereConfig, ca: string | undefined, logger: Logger): VimConnection {
+export function connectVim(
+  v: VsphereConfig,
+  ca: string | undefined,
+  logger: Logger,
+  opts: { maxConnections?: number; onCall?: TransportOptions['onCall'] } = {},
+): VimConnection {
   const transport = new SoapTransport({
     url: v.url,
-    // check makes one call at a time.
-    maxConnections: 1,
+    maxConnections: opts.maxConnections ?? v.maxConnections,
+    onCall: opts.onCall,
     connectTimeoutMs: v.connectTimeoutMs,
     requestTimeoutMs: v.requestTimeoutMs,
     maxResponseBytes: v.maxResponseBytes,
