@@ -25,3 +25,11 @@ export function promtoolCheckMetrics(text: string): Promise<{ code: number; outp
     child.stdin.end(text);
   });
 }
+
+/** The vsphere_* lines of an exposition (prom-client's own families are not ours to lint), newline-terminated. */
+export function vsphereFamiliesText(text: string): string {
+  return `${text
+    .split('\n')
+    .filter((l) => /^(# (HELP|TYPE) )?vsphere_/.test(l))
+    .join('\n')}\n`;
+}

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { exporterEnv, metric } from '../harness/env.js';
 import { closed, eachLine, orphanSafe, repoRoot, terminate, track } from '../harness/procs.js';
 import { parsePrometheusText } from '../harness/prom-text.js';
-import { promtoolCheckMetrics } from '../harness/promtool.js';
+import { promtoolCheckMetrics, vsphereFamiliesText } from '../harness/promtool.js';
 import { startVcsim, type Vcsim } from '../harness/vcsim.js';
 
 const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
@@ -101,11 +101,8 @@ describe('installing the exporter without the repository', { timeout: 300_000 },
     const vms = new Set(samples.filter((s) => s.name === 'vsphere_vm_info').map((s) => s.labels.vm_moid));
     assert.deepEqual([...vms].sort(), vc.inventory.vms.map((v) => v.moid).sort());
     // prom-client's nodejs_active_*_total gauges are its own naming, outside this check.
-    const ours = text
-      .split('\n')
-      .filter((l) => /^(# (HELP|TYPE) )?vsphere_/.test(l))
-      .join('\n');
-    const check = await promtoolCheckMetrics(`${ours}\n`);
+    const ours = vsphereFamiliesText(text);
+    const check = await promtoolCheckMetrics(ours);
     assert.equal(check.code, 0, check.output);
   }
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { startVcsim, listSessions, type Vcsim } from '../harness/vcsim.js';
 import { startExporter, type ExporterProcess } from '../harness/exporter.js';
 import { find, parsePrometheusText, type Sample } from '../harness/prom-text.js';
-import { promtoolCheckMetrics } from '../harness/promtool.js';
+import { promtoolCheckMetrics, vsphereFamiliesText } from '../harness/promtool.js';
 import { exporterEnv } from '../harness/env.js';
 
 const value = (samples: Sample[], name: string, labels: Record<string, string>): number | undefined => {
@@ -76,11 +76,8 @@ describe('exporter against vcsim (default VPX model)', () => {
 
   test('promtool finds no problem in the vsphere_* families and no series is duplicated', async () => {
     const { text } = await exporter.scrape();
-    const ours = text
-      .split('\n')
-      .filter((l) => /^(# (HELP|TYPE) )?vsphere_/.test(l))
-      .join('\n');
-    const check = await promtoolCheckMetrics(`${ours}\n`);
+    const ours = vsphereFamiliesText(text);
+    const check = await promtoolCheckMetrics(ours);
     assert.equal(check.code, 0, check.output);
     assert.equal(check.output.trim(), '');
     const { samples } = parsePrometheusText(text);

@@ -7,7 +7,7 @@ import { startVcsim, type Vcsim } from '../harness/vcsim.js';
 import { startExporter, type ExporterProcess } from '../harness/exporter.js';
 import { startFaultProxy, type FaultProxy } from '../harness/fault-proxy.js';
 import { find, parsePrometheusText, type Sample } from '../harness/prom-text.js';
-import { promtoolCheckMetrics } from '../harness/promtool.js';
+import { promtoolCheckMetrics, vsphereFamiliesText } from '../harness/promtool.js';
 
 // Default VPX model: DC0 with cluster DC0_C0 (hosts DC0_C0_H0..H2) and standalone host DC0_H0; VMs
 // DC0_H0_VM0/1 on the standalone host and DC0_C0_RP0_VM0/1 in the cluster, all in DC0's vm folder.
@@ -104,11 +104,8 @@ describe('object filters and vm/host options from the config file', () => {
   test('instance_metrics adds per-vCPU series; the output passes promtool', async () => {
     const vcpu = find(samples, 'vsphere_vm_vcpu_usage_hertz', { vm: 'DC0_C0_RP0_VM0' });
     assert.ok(vcpu.length > 0 && vcpu.every((s) => s.labels.cpu !== undefined));
-    const vsphereOnly = text
-      .split('\n')
-      .filter((l) => /^(# (HELP|TYPE) )?vsphere_/.test(l))
-      .join('\n');
-    const check = await promtoolCheckMetrics(`${vsphereOnly}\n`);
+    const vsphereOnly = vsphereFamiliesText(text);
+    const check = await promtoolCheckMetrics(vsphereOnly);
     assert.equal(check.code, 0, check.output);
     assert.equal(check.output.trim(), '');
   });

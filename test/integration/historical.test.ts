@@ -7,7 +7,7 @@ import { startVcsim, type Vcsim, LARGE_MODEL } from '../harness/vcsim.js';
 import { startExporter, type ExporterProcess } from '../harness/exporter.js';
 import { startFaultProxy, type FaultProxy } from '../harness/fault-proxy.js';
 import { find, parsePrometheusText, type Sample } from '../harness/prom-text.js';
-import { promtoolCheckMetrics } from '../harness/promtool.js';
+import { promtoolCheckMetrics, vsphereFamiliesText } from '../harness/promtool.js';
 import { exporterEnv } from '../harness/env.js';
 import { firstTag, RawVimClient } from '../harness/vim-soap.js';
 
@@ -173,12 +173,9 @@ describe('historical (5-minute) counters of clusters, datastores and resource po
 
   test('the scrape passes promtool and the three collectors succeed', async () => {
     // Only our families: the nodejs_* process metrics are not this exporter's naming to lint.
-    const ours = first.text
-      .split('\n')
-      .filter((l) => /^(# (HELP|TYPE) )?vsphere_/.test(l))
-      .join('\n');
+    const ours = vsphereFamiliesText(first.text);
     assert.match(ours, /^vsphere_cluster_5m_sample_timestamp_seconds\{/m);
-    const r = await promtoolCheckMetrics(`${ours}\n`);
+    const r = await promtoolCheckMetrics(ours);
     assert.equal(r.code, 0, r.output);
     assert.equal(r.output.trim(), '');
     for (const c of ['cluster', 'datastore', 'resource_pool'])

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { startVcsim, type Vcsim, LARGE_MODEL } from '../harness/vcsim.js';
 import { startExporter, type ExporterProcess } from '../harness/exporter.js';
 import { find, parsePrometheusText, type Sample } from '../harness/prom-text.js';
-import { promtoolCheckMetrics } from '../harness/promtool.js';
+import { promtoolCheckMetrics, vsphereFamiliesText } from '../harness/promtool.js';
 import { exporterEnv, metric } from '../harness/env.js';
 import { startRecordingProxy, type RecordingProxy } from '../harness/recording-proxy.js';
 import { RawVimClient, refXml } from '../harness/vim-soap.js';
@@ -120,15 +120,12 @@ describe('info_labels: tag categories and custom attributes as labels of vm/host
 
   test('the output passes promtool', async () => {
     const { text } = await exporter.scrape();
-    const ours = text
-      .split('\n')
-      .filter((l) => /^(# (HELP|TYPE) )?vsphere_/.test(l))
-      .join('\n');
+    const ours = vsphereFamiliesText(text);
     assert.match(
       ours,
       /tag_env="blue-green,prod",tag_owner_team="ops, \\"night\\"",attribute_backup_policy="daily"/,
     );
-    const check = await promtoolCheckMetrics(`${ours}\n`);
+    const check = await promtoolCheckMetrics(ours);
     assert.equal(check.code, 0, check.output);
   });
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { startVcsim, type Vcsim } from '../harness/vcsim.js';
 import { startExporter, type ExporterProcess } from '../harness/exporter.js';
 import { find, parsePrometheusText, type Sample } from '../harness/prom-text.js';
-import { promtoolCheckMetrics } from '../harness/promtool.js';
+import { promtoolCheckMetrics, vsphereFamiliesText } from '../harness/promtool.js';
 import { exporterEnv, metric } from '../harness/env.js';
 import { allTags, firstTag, RawVimClient, refXml, type MoRef, type RawObject } from '../harness/vim-soap.js';
 
@@ -152,11 +152,8 @@ describe('cluster, datacenter and resource_pool collectors against vcsim (2 DCs 
   test('collectors succeed and promtool finds no problem', async () => {
     for (const c of ['cluster', 'datacenter', 'resource_pool'])
       assert.equal(metric(samples, 'vsphere_collector_success', { collector: c }), 1, c);
-    const ours = text
-      .split('\n')
-      .filter((l) => /^(# (HELP|TYPE) )?vsphere_/.test(l))
-      .join('\n');
-    const check = await promtoolCheckMetrics(`${ours}\n`);
+    const ours = vsphereFamiliesText(text);
+    const check = await promtoolCheckMetrics(ours);
     assert.equal(check.code, 0, check.output);
     assert.equal(check.output.trim(), '');
   });

@@ -21,7 +21,7 @@ import {
   type FaultRule,
 } from '../harness/fault-proxy.js';
 import { find, type Sample } from '../harness/prom-text.js';
-import { promtoolCheckMetrics } from '../harness/promtool.js';
+import { promtoolCheckMetrics, vsphereFamiliesText } from '../harness/promtool.js';
 import { procAlive } from '../harness/procs.js';
 import { exporterEnv, timedScrape } from '../harness/env.js';
 
@@ -40,12 +40,7 @@ const value = (samples: Sample[], name: string, labels: Record<string, string> =
   return hits[0]?.value;
 };
 
-/** The vsphere_* lines of an exposition (the process_/nodejs_ tail is prom-client's). */
-const vsphereOnly = (text: string): string =>
-  `${text
-    .split('\n')
-    .filter((l) => /^(# (HELP|TYPE) )?vsphere_/.test(l))
-    .join('\n')}\n`;
+const vsphereOnly = vsphereFamiliesText;
 
 /** A line of /proc/<pid>/status in bytes (VmRSS, VmHWM). */
 function procStatusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { startVcsim, type Vcsim, LARGE_MODEL } from '../harness/vcsim.js';
 import { startExporter, type ExporterProcess } from '../harness/exporter.js';
 import { find, parsePrometheusText, type Sample } from '../harness/prom-text.js';
-import { promtoolCheckMetrics } from '../harness/promtool.js';
+import { promtoolCheckMetrics, vsphereFamiliesText } from '../harness/promtool.js';
 import { exporterEnv, metric } from '../harness/env.js';
 import { allTags, firstTag, RawVimClient, refXml, xmlEscape, type RawObject } from '../harness/vim-soap.js';
 
@@ -233,13 +233,10 @@ describe('datastore and alarm collectors against vcsim (2 datacenters, 3 datasto
 
   test('promtool finds no problem and no series is duplicated', async () => {
     const { text } = await exporter.scrape();
-    const ours = text
-      .split('\n')
-      .filter((l) => /^(# (HELP|TYPE) )?vsphere_/.test(l))
-      .join('\n');
+    const ours = vsphereFamiliesText(text);
     assert.match(ours, /^vsphere_datastore_cluster_capacity_bytes\{/m);
     assert.match(ours, /^vsphere_entity_overall_status\{/m);
-    const check = await promtoolCheckMetrics(`${ours}\n`);
+    const check = await promtoolCheckMetrics(ours);
     assert.equal(check.code, 0, check.output);
     assert.equal(check.output.trim(), '');
     const { samples } = parsePrometheusText(text);

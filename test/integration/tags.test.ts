@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { startVcsim, type Vcsim, LARGE_MODEL } from '../harness/vcsim.js';
 import { startExporter, type ExporterProcess } from '../harness/exporter.js';
 import { find, parsePrometheusText, type Sample } from '../harness/prom-text.js';
-import { promtoolCheckMetrics } from '../harness/promtool.js';
+import { promtoolCheckMetrics, vsphereFamiliesText } from '../harness/promtool.js';
 import { exporterEnv, metric } from '../harness/env.js';
 import { startRecordingProxy, type RecordingProxy } from '../harness/recording-proxy.js';
 import { allTags, firstTag, RawVimClient, refXml, xmlUnescape } from '../harness/vim-soap.js';
@@ -153,12 +153,9 @@ describe('tag collector against vcsim', () => {
 
   test('promtool accepts the output', async () => {
     const { text } = await exporter.scrape();
-    const ours = text
-      .split('\n')
-      .filter((l) => /^(# (HELP|TYPE) )?vsphere_/.test(l))
-      .join('\n');
+    const ours = vsphereFamiliesText(text);
     assert.match(ours, /vsphere_tag_info\{category="Quoted \\"cat\\" \\\\ ü",tag="line1\\nline2"/);
-    const check = await promtoolCheckMetrics(`${ours}\n`);
+    const check = await promtoolCheckMetrics(ours);
     assert.equal(check.code, 0, check.output);
   });
 

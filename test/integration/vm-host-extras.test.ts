@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { startVcsim, type Vcsim } from '../harness/vcsim.js';
 import { startExporter, type ExporterProcess } from '../harness/exporter.js';
 import { find, parsePrometheusText, type Sample } from '../harness/prom-text.js';
-import { promtoolCheckMetrics } from '../harness/promtool.js';
+import { promtoolCheckMetrics, vsphereFamiliesText } from '../harness/promtool.js';
 import { exporterEnv, metric } from '../harness/env.js';
 import { allTags, firstTag, RawVimClient, refXml, xmlUnescape } from '../harness/vim-soap.js';
 import { createSnapshot } from '../harness/vim-tasks.js';
@@ -208,11 +208,8 @@ describe('VM and host extras against vcsim', () => {
 
   test('promtool is clean, collectors succeed, no series is duplicated', async () => {
     const { text: body } = await exporter.scrape();
-    const ours = body
-      .split('\n')
-      .filter((l) => /^(# (HELP|TYPE) )?vsphere_/.test(l))
-      .join('\n');
-    const check = await promtoolCheckMetrics(`${ours}\n`);
+    const ours = vsphereFamiliesText(body);
+    const check = await promtoolCheckMetrics(ours);
     assert.equal(check.code, 0, check.output);
     assert.equal(check.output.trim(), '');
     const { samples } = parsePrometheusText(body);
