@@ -37,15 +37,3 @@ export function hardwareSensors(list: XmlNode | undefined): NumericSensor[] | un
   if (!list) return undefined;
   return numericSensors(list).filter((s) => s.sensorType !== SOFTWARE_SENSOR_TYPE);
 }
-
-/**
- * The same ArrayOfHostNumericSensorInfo without its software entries: what the incremental
- * inventory keeps between scrapes (ESXi lists ~100 software "sensors" per host next to a handful
- * of hardware ones; keeping them would hold ~150,000 nodes for 200 hosts).
- */
-export function pruneSoftwareSensors(list: XmlNode): XmlNode {
-  const children = list.children.filter(
-    (info) => info.children.find((c) => c.name === 'sensorType')?.text !== SOFTWARE_SENSOR_TYPE,
-  );
-  return children.length === list.children.length ? list : { ...list, children };
-}

@@ -1,11 +1,12 @@
 import type { Logger } from 'pino';
 import type { VimClient } from './client.js';
-import { detached, unslice } from './values.js';
-import { buildInventory, INVENTORY_SPECS, INVENTORY_TYPES, keptValue, type Inventory } from './inventory.js';
-import { createContainerView, viewFilterSpec, type ObjectContent } from './property-collector.js';
+import { assembleInventory, INVENTORY_SPECS, INVENTORY_TYPES, type Inventory } from './inventory.js';
+import { cloneItem, emptyItem, setProperty, type InventoryItem } from './inventory-records.js';
+import { createContainerView, viewFilterSpec } from './property-collector.js';
 import { el, type MoRef } from './soap/envelope.js';
 import { isVsphereError, VsphereError } from './soap/errors.js';
 import { child, type XmlNode } from './soap/xml.js';
+import { unslice } from './values.js';
 
 /** Server-side objects of one watch; they live as long as the session that created them. */
 interface WatchState {
@@ -13,7 +14,10 @@ interface WatchState {
   collector: MoRef;
   view: MoRef;
   version: string;
-  objects: Map<string, ObjectContent>;
+  /** Compact records by "type:moid"; a changed object gets a new record, never an edited one. */
+  objects: Map<string, InventoryItem>;
+  /** The inventory last handed out, reused while nothing changed. */
+  last?: Inventory;
 }
 
 // Bounds one WaitForUpdatesEx answer; more updates come back `truncated` and are fetched at once.
@@ -71,12 +75,12 @@ export class InventoryWatch {
         isVsphereError(e, 'VSPHERE_MANAGED_OBJECT_NOT_FOUND')
       ) {
         this.state = await this.start(signal);
-        return buildInventory([...this.state.objects.values()]);
+        return snapshot(this.state);
       }
       if (s && s.generation === this.client.session.generation) void this.teardown(s, 2000);
       throw e;
     }
-    return buildInventory([...this.state.objects.values()]);
+    return snapshot(this.state);
   }
 
   private async start(signal?: AbortSignal): Promise<WatchState> {
@@ -119,7 +123,7 @@ export class InventoryWatch {
         `${el('version', state.version)}<options><maxWaitSeconds>0</maxWaitSeconds>${el('maxObjectUpdates', MAX_OBJECT_UPDATES)}</options>`,
         signal,
         // Envelope > Body > WaitForUpdatesExResponse > returnval > filterSet > objectSet.
-        { depth: 5, name: 'objectSet', onElement: (o) => apply(state.objects, o) },
+        { depth: 5, name: 'objectSet', onElement: (o) => apply(state, o) },
       );
       const rv = child(res, 'returnval');
       if (!rv) return; // no changes since state.version
@@ -158,32 +162,35 @@ function ref(res: XmlNode, fallbackType: string): MoRef {
   return { type: rv.attrs.type ?? fallbackType, value: rv.text };
 }
 
-/** Applies one ObjectUpdate (enter / modify / leave) to the object map. */
-function apply(objects: Map<string, ObjectContent>, update: XmlNode): void {
+/** The inventory as the watch holds it (assembled again only after a change). */
+function snapshot(state: WatchState): Inventory {
+  state.last ??= assembleInventory([...state.objects.values()]);
+  return state.last;
+}
+
+/** Applies one ObjectUpdate (enter / modify / leave) to the records. */
+function apply(state: WatchState, update: XmlNode): void {
   const kind = child(update, 'kind')?.text;
   const objNode = child(update, 'obj');
   const type = objNode?.attrs.type;
   if (!objNode || !type || !kind)
     throw new VsphereError('VSPHERE_BAD_RESPONSE', 'WaitForUpdatesEx: ObjectUpdate without kind or obj');
-  const key = [unslice(type), unslice(objNode.text)].join(':');
+  const key = `${type}:${objNode.text}`;
+  state.last = undefined;
   if (kind === 'leave') {
-    objects.delete(key);
+    state.objects.delete(key);
     return;
   }
-  let obj = objects.get(key);
-  if (!obj || kind === 'enter') {
-    obj = { obj: { type: unslice(type), value: unslice(objNode.text) }, props: new Map() };
-    objects.set(key, obj);
-  }
+  const old = kind === 'enter' ? undefined : state.objects.get(key);
+  // Records are decoded from the changed values only; the property trees are garbage at once.
+  const it = old ? cloneItem(old) : emptyItem(type, objNode.text);
   for (const c of update.children) {
     if (c.name !== 'changeSet') continue;
     const name = child(c, 'name')?.text;
     const op = child(c, 'op')?.text;
     if (name === undefined) continue;
     const val = child(c, 'val');
-    // Kept between scrapes: copied off the answer's text so it does not pin the parser's chunks.
-    if ((op === 'assign' || op === 'add') && val)
-      obj.props.set(unslice(name), detached(keptValue(name, val))!);
-    else obj.props.delete(name);
+    setProperty(it, name, (op === 'assign' || op === 'add') && val ? val : undefined);
   }
+  state.objects.set(unslice(key), it);
 }

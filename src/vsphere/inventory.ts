@@ -7,8 +7,10 @@ import {
 } from './property-collector.js';
 import { isVsphereError } from './soap/errors.js';
 import type { XmlNode } from './soap/xml.js';
-import { bool, detached, epochSeconds, moRef, num, str } from './values.js';
-import { hardwareSensors, pruneSoftwareSensors, type NumericSensor } from './host-sensor-info.js';
+import type { NumericSensor } from './host-sensor-info.js';
+import { HOST_PATHS, toItem, VM_PATHS, type InventoryItem } from './inventory-records.js';
+
+export type { InventoryItem } from './inventory-records.js';
 
 /** A virtual machine as the collectors see it. */
 export interface VmObject {
@@ -85,59 +87,6 @@ export interface Inventory {
   path?(moid: string): string | undefined;
 }
 
-const VM_PATHS = [
-  'name',
-  'parent',
-  'overallStatus',
-  'summary.config.numCpu',
-  'summary.config.memorySizeMB',
-  'summary.config.instanceUuid',
-  'summary.config.uuid',
-  'summary.config.template',
-  'summary.config.guestFullName',
-  'summary.config.guestId',
-  'summary.runtime.powerState',
-  'summary.runtime.bootTime',
-  'summary.runtime.host',
-  'summary.guest.hostName',
-  'summary.guest.ipAddress',
-  'guest.toolsRunningStatus',
-  'guest.toolsVersionStatus2',
-  'guest.toolsVersion',
-  'guest.disk',
-  'snapshot',
-] as const;
-
-const SENSORS = 'runtime.healthSystemRuntime.systemHealthInfo.numericSensorInfo';
-
-/** A property value as the incremental inventory keeps it between scrapes (large lists pruned). */
-export function keptValue(path: string, val: XmlNode): XmlNode {
-  return path === SENSORS ? pruneSoftwareSensors(val) : val;
-}
-const HOST_PATHS = [
-  'name',
-  'parent',
-  'summary.hardware.cpuModel',
-  'summary.hardware.numCpuCores',
-  'summary.hardware.numCpuThreads',
-  'summary.hardware.cpuMhz',
-  'summary.hardware.memorySize',
-  'summary.hardware.uuid',
-  'summary.hardware.vendor',
-  'summary.hardware.model',
-  'summary.config.product.version',
-  'summary.config.product.build',
-  'summary.runtime.connectionState',
-  'summary.runtime.inMaintenanceMode',
-  'summary.runtime.powerState',
-  'summary.runtime.bootTime',
-  'summary.quickStats.uptime',
-  'config.service.service',
-  'config.dateTimeInfo.ntpConfig.server',
-  'summary.quickStats.overallMemoryUsage',
-  SENSORS,
-] as const;
-
 /** What the inventory reads: per type, the properties the collectors need. Parents are walked host → compute resource/cluster → folders → datacenter. */
 export const INVENTORY_SPECS: readonly PropertySpec[] = [
   { type: 'VirtualMachine', pathSet: VM_PATHS },
@@ -169,34 +118,16 @@ async function fetchOnce(client: VimClient, signal?: AbortSignal): Promise<Inven
   const items: InventoryItem[] = [];
   // Each object becomes its compact record as it arrives; its property tree is garbage at once.
   await withContainerView(client, content.rootFolder, INVENTORY_TYPES, signal, (view) =>
-    retrieveFromView(client, view, INVENTORY_SPECS, signal, 1000, (o) => items.push(toItem(o))),
+    retrieveFromView(client, view, INVENTORY_SPECS, signal, 1000, (o) =>
+      items.push(toItem(o.obj.type, o.obj.value, o.props)),
+    ),
   );
   return assembleInventory(items);
 }
 
-/** One object of the inventory view, decoded. */
-export type InventoryItem =
-  | { kind: 'vm'; vm: VmObject }
-  | { kind: 'host'; host: HostObject }
-  | { kind: 'parent'; moid: string; type: string; name?: string; parent?: string };
-
-/** Decodes one ObjectContent of the inventory view (pure). */
-export function toItem(o: ObjectContent): InventoryItem {
-  const p = o.props;
-  if (o.obj.type === 'VirtualMachine') return { kind: 'vm', vm: toVm(o.obj.value, p) };
-  if (o.obj.type === 'HostSystem') return { kind: 'host', host: toHost(o.obj.value, p) };
-  return {
-    kind: 'parent',
-    moid: o.obj.value,
-    type: o.obj.type,
-    name: str(p.get('name')),
-    parent: moRef(p.get('parent'))?.value,
-  };
-}
-
 /** Turns raw ObjectContents into the inventory model (pure; exported for tests). */
 export function buildInventory(objects: readonly ObjectContent[]): Inventory {
-  return assembleInventory(objects.map(toItem));
+  return assembleInventory(objects.map((o) => toItem(o.obj.type, o.obj.value, o.props)));
 }
 
 /** The inventory model from decoded items (pure). */
@@ -262,71 +193,4 @@ export function assembleInventory(items: readonly InventoryItem[]): Inventory {
     return undefined;
   };
   return { vms, hosts, hostsByMoid, placement, path };
-}
-
-function toVm(moid: string, p: Map<string, XmlNode>): VmObject {
-  const memMb = num(p.get('summary.config.memorySizeMB'));
-  return {
-    moid,
-    name: str(p.get('name')) ?? moid,
-    parentMoid: moRef(p.get('parent'))?.value,
-    overallStatus: str(p.get('overallStatus')),
-    numCpu: num(p.get('summary.config.numCpu')),
-    memoryBytes: memMb === undefined ? undefined : memMb * 1024 * 1024,
-    instanceUuid: str(p.get('summary.config.instanceUuid')),
-    biosUuid: str(p.get('summary.config.uuid')),
-    template: bool(p.get('summary.config.template')) ?? false,
-    guestFullName: str(p.get('summary.config.guestFullName')),
-    guestId: str(p.get('summary.config.guestId')),
-    powerState: str(p.get('summary.runtime.powerState')),
-    bootTime: epochSeconds(p.get('summary.runtime.bootTime')),
-    hostMoid: moRef(p.get('summary.runtime.host'))?.value,
-    guestHostName: str(p.get('summary.guest.hostName')),
-    guestIp: str(p.get('summary.guest.ipAddress')),
-    toolsRunningStatus: str(p.get('guest.toolsRunningStatus')),
-    toolsVersionStatus: str(p.get('guest.toolsVersionStatus2')),
-    toolsVersion: str(p.get('guest.toolsVersion')),
-    snapshot: detached(p.get('snapshot')),
-    guestDisks: detached(p.get('guest.disk')),
-  };
-}
-
-function toHost(moid: string, p: Map<string, XmlNode>): HostObject {
-  return {
-    moid,
-    name: str(p.get('name')) ?? moid,
-    parentMoid: moRef(p.get('parent'))?.value,
-    cpuModel: str(p.get('summary.hardware.cpuModel')),
-    cpuCores: num(p.get('summary.hardware.numCpuCores')),
-    cpuThreads: num(p.get('summary.hardware.numCpuThreads')),
-    cpuMhz: num(p.get('summary.hardware.cpuMhz')),
-    memoryBytes: num(p.get('summary.hardware.memorySize')),
-    uuid: str(p.get('summary.hardware.uuid')),
-    vendor: str(p.get('summary.hardware.vendor')),
-    model: str(p.get('summary.hardware.model')),
-    version: str(p.get('summary.config.product.version')),
-    build: str(p.get('summary.config.product.build')),
-    connectionState: str(p.get('summary.runtime.connectionState')),
-    inMaintenanceMode: bool(p.get('summary.runtime.inMaintenanceMode')),
-    powerState: str(p.get('summary.runtime.powerState')),
-    bootTime: epochSeconds(p.get('summary.runtime.bootTime')),
-    uptimeSeconds: num(p.get('summary.quickStats.uptime')),
-    ntpRunning: ntpdRunning(p.get('config.service.service')),
-    ntpServers: p.get('config.dateTimeInfo.ntpConfig.server')?.children.length,
-    memoryUsageBytes: mb(num(p.get('summary.quickStats.overallMemoryUsage'))),
-    sensors: hardwareSensors(p.get(SENSORS)),
-  };
-}
-
-function mb(n: number | undefined): number | undefined {
-  return n === undefined ? undefined : n * 1024 * 1024;
-}
-
-// ESXi lists its services (ntpd, sshd, …) in one array; only ntpd's state is exported.
-function ntpdRunning(services: XmlNode | undefined): boolean | undefined {
-  for (const svc of services?.children ?? []) {
-    const key = svc.children.find((c) => c.name === 'key')?.text;
-    if (key === 'ntpd') return bool(svc.children.find((c) => c.name === 'running'));
-  }
-  return undefined;
 }

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildInventory, keptValue } from '../../../src/vsphere/inventory.js';
+import { buildInventory } from '../../../src/vsphere/inventory.js';
+import { cloneItem, emptyItem, setProperty, toItem } from '../../../src/vsphere/inventory-records.js';
 import type { ObjectContent } from '../../../src/vsphere/property-collector.js';
 import { parseXml } from '../../../src/vsphere/soap/xml.js';
 
@@ -102,15 +103,41 @@ test('buildInventory keeps guest tools strings, quickStats and the raw snapshot,
   assert.equal(h.sensors?.length, 1, 'decoded when the inventory is read');
 });
 
-test('keptValue: the incremental inventory keeps host sensor lists without their software entries', () => {
-  const list = parseXml(
-    '<val><HostNumericSensorInfo><name>Fan 1</name><sensorType>fan</sensorType></HostNumericSensorInfo>' +
-      '<HostNumericSensorInfo><name>esx-base</name><sensorType>Software Components</sensorType></HostNumericSensorInfo></val>',
+test('records: an incremental change rewrites one field of a copy, and a removed property falls back', () => {
+  const host = toItem(
+    'HostSystem',
+    'host-1',
+    new Map([
+      ['name', parseXml(val('esx01'))],
+      ['summary.quickStats.uptime', parseXml(val('100'))],
+      [
+        'runtime.healthSystemRuntime.systemHealthInfo.numericSensorInfo',
+        parseXml(
+          '<val><HostNumericSensorInfo><name>Fan 1</name><sensorType>fan</sensorType></HostNumericSensorInfo>' +
+            '<HostNumericSensorInfo><name>esx-base</name><sensorType>Software Components</sensorType></HostNumericSensorInfo></val>',
+        ),
+      ],
+    ]),
   );
-  const kept = keptValue('runtime.healthSystemRuntime.systemHealthInfo.numericSensorInfo', list);
+  assert.equal(host.kind, 'host');
+  if (host.kind !== 'host') return;
   assert.deepEqual(
-    kept.children.map((c) => c.children.find((x) => x.name === 'name')?.text),
+    host.host.sensors?.map((s) => s.name),
     ['Fan 1'],
+    'software entries are dropped on arrival',
   );
-  assert.equal(keptValue('name', list), list, 'other properties are kept as they are');
+  const next = cloneItem(host);
+  setProperty(next, 'summary.quickStats.uptime', parseXml(val('120')));
+  setProperty(next, 'name', undefined);
+  setProperty(next, 'not.read.by.us', parseXml(val('x')));
+  assert.equal(next.kind === 'host' && next.host.uptimeSeconds, 120);
+  assert.equal(next.kind === 'host' && next.host.name, 'host-1', 'a removed name falls back to the moid');
+  assert.equal(host.host.uptimeSeconds, 100, 'the record already handed out is unchanged');
+  assert.equal(host.host.name, 'esx01');
+  const vm = emptyItem('VirtualMachine', 'vm-9');
+  assert.deepEqual(vm, { kind: 'vm', vm: { moid: 'vm-9', name: 'vm-9', template: false } });
+  setProperty(vm, 'summary.config.memorySizeMB', parseXml(val('2048')));
+  setProperty(vm, 'summary.runtime.host', parseXml(ref('HostSystem', 'host-1')));
+  assert.equal(vm.kind === 'vm' && vm.vm.memoryBytes, 2048 * 1024 * 1024);
+  assert.equal(vm.kind === 'vm' && vm.vm.hostMoid, 'host-1');
 });
