@@ -1,4 +1,4 @@
-import { MetricFamily, renderLabels } from '../exposition/index.js';
+import { MetricFamily, RenderedLabels, renderLabels } from '../exposition/index.js';
 import type { MoRef } from '../vsphere/soap/envelope.js';
 import type { PerfManager } from '../vsphere/perf-manager.js';
 import { perInterval, toBaseUnit } from '../vsphere/units.js';
@@ -9,6 +9,8 @@ import type { FamilyDef } from './collector.js';
 export interface PerfTarget {
   entity: MoRef;
   labels: readonly string[];
+  /** `labels` already rendered for the collector's label names (rendered here otherwise). */
+  rendered?: RenderedLabels;
 }
 
 /**
@@ -44,7 +46,10 @@ export async function collectPerfFamilies(
   const counterIds = [...byKey].filter(([, e]) => !e.instance).map(([k]) => k);
   const instanceCounterIds = [...byKey].filter(([, e]) => e.instance).map(([k]) => k);
   const byMoid = new Map(
-    targets.map((t) => [t.entity.value, { rendered: renderLabels(labelNames, t.labels), labels: t.labels }]),
+    targets.map((t) => [
+      t.entity.value,
+      { rendered: t.rendered ?? renderLabels(labelNames, t.labels), labels: t.labels },
+    ]),
   );
   await perf.queryRealtime(
     targets.map((t) =>
@@ -100,11 +105,15 @@ export function perfFamilyDefs(
 /** Adds one series per `states` entry: 1 for the current state, 0 for the others (kube-state-metrics style). */
 export function addStateSet(
   family: MetricFamily,
-  labels: readonly string[],
+  labels: readonly string[] | RenderedLabels,
   states: readonly string[],
   current: string | undefined,
 ): void {
-  for (const s of states) family.add([...labels, s], s === current ? 1 : 0);
+  const add =
+    labels instanceof RenderedLabels
+      ? (s: string, v: number) => family.addRenderedWith(labels, s, v)
+      : (s: string, v: number) => family.add([...labels, s], v);
+  for (const s of states) add(s, s === current ? 1 : 0);
   // A state vCenter added after this list was written is still shown rather than lost.
-  if (current !== undefined && !states.includes(current)) family.add([...labels, current], 1);
+  if (current !== undefined && !states.includes(current)) add(current, 1);
 }

@@ -1,4 +1,4 @@
-import type { MetricFamily } from '../exposition/index.js';
+import type { MetricFamily, RenderedLabels } from '../exposition/index.js';
 import type { XmlNode } from '../vsphere/soap/xml.js';
 import { epochSeconds } from '../vsphere/values.js';
 import { gauge } from './collector.js';
@@ -86,6 +86,7 @@ export const SNAPSHOT_CREATED = gauge(
 /** Adds one VM's snapshot series; `created` only when per-snapshot timestamps are wanted. */
 export function addSnapshotSeries(
   id: readonly string[],
+  rendered: RenderedLabels,
   info: XmlNode | undefined,
   nowSeconds: number,
   out: { count: MetricFamily; oldestAge: MetricFamily; created?: MetricFamily },
@@ -102,6 +103,7 @@ export function addSnapshotSeries(
         created.add([...id, e.name, e.moid], e.createTime);
       }),
   );
-  out.count.add(id, s.count);
-  if (s.count > 0 && s.oldest !== undefined) out.oldestAge.add(id, Math.max(0, nowSeconds - s.oldest));
+  out.count.addRendered(rendered, s.count);
+  if (s.count > 0 && s.oldest !== undefined)
+    out.oldestAge.addRendered(rendered, Math.max(0, nowSeconds - s.oldest));
 }

@@ -1,3 +1,4 @@
+import { renderLabels } from '../exposition/index.js';
 import type { CollectContext, Collector } from './collector.js';
 import { family, gauge } from './collector.js';
 import { addStateSet, collectPerfFamilies, perfFamilyDefs } from './perf-families.js';
@@ -111,6 +112,8 @@ export function createVmCollector(options: VmCollectorOptions = {}): Collector {
       const targets = [];
       for (const vm of inventory.vms) {
         const id = [vm.name, vm.moid];
+        // Rendered once, shared by every series of this VM that has only the id labels (or one more).
+        const rendered = renderLabels(ID, id);
         const host = vm.hostMoid === undefined ? undefined : inventory.hostsByMoid.get(vm.hostMoid);
         const place = inventory.placement(vm.hostMoid);
         info.add(
@@ -132,19 +135,20 @@ export function createVmCollector(options: VmCollectorOptions = {}): Collector {
           ],
           1,
         );
-        addStateSet(power, id, POWER_STATES, vm.powerState);
-        if (vm.bootTime !== undefined && vm.powerState === 'poweredOn') boot.add(id, vm.bootTime);
-        if (vm.numCpu !== undefined) cpus.add(id, vm.numCpu);
-        if (vm.memoryBytes !== undefined) memory.add(id, vm.memoryBytes);
-        addSnapshotSeries(id, vm.snapshot, now, snap);
+        addStateSet(power, rendered, POWER_STATES, vm.powerState);
+        if (vm.bootTime !== undefined && vm.powerState === 'poweredOn')
+          boot.addRendered(rendered, vm.bootTime);
+        if (vm.numCpu !== undefined) cpus.addRendered(rendered, vm.numCpu);
+        if (vm.memoryBytes !== undefined) memory.addRendered(rendered, vm.memoryBytes);
+        addSnapshotSeries(id, rendered, vm.snapshot, now, snap);
         if (vm.toolsRunningStatus !== undefined)
-          addStateSet(toolsRunning, id, TOOLS_RUNNING_STATES, vm.toolsRunningStatus);
+          addStateSet(toolsRunning, rendered, TOOLS_RUNNING_STATES, vm.toolsRunningStatus);
         if (vm.toolsVersionStatus !== undefined)
-          addStateSet(toolsVersion, id, TOOLS_VERSION_STATES, vm.toolsVersionStatus);
+          addStateSet(toolsVersion, rendered, TOOLS_VERSION_STATES, vm.toolsVersionStatus);
         addFilesystemSeries(id, vm.guestDisks, fsCapacity, fsFree);
         // Realtime statistics exist only for running VMs; templates never run.
         if (vm.powerState === 'poweredOn' && !vm.template)
-          targets.push({ entity: { type: 'VirtualMachine', value: vm.moid }, labels: id });
+          targets.push({ entity: { type: 'VirtualMachine', value: vm.moid }, labels: id, rendered });
       }
       for (const f of [info, power, boot, cpus, memory, snap.count, snap.oldestAge]) emit(f);
       if (snap.created) emit(snap.created);

@@ -15,6 +15,14 @@ export class RenderedLabels {
     /** The escaped `{a="x",b="y"}` text. */
     readonly block: string,
   ) {}
+
+  #open: string | undefined;
+
+  /** The block without its closing brace, `{a="x",b="y"`: the shared head of blocks with one more label. */
+  get open(): string {
+    // A slice of `block`: no copy, and `block` lives as long as this object anyway.
+    return (this.#open ??= this.block.slice(0, -1));
+  }
 }
 
 /** Renders `values` for `labelNames` once (17 perf families × 10,000 VMs share one block per VM). */
@@ -138,6 +146,37 @@ export class MetricFamily {
     this.#labelBlocks.push(labels.block);
     this.#values.push(value);
   }
+
+  /**
+   * Appends one sample labelled like `labels` plus a last label (e.g. a state) valued `last`. The
+   * block is the shared head joined to a per-value tail cached here, so the 10 state series of each
+   * of 10,000 VMs cost a 20-byte string node each instead of a ~70-byte label block.
+   */
+  addRenderedWith(labels: RenderedLabels, last: string, value: number): void {
+    const n = this.labelNames.length;
+    if (
+      n < 2 ||
+      labels.key !== this.#namesKey.slice(0, this.#namesKey.length - this.labelNames[n - 1]!.length - 1)
+    ) {
+      throw new Error(
+        `Metric ${this.name}: labels rendered for (${labels.key}) plus one, expects (${this.#namesKey})`,
+      );
+    }
+    if (typeof last !== 'string')
+      throw new Error(`Metric ${this.name}: label ${this.labelNames[n - 1]} value must be a string`);
+    if (typeof value !== 'number')
+      throw new Error(`Metric ${this.name}: value must be a number, got ${typeof value}`);
+    let tail = this.#tails.get(last);
+    if (tail === undefined) {
+      tail = `,${this.labelNames[n - 1]}="${escapeLabelValue(last)}"}`;
+      // Bounded: states are a handful; anything else (one value per sample) is not cached.
+      if (this.#tails.size < 64) this.#tails.set(last, tail);
+    }
+    this.#labelBlocks.push(labels.open + tail);
+    this.#values.push(value);
+  }
+
+  readonly #tails = new Map<string, string>();
 
   /** Number of samples added so far. */
   get size(): number {

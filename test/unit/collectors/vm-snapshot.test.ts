@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseXml, type XmlNode } from '../../../src/vsphere/soap/xml.js';
-import { MetricFamily } from '../../../src/exposition/index.js';
+import { MetricFamily, renderLabels } from '../../../src/exposition/index.js';
 import { addSnapshotSeries, walkSnapshots, type SnapshotEntry } from '../../../src/collectors/vm-snapshot.js';
 
 const tree = (moid: string, name: string, time: string, children = ''): string =>
@@ -100,8 +100,8 @@ test('addSnapshotSeries: count for every VM, age only with snapshots, one create
     created: fam('t', ['vm', 'vm_moid', 'snapshot', 'snapshot_moid']),
   };
   const now = Date.parse('2026-11-27T00:00:00Z') / 1000;
-  addSnapshotSeries(['a', 'vm-1'], INFO, now, out);
-  addSnapshotSeries(['b', 'vm-2'], undefined, now, out);
+  addSnapshotSeries(['a', 'vm-1'], renderLabels(['vm', 'vm_moid'], ['a', 'vm-1']), INFO, now, out);
+  addSnapshotSeries(['b', 'vm-2'], renderLabels(['vm', 'vm_moid'], ['b', 'vm-2']), undefined, now, out);
   assert.deepEqual(out.count.values, [4, 0]);
   assert.deepEqual(out.oldestAge.values, [now - Date.parse('2026-11-19T10:00:00.5Z') / 1000]);
   assert.equal(out.created.size, 4);

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MetricFamily } from '../../../src/exposition/index.js';
+import { encodeFamilies, MetricFamily, renderLabels } from '../../../src/exposition/index.js';
 import type { MetricType } from '../../../src/exposition/index.js';
 
 void describe('MetricFamily', () => {
@@ -75,5 +75,35 @@ void describe('MetricFamily', () => {
     assert.deepEqual(f.labelBlocks, ['{a="x\\"y",b="z"}']);
     assert.deepEqual(g.labelBlocks, ['']);
     assert.deepEqual([...f.values, ...g.values], [3, 4]);
+  });
+});
+
+void describe('MetricFamily.addRenderedWith', () => {
+  void test('writes exactly what add() writes with the extra label, escaping included', () => {
+    const viaAdd = new MetricFamily('x_state', 'h', 'gauge', ['vm', 'vm_moid', 'state']);
+    const viaRendered = new MetricFamily('x_state', 'h', 'gauge', ['vm', 'vm_moid', 'state']);
+    const ids: [string, string][] = [
+      ['web "1"', 'vm-1'],
+      ['back\\slash\nnl', 'vm-2'],
+    ];
+    for (const id of ids) {
+      const rendered = renderLabels(['vm', 'vm_moid'], id);
+      for (const state of ['poweredOn', 'odd "state"', 'poweredOn']) {
+        viaAdd.add([...id, state], 1);
+        viaRendered.addRenderedWith(rendered, state, 1);
+      }
+    }
+    assert.equal(encodeFamilies([viaRendered]).toString(), encodeFamilies([viaAdd]).toString());
+  });
+
+  void test('refuses labels rendered for other names or a family with one label', () => {
+    const f = new MetricFamily('x_state', 'h', 'gauge', ['vm', 'vm_moid', 'state']);
+    assert.throws(
+      () => f.addRenderedWith(renderLabels(['host', 'host_moid'], ['h', 'host-1']), 's', 1),
+      /expects/,
+    );
+    assert.throws(() => f.addRenderedWith(renderLabels(['vm'], ['a']), 's', 1), /expects/);
+    const one = new MetricFamily('x_one', 'h', 'gauge', ['state']);
+    assert.throws(() => one.addRenderedWith(renderLabels([], []), 's', 1), /expects/);
   });
 });
