@@ -72,6 +72,30 @@ describe('SoapXmlParser', () => {
     }
   });
 
+  test('namespaces: unbound or misused prefixes are rejected; scopes end with their element', () => {
+    const bad = [
+      '<p:r/>',
+      '<r p:a="1"/>',
+      '<r><a xmlns:p="urn:x"/><p:b/></r>',
+      '<r xmlns:p=""><p:a/></r>',
+      '<r xmlns:xmlns="urn:x"/>',
+      '<r xmlns:p="http://www.w3.org/XML/1998/namespace"/>',
+      '<r xmlns:xml="urn:not-xml"/>',
+    ];
+    for (const xml of bad) {
+      assert.throws(() => parseXml(xml), VsphereError, xml);
+    }
+    const ok = parseXml(
+      '<s:r xmlns:s="urn:s" xmlns="urn:d"><a xml:lang="en" xmlns:i="http://www.w3.org/2001/XMLSchema-instance" ' +
+        'i:type="xsd:int">1</a><s:b xmlns:s="urn:other" type="HostSystem"/></s:r>',
+    );
+    assert.equal(ok.name, 'r');
+    assert.deepEqual(ok.children[0]!.attrs, { lang: 'en', type: 'int' });
+    assert.deepEqual(ok.children[1]!.attrs, { type: 'HostSystem' });
+    // An xsi-looking prefix bound elsewhere is not xsi: its value is kept whole.
+    assert.deepEqual(parseXml('<r xmlns:xsi="urn:not-xsi" xsi:type="a:b"/>').attrs, { type: 'a:b' });
+  });
+
   test('rejects absurd nesting depth', () => {
     assert.throws(() => parseXml('<a>'.repeat(100) + '</a>'.repeat(100)), /nested deeper/);
   });
