@@ -121,7 +121,13 @@ export async function measureSize(size: number, opts: MeasureOptions): Promise<S
     const configFile = join(dir, 'exporter.yml');
     writeFileSync(configFile, stringify(opts.exporterConfig));
     exporter = await startExporter({
-      env: { VSPHERE_URL: proxy.url, VSPHERE_USER: vc.user, VSPHERE_PASSWORD_FILE: pw },
+      env: {
+        VSPHERE_URL: proxy.url,
+        VSPHERE_USER: vc.user,
+        VSPHERE_PASSWORD_FILE: pw,
+        // V8 flags to compare (e.g. --max-semi-space-size=4); the exporter otherwise gets none.
+        ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
+      },
       args: ['--config.file', configFile],
     });
     const scrapeCfg = opts.exporterConfig.scrape as { timeout_seconds?: number } | undefined;

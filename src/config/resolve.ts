@@ -193,7 +193,7 @@ function toVsphereConfig(
     maxResponseBytes: v.max_response_bytes ?? 32 * 1024 * 1024,
     keepaliveIntervalMs: ms(v.keepalive_interval_seconds ?? 300),
     perfConcurrency: v.perf_concurrency,
-    inventory: v.inventory ?? 'full',
+    inventory: v.inventory ?? 'incremental',
   };
   // Optional keys are only set when present so `'password' in config.vsphere` stays meaningful.
   if (v.password !== undefined) out.password = v.password;

@@ -29,7 +29,7 @@ export interface VsphereConfig {
   keepaliveIntervalMs: number;
   /** QueryPerf requests in flight; undefined: derived from the inventory size. */
   perfConcurrency?: number;
-  /** `full`: one RetrievePropertiesEx per collection; `incremental`: WaitForUpdatesEx deltas. */
+  /** `incremental` (default): WaitForUpdatesEx deltas; `full`: one RetrievePropertiesEx per collection. */
   inventory: 'full' | 'incremental';
   maxQueryMetrics?: number;
 }

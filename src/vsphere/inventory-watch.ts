@@ -27,8 +27,8 @@ const MAX_OBJECT_UPDATES = 1000;
  * The VM/host inventory kept current incrementally: a private PropertyCollector with one filter on
  * a ContainerView, read with WaitForUpdatesEx (maxWaitSeconds 0) once per collection. The first
  * read of a session is the full state; later reads carry only what changed, so a steady-state
- * collection retrieves no full inventory. Anything unexpected drops the watch and the next
- * collection starts over, so a half-applied update can never linger.
+ * collection retrieves no full inventory. Anything unexpected drops the watch and the collection
+ * starts over with a new one (one full read), so a half-applied update can never linger.
  */
 export class InventoryWatch {
   private state: WatchState | undefined;
@@ -68,17 +68,16 @@ export class InventoryWatch {
     } catch (e) {
       const s = this.state;
       this.state = undefined;
-      // A re-login during this read: the old objects are gone, build a new watch at once.
-      if (
-        s &&
-        s.generation !== this.client.session.generation &&
-        isVsphereError(e, 'VSPHERE_MANAGED_OBJECT_NOT_FOUND')
-      ) {
-        this.state = await this.start(signal);
-        return snapshot(this.state);
-      }
       if (s && s.generation === this.client.session.generation) void this.teardown(s, 2000);
-      throw e;
+      // A failed update read of a live watch (a re-login that took its objects, a dropped
+      // connection, a bad answer) is followed at once by one full read under a new watch: the
+      // collection still succeeds. Only a failure of that fresh start fails the collection.
+      if (!s || signal?.aborted || isVsphereError(e, 'VSPHERE_CLOSED')) throw e;
+      this.logger.debug(
+        { error: e instanceof Error ? e.message : String(e) },
+        'inventory watch dropped, resyncing',
+      );
+      this.state = await this.start(signal);
     }
     return snapshot(this.state);
   }

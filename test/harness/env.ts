@@ -40,3 +40,10 @@ export async function timedScrape(
 export async function userSessions(vc: Vcsim): Promise<UserSession[]> {
   return (await listSessions(vc)).filter((s) => s.userName === vc.user);
 }
+
+/** `--config.file` arguments selecting `vsphere.inventory: full` (tests of the full-read path), written into `dir`. */
+export function fullInventoryArgs(dir: string): string[] {
+  const file = join(dir, 'full-inventory.yml');
+  writeFileSync(file, 'vsphere:\n  inventory: full\n');
+  return ['--config.file', file];
+}

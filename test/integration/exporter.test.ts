@@ -138,11 +138,14 @@ describe('exporter against vcsim (default VPX model)', () => {
       `100 scrapes: fds ${before} -> ${after}, process_open_fds ${metricBefore} -> ${fromMetric(last)}, sessions ${sessions.length}`,
     );
     assert.equal(sessions.length, 1, JSON.stringify(sessions));
-    // Each collection creates one ContainerView and destroys it.
+    // The inventory watch keeps one view and one PropertyCollector for the session and reads
+    // changes once per collection; every other view (one per collection for the other kinds) is destroyed.
     const calls = (m: string): number =>
       find(samples, 'vsphere_soap_requests_total', { method: m }).reduce((s, x) => s + x.value, 0);
-    assert.equal(calls('CreateContainerView'), calls('DestroyView'));
+    assert.equal(calls('CreateContainerView') - calls('DestroyView'), 1);
     assert.ok(calls('CreateContainerView') >= 100);
+    assert.equal(calls('CreatePropertyCollector'), 1);
+    assert.ok(calls('WaitForUpdatesEx') >= 100);
   });
 });
 
@@ -204,7 +207,8 @@ describe('exporter lifecycle', () => {
 
   test('deadline from X-Prometheus-Scrape-Timeout-Seconds aborts a slow vCenter', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vsx-it-'));
-    const vc = await startVcsim({ args: ['-method-delay', 'RetrievePropertiesEx:4000'] });
+    // The inventory read (WaitForUpdatesEx with the default incremental inventory) takes 4 s.
+    const vc = await startVcsim({ args: ['-method-delay', 'WaitForUpdatesEx:4000'] });
     const exporter = await startExporter({ env: exporterEnv(vc, dir) });
     try {
       const t0 = Date.now();

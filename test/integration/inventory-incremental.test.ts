@@ -102,13 +102,12 @@ describe('incremental inventory (vsphere.inventory: incremental)', () => {
     }
   });
 
-  test('a failed update read drops the watch; the next scrape resyncs in full and cleans up', async () => {
+  test('a failed update read is followed at once by a new watch: that scrape still succeeds, the old watch is destroyed', async () => {
     const before = proxy.counts();
     proxy.addRule({ method: 'WaitForUpdatesEx', fault: 'reset-mid-body', times: 1 });
-    const failed = parsePrometheusText((await exporter.scrape()).text).samples;
-    assert.equal(find(failed, 'vsphere_up')[0]?.value, 0);
-    const good = await exporter.scrape();
-    assert.equal(find(parsePrometheusText(good.text).samples, 'vsphere_up')[0]?.value, 1);
+    const resynced = (await exporter.scrape()).text;
+    assert.equal(find(parsePrometheusText(resynced).samples, 'vsphere_up')[0]?.value, 1);
+    assert.equal(vmNames(resynced).length, vc.inventory.vms.length - 1, 'every VM (one was destroyed above)');
     await sleep(200);
     const c = proxy.counts();
     assert.equal((c.CreatePropertyCollector ?? 0) - (before.CreatePropertyCollector ?? 0), 1, 'one resync');
@@ -120,15 +119,23 @@ describe('incremental inventory (vsphere.inventory: incremental)', () => {
     assert.equal((c.DestroyView ?? 0) - (before.DestroyView ?? 0), 1);
   });
 
+  test('when the new watch fails too, that scrape is vsphere_up 0 and the next one recovers', async () => {
+    proxy.addRule({ method: 'WaitForUpdatesEx', fault: 'reset-mid-body', times: 2 });
+    const failed = parsePrometheusText((await exporter.scrape()).text).samples;
+    assert.equal(find(failed, 'vsphere_up')[0]?.value, 0);
+    const good = await exporter.scrape();
+    assert.equal(find(parsePrometheusText(good.text).samples, 'vsphere_up')[0]?.value, 1);
+  });
+
   test('shutdown destroys the collector and the view before logging out', async () => {
     exporter.signal('SIGTERM');
     const exit = await exporter.exited;
     assert.equal(exit.code, 0);
     const c = proxy.counts();
-    // Two watches in this file (the second after the forced resync), both destroyed.
-    assert.equal(c.CreatePropertyCollector, 2);
-    assert.equal(c.DestroyPropertyCollector, 2);
-    assert.equal(c.DestroyView, 2);
+    // Four watches in this file (the first, two resyncs, one failed start), all destroyed.
+    assert.equal(c.CreatePropertyCollector, 4);
+    assert.equal(c.DestroyPropertyCollector, 4);
+    assert.equal(c.DestroyView, 4);
     assert.equal(c.Logout, 1);
   });
 });

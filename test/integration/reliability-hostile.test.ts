@@ -302,19 +302,18 @@ describe('reliability: deadlines and client hang-ups (vcsim QueryPerf takes 30 s
       reasons.join('\n'),
     );
 
-    // A fresh collection: its own ContainerView, and it waits for its own (short) deadline.
+    // A fresh collection: its own inventory read, and it waits for its own (short) deadline.
     proxy.resetCounts();
     const next = await timedScrape(exporter, { 'X-Prometheus-Scrape-Timeout-Seconds': '2' });
     assert.equal(next.status, 200);
-    const inventoryViews = proxy.bodies('CreateContainerView').filter((b) => b.includes('>VirtualMachine<'));
-    assert.equal(inventoryViews.length, 1, 'one VM inventory view: one fresh collection');
+    assert.equal(proxy.counts().WaitForUpdatesEx, 1, 'one inventory read: one fresh collection');
     assert.equal(value(next.samples, 'vsphere_up'), 1);
     const duration = value(next.samples, 'vsphere_scrape_duration_seconds') ?? 0;
     assert.ok(duration > 1.3 && duration < 1.9, `next collection took ${duration} s (budget 1.5 s)`);
     assert.ok(procAlive(exporter.pid));
     t.diagnostic(
       `hang-up at ${(tAbort - t0).toFixed(0)} ms with ${inFlight.length} QueryPerf in flight; their connections closed ` +
-        `${closedMs.toFixed(0)} ms later; next scrape: fresh collection (1 CreateContainerView) of ${duration.toFixed(2)} s`,
+        `${closedMs.toFixed(0)} ms later; next scrape: fresh collection (1 WaitForUpdatesEx) of ${duration.toFixed(2)} s`,
     );
   });
 });
@@ -506,11 +505,13 @@ const FAULT_CASES: FaultCase[] = [
   },
 ];
 
-describe('reliability: malformed answers, one fault at a time (max_response_bytes 1 MiB)', () => {
+// The inventory cases fault RetrievePropertiesEx: the full-read path (`inventory: full`). The
+// incremental path's WaitForUpdatesEx answers have their own cases below.
+describe('reliability: malformed answers, one fault at a time (inventory: full, max_response_bytes 1 MiB)', () => {
   let rig: Rig;
 
   before(async () => {
-    rig = await startRig({ configYaml: 'vsphere:\n  max_response_bytes: 1048576\n' });
+    rig = await startRig({ configYaml: 'vsphere:\n  max_response_bytes: 1048576\n  inventory: full\n' });
     const names = FAULT_CASES.find(
       (c) => c.rule.fault === 'mangle' && c.rule.method === 'RetrievePropertiesEx',
     );
@@ -600,12 +601,12 @@ describe('reliability: malformed answers, one fault at a time (max_response_byte
   for (const c of FAULT_CASES.filter((x) => x.todo)) test(c.name, { todo: c.todo }, runCase(c));
 });
 
-describe('reliability: hostile XML in RetrievePropertiesEx answers (max_response_bytes 1 MiB)', () => {
+describe('reliability: hostile XML in RetrievePropertiesEx answers (inventory: full, max_response_bytes 1 MiB)', () => {
   let rig: Rig;
   let baselineRss = 0;
 
   before(async () => {
-    rig = await startRig({ configYaml: 'vsphere:\n  max_response_bytes: 1048576\n' });
+    rig = await startRig({ configYaml: 'vsphere:\n  max_response_bytes: 1048576\n  inventory: full\n' });
     // RSS grows over the first few dozen scrapes (JIT, heap sizing) before it levels off.
     for (let i = 0; i < 20; i++)
       assert.equal(value((await timedScrape(rig.exporter)).samples, 'vsphere_up'), 1);
@@ -674,5 +675,89 @@ describe('reliability: hostile XML in RetrievePropertiesEx answers (max_response
     const samples = await hostileScrape(t, 'char-refs');
     assert.equal(value(samples, 'vsphere_up'), 0);
     assert.equal(find(samples, 'vsphere_last_error_info')[0]?.labels.code, 'VSPHERE_BAD_RESPONSE');
+  });
+});
+
+// The default incremental inventory reads changes with WaitForUpdatesEx. A bad answer drops the
+// watch and the same collection rebuilds it with one full read; only when that fails too is the
+// scrape vsphere_up 0. Either way the dropped watch's server objects are destroyed.
+const WATCH_CASES: { name: string; rule: FaultRule; code?: string }[] = [
+  {
+    name: 'HTML 503 (once): rebuilt at once, the scrape is good',
+    rule: rule('WaitForUpdatesEx', 'html-503', { times: 1 }),
+  },
+  {
+    name: 'NotAuthenticated while the session lives (once): rebuilt, no re-login',
+    rule: rule('WaitForUpdatesEx', 'not-authenticated', { times: 1 }),
+  },
+  {
+    name: 'DOCTYPE bomb (once): rejected, rebuilt',
+    rule: rule('WaitForUpdatesEx', 'doctype-bomb', { times: 1 }),
+  },
+  {
+    name: 'truncated XML (whole scrape): vsphere_up 0',
+    rule: rule('WaitForUpdatesEx', 'truncated-xml'),
+    code: 'VSPHERE_BAD_RESPONSE',
+  },
+  {
+    name: '4 MiB answer over the 1 MiB cap (whole scrape): vsphere_up 0',
+    rule: rule('WaitForUpdatesEx', 'huge-body', { bytes: 4 * MiB }),
+    code: 'VSPHERE_RESPONSE_TOO_LARGE',
+  },
+];
+
+describe('reliability: malformed WaitForUpdatesEx answers (default incremental inventory, max_response_bytes 1 MiB)', () => {
+  let rig: Rig;
+
+  before(async () => {
+    rig = await startRig({ configYaml: 'vsphere:\n  max_response_bytes: 1048576\n' });
+    assert.equal(value((await timedScrape(rig.exporter)).samples, 'vsphere_up'), 1);
+  });
+  after(async () => {
+    await rig?.close();
+  });
+
+  for (const c of WATCH_CASES)
+    test(`WaitForUpdatesEx ${c.name}`, async (t) => {
+      const { proxy, exporter, vc } = rig;
+      proxy.resetCounts();
+      proxy.addRule(c.rule);
+      let res: Awaited<ReturnType<typeof timedScrape>>;
+      try {
+        res = await timedScrape(exporter);
+      } finally {
+        proxy.clearRules();
+      }
+      assert.ok(procAlive(exporter.pid), 'exporter still running');
+      assert.equal(res.status, 200);
+      const up = value(res.samples, 'vsphere_up');
+      if (c.code === undefined) {
+        assert.equal(up, 1);
+        assert.equal(find(res.samples, 'vsphere_vm_info').length, vc.inventory.vms.length);
+        assert.equal(proxy.counts().CreatePropertyCollector, 1, 'one new watch in the same collection');
+      } else {
+        assert.equal(up, 0);
+        assert.equal(find(res.samples, 'vsphere_last_error_info')[0]?.labels.code, c.code);
+      }
+      assert.equal(proxy.counts().Login ?? 0, 0, 'no re-login');
+      await assertPromtoolClean(res.text);
+      assertLogLinesSmall(exporter);
+      const good = await timedScrape(exporter);
+      assert.equal(value(good.samples, 'vsphere_up'), 1);
+      assert.equal(find(good.samples, 'vsphere_vm_info').length, vc.inventory.vms.length);
+      t.diagnostic(
+        `faulted scrape ${res.ms.toFixed(0)} ms, vsphere_up ${up}; next scrape good; ${JSON.stringify(proxy.counts())}`,
+      );
+    });
+
+  test('every dropped watch was destroyed: one PropertyCollector and one view left, one session', async () => {
+    const { exporter, vc } = rig;
+    await sleep(300); // teardown of the last dropped watch is not awaited by the scrape
+    const s = (await timedScrape(exporter)).samples;
+    const calls = (m: string): number =>
+      find(s, 'vsphere_soap_requests_total', { method: m }).reduce((n, x) => n + x.value, 0);
+    assert.equal(calls('CreatePropertyCollector') - calls('DestroyPropertyCollector'), 1);
+    assert.equal(calls('CreateContainerView') - calls('DestroyView'), 1);
+    assert.equal((await listSessions(vc)).filter((x) => x.userName === vc.user).length, 1);
   });
 });

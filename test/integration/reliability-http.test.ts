@@ -134,8 +134,8 @@ describe('reliability: load (vcsim QueryPerf takes 2 s)', () => {
     const one = await get(shared.baseUrl);
     assert.equal(one.status, 200);
     const perCollection = proxy.counts();
-    // One VM inventory view per collection (the other kinds each read their own small view).
-    assert.equal(proxy.bodies('CreateContainerView').filter((b) => b.includes('>VirtualMachine<')).length, 1);
+    // One inventory read per collection (WaitForUpdatesEx of the default incremental inventory).
+    assert.equal(perCollection.WaitForUpdatesEx, 1, JSON.stringify(perCollection));
     assert.ok((perCollection.QueryPerf ?? 0) >= 2, JSON.stringify(perCollection));
 
     proxy.resetCounts();

@@ -12,6 +12,8 @@ export interface XmlNode {
 
 const XSI = 'http://www.w3.org/2001/XMLSchema-instance';
 const XML_NS = 'http://www.w3.org/XML/1998/namespace';
+const NO_ATTRS: Record<string, string> = Object.freeze({});
+const NO_CHILDREN: XmlNode[] = Object.freeze([]) as unknown as XmlNode[];
 const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
 // Bounds against hostile input: vim25 nests a few levels deep; nothing legitimate comes near these.
 const MAX_DEPTH = 64;
@@ -64,8 +66,11 @@ export class SoapXmlParser {
         if (key === 'xmlns' || key.startsWith('xmlns:')) this.declare(depth, key, raw[key]!);
         else (attrs ??= {})[key] = raw[key]!;
       }
-      const out: Record<string, string> = {};
+      // Most elements have no attributes and no children: they share one frozen empty object
+      // and array instead of allocating their own (~1.2 million nodes per 10,000-VM scrape).
+      let out = NO_ATTRS;
       if (attrs) {
+        out = {};
         for (const key in attrs) {
           const colon = key.indexOf(':');
           if (colon < 0) {
@@ -84,12 +89,14 @@ export class SoapXmlParser {
       const node: XmlNode = {
         name: colon < 0 ? name : name.slice(colon + 1),
         attrs: out,
-        children: [],
+        children: NO_CHILDREN,
         text: '',
       };
       const parent = this.stack[depth - 1];
-      if (parent) parent.children.push(node);
-      else if (this.root) this.fail('more than one root element');
+      if (parent) {
+        if (parent.children === NO_CHILDREN) parent.children = [node];
+        else parent.children.push(node);
+      } else if (this.root) this.fail('more than one root element');
       else this.root = node;
       this.stack.push(node);
     });
