@@ -4,6 +4,8 @@
  * sessions at checkpoints, then the figures the reliability guarantees are judged by:
  * fd drift (±2), RSS growth from scrape 10,000 (or 10 %) to the end (< 10 MiB), handle drift (±2),
  * sessions (always 1). Exits 1 when a figure is out of bounds. Loopback only; stops by itself.
+ * SOAK_EXPORTER_CONFIG (YAML) is the exporter's config file, e.g. `vsphere: {inventory: full}`;
+ * with the default incremental inventory every scrape waits for vcsim's 250 ms update tick.
  */
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,8 +33,11 @@ const dir = mkdtempSync(join(tmpdir(), 'vsx-soak-'));
 const vc = await startVcsim();
 const pw = join(dir, 'password');
 writeFileSync(pw, `${vc.password}\n`, { mode: 0o600 });
+const configFile = join(dir, 'exporter.yml');
+writeFileSync(configFile, process.env.SOAK_EXPORTER_CONFIG ?? '{}\n');
 const exporter = await startExporter({
   env: { VSPHERE_URL: vc.url, VSPHERE_USER: vc.user, VSPHERE_PASSWORD_FILE: pw },
+  args: ['--config.file', configFile],
   ulimitNofile: 128,
 });
 const rows: Row[] = [];

@@ -41,7 +41,7 @@ describe('named targets: /probe?target=, isolation, TLS to vCenter', () => {
     trapPort = (trap.address() as { port: number }).port;
     [fast, slow, tls] = await Promise.all([
       startVcsim(),
-      startVcsim({ args: ['-method-delay', 'RetrievePropertiesEx:30000'] }),
+      startVcsim({ args: ['-method-delay', 'WaitForUpdatesEx:30000'] }),
       startVcsim({ args: ['-tls-cert', pki.serverCert, '-tls-key', pki.serverKey] }),
     ]);
     const pw = join(dir, 'password');
