@@ -1,16 +1,11 @@
 import type { MetricFamily } from '../exposition/index.js';
-import {
-  retrieveAll,
-  retrieveOne,
-  type ObjectContent,
-  type PropertySpec,
-} from '../vsphere/property-collector.js';
+import { retrieveOne, type ObjectContent, type PropertySpec } from '../vsphere/property-collector.js';
 import { isVsphereError } from '../vsphere/soap/errors.js';
 import type { XmlNode } from '../vsphere/soap/xml.js';
 import { child } from '../vsphere/soap/xml.js';
 import { bool, epochSeconds, moRef, str } from '../vsphere/values.js';
 import type { CollectContext, Collector, ObjectFilter } from './collector.js';
-import { family, gauge } from './collector.js';
+import { family, gauge, readView } from './collector.js';
 import type { CollectorName } from './names.js';
 import { EntityTree } from './entity-tree.js';
 
@@ -210,10 +205,11 @@ async function alarmNames(ctx: CollectContext, moids: readonly string[]): Promis
 /** Triggered alarms and the overall status of every managed entity (VMs through the inventory). */
 export const alarmCollector: Collector = {
   name: 'alarm',
+  viewSpecs: ALARM_SPECS,
   families: DEFS,
   async collect(ctx: CollectContext, emit): Promise<void> {
     const content = await ctx.client.content(ctx.signal);
-    const objects = await retrieveAll(ctx.client, ALARM_SPECS, ctx.signal);
+    const objects = await readView(ctx, ALARM_SPECS);
     const vms = vmEntities(ctx.inventory.vms, objects, (moid) => ctx.inventory.path?.(moid));
     const entities = [...readEntities(objects, content.rootFolder.value), ...vms].filter((e) =>
       entityAllowed(ctx.filter, e),

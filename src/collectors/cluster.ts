@@ -1,9 +1,8 @@
 import type { MetricFamily } from '../exposition/index.js';
-import { retrieveAll } from '../vsphere/property-collector.js';
 import { child, type XmlNode } from '../vsphere/soap/xml.js';
 import { bool, moRef, num, str } from '../vsphere/values.js';
 import type { CollectContext, Collector } from './collector.js';
-import { family, gauge } from './collector.js';
+import { family, gauge, readView } from './collector.js';
 import { EntityTree, withContainers } from './entity-tree.js';
 import { HistoricalCache } from './historical-cache.js';
 import {
@@ -108,6 +107,7 @@ export function createClusterCollector(options: HistoricalOptions = {}): Collect
   const cache = options.historical ? new HistoricalCache() : undefined;
   return {
     name: 'cluster',
+    viewSpecs: SPECS,
     families: [...FAMILIES, ...historicalFamilyDefs(HISTORICAL)],
     async collect(ctx: CollectContext, emit): Promise<void> {
       const targets = await fromProperties.collect(ctx, emit);
@@ -123,7 +123,7 @@ export const clusterCollector: Collector = createClusterCollector();
 /** The families read from cluster and host properties; returns the clusters the filter allows. */
 const fromProperties = {
   async collect(ctx: CollectContext, emit: (f: MetricFamily) => void): Promise<PerfTarget[]> {
-    const objects = await retrieveAll(ctx.client, SPECS, ctx.signal);
+    const objects = await readView(ctx, SPECS);
     const tree = new EntityTree(objects, (await ctx.client.content(ctx.signal)).rootFolder.value);
     const usage = new Map<string, Usage>();
     for (const o of objects) {

@@ -3,6 +3,7 @@ import { MetricFamily, type MetricType } from '../exposition/index.js';
 import type { VimClient } from '../vsphere/client.js';
 import type { Inventory } from '../vsphere/inventory.js';
 import type { PerfManager } from '../vsphere/perf-manager.js';
+import { retrieveAll, type ObjectContent, type PropertySpec } from '../vsphere/property-collector.js';
 import type { PromotedLabels } from './info-labels.js';
 import type { CollectorName } from './names.js';
 
@@ -50,6 +51,13 @@ export interface CollectContext {
   logger: Logger;
   /** Promoted tag/attribute label values (`info_labels`), read once per collection; undefined when that read failed. */
   infoLabels?: Promise<PromotedLabels | undefined>;
+  /** This collection's read of `specs` over a ContainerView, started by the scraper (see `viewSpecs`). */
+  views?: (specs: readonly PropertySpec[]) => Promise<ObjectContent[]>;
+}
+
+/** The objects of a ContainerView read of `specs` for this collection: the one the scraper started, or a new one. */
+export function readView(ctx: CollectContext, specs: readonly PropertySpec[]): Promise<ObjectContent[]> {
+  return ctx.views?.(specs) ?? retrieveAll(ctx.client, specs, ctx.signal);
 }
 
 /** One resource kind's metrics (node_exporter style: own name, own success/duration series). */
@@ -57,6 +65,11 @@ export interface Collector {
   readonly name: CollectorName;
   /** Every family this collector can emit (the metric reference is generated from these). */
   readonly families: readonly FamilyDef[];
+  /**
+   * The view read collect() starts with (via readView). The scraper starts it together with the
+   * inventory read: it needs no inventory, and vCenter answers both at once.
+   */
+  readonly viewSpecs?: readonly PropertySpec[];
   /**
    * Emits finished families through `emit`. Families emitted before a failure are kept (their data
    * is complete); a family still being filled when an error is thrown is dropped with it.

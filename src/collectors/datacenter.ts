@@ -1,7 +1,6 @@
-import { retrieveAll } from '../vsphere/property-collector.js';
 import { bool } from '../vsphere/values.js';
 import type { CollectContext, Collector } from './collector.js';
-import { family, gauge } from './collector.js';
+import { family, gauge, readView } from './collector.js';
 import { EntityTree, withContainers } from './entity-tree.js';
 import { addCounts, bump, type StateCounts } from './state-counts.js';
 
@@ -41,9 +40,10 @@ const SPECS = withContainers([{ type: 'Datastore', pathSet: ['parent', 'summary.
 /** Datacenters: how many clusters, hosts, VMs and datastores each holds, by state. */
 export const datacenterCollector: Collector = {
   name: 'datacenter',
+  viewSpecs: SPECS,
   families: [INFO, CLUSTERS, HOSTS, VMS, DATASTORES],
   async collect(ctx: CollectContext, emit): Promise<void> {
-    const objects = await retrieveAll(ctx.client, SPECS, ctx.signal);
+    const objects = await readView(ctx, SPECS);
     const tree = new EntityTree(objects, (await ctx.client.content(ctx.signal)).rootFolder.value);
     const clusters = new Map<string, number>();
     const datastores: StateCounts = new Map();

@@ -1,9 +1,9 @@
 import type { MetricFamily } from '../exposition/index.js';
-import { retrieveAll, type ObjectContent, type PropertySpec } from '../vsphere/property-collector.js';
+import type { ObjectContent, PropertySpec } from '../vsphere/property-collector.js';
 import type { XmlNode } from '../vsphere/soap/xml.js';
 import { bool, moRef, num, str } from '../vsphere/values.js';
 import type { CollectContext, Collector, ObjectFilter } from './collector.js';
-import { family, gauge } from './collector.js';
+import { family, gauge, readView } from './collector.js';
 import { EntityTree } from './entity-tree.js';
 import { HistoricalCache } from './historical-cache.js';
 import {
@@ -164,10 +164,11 @@ export function createDatastoreCollector(options: HistoricalOptions = {}): Colle
   const cache = options.historical ? new HistoricalCache() : undefined;
   return {
     name: 'datastore',
+    viewSpecs: DATASTORE_SPECS,
     families: [...DATASTORE_DEFS, ...POD_DEFS, ...historicalFamilyDefs(HISTORICAL)],
     async collect(ctx: CollectContext, emit): Promise<void> {
       const content = await ctx.client.content(ctx.signal);
-      const objects = await retrieveAll(ctx.client, DATASTORE_SPECS, ctx.signal);
+      const objects = await readView(ctx, DATASTORE_SPECS);
       const { datastores, pods } = readDatastores(objects, content.rootFolder.value);
       for (const f of datastoreFamilies(datastores, pods, ctx.filter)) emit(f);
       if (!cache) return;

@@ -1,10 +1,9 @@
 import type { MetricFamily } from '../exposition/index.js';
 import type { ObjectContent } from '../vsphere/property-collector.js';
-import { retrieveAll } from '../vsphere/property-collector.js';
 import { child, type XmlNode } from '../vsphere/soap/xml.js';
 import { moRef, num } from '../vsphere/values.js';
 import type { CollectContext, Collector, FamilyDef } from './collector.js';
-import { family, gauge } from './collector.js';
+import { family, gauge, readView } from './collector.js';
 import { EntityTree, withContainers } from './entity-tree.js';
 import { HistoricalCache } from './historical-cache.js';
 import {
@@ -95,6 +94,7 @@ export function createResourcePoolCollector(options: HistoricalOptions = {}): Co
   const cache = options.historical ? new HistoricalCache() : undefined;
   return {
     name: 'resource_pool',
+    viewSpecs: SPECS,
     families: [...FAMILIES, ...historicalFamilyDefs(HISTORICAL)],
     async collect(ctx: CollectContext, emit): Promise<void> {
       const targets = await fromProperties.collect(ctx, emit);
@@ -110,7 +110,7 @@ export const resourcePoolCollector: Collector = createResourcePoolCollector();
 /** The families read from pool properties; returns the resource pools (not vApps) the filter allows. */
 const fromProperties = {
   async collect(ctx: CollectContext, emit: (f: MetricFamily) => void): Promise<PerfTarget[]> {
-    const objects = await retrieveAll(ctx.client, SPECS, ctx.signal);
+    const objects = await readView(ctx, SPECS);
     const tree = new EntityTree(objects, (await ctx.client.content(ctx.signal)).rootFolder.value);
     const fams = new Map(FAMILIES.map((d) => [d, family(d)]));
     const f = (d: FamilyDef): MetricFamily => fams.get(d)!;

@@ -10,6 +10,7 @@ import type { PromotedLabels } from '../collectors/info-labels.js';
 import { filterInventory } from '../collectors/filter.js';
 import { encodeFamilyChunks, gzipChunks, MetricFamily } from '../exposition/index.js';
 import type { VimClient } from '../vsphere/client.js';
+import { retrieveAll, type ObjectContent, type PropertySpec } from '../vsphere/property-collector.js';
 import type { Inventory } from '../vsphere/inventory.js';
 import type { PerfManager } from '../vsphere/perf-manager.js';
 import { errorReason } from '../vsphere/soap/errors.js';
@@ -131,6 +132,10 @@ export class Scraper {
     let up = false;
     let error: unknown;
     let outcomes: { ok: number; seconds: number }[] | undefined;
+    // The collectors' own view reads need no inventory: started now, they run while vCenter
+    // answers the inventory read (one round trip each, instead of after it).
+    const views = viewReads(client, ac.signal);
+    for (const c of this.deps.collectors) if (c.viewSpecs) void views(c.viewSpecs);
     try {
       const filter = this.deps.filter ?? ALLOW_ALL;
       const inventory = filterInventory(await this.deps.inventory.fetch(ac.signal), filter);
@@ -142,6 +147,7 @@ export class Scraper {
         filter,
         signal: ac.signal,
         logger,
+        views,
       };
       // Started once, before the collectors; a failure leaves the labels empty (the tag collector
       // reports it through its own success metric).
@@ -167,6 +173,8 @@ export class Scraper {
     } catch (e) {
       error = e;
       for (const c of this.deps.collectors) success.add([c.name], 0);
+      // Nobody will read the view reads started above: stop them (their views are still destroyed).
+      ac.abort(e);
     } finally {
       clearTimeout(timer);
       if (this.current === ac) this.current = undefined;
@@ -268,6 +276,23 @@ export class Scraper {
     }
     this.lastErrorCode = code;
   }
+}
+
+/** One collection's view reads, each started once and shared (a rejection is seen by its reader only). */
+function viewReads(
+  client: VimClient,
+  signal: AbortSignal,
+): (specs: readonly PropertySpec[]) => Promise<ObjectContent[]> {
+  const reads = new Map<readonly PropertySpec[], Promise<ObjectContent[]>>();
+  return (specs) => {
+    let p = reads.get(specs);
+    if (!p) {
+      p = retrieveAll(client, specs, signal);
+      p.catch(() => undefined); // read (and reported) by the collector, or dropped with a failed collection
+      reads.set(specs, p);
+    }
+    return p;
+  };
 }
 
 function seconds(since: bigint): number {

@@ -36,6 +36,8 @@ export interface FaultRule {
   fault: Fault;
   /** How many requests this rule applies to; default: forever. */
   times?: number;
+  /** Only requests whose body contains this text (e.g. '>VirtualMachine<' for the VM inventory read). */
+  bodyIncludes?: string;
   /** Size of the 'huge-body' response in bytes; default 64 MiB. */
   bytes?: number;
   /** Body rewrite for 'mangle' (may return a Buffer, e.g. for invalid UTF-8). */
@@ -99,8 +101,9 @@ export async function startFaultProxy(upstreamUrl: string): Promise<FaultProxy> 
   const timers = new Set<ReturnType<typeof setInterval>>();
   let closed = false;
 
-  const pick = (method: string): FaultRule | undefined => {
+  const pick = (method: string, body: Buffer): FaultRule | undefined => {
     for (const r of rules) {
+      if (r.rule.bodyIncludes !== undefined && !body.includes(r.rule.bodyIncludes)) continue;
       if ((r.rule.method === '*' || r.rule.method === method) && r.left > 0) {
         r.left--;
         return r.rule;
@@ -231,12 +234,14 @@ export async function startFaultProxy(upstreamUrl: string): Promise<FaultProxy> 
     const seen = seenBodies.get(method) ?? [];
     if (seen.push(body.toString('utf8')) > MAX_BODIES) seen.shift();
     seenBodies.set(method, seen);
-    const rule = pick(method);
+    const rule = pick(method, body);
     if (rule) return apply(req, res, rule, method, body);
     // Normal case: stream the upstream answer through.
     const up = await upstreamRequest(req, body);
     if (closed || res.destroyed) {
-      up.body.destroy();
+      // The client went away meanwhile. undici's destroy() without an error emits RequestAbortedError,
+      // which nobody would handle: dump the body instead.
+      await up.body.dump().catch(() => undefined);
       return;
     }
     res.writeHead(up.statusCode, keptHeaders(up.headers));
