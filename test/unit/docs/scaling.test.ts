@@ -19,12 +19,14 @@ interface BenchSize {
   rss: { peakMiB: number };
   served: { samples: number };
 }
-const bench = JSON.parse(readFileSync(join(repoRoot, 'bench', 'results', '2026-11-27.json'), 'utf8')) as {
+const bench = JSON.parse(
+  readFileSync(join(repoRoot, 'bench', 'results', 'final', 'default-2026-11-27.json'), 'utf8'),
+) as {
   sizes: BenchSize[];
 };
 
 describe('docs/scaling.md', () => {
-  it('cites the benchmark figures as bench/results/2026-11-27.json has them', () => {
+  it('cites the benchmark figures as bench/results/final/default-2026-11-27.json has them', () => {
     assert.equal(bench.sizes.length, 3);
     for (const s of bench.sizes) {
       const row = doc.split('\n').find((l) => l.startsWith(`| ${s.size.toLocaleString('en-US')} |`));
