@@ -56,8 +56,19 @@ export interface CollectContext {
 }
 
 /** The objects of a ContainerView read of `specs` for this collection: the one the scraper started, or a new one. */
-export function readView(ctx: CollectContext, specs: readonly PropertySpec[]): Promise<ObjectContent[]> {
-  return ctx.views?.(specs) ?? retrieveAll(ctx.client, specs, ctx.signal);
+export async function readView(
+  ctx: CollectContext,
+  specs: readonly PropertySpec[],
+): Promise<ObjectContent[]> {
+  if (ctx.views) {
+    try {
+      return await ctx.views(specs);
+    } catch (e) {
+      // The early read does not recover a session (or it raced a re-login): read again, normally.
+      if (ctx.signal.aborted) throw e;
+    }
+  }
+  return retrieveAll(ctx.client, specs, ctx.signal);
 }
 
 /** One resource kind's metrics (node_exporter style: own name, own success/duration series). */

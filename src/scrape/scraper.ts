@@ -134,7 +134,7 @@ export class Scraper {
     let outcomes: { ok: number; seconds: number }[] | undefined;
     // The collectors' own view reads need no inventory: started now, they run while vCenter
     // answers the inventory read (one round trip each, instead of after it).
-    const views = viewReads(client, ac.signal);
+    const views = viewReads(client.withoutRecovery(), ac.signal);
     for (const c of this.deps.collectors) if (c.viewSpecs) void views(c.viewSpecs);
     try {
       const filter = this.deps.filter ?? ALLOW_ALL;

@@ -15,7 +15,18 @@ export class VimClient {
     readonly transport: SoapTransport,
     readonly session: Session,
     readonly logger: Logger,
+    /** false: a NotAuthenticated answer is thrown as it is, without a session check or re-login. */
+    private readonly recovers = true,
   ) {}
+
+  /**
+   * The same client without session recovery, for speculative reads started beside the inventory
+   * read: when vCenter refuses everything, those concurrent calls must not add re-logins of their
+   * own (their readers retry through a recovering client).
+   */
+  withoutRecovery(): VimClient {
+    return new VimClient(this.transport, this.session, this.logger, false);
+  }
 
   /** The ServiceContent of the current session (logging in if needed). */
   content(signal?: AbortSignal): Promise<ServiceContent> {
@@ -36,7 +47,7 @@ export class VimClient {
       return await this.transport.call(method, self, body, { signal, stream });
     } catch (e) {
       // A fault answer carries no streamed elements, so retrying cannot hand any over twice.
-      if (!isVsphereError(e, 'VSPHERE_NOT_AUTHENTICATED')) throw e;
+      if (!this.recovers || !isVsphereError(e, 'VSPHERE_NOT_AUTHENTICATED')) throw e;
       if (!(await this.session.recover(generation, signal))) throw e;
       return this.transport.call(method, self, body, { signal, stream });
     } finally {

@@ -318,6 +318,21 @@ describe('reliability: deadlines and client hang-ups (vcsim QueryPerf takes 30 s
   });
 });
 
+/** One scrape with `rule` in force (counts reset first): the exporter still runs and answers 200. */
+async function faultedScrape(rig: Rig, rule: FaultRule): Promise<Awaited<ReturnType<typeof timedScrape>>> {
+  rig.proxy.resetCounts();
+  rig.proxy.addRule(rule);
+  let res: Awaited<ReturnType<typeof timedScrape>>;
+  try {
+    res = await timedScrape(rig.exporter);
+  } finally {
+    rig.proxy.clearRules();
+  }
+  assert.ok(procAlive(rig.exporter.pid), 'exporter still running');
+  assert.equal(res.status, 200);
+  return res;
+}
+
 /** What a faulted scrape must look like. */
 type Expect =
   | 'one-perf-collector-fails' // a single QueryPerf broken: exactly one of vm/host fails
@@ -529,17 +544,8 @@ describe('reliability: malformed answers, one fault at a time (inventory: full, 
   });
 
   const runCase = (c: FaultCase) => async (t: TestContext) => {
-    const { proxy, exporter } = rig;
-    proxy.resetCounts();
-    proxy.addRule(c.rule);
-    let res: Awaited<ReturnType<typeof timedScrape>>;
-    try {
-      res = await timedScrape(exporter);
-    } finally {
-      proxy.clearRules();
-    }
-    assert.ok(procAlive(exporter.pid), 'exporter still running');
-    assert.equal(res.status, 200);
+    const { exporter } = rig;
+    const res = await faultedScrape(rig, c.rule);
     const s = res.samples;
     const vm = value(s, 'vsphere_collector_success', { collector: 'vm' });
     const host = value(s, 'vsphere_collector_success', { collector: 'host' });
@@ -724,16 +730,7 @@ describe('reliability: malformed WaitForUpdatesEx answers (default incremental i
   for (const c of WATCH_CASES)
     test(`WaitForUpdatesEx ${c.name}`, async (t) => {
       const { proxy, exporter, vc } = rig;
-      proxy.resetCounts();
-      proxy.addRule(c.rule);
-      let res: Awaited<ReturnType<typeof timedScrape>>;
-      try {
-        res = await timedScrape(exporter);
-      } finally {
-        proxy.clearRules();
-      }
-      assert.ok(procAlive(exporter.pid), 'exporter still running');
-      assert.equal(res.status, 200);
+      const res = await faultedScrape(rig, c.rule);
       const up = value(res.samples, 'vsphere_up');
       if (c.code === undefined) {
         assert.equal(up, 1);
