@@ -60,27 +60,26 @@ export class SoapXmlParser {
         return;
       }
       const raw = tag.attributes;
-      // Declarations first: prefixes used on this element may be bound by it.
-      let attrs: Record<string, string> | undefined;
+      // Declarations first: prefixes used on this element may be bound by it. Most elements have
+      // no attributes and no children: they share one frozen empty object and array instead of
+      // allocating their own (~1.2 million nodes per 10,000-VM scrape).
+      let out = NO_ATTRS;
       for (const key in raw) {
         if (key === 'xmlns' || key.startsWith('xmlns:')) this.declare(depth, key, raw[key]!);
-        else (attrs ??= {})[key] = raw[key]!;
+        else if (out === NO_ATTRS) out = {};
       }
-      // Most elements have no attributes and no children: they share one frozen empty object
-      // and array instead of allocating their own (~1.2 million nodes per 10,000-VM scrape).
-      let out = NO_ATTRS;
-      if (attrs) {
-        out = {};
-        for (const key in attrs) {
+      if (out !== NO_ATTRS) {
+        for (const key in raw) {
+          if (key === 'xmlns' || key.startsWith('xmlns:')) continue;
           const colon = key.indexOf(':');
           if (colon < 0) {
-            out[key] = attrs[key]!;
+            out[key] = raw[key]!;
             continue;
           }
           const uri = this.resolve(key.slice(0, colon), key);
           const local = key.slice(colon + 1);
           // xsi:type values carry a prefix ("xsd:int", "vim25:HostSystem"): keep the local part.
-          out[local] = uri === XSI && local === 'type' ? localPart(attrs[key]!) : attrs[key]!;
+          out[local] = uri === XSI && local === 'type' ? localPart(raw[key]!) : raw[key]!;
         }
       }
       const name = tag.name;
