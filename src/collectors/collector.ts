@@ -4,6 +4,7 @@ import type { VimClient } from '../vsphere/client.js';
 import type { Inventory } from '../vsphere/inventory.js';
 import type { PerfManager } from '../vsphere/perf-manager.js';
 import { retrieveAll, type ObjectContent, type PropertySpec } from '../vsphere/property-collector.js';
+import { isVsphereError } from '../vsphere/soap/errors.js';
 import type { PromotedLabels } from './info-labels.js';
 import type { CollectorName } from './names.js';
 
@@ -55,6 +56,23 @@ export interface CollectContext {
   views?: (specs: readonly PropertySpec[]) => Promise<ObjectContent[]>;
 }
 
+/** One collection's view reads, each started once and shared (a rejection is seen by its reader only). */
+export function viewReads(
+  client: VimClient,
+  signal: AbortSignal,
+): (specs: readonly PropertySpec[]) => Promise<ObjectContent[]> {
+  const reads = new Map<readonly PropertySpec[], Promise<ObjectContent[]>>();
+  return (specs) => {
+    let p = reads.get(specs);
+    if (!p) {
+      p = retrieveAll(client, specs, signal);
+      p.catch(() => undefined); // read (and reported) by the collector, or dropped with a failed collection
+      reads.set(specs, p);
+    }
+    return p;
+  };
+}
+
 /** The objects of a ContainerView read of `specs` for this collection: the one the scraper started, or a new one. */
 export async function readView(
   ctx: CollectContext,
@@ -64,8 +82,16 @@ export async function readView(
     try {
       return await ctx.views(specs);
     } catch (e) {
-      // The early read does not recover a session (or it raced a re-login): read again, normally.
-      if (ctx.signal.aborted) throw e;
+      // Only what the early read cannot handle itself is read again: it does not recover a lost
+      // session, and a re-login meanwhile takes the view it made. Any other failure is this read's.
+      if (
+        ctx.signal.aborted ||
+        !(
+          isVsphereError(e, 'VSPHERE_NOT_AUTHENTICATED') ||
+          isVsphereError(e, 'VSPHERE_MANAGED_OBJECT_NOT_FOUND')
+        )
+      )
+        throw e;
     }
   }
   return retrieveAll(ctx.client, specs, ctx.signal);

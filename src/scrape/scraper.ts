@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import {
   ALLOW_ALL,
+  viewReads,
   type CollectContext,
   type Collector,
   type ObjectFilter,
@@ -10,7 +11,6 @@ import type { PromotedLabels } from '../collectors/info-labels.js';
 import { filterInventory } from '../collectors/filter.js';
 import { encodeFamilyChunks, gzipChunks, MetricFamily } from '../exposition/index.js';
 import type { VimClient } from '../vsphere/client.js';
-import { retrieveAll, type ObjectContent, type PropertySpec } from '../vsphere/property-collector.js';
 import type { Inventory } from '../vsphere/inventory.js';
 import type { PerfManager } from '../vsphere/perf-manager.js';
 import { errorReason } from '../vsphere/soap/errors.js';
@@ -276,23 +276,6 @@ export class Scraper {
     }
     this.lastErrorCode = code;
   }
-}
-
-/** One collection's view reads, each started once and shared (a rejection is seen by its reader only). */
-function viewReads(
-  client: VimClient,
-  signal: AbortSignal,
-): (specs: readonly PropertySpec[]) => Promise<ObjectContent[]> {
-  const reads = new Map<readonly PropertySpec[], Promise<ObjectContent[]>>();
-  return (specs) => {
-    let p = reads.get(specs);
-    if (!p) {
-      p = retrieveAll(client, specs, signal);
-      p.catch(() => undefined); // read (and reported) by the collector, or dropped with a failed collection
-      reads.set(specs, p);
-    }
-    return p;
-  };
 }
 
 function seconds(since: bigint): number {
