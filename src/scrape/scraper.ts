@@ -127,7 +127,7 @@ export class Scraper {
       why.kind === 'deadline'
         ? new VsphereError(
             'VSPHERE_TIMEOUT',
-            `scrape deadline of ${why.budgetSeconds.toFixed(1)} s reached before the shared collection finished (it goes on for longer scrapes)`,
+            `scrape deadline of ${why.budgetSeconds.toFixed(1)} s reached before the shared collection finished`,
           )
         : new VsphereError('VSPHERE_ABORTED', 'the scraper hung up before the collection finished');
     if (why.kind === 'deadline')

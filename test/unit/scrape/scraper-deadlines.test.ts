@@ -205,3 +205,15 @@ test('when every waiting scrape has hung up the collection is aborted and the ne
   assert.equal(signals.length, 2, 'a fresh collection');
   await scraper.idle();
 });
+
+test('background mode waits for its whole collection, even when a longer scrape extended it past its budget', async () => {
+  const { scraper, signals } = rig({ inventoryMs: 50, collectMs: 600 });
+  const background = scraper.collectFully(0.3);
+  await sleep(20);
+  const scrape = scraper.collect(5);
+  const [b, s] = await Promise.all([background, scrape]);
+  // The same collection for both, complete: not a deadline answer the background would then serve.
+  assert.equal(b, s);
+  assert.deepEqual(read(b), { up: 1, data: true });
+  assert.equal(signals.length, 1);
+});
