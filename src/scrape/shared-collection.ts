@@ -44,11 +44,6 @@ export class SharedCollection<T> {
     });
   }
 
-  /** Scrapes waiting now (for tests and diagnostics). */
-  get waiting(): number {
-    return this.waiters;
-  }
-
   /** Aborts the collection (its waiters get its result, built from what was complete). */
   abort(reason: string): void {
     clearTimeout(this.timer);
