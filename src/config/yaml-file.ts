@@ -61,7 +61,8 @@ export async function loadFileLayer(file: string): Promise<Layer> {
     js = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
-    throw new ConfigError(`invalid YAML in ${file}: ${why} (at most ${MAX_ALIAS_COUNT} alias expansions)`);
+    const limit = /alias/i.test(why) ? ` (at most ${MAX_ALIAS_COUNT} alias expansions)` : '';
+    throw new ConfigError(`invalid YAML in ${file}: ${why}${limit}`);
   }
   const raw = stripNulls(js ?? {});
   const where = (keyPath: readonly string[], keyNode: boolean) => {

@@ -80,6 +80,30 @@ describe('command line', () => {
     }
   });
 
+  test('a YAML alias bomb and a ca_file that is not PEM exit 2 with a config error, not 1 with fatal', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vsx-cli-'));
+    try {
+      const levels = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+      for (const [prev, name] of ['ab', 'bc', 'cd', 'de', 'ef', 'fg', 'gh']) {
+        levels.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(', ')}]`);
+      }
+      const bomb = join(dir, 'bomb.yml');
+      writeFileSync(bomb, `${levels.join('\n')}\n`);
+      const r = await runExporterOnce(['--config.file', bomb], env);
+      assertConfigError(r, /^config error: invalid YAML in .*bomb\.yml: .*alias/i);
+      assert.doesNotMatch(r.stderr, /fatal/);
+
+      const der = join(dir, 'ca.der');
+      writeFileSync(der, Buffer.from([0x30, 0x82, 0x01, 0x9c, 0x30, 0x82, 0x01, 0x43]));
+      assertConfigError(
+        await runExporterOnce([], { ...env, VSPHERE_CA_FILE: der }),
+        /^config error: VSPHERE_CA_FILE: .*ca\.der holds no PEM certificate/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   // Opening a FIFO for reading waits for a writer in libuv's thread pool; a process with a pool
   // thread stuck there cannot even exit, so before the fix the exporter hung at start, and a FIFO
   // swapped in later wedged reload and login and SIGTERM no longer ended the process.
