@@ -42,6 +42,8 @@ export interface FaultRule {
   bytes?: number;
   /** Body rewrite for 'mangle' (may return a Buffer, e.g. for invalid UTF-8). */
   transform?: (body: string) => string | Buffer;
+  /** Header rewrite for 'mangle' (e.g. renaming the session cookie in Set-Cookie). */
+  headers?: (headers: OutgoingHttpHeaders) => OutgoingHttpHeaders;
 }
 
 /** A running proxy: its URL, request counts, rules and shutdown. */
@@ -219,7 +221,7 @@ export async function startFaultProxy(upstreamUrl: string): Promise<FaultProxy> 
         return send(
           res,
           up.status,
-          up.headers,
+          rule.headers ? rule.headers(up.headers) : up.headers,
           rule.transform ? rule.transform(up.body.toString('utf8')) : up.body,
         );
     }
