@@ -38,11 +38,22 @@ export class SecretScrubber {
   error<T>(e: T): T {
     if (this.secrets.length === 0) return e;
     for (let cur: unknown = e, depth = 0; cur instanceof Error && depth < 5; depth++) {
-      cur.message = this.text(cur.message);
-      if (cur.stack !== undefined) cur.stack = this.text(cur.stack);
-      cur = cur.cause;
+      const err = cur;
+      // Some errors (DOMException, an abort reason in the chain) have read-only fields; they hold
+      // no text from vCenter.
+      trySet(() => (err.message = this.text(err.message)));
+      if (err.stack !== undefined) trySet(() => (err.stack = this.text(err.stack ?? '')));
+      cur = err.cause;
     }
     return e;
+  }
+}
+
+function trySet(assign: () => unknown): void {
+  try {
+    assign();
+  } catch {
+    // read-only: left as it is
   }
 }
 

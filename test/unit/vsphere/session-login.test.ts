@@ -236,6 +236,11 @@ describe('SecretScrubber', () => {
     const outer = new Error('outer', { cause: inner });
     s.error(outer);
     assert.equal(inner.message, 'cause <secret>');
+    // A read-only message in the chain (an abort reason) is left alone, not thrown over.
+    const aborted = new VsphereError('VSPHERE_ABORTED', `x ${PASSWORD}`, {
+      cause: new DOMException('The operation was aborted due to timeout', 'TimeoutError'),
+    });
+    assert.equal(s.error(aborted).message, 'x <secret>');
   });
 
   test('keeps the current and the previous password (rotation)', () => {
