@@ -129,6 +129,22 @@ describe('Session login', () => {
     await s.close();
   });
 
+  test('a Login answer with no cookie at all: failed, backed off, and the session left behind is said in the log', async () => {
+    const t = new FakeTransport({ Login: () => Promise.resolve(EMPTY) });
+    const { logger, msgs } = recordingLogger();
+    const s = session(t, logger);
+    await assert.rejects(s.ensure(), (e) => isVsphereError(e, 'VSPHERE_BAD_RESPONSE'));
+    await assert.rejects(s.ensure(), (e) => isVsphereError(e, 'VSPHERE_BAD_RESPONSE'));
+    assert.equal(t.count('Login'), 1, 'Login calls');
+    assert.equal(t.count('Logout'), 0, 'no cookie to log out with');
+    const left = msgs.find((m) =>
+      String(m.msg).startsWith('a vCenter session the exporter cannot use is left'),
+    );
+    assert.ok(left, 'the session left behind is logged');
+    assert.equal(left.triedCookies, 0);
+    await s.close();
+  });
+
   test('orphanCookies: ours first as it came, a renamed one under our name and as it came', () => {
     assert.deepEqual(orphanCookies(['vmware_soap_session="a"; Path=/', 'other=b; HttpOnly']), [
       'vmware_soap_session="a"',
