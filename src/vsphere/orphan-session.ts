@@ -32,6 +32,8 @@ export function orphanCookies(setCookie: readonly string[], ownOnly = false): st
 /** Who asks to end an orphan session, why, and the outer deadline (shutdown) if any. */
 export interface OrphanContext {
   why: string;
+  /** The cookies came under vCenter's own name: NotAuthenticated then means there is no session. */
+  own?: boolean;
   user: string;
   logger: Logger;
   outer?: AbortSignal;
@@ -52,6 +54,7 @@ export async function endOrphanSession(
   const { why, user, logger } = ctx;
   const bound = AbortSignal.timeout(ORPHAN_LOGOUT_MS);
   const signal = ctx.outer ? AbortSignal.any([bound, ctx.outer]) : bound;
+  let refused = 0;
   for (const cookie of cookies) {
     try {
       await transport.call('Logout', sessionManager, '', { cookie, signal });
@@ -59,8 +62,11 @@ export async function endOrphanSession(
       return true;
     } catch (e) {
       if (!isVsphereError(e, 'VSPHERE_NOT_AUTHENTICATED')) break;
+      refused++;
     }
   }
+  // vCenter does not know its own cookie: the cut-off answer had created no session.
+  if (ctx.own && refused === cookies.length && refused > 0) return false;
   logger.warn(
     { user, why, triedCookies: cookies.length },
     'a vCenter session the exporter cannot use is left until vCenter ends it (idle timeout)',

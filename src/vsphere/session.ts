@@ -219,7 +219,7 @@ export class Session {
       // it exists on vCenter and nobody else can end it. A fault answer created none.
       const cookies = orphanCookies(setCookie, true);
       if (cookies.length > 0 && !(isVsphereError(e) && e.faultType !== undefined)) {
-        await this.endOrphan(cookies, 'Login answer cut off');
+        await this.endOrphan(cookies, 'Login answer cut off', true);
       }
       if (isVsphereError(e, 'VSPHERE_INVALID_LOGIN')) {
         this.stats.loginFailures++;
@@ -292,10 +292,11 @@ export class Session {
   }
 
   /** Logs out a session the exporter cannot use (bounded, and by the shutdown deadline once closing). */
-  private endOrphan(cookies: string[], why: string): Promise<boolean> {
+  private endOrphan(cookies: string[], why: string, own = false): Promise<boolean> {
     if (!this.content) return Promise.resolve(false);
     return endOrphanSession(this.transport, this.content.sessionManager, cookies, {
       why,
+      own,
       user: this.opts.user,
       logger: this.opts.logger,
       ...(this.closeSignal && { outer: this.closeSignal }),
