@@ -15,6 +15,12 @@ import { fetchInventory } from './vsphere/inventory.js';
 import { InventoryWatch } from './vsphere/inventory-watch.js';
 import { PerfManager } from './vsphere/perf-manager.js';
 import { connectVim } from './vsphere/connect.js';
+import { msLeft, until } from './vsphere/waits.js';
+
+// A removed target (reload) has this long to end its sessions.
+const CLOSE_MS = 4000;
+// Of the time left at close, what closing the connection pool keeps after the Logouts.
+const POOL_RESERVE_MS = 200;
 
 /** One vCenter/ESXi with everything of its own: pool, session, inventory, collectors, scraper. */
 export interface Target {
@@ -29,8 +35,8 @@ export interface Target {
   start(): void;
   /** Stops background work and aborts a collection in flight (its scrapes answer at once). */
   abort(): void;
-  /** Aborts work, ends its REST and SOAP sessions and closes its connections. */
-  close(): Promise<void>;
+  /** Aborts work, ends its REST and SOAP sessions and closes its connections, all by `deadline` (ms since the epoch). */
+  close(deadline?: number): Promise<void>;
 }
 
 /** Builds a target; nothing connects until start() or the first scrape. */
@@ -126,17 +132,22 @@ export async function createTarget(
       background?.stop();
       scraper.abort('exporter shutting down');
     },
-    close() {
+    close(deadline = Date.now() + CLOSE_MS) {
       closing ??= (async () => {
         // Abort first: a scrape in flight then answers at once and Logout is not starved of time.
         background?.stop();
         scraper.abort('exporter shutting down');
-        await scraper.idle();
-        await inventory.close(800);
-        // Collectors' own sessions (tag: REST) end before the SOAP Logout, each bounded by its own timeout.
-        await Promise.all(collectors.map((c) => c.close?.().catch(() => undefined) ?? Promise.resolve()));
-        await session.close(1500);
-        await transport.close();
+        // One deadline for every step, so their bounds cannot add up past it: the steps before the
+        // Logouts take a share each, the Logouts what is left (a slow vCenter still gets logged out).
+        await until(scraper.idle(), Date.now() + msLeft(deadline) / 4);
+        await inventory.close(Math.min(800, msLeft(deadline) / 4));
+        const logoutBy = deadline - POOL_RESERVE_MS;
+        // The collectors' own sessions (tag: REST) end beside the SOAP Logout, not before it.
+        await Promise.all([
+          ...collectors.map((c) => until(c.close?.() ?? Promise.resolve(), logoutBy)),
+          session.close(logoutBy),
+        ]);
+        await until(transport.close(), deadline);
       })();
       return closing;
     },

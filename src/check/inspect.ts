@@ -107,7 +107,7 @@ export async function inspectTarget(
     return report;
   } finally {
     const wasLoggedIn = session.isLoggedIn;
-    await session.close(2000);
+    await session.close(Date.now() + 2000);
     await transport.close();
     if (wasLoggedIn) report.loggedOut = messages.includes(LOGGED_OUT);
   }

@@ -27,7 +27,8 @@ export type Fault =
   | 'doctype-bomb' // 200 text/xml with a DOCTYPE and nested entities (billion laughs)
   | 'deep-nesting' // 200 text/xml, 10,000 nested elements inside the response element
   | 'char-refs' // 200 text/xml, 100,000 character references (&#65;) in one text node
-  | 'mangle'; // forward, passing the upstream body through rule.transform
+  | 'mangle' // forward, passing the upstream body through rule.transform
+  | 'delay'; // wait rule.delayMs, then forward — unless the client has given up meanwhile
 
 /** Which requests a fault applies to (SOAP method name or '*'), how often, and its parameters. */
 export interface FaultRule {
@@ -42,6 +43,10 @@ export interface FaultRule {
   bytes?: number;
   /** Body rewrite for 'mangle' (may return a Buffer, e.g. for invalid UTF-8). */
   transform?: (body: string) => string | Buffer;
+  /** Wait of 'delay' in ms; default 1000. */
+  delayMs?: number;
+  /** Header rewrite for 'mangle' (e.g. renaming the session cookie in Set-Cookie). */
+  headers?: (headers: OutgoingHttpHeaders) => OutgoingHttpHeaders;
 }
 
 /** A running proxy: its URL, request counts, rules and shutdown. */
@@ -200,6 +205,22 @@ export async function startFaultProxy(upstreamUrl: string): Promise<FaultProxy> 
         res.writeHead(200, { 'content-type': XML, 'transfer-encoding': 'chunked' });
         return pipeline(Readable.from(bodies.hugeBody(name, rule.bytes ?? DEFAULT_HUGE_BYTES)), res);
     }
+    if (rule.fault === 'delay') {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          resolve();
+        }, rule.delayMs ?? 1000);
+        timers.add(timer);
+        res.once('close', () => {
+          clearTimeout(timer);
+          timers.delete(timer);
+          resolve();
+        });
+      });
+      // A client that gave up never reaches vCenter: its request is dropped, as a slow vCenter's would be.
+      if (closed || res.destroyed || res.writableEnded) return;
+    }
     const up = await fetchUpstream(req, body);
     if (closed || res.destroyed) return;
     switch (rule.fault) {
@@ -215,11 +236,13 @@ export async function startFaultProxy(upstreamUrl: string): Promise<FaultProxy> 
         res.writeHead(200, { 'content-type': XML, 'transfer-encoding': 'chunked' });
         res.end(up.body.subarray(0, Math.floor(up.body.length / 2)));
         return;
+      case 'delay':
+        return send(res, up.status, up.headers, up.body);
       case 'mangle':
         return send(
           res,
           up.status,
-          up.headers,
+          rule.headers ? rule.headers(up.headers) : up.headers,
           rule.transform ? rule.transform(up.body.toString('utf8')) : up.body,
         );
     }

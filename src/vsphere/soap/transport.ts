@@ -17,11 +17,16 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Login responses carry the new session cookie. */
   captureCookie?: boolean;
+  /** Given the answer's Set-Cookie lines as soon as its headers arrive (before the body is read). */
+  onSetCookie?: (lines: string[]) => void;
+  /** Sent instead of the held session cookie (ending a session whose cookie was not kept). */
+  cookie?: string;
   /** Elements handed over as they close (see StreamSpec); they are not in the returned tree. */
   stream?: StreamSpec;
 }
 
-const COOKIE_NAME = 'vmware_soap_session';
+/** Name of vCenter's SOAP session cookie. */
+export const COOKIE_NAME = 'vmware_soap_session';
 // Node's TLS error codes, with what an operator has to do about each.
 const TLS_REASONS: Record<string, string> = {
   UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'certificate signed by a CA this exporter does not trust (set ca_file)',
@@ -90,7 +95,8 @@ export class SoapTransport {
       'content-type': 'text/xml; charset=utf-8',
       soapaction: this.apiVersion ? `urn:vim25/${this.apiVersion}` : 'urn:vim25',
     };
-    if (this.cookie) headers.cookie = this.cookie;
+    const cookie = options.cookie ?? this.cookie;
+    if (cookie) headers.cookie = cookie;
     const res = await this.pool.request({
       path: this.path,
       method: 'POST',
@@ -98,6 +104,7 @@ export class SoapTransport {
       body: envelope(method, self, body),
       signal: options.signal,
     });
+    options.onSetCookie?.(setCookieLines(res.headers['set-cookie']));
     let consumed = false;
     try {
       const type = String(res.headers['content-type'] ?? '');
@@ -150,11 +157,15 @@ export class SoapTransport {
   }
 
   private captureCookie(header: string | string[] | undefined): void {
-    for (const line of Array.isArray(header) ? header : header ? [header] : []) {
+    for (const line of setCookieLines(header)) {
       const pair = line.split(';', 1)[0]?.trim();
       if (pair?.startsWith(`${COOKIE_NAME}=`)) this.cookie = pair;
     }
   }
+}
+
+function setCookieLines(header: string | string[] | undefined): string[] {
+  return Array.isArray(header) ? header : header ? [header] : [];
 }
 
 /** Maps an undici or abort failure of `method` to a VsphereError (shared with the vAPI REST client). */
