@@ -41,6 +41,7 @@ export function connectVim(
     ...connectionOptions(v, ca, opts.maxConnections ?? v.maxConnections),
     url: v.url,
     onCall: opts.onCall,
+    logger,
   });
   const session = new Session(transport, {
     user: v.user,
