@@ -19,11 +19,11 @@ export interface XmlLimits {
 // a RetrievePropertiesEx page of VMs runs at 25–40. One element per 8 bytes leaves twice that
 // margin, so any real answer under the byte cap passes, while `<a/>` (4 bytes) cannot fill it.
 const BYTES_PER_ELEMENT = 8;
-// Only unstreamed answers (the counter catalogue, ~26 bytes per element, well under 1 MiB) and
-// the one streamed element being read (a VM, a host's series) are held whole; a 50,000-VM
-// inventory streams one object at a time. Held nodes cost ~70 bytes each, so this bounds the tree
-// to about twice the byte cap.
-const BYTES_PER_HELD_ELEMENT = 32;
+// Only unstreamed answers (the counter catalogue: ~26 bytes per element, 30,000 elements) and the
+// one streamed element being read (a VM, one entity's series of a 256-metric QueryPerf) are held
+// whole; a 50,000-VM inventory streams one object at a time. 512,000 held elements at the 32 MiB
+// cap is over ten times the largest of those; at ~70 bytes a node, the tree stays near the cap.
+const BYTES_PER_HELD_ELEMENT = 64;
 // vim25 elements carry xsi:type, a MoRef type and a few xmlns declarations on the Envelope.
 const MAX_ATTRIBUTES = 256;
 // vim25 nests a few levels deep (a snapshot tree perhaps 40); nothing legitimate comes near this.
