@@ -13,6 +13,7 @@ import {
 } from '../collectors/perf-metrics.js';
 import type { CollectorOptions, TargetConfig } from '../config/schema.js';
 import type { PerfCounter } from '../vsphere/perf-manager.js';
+import { baseUnit } from '../vsphere/units.js';
 
 /** One counter the target's configuration would query, with where it comes from. */
 export interface WantedCounter {
@@ -30,7 +31,7 @@ export interface WantedCounter {
 export interface CounterProblem {
   counter: string;
   sources: string[];
-  /** Why: absent from the catalogue, or a unit the exporter does not convert. */
+  /** Why: absent from the catalogue, a unit the exporter does not convert, or a summation with no per-second form. */
   reason: string;
 }
 
@@ -86,13 +87,19 @@ export function counterProblems(
     const c = catalogue.get(w.counter);
     let reason: string | undefined;
     if (!c) reason = "not in vCenter's counter catalogue";
-    else if (w.unit === CATALOGUE_UNIT) {
-      if (extraCounterSuffix(c.unit, w.perInterval) === undefined)
-        reason = `unit ${JSON.stringify(c.unit)} cannot be converted to a base unit`;
-    } else if (c.unit !== w.unit) {
+    else if (w.unit === CATALOGUE_UNIT) reason = extraCounterProblem(c.unit, w.perInterval);
+    else if (c.unit !== w.unit) {
       reason = `unit ${JSON.stringify(c.unit)} in the catalogue, the exporter converts from ${JSON.stringify(w.unit)}`;
     }
     if (reason !== undefined) problems.push({ counter: w.counter, sources: [...w.sources], reason });
   }
   return problems;
+}
+
+/** Why an extra counter in catalogue unit `unit` cannot be exported (the collectors skip it), or undefined when it can. */
+export function extraCounterProblem(unit: string, perIntervalRate: boolean): string | undefined {
+  if (extraCounterSuffix(unit, perIntervalRate) !== undefined) return undefined;
+  if (baseUnit(unit) === undefined) return `unit ${JSON.stringify(unit)} cannot be converted to a base unit`;
+  // A summed rate, percentage, frequency or temperature divided by the interval means nothing.
+  return `a summation in unit ${JSON.stringify(unit)} has no per-second form the exporter could export`;
 }

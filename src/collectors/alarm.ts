@@ -6,8 +6,8 @@ import { child } from '../vsphere/soap/xml.js';
 import { bool, epochSeconds, moRef, str } from '../vsphere/values.js';
 import type { CollectContext, Collector, ObjectFilter } from './collector.js';
 import { family, gauge, readView } from './collector.js';
-import type { CollectorName } from './names.js';
 import { EntityTree } from './entity-tree.js';
+import { kindOfType } from './object-kind.js';
 
 const ENTITY = ['entity_type', 'entity', 'entity_moid'] as const;
 const ALARM_LABELS = [...ENTITY, 'alarm', 'alarm_moid', 'status'] as const;
@@ -36,18 +36,6 @@ const DEFS = [TRIGGERED, TRIGGERED_TIME, ACKNOWLEDGED, OVERALL];
 
 /** ManagedEntity.overallStatus as one number, so 10,000+ entities cost one series each. */
 export const STATUS_VALUES: Readonly<Record<string, number>> = { gray: 0, green: 1, yellow: 2, red: 3 };
-
-// Entity types that another collector owns, so its object filter decides here too.
-const KIND_OF_TYPE: Readonly<Record<string, CollectorName>> = {
-  VirtualMachine: 'vm',
-  HostSystem: 'host',
-  ClusterComputeResource: 'cluster',
-  Datastore: 'datastore',
-  StoragePod: 'datastore',
-  ResourcePool: 'resource_pool',
-  VirtualApp: 'resource_pool',
-  Datacenter: 'datacenter',
-};
 
 // Every ManagedEntity type except VirtualMachine. VMs are most of a large inventory: their status
 // comes from the VM inventory (overallStatus), and their triggered alarms from their ancestors,
@@ -168,7 +156,7 @@ export function vmEntities(
 
 /** Whether `filter` lets `e` through (types no collector owns, such as folders and networks, always pass). */
 export function entityAllowed(filter: ObjectFilter, e: EntityAlarms): boolean {
-  const kind = KIND_OF_TYPE[e.type];
+  const kind = kindOfType(e.type);
   return kind === undefined || filter.allows(kind, { name: e.name, path: e.path });
 }
 
@@ -233,7 +221,9 @@ export function alarmFamilies(
   ];
   for (const e of entities) {
     const id = [e.type, e.name, e.moid];
-    const status = e.status === undefined ? undefined : STATUS_VALUES[e.status];
+    // The status string comes from vCenter: only the four known ones are looked up.
+    const status =
+      e.status !== undefined && Object.hasOwn(STATUS_VALUES, e.status) ? STATUS_VALUES[e.status] : undefined;
     if (status !== undefined) overall.add(id, status);
     const seen = new Set<string>();
     for (const a of e.alarms) {

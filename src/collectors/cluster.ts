@@ -53,12 +53,12 @@ const EFFECTIVE_HOSTS = g(
 );
 const HOSTS_BY_STATE = g(
   'hosts_by_connection_state',
-  'Hosts of the cluster per connection state (host summary.runtime.connectionState).',
+  'Hosts of the cluster per connection state (host summary.runtime.connectionState); counts hosts that filters leave out too.',
   ['state'],
 );
 const VMS_BY_STATE = g(
   'vms_by_power_state',
-  'VMs (templates excluded) running on hosts of the cluster per power state (VM summary.runtime.powerState).',
+  'VMs (templates excluded) running on hosts of the cluster per power state (VM summary.runtime.powerState); counts VMs that filters leave out too.',
   ['state'],
 );
 const DRS = g('drs_enabled', '1 when DRS is enabled (configuration.drsConfig.enabled).');
@@ -137,15 +137,18 @@ const fromProperties = {
       u.memMib = addDefined(u.memMib, num(o.props.get('summary.quickStats.overallMemoryUsage')));
       usage.set(parent, u);
     }
+    // Counts describe the whole cluster, like summary.numHosts beside them: filters pick which
+    // hosts and VMs get series of their own, not what a cluster holds.
+    const whole = ctx.wholeInventory ?? ctx.inventory;
     const hostStates = new Map<string, Map<string, number>>();
     const hostCluster = new Map<string, string>();
-    for (const h of ctx.inventory.hosts) {
+    for (const h of whole.hosts) {
       if (h.parentMoid === undefined || h.connectionState === undefined) continue;
       hostCluster.set(h.moid, h.parentMoid);
       bump(hostStates, h.parentMoid, h.connectionState);
     }
     const vmStates = new Map<string, Map<string, number>>();
-    for (const vm of ctx.inventory.vms) {
+    for (const vm of whole.vms) {
       const cluster = vm.hostMoid === undefined ? undefined : hostCluster.get(vm.hostMoid);
       if (vm.template || cluster === undefined || vm.powerState === undefined) continue;
       bump(vmStates, cluster, vm.powerState);

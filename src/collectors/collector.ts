@@ -32,7 +32,10 @@ export interface FilterSubject {
   path?: string;
 }
 
-/** Decides which objects of a kind are collected; consulted before any query is sent for them. */
+/**
+ * Decides which objects of a kind get series of their own (and are queried); consulted before any
+ * query is sent for them. Aggregates of a cluster or datacenter still count filtered-out members.
+ */
 export interface ObjectFilter {
   allows(kind: CollectorName, subject: FilterSubject): boolean;
   /** False when `kind` has no rules, so callers can skip the per-object work (names, paths). */
@@ -46,7 +49,13 @@ export const ALLOW_ALL: ObjectFilter = { allows: () => true, filters: () => fals
 export interface CollectContext {
   client: VimClient;
   perf: PerfManager;
+  /** The VMs and hosts `filter` allows: the objects that get series of their own. */
   inventory: Inventory;
+  /**
+   * The inventory before filters: counts that describe a cluster or datacenter as a whole count
+   * every host and VM in it (absent: `inventory` is whole).
+   */
+  wholeInventory?: Inventory;
   filter: ObjectFilter;
   signal: AbortSignal;
   logger: Logger;

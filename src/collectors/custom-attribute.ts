@@ -2,7 +2,8 @@ import type { MetricFamily } from '../exposition/index.js';
 import { retrieveAll, retrieveOne } from '../vsphere/property-collector.js';
 import type { XmlNode } from '../vsphere/soap/xml.js';
 import { family, gauge, type CollectContext } from './collector.js';
-import { allowsObject } from './object-kind.js';
+import { EntityTree } from './entity-tree.js';
+import { allowsObject, kindOfType } from './object-kind.js';
 
 /** vsphere_custom_attribute_info: one series per (object, custom attribute) with a value. */
 export const CUSTOM_ATTRIBUTE_INFO = gauge(
@@ -11,11 +12,12 @@ export const CUSTOM_ATTRIBUTE_INFO = gauge(
   ['object_type', 'object_moid', 'attribute', 'value'],
 );
 
-/** A managed entity's name and custom attribute values (field key → value). */
+/** A managed entity's name, inventory path (when a filter needs it) and custom attribute values (field key → value). */
 export interface EntityValues {
   type: string;
   moid: string;
   name?: string;
+  path?: string;
   values: Map<string, string>;
 }
 
@@ -43,19 +45,31 @@ export function decodeCustomValues(val: XmlNode | undefined): Map<string, string
   return out;
 }
 
-/** Every managed entity's name and custom values (one view over ManagedEntity, always destroyed). */
+/**
+ * Every managed entity's name and custom values (one view over ManagedEntity, always destroyed),
+ * with its inventory path where a `paths` filter of its kind may need it.
+ */
 export async function readEntities(ctx: CollectContext): Promise<EntityValues[]> {
   const objects = await retrieveAll(
     ctx.client,
-    [{ type: 'ManagedEntity', pathSet: ['name', 'customValue'] }],
+    [{ type: 'ManagedEntity', pathSet: ['name', 'parent', 'customValue'] }],
     ctx.signal,
   );
-  return objects.map((o) => ({
-    type: o.obj.type,
-    moid: o.obj.value,
-    name: o.props.get('name')?.text,
-    values: decodeCustomValues(o.props.get('customValue')),
-  }));
+  const root = (await ctx.client.content(ctx.signal)).rootFolder.value;
+  // Paths are walked only for kinds with filter rules: without them no path is ever read.
+  let tree: EntityTree | undefined;
+  return objects.map((o) => {
+    const kind = kindOfType(o.obj.type);
+    const filtered = kind !== undefined && ctx.filter.filters?.(kind) !== false;
+    if (filtered) tree ??= new EntityTree(objects, root);
+    return {
+      type: o.obj.type,
+      moid: o.obj.value,
+      name: o.props.get('name')?.text,
+      ...(filtered && { path: tree!.path(o.obj.value) }),
+      values: decodeCustomValues(o.props.get('customValue')),
+    };
+  });
 }
 
 /** The custom attribute definitions (key → name); empty when ServiceContent names no CustomFieldsManager. */
@@ -74,7 +88,7 @@ export function customAttributeFamily(
 ): MetricFamily {
   const out = family(CUSTOM_ATTRIBUTE_INFO);
   for (const e of entities) {
-    if (e.values.size === 0 || !allowsObject(ctx, e.type, e.moid, e.name)) continue;
+    if (e.values.size === 0 || !allowsObject(ctx, e.type, e.moid, e)) continue;
     for (const [key, value] of e.values) {
       const attribute = fields.get(key);
       // A value whose definition was removed in between has no name to export it under.

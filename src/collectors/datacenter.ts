@@ -21,12 +21,12 @@ const CLUSTERS = gauge(
 );
 const HOSTS = gauge(
   'vsphere_datacenter_hosts_by_connection_state',
-  'Hosts of the datacenter (clustered and standalone) per connection state (summary.runtime.connectionState).',
+  'Hosts of the datacenter (clustered and standalone) per connection state (summary.runtime.connectionState); counts hosts that filters leave out too.',
   [...ID, 'state'],
 );
 const VMS = gauge(
   'vsphere_datacenter_vms_by_power_state',
-  "VMs (templates excluded) per power state (summary.runtime.powerState), placed by their host's datacenter.",
+  "VMs (templates excluded) per power state (summary.runtime.powerState), placed by their host's datacenter; counts VMs that filters leave out too.",
   [...ID, 'state'],
 );
 const DATASTORES = gauge(
@@ -58,11 +58,14 @@ export const datacenterCollector: Collector = {
       const accessible = bool(o.props.get('summary.accessible'));
       if (t === 'Datastore' && accessible !== undefined) bump(datastores, dc.moid, String(accessible));
     }
+    // Counts describe the whole datacenter (like its cluster and datastore counts): filters pick
+    // which hosts and VMs get series of their own, not what a datacenter holds.
+    const whole = ctx.wholeInventory ?? ctx.inventory;
     // Hosts hang off compute resources: one walk per compute resource, not per host or VM.
     const dcOfCompute = new Map<string, string | undefined>();
     const dcOfHost = new Map<string, string>();
     const hosts: StateCounts = new Map();
-    for (const h of ctx.inventory.hosts) {
+    for (const h of whole.hosts) {
       if (h.parentMoid === undefined) continue;
       if (!dcOfCompute.has(h.parentMoid))
         dcOfCompute.set(h.parentMoid, tree.datacenterOf(h.parentMoid)?.moid);
@@ -72,7 +75,7 @@ export const datacenterCollector: Collector = {
       if (h.connectionState !== undefined) bump(hosts, dc, h.connectionState);
     }
     const vms: StateCounts = new Map();
-    for (const vm of ctx.inventory.vms) {
+    for (const vm of whole.vms) {
       const dc = vm.hostMoid === undefined ? undefined : dcOfHost.get(vm.hostMoid);
       if (vm.template || dc === undefined || vm.powerState === undefined) continue;
       bump(vms, dc, vm.powerState);

@@ -1,31 +1,56 @@
 import type { CollectContext } from './collector.js';
 import type { CollectorName } from './names.js';
+import type { Inventory } from '../vsphere/inventory.js';
 
 // vim25 types whose objects a collector kind's filter governs; other types (folders, networks…) are
-// not subject to any filter.
-const KIND_OF_TYPE: Readonly<Record<string, CollectorName>> = {
-  VirtualMachine: 'vm',
-  HostSystem: 'host',
-  ClusterComputeResource: 'cluster',
-  Datastore: 'datastore',
-  ResourcePool: 'resource_pool',
-  Datacenter: 'datacenter',
-};
+// not subject to any filter. Datastore clusters and vApps are listed by the datastore and
+// resource_pool collectors, so their filters decide for them too. A Map: the type comes from vCenter.
+const KIND_OF_TYPE: ReadonlyMap<string, CollectorName> = new Map([
+  ['VirtualMachine', 'vm'],
+  ['HostSystem', 'host'],
+  ['ClusterComputeResource', 'cluster'],
+  ['Datastore', 'datastore'],
+  ['StoragePod', 'datastore'],
+  ['ResourcePool', 'resource_pool'],
+  ['VirtualApp', 'resource_pool'],
+  ['Datacenter', 'datacenter'],
+]);
 
 /** The collector kind whose filter applies to objects of vim25 `type`, if any. */
 export function kindOfType(type: string): CollectorName | undefined {
-  return Object.hasOwn(KIND_OF_TYPE, type) ? KIND_OF_TYPE[type] : undefined;
+  return KIND_OF_TYPE.get(type);
+}
+
+/** What is known of an object besides its type and moid: its name and inventory path. */
+export interface KnownObject {
+  name?: string;
+  path?: string;
 }
 
 /**
- * Whether ctx.filter lets an object of `type`/`moid` through. Filters match names: `name` when
- * known, else the inventory's name for VMs and hosts, else the moid itself.
+ * Whether ctx.filter lets an object of `type`/`moid` through, by the same rule as the object's own
+ * series: names match `name` (else the inventory's name, else the moid); paths match the
+ * inventory's path for VMs and hosts (as filterInventory does), else `known.path`.
  */
-export function allowsObject(ctx: CollectContext, type: string, moid: string, name?: string): boolean {
+export function allowsObject(
+  ctx: CollectContext,
+  type: string,
+  moid: string,
+  known: KnownObject = {},
+): boolean {
   const kind = kindOfType(type);
-  if (kind === undefined) return true;
-  let subject = name;
-  if (subject === undefined && kind === 'vm') subject = ctx.inventory.vms.find((v) => v.moid === moid)?.name;
-  if (subject === undefined && kind === 'host') subject = ctx.inventory.hostsByMoid.get(moid)?.name;
-  return ctx.filter.allows(kind, { name: subject ?? moid });
+  if (kind === undefined || ctx.filter.filters?.(kind) === false) return true;
+  let { name, path } = known;
+  if (kind === 'vm' || kind === 'host') path = ctx.inventory.path?.(moid) ?? path;
+  if (kind === 'host') name ??= ctx.inventory.hostsByMoid.get(moid)?.name;
+  if (kind === 'vm') name ??= vmNames(ctx.wholeInventory ?? ctx.inventory).get(moid);
+  return ctx.filter.allows(kind, path === undefined ? { name: name ?? moid } : { name: name ?? moid, path });
+}
+
+// moid → name of an inventory's VMs, built once per inventory (tags may name thousands of VMs).
+const vmNameMaps = new WeakMap<Inventory, Map<string, string>>();
+function vmNames(inv: Inventory): Map<string, string> {
+  let m = vmNameMaps.get(inv);
+  if (!m) vmNameMaps.set(inv, (m = new Map(inv.vms.map((v) => [v.moid, v.name]))));
+  return m;
 }

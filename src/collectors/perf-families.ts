@@ -17,7 +17,8 @@ export interface PerfTarget {
  * Runs realtime QueryPerf for `targets` over the counters in `defs` that vCenter's catalogue has
  * (with the unit we convert from), and returns one family per def, values in base units. A def
  * with `instanceLabel` is per instance: its counter is read with instance "*" and every non-aggregate
- * instance becomes a series labelled with it, while "" still feeds the aggregate def of that counter.
+ * instance it owns (`ownInstances`) becomes a series labelled with it, while "" still feeds the
+ * aggregate def of that counter.
  */
 export async function collectPerfFamilies(
   perf: PerfManager,
@@ -64,6 +65,7 @@ export async function collectPerfFamilies(
       // "*" echoed back is a server that did not expand it, not an instance.
       const slot = s.instance === '' ? entry?.aggregate : s.instance === '*' ? undefined : entry?.instance;
       if (!slot || !target) return;
+      if (s.instance !== '' && slot.def.ownInstances && !slot.def.ownInstances.test(s.instance)) return;
       const base = toBaseUnit(s.value, slot.def.unit);
       // A summation sample without a usable interval cannot be turned into a rate.
       if (base === undefined || (slot.def.perInterval && !(s.intervalSeconds > 0))) return;

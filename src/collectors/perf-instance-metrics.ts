@@ -5,6 +5,10 @@ const RT = '20 s realtime sample';
 // node_exporter's names instead: `device` for NICs and disks, `cpu` for CPUs.
 const DEVICE = 'device';
 const CPU = 'cpu';
+// A VM's own vNICs are named by their device key (VirtualDevice.key, an xsd:int such as 4000).
+// vCenter 9.0.1 also lists the host's uplinks (vmnic0…) under a VM's net.* "*": kept, they would
+// pose as vNICs and count the host's traffic once per VM.
+const VNIC_KEY = /^[0-9]{1,10}$/;
 
 /** Per-instance VM counters (option instanceMetrics): per vNIC (device key), virtual disk (e.g. scsi0:0) and vCPU. */
 export const VM_INSTANCE_PERF: readonly PerfMetricDef[] = [
@@ -13,6 +17,7 @@ export const VM_INSTANCE_PERF: readonly PerfMetricDef[] = [
     unit: 'kiloBytesPerSecond',
     metric: 'network_interface_receive_bytes_per_second',
     instanceLabel: DEVICE,
+    ownInstances: VNIC_KEY,
     help: `Receive rate of one virtual NIC (device = the vNIC's device key, e.g. 4000) in bytes per second (net.received.average, ${RT}).`,
   },
   {
@@ -20,6 +25,7 @@ export const VM_INSTANCE_PERF: readonly PerfMetricDef[] = [
     unit: 'kiloBytesPerSecond',
     metric: 'network_interface_transmit_bytes_per_second',
     instanceLabel: DEVICE,
+    ownInstances: VNIC_KEY,
     help: `Transmit rate of one virtual NIC (device = the vNIC's device key, e.g. 4000) in bytes per second (net.transmitted.average, ${RT}).`,
   },
   {

@@ -1,4 +1,4 @@
-import { BASE_UNIT } from '../vsphere/units.js';
+import { baseUnit, perIntervalUnit } from '../vsphere/units.js';
 
 /** A vCenter realtime counter exported as one metric family. */
 export interface PerfMetricDef {
@@ -13,6 +13,8 @@ export interface PerfMetricDef {
   perInterval?: boolean;
   /** Per-instance family (vNIC, vCPU, …): read with instance "*", this label carries the instance. */
   instanceLabel?: string;
+  /** Instances that are the entity's own; others vCenter lists under "*" are dropped (default: all). */
+  ownInstances?: RegExp;
 }
 
 const RT = '20 s realtime sample';
@@ -248,15 +250,9 @@ export function extraCounterDefs(
 
 /**
  * The metric-name suffix of an extra counter in catalogue unit `unit` ("" for plain numbers):
- * summations are divided by the interval, so time becomes a ratio and counts a per-second rate.
+ * summations are divided by the interval, so time becomes a ratio, counts and bytes a per-second
+ * rate and energy (joules) a power in watts. Undefined when the exporter cannot convert it.
  */
 export function extraCounterSuffix(unit: string, perIntervalRate: boolean): string | undefined {
-  if (perIntervalRate) {
-    if (unit === 'millisecond' || unit === 'microsecond' || unit === 'second') return 'ratio';
-    if (unit === 'number') return 'per_second';
-    if (unit === 'kiloBytes' || unit === 'megaBytes') return 'bytes_per_second';
-    return undefined;
-  }
-  const base = BASE_UNIT[unit];
-  return base;
+  return perIntervalRate ? perIntervalUnit(unit) : baseUnit(unit);
 }

@@ -10,7 +10,7 @@ import {
   type EntityValues,
 } from './custom-attribute.js';
 import { promotedValues, type InfoLabelsOptions, type PromotedLabels } from './info-labels.js';
-import { allowsObject } from './object-kind.js';
+import { allowsObject, type KnownObject } from './object-kind.js';
 
 /** vsphere_tag_info: one series per (tag, attached object). */
 export const TAG_INFO = gauge(
@@ -57,13 +57,13 @@ export function joinTagNames(
 
 /**
  * The tag family: one series per attachment of a known tag to an object the filter allows;
- * `names` gives objects' names for the filter (moid → name).
+ * `known` gives objects' names and inventory paths for the filter (moid → name, path).
  */
 export function tagInfoFamily(
   ctx: CollectContext,
   attachments: readonly TagAttachments[],
   tags: TagNames,
-  names: ReadonlyMap<string, string>,
+  known: ReadonlyMap<string, KnownObject>,
 ): MetricFamily {
   const out = family(TAG_INFO);
   const seen = new Set<string>();
@@ -72,7 +72,7 @@ export function tagInfoFamily(
     if (!t) continue;
     for (const o of a.objects) {
       const key = JSON.stringify([a.tagId, o.type, o.moid]);
-      if (seen.has(key) || !allowsObject(ctx, o.type, o.moid, names.get(o.moid))) continue;
+      if (seen.has(key) || !allowsObject(ctx, o.type, o.moid, known.get(o.moid))) continue;
       seen.add(key);
       out.add([t.category, t.tag, o.type, o.moid], 1);
     }
@@ -151,9 +151,9 @@ export function createTagCollector(deps: TagCollectorDeps): Collector {
       const r = read(ctx);
       const { entities, fields } = await r.soap;
       emit(customAttributeFamily(ctx, entities, fields));
-      const names = new Map(entities.filter((e) => e.name !== undefined).map((e) => [e.moid, e.name!]));
+      const known = new Map(entities.map((e) => [e.moid, e]));
       const { tags, attachments } = await r.rest;
-      emit(tagInfoFamily(ctx, attachments, tags, names));
+      emit(tagInfoFamily(ctx, attachments, tags, known));
     },
     async infoLabels(ctx): Promise<PromotedLabels> {
       const r = read(ctx);

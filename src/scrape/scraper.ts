@@ -138,12 +138,14 @@ export class Scraper {
     for (const c of this.deps.collectors) if (c.viewSpecs) void views(c.viewSpecs);
     try {
       const filter = this.deps.filter ?? ALLOW_ALL;
-      const inventory = filterInventory(await this.deps.inventory.fetch(ac.signal), filter);
+      const wholeInventory = await this.deps.inventory.fetch(ac.signal);
+      const inventory = filterInventory(wholeInventory, filter);
       up = true;
       const ctx: CollectContext = {
         client,
         perf: this.deps.perf,
         inventory,
+        wholeInventory,
         filter,
         signal: ac.signal,
         logger,

@@ -199,6 +199,76 @@ describe('vsphere-exporter check', () => {
     assert.deepEqual(await userSessions(vc), []);
   });
 
+  test('a joule summation (power.energy.summation) is exportable: check passes it', async () => {
+    const file = config(
+      { main: { url: vc.url, pw: goodPw } },
+      {
+        host: { extra_counters: ['power.energy.summation'] },
+        vm: { extra_counters: ['mem.overhead.average'] },
+      },
+    );
+    const r = await check(['--config.file', file, '--format=json']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const t = (JSON.parse(r.stdout) as JsonReport).targets[0]!;
+    assert.deepEqual(t.counters?.problems, []);
+  });
+
+  test('a catalogue in the units of vCenter 9.0.1: convertible ones pass, the others are named with why', async () => {
+    // vcsim's catalogue rewritten to 9.0.1's units: every rollup of group.name gets unit `unit`.
+    const units: [string, string, string][] = [
+      ['mem', 'overhead', 'gigaBytes'],
+      ['cpu', 'wait', 'nanosecond'],
+      ['disk', 'read', 'teraBytes'],
+      ['power', 'power', 'mgCO2eqPerHour'],
+      ['power', 'energy', 'watt'],
+    ];
+    proxy.addRule({
+      method: 'RetrievePropertiesEx',
+      bodyIncludes: '>perfCounter<',
+      fault: 'mangle',
+      transform: (body) =>
+        units.reduce(
+          (b, [group, name, unit]) =>
+            b.replace(
+              new RegExp(
+                `(<nameInfo[^>]*>(?:(?!</nameInfo>)[\\s\\S])*<key>${name}</key>\\s*</nameInfo>\\s*` +
+                  `<groupInfo[^>]*>(?:(?!</groupInfo>)[\\s\\S])*<key>${group}</key>\\s*</groupInfo>\\s*` +
+                  `<unitInfo[^>]*>(?:(?!</unitInfo>)[\\s\\S])*<key>)[^<]*(</key>)`,
+                'g',
+              ),
+              `$1${unit}$2`,
+            ),
+          body,
+        ),
+    });
+    try {
+      const extra = [
+        'mem.overhead.average',
+        'cpu.wait.summation',
+        'power.power.average',
+        'power.energy.summation',
+      ];
+      const file = config(
+        { proxied: { url: proxy.url, pw: goodPw } },
+        { host: { extra_counters: extra }, vm: { extra_counters: ['disk.read.average'] } },
+      );
+      const r = await check(['--config.file', file]);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      const problems = r.stdout.split('\n').filter((l) => l.startsWith('  problem: counter '));
+      assert.deepEqual(problems, [
+        // disk.read.average is also built in (vm, host): its unit is no longer the one it is converted from.
+        '  problem: counter disk.read.average (vm, vm.extra_counters, host): unit "teraBytes" in the catalogue, the exporter converts from "kiloBytesPerSecond"',
+        '  problem: counter power.power.average (host.extra_counters): unit "mgCO2eqPerHour" cannot be converted to a base unit',
+        '  problem: counter power.energy.summation (host.extra_counters): a summation in unit "watt" has no per-second form the exporter could export',
+      ]);
+    } finally {
+      proxy.clearRules();
+      // The next tests count the proxied calls of their own run.
+      proxy.resetCounts();
+    }
+    assert.deepEqual(await userSessions(vc), []);
+  });
+
   test('a missing privilege exits 1 naming it (vcsim grants everything: the answer is rewritten)', async () => {
     proxy.addRule({
       method: 'HasPrivilegeOnEntities',

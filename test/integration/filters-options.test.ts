@@ -28,8 +28,11 @@ vm:
   instance_metrics: true
   extra_counters: ["cpu.idle.summation", "mem.overhead.average", "cpu.usage.average"]
 host:
-  extra_counters: ["mem.overhead.average"]
+  extra_counters: ["mem.overhead.average", "power.energy.summation"]
 `;
+
+// power.energy.summation (unit joule) in vcsim's catalogue.
+const ENERGY_KEY = 159;
 
 const labelsOf = (samples: Sample[], name: string, label: string): string[] =>
   [...new Set(find(samples, name).map((s) => s.labels[label]!))].sort();
@@ -53,6 +56,16 @@ describe('object filters and vm/host options from the config file', () => {
     exporter = await startExporter({
       env: { VSPHERE_URL: proxy.url, VSPHERE_USER: vc.user, VSPHERE_PASSWORD_FILE: pw },
       args: ['--config.file', cfg],
+    });
+    // vcsim keeps no data for power.energy.summation (an empty series): give every host 4200 J.
+    proxy.addRule({
+      method: 'QueryPerf',
+      fault: 'mangle',
+      transform: (body) =>
+        body.replace(
+          new RegExp(`(<counterId>${ENERGY_KEY}</counterId><instance></instance></id>)(</value>)`, 'g'),
+          '$1<value>4200</value>$2',
+        ),
     });
     const res = await exporter.scrape();
     assert.equal(res.status, 200);
@@ -99,6 +112,19 @@ describe('object filters and vm/host options from the config file', () => {
       'cpu.usage.average is built in',
     );
     assert.ok(text.includes('# HELP vsphere_vm_cpu_idle_summation_ratio vCenter counter cpu.idle.summation'));
+  });
+
+  test('a joule summation (power.energy.summation) is exported as its per-second form, in watts', () => {
+    const hosts = vc.inventory.hosts.map((h) => h.name).filter((n) => n !== 'DC0_H0');
+    const watts = find(samples, 'vsphere_host_power_energy_summation_watts');
+    assert.deepEqual([...new Set(watts.map((s) => s.labels.host))].sort(), hosts.sort());
+    // 4200 J in a 20 s sample: an average draw of 210 W.
+    for (const s of watts) assert.equal(s.value, 210);
+    assert.ok(
+      text.includes(
+        '# HELP vsphere_host_power_energy_summation_watts vCenter counter power.energy.summation',
+      ),
+    );
   });
 
   test('instance_metrics adds per-vCPU series; the output passes promtool', async () => {

@@ -5,7 +5,7 @@ import { splitFormat } from '../../../src/check/command.js';
 import { loginProblem } from '../../../src/check/inspect.js';
 import { exitCode, formatJson, formatText, type TargetReport } from '../../../src/check/report.js';
 import { COLLECTOR_DEFAULTS } from '../../../src/collectors/names.js';
-import { HOST_PERF, VM_PERF } from '../../../src/collectors/perf-metrics.js';
+import { extraCounterSuffix, HOST_PERF, VM_PERF } from '../../../src/collectors/perf-metrics.js';
 import type { CollectorOptions, TargetConfig } from '../../../src/config/schema.js';
 import type { PerfCounter } from '../../../src/vsphere/perf-manager.js';
 import { VsphereError } from '../../../src/vsphere/soap/errors.js';
@@ -136,7 +136,7 @@ const OPTIONS: CollectorOptions = {
     instanceMetrics: false,
     extraCounters: ['cpu.usage.average', 'cpu.nosuch.average'],
   },
-  host: { extraCounters: ['disk.weird.latest'] },
+  host: { extraCounters: ['disk.weird.latest', 'cpu.capacity.summation'] },
   historical: false,
   infoLabels: { tagCategories: [], customAttributes: [] },
 };
@@ -173,6 +173,7 @@ void describe('check counters', () => {
     catalogue.delete('cpu.nosuch.average');
     catalogue.set('cpu.usagemhz.average', counter('cpu.usagemhz.average', 'kiloBytes'));
     catalogue.set('disk.weird.latest', counter('disk.weird.latest', 'teraFlops'));
+    catalogue.set('cpu.capacity.summation', counter('cpu.capacity.summation', 'megaHertz'));
     assert.deepEqual(counterProblems(wanted, catalogue), [
       {
         counter: 'cpu.usagemhz.average',
@@ -188,6 +189,35 @@ void describe('check counters', () => {
         counter: 'disk.weird.latest',
         sources: ['host.extra_counters'],
         reason: 'unit "teraFlops" cannot be converted to a base unit',
+      },
+      {
+        counter: 'cpu.capacity.summation',
+        sources: ['host.extra_counters'],
+        reason: 'a summation in unit "megaHertz" has no per-second form the exporter could export',
+      },
+    ]);
+  });
+
+  void it('accepts the units of the vCenter 9.0.1 catalogue as extra counters: nanosecond, gigaBytes, teraBytes, joule summations', () => {
+    const extra = ['cpu.latency.latest', 'mem.vmfs.average', 'mem.pbc.latest', 'power.energy.summation'];
+    const options = { ...OPTIONS, vm: { ...OPTIONS.vm, extraCounters: [] }, host: { extraCounters: extra } };
+    const wanted = wantedCounters(target({ vm: false }), options);
+    const units = ['nanosecond', 'gigaBytes', 'teraBytes', 'joule'];
+    const catalogue = new Map<string, PerfCounter>();
+    for (const w of wanted) catalogue.set(w.counter, counter(w.counter, w.unit));
+    extra.forEach((c, i) => catalogue.set(c, counter(c, units[i]!)));
+    assert.deepEqual(counterProblems(wanted, catalogue), []);
+    assert.deepEqual(
+      extra.map((c, i) => extraCounterSuffix(units[i]!, c.endsWith('.summation'))),
+      ['seconds', 'bytes', 'bytes', 'watts'],
+    );
+    // A unit vCenter names that the exporter does not know is named, whatever the string.
+    catalogue.set('power.energy.summation', counter('power.energy.summation', 'constructor'));
+    assert.deepEqual(counterProblems(wanted, catalogue), [
+      {
+        counter: 'power.energy.summation',
+        sources: ['host.extra_counters'],
+        reason: 'unit "constructor" cannot be converted to a base unit',
       },
     ]);
   });

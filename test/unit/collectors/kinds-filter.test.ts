@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { clusterCollector } from '../../../src/collectors/cluster.js';
 import type { CollectContext, Collector, FilterSubject } from '../../../src/collectors/collector.js';
 import { datacenterCollector } from '../../../src/collectors/datacenter.js';
+import { compileFilter, filterInventory, type FiltersSpec } from '../../../src/collectors/filter.js';
 import { resourcePoolCollector } from '../../../src/collectors/resource-pool.js';
 import type { MetricFamily } from '../../../src/exposition/index.js';
 import type { VimClient } from '../../../src/vsphere/client.js';
@@ -37,6 +38,15 @@ const OBJECTS: [string, string, Record<string, string>][] = [
       name: '<val>esx2</val>',
       parent: ref('ClusterComputeResource', 'c-2'),
       'summary.runtime.connectionState': '<val>disconnected</val>',
+    },
+  ],
+  [
+    'VirtualMachine',
+    'vm-1',
+    {
+      name: '<val>vm1</val>',
+      'summary.runtime.host': ref('HostSystem', 'h-1'),
+      'summary.runtime.powerState': '<val>poweredOn</val>',
     },
   ],
 ];
@@ -77,16 +87,24 @@ function fakeClient(calls: string[]): VimClient {
   } as unknown as VimClient;
 }
 
-async function run(collector: Collector, deny: (kind: string, s: FilterSubject) => boolean) {
+async function run(
+  collector: Collector,
+  deny: (kind: string, s: FilterSubject) => boolean,
+  filters?: FiltersSpec,
+) {
   const calls: string[] = [];
   const seen: [string, FilterSubject][] = [];
   const objects: ObjectContent[] = OBJECTS.map(([type, value, props]) => ({
     obj: { type, value },
     props: new Map(Object.entries(props).map(([k, v]) => [k, parseXml(v)])),
   }));
+  const whole = buildInventory(objects);
+  // As the scraper does: collectors get the filtered inventory and the whole one beside it.
+  const inventory = filters ? filterInventory(whole, compileFilter(filters)) : whole;
   const ctx = {
     client: fakeClient(calls),
-    inventory: buildInventory(objects),
+    inventory,
+    wholeInventory: whole,
     filter: {
       allows: (kind: string, s: FilterSubject) => {
         seen.push([kind, s]);
@@ -131,4 +149,34 @@ test('resource_pool and datacenter: same-named objects kept apart by moid, exclu
     dcs.text,
     /hosts_by_connection_state\{datacenter="DC1",datacenter_moid="dc-2",state="disconnected"\} 1/,
   );
+});
+
+test('cluster and datacenter counts include hosts and VMs that vm/host filters leave out', async () => {
+  // Filters take esx1 and vm1 out of the inventory; their cluster and datacenter still hold them.
+  const filters: FiltersSpec = {
+    host: { exclude: { names: ['esx1'] } },
+    vm: { exclude: { names: ['vm1'] } },
+  };
+  const inv = filterInventory(
+    buildInventory(
+      OBJECTS.map(([type, value, props]) => ({
+        obj: { type, value },
+        props: new Map(Object.entries(props).map(([k, v]) => [k, parseXml(v)])),
+      })),
+    ),
+    compileFilter(filters),
+  );
+  assert.deepEqual([inv.hosts.map((h) => h.name), inv.vms.length], [['esx2'], 0], 'the filters apply');
+  const clusters = await run(clusterCollector, () => false, filters);
+  assert.match(
+    clusters.text,
+    /hosts_by_connection_state\{cluster="C0",cluster_moid="c-1",state="connected"\} 1/,
+  );
+  assert.match(clusters.text, /vms_by_power_state\{cluster="C0",cluster_moid="c-1",state="poweredOn"\} 1/);
+  const dcs = await run(datacenterCollector, () => false, filters);
+  assert.match(
+    dcs.text,
+    /hosts_by_connection_state\{datacenter="DC0",datacenter_moid="dc-1",state="connected"\} 1/,
+  );
+  assert.match(dcs.text, /vms_by_power_state\{datacenter="DC0",datacenter_moid="dc-1",state="poweredOn"\} 1/);
 });

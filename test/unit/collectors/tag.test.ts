@@ -8,6 +8,7 @@ import {
   decodeFieldDefs,
   type EntityValues,
 } from '../../../src/collectors/custom-attribute.js';
+import { compileFilter, type FiltersSpec } from '../../../src/collectors/filter.js';
 import { kindOfType } from '../../../src/collectors/object-kind.js';
 import { joinTagNames, TagNameCache, tagInfoFamily } from '../../../src/collectors/tag.js';
 import type { Tag } from '../../../src/vsphere/rest/tagging.js';
@@ -39,8 +40,12 @@ test('kindOfType maps the filterable vim25 types and nothing else', () => {
   assert.equal(kindOfType('Datastore'), 'datastore');
   assert.equal(kindOfType('ResourcePool'), 'resource_pool');
   assert.equal(kindOfType('Datacenter'), 'datacenter');
+  // Datastore clusters and vApps are the datastore and resource_pool collectors' objects.
+  assert.equal(kindOfType('StoragePod'), 'datastore');
+  assert.equal(kindOfType('VirtualApp'), 'resource_pool');
   assert.equal(kindOfType('Folder'), undefined);
-  assert.equal(kindOfType('toString'), undefined);
+  for (const t of ['toString', 'constructor', '__proto__', 'hasOwnProperty'])
+    assert.equal(kindOfType(t), undefined, t);
 });
 
 test('joinTagNames drops tags whose category is unknown', () => {
@@ -57,8 +62,8 @@ test('joinTagNames drops tags whose category is unknown', () => {
 test('tagInfoFamily: one series per attachment, deduplicated, filtered by name, unknown tags skipped', () => {
   const { ctx, asked } = fakeCtx(['esx09', 'ds "x"']);
   const names = new Map([
-    ['ds-3', 'ds "x"'],
-    ['domain-c7', 'prod-cluster'],
+    ['ds-3', { name: 'ds "x"' }],
+    ['domain-c7', { name: 'prod-cluster' }],
   ]);
   const tags = new Map([['t1', { tag: 'say "hi"\n', category: 'env\\x' }]]);
   const fam = tagInfoFamily(
@@ -175,5 +180,97 @@ test('customAttributeFamily: entities without values or filtered out emit nothin
   assert.deepEqual(fam.labelBlocks, [
     '{object_type="VirtualMachine",object_moid="vm-1",attribute="owner",value="alice"}',
     '{object_type="Folder",object_moid="group-v3",attribute="rack",value="ünï"}',
+  ]);
+});
+
+/** A context with a real compiled filter; the inventory knows the paths of two VMs and one host. */
+function pathCtx(filters: FiltersSpec): CollectContext {
+  const paths = new Map([
+    ['vm-1', '/DC0/vm/prod/web01'],
+    ['vm-2', '/DC0/vm/test/web02'],
+    ['host-9', '/DC0/host/C0/esx09'],
+  ]);
+  const inventory = {
+    vms: [],
+    hosts: [],
+    hostsByMoid: new Map(),
+    placement: () => ({ cluster: '', datacenter: '' }),
+    path: (moid: string) => paths.get(moid),
+  } as unknown as Inventory;
+  return { inventory, filter: compileFilter(filters) } as unknown as CollectContext;
+}
+
+const TAG = new Map([['t1', { tag: 'prod', category: 'env' }]]);
+const object = (type: string, moid: string) => ({ type, moid });
+
+test('tags follow paths filters like the objects themselves: include.paths keeps, exclude.paths drops', () => {
+  const attachments = [
+    {
+      tagId: 't1',
+      objects: [
+        object('VirtualMachine', 'vm-1'),
+        object('VirtualMachine', 'vm-2'),
+        object('HostSystem', 'host-9'),
+        object('Datastore', 'ds-1'),
+        object('Datastore', 'ds-2'),
+      ],
+    },
+  ];
+  const known = new Map([
+    ['vm-1', { name: 'web01' }],
+    ['vm-2', { name: 'web02' }],
+    ['ds-1', { name: 'san1', path: '/DC0/datastore/san1' }],
+    ['ds-2', { name: 'local', path: '/DC0/datastore/local' }],
+  ]);
+  const ctx = pathCtx({
+    vm: { include: { paths: ['/DC0/vm/**'] }, exclude: { paths: ['/DC0/vm/test/**'] } },
+    host: { include: { paths: ['/DC0/host/C0/*'] } },
+    datastore: { exclude: { paths: ['/DC0/datastore/local'] } },
+  });
+  const fam = tagInfoFamily(ctx, attachments, TAG, known);
+  assert.deepEqual(
+    fam.labelBlocks.map((b) => /object_moid="([^"]+)"/.exec(b)?.[1]),
+    ['vm-1', 'host-9', 'ds-1'],
+  );
+});
+
+test('tags of datastore clusters and vApps go through the datastore and resource_pool filters', () => {
+  const attachments = [
+    {
+      tagId: 't1',
+      objects: [
+        object('StoragePod', 'group-p1'),
+        object('StoragePod', 'group-p2'),
+        object('VirtualApp', 'resgroup-v1'),
+        object('VirtualApp', 'resgroup-v2'),
+      ],
+    },
+  ];
+  const known = new Map([
+    ['group-p1', { name: 'pod-gold', path: '/DC0/datastore/pod-gold' }],
+    ['group-p2', { name: 'pod-scratch', path: '/DC0/datastore/pod-scratch' }],
+    ['resgroup-v1', { name: 'app-prod', path: '/DC0/host/C0/Resources/app-prod' }],
+    ['resgroup-v2', { name: 'app-test', path: '/DC0/host/C0/Resources/app-test' }],
+  ]);
+  const ctx = pathCtx({
+    datastore: { exclude: { names: ['pod-scratch'] } },
+    resource_pool: { exclude: { paths: ['/DC0/host/C0/Resources/app-test'] } },
+  });
+  const fam = tagInfoFamily(ctx, attachments, TAG, known);
+  assert.deepEqual(
+    fam.labelBlocks.map((b) => /object_moid="([^"]+)"/.exec(b)?.[1]),
+    ['group-p1', 'resgroup-v1'],
+  );
+});
+
+test('custom attributes follow paths filters too', () => {
+  const ctx = pathCtx({ vm: { exclude: { paths: ['/DC0/vm/test/**'] } } });
+  const entities: EntityValues[] = [
+    { type: 'VirtualMachine', moid: 'vm-1', name: 'web01', values: new Map([['101', 'alice']]) },
+    { type: 'VirtualMachine', moid: 'vm-2', name: 'web02', values: new Map([['101', 'eve']]) },
+  ];
+  const fam = customAttributeFamily(ctx, entities, new Map([['101', 'owner']]));
+  assert.deepEqual(fam.labelBlocks, [
+    '{object_type="VirtualMachine",object_moid="vm-1",attribute="owner",value="alice"}',
   ]);
 });

@@ -1,8 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { perInterval, toBaseUnit } from '../../../src/vsphere/units.js';
+import { baseUnit, perInterval, perIntervalUnit, toBaseUnit } from '../../../src/vsphere/units.js';
 import { VM_PERF, HOST_PERF } from '../../../src/collectors/perf-metrics.js';
-import { BASE_UNIT } from '../../../src/vsphere/units.js';
 
 describe('toBaseUnit', () => {
   test('converts vCenter units to base units exactly', () => {
@@ -16,8 +15,37 @@ describe('toBaseUnit', () => {
     assert.equal(toBaseUnit(8, 'kiloBitsPerSecond'), 1000);
     assert.equal(toBaseUnit(7, 'number'), 7);
   });
-  test('unknown units are not guessed', () => {
+  test('units of the vCenter 9.0.1 catalogue: nanosecond, gigaBytes, teraBytes, joule', () => {
+    assert.equal(toBaseUnit(2_500_000, 'nanosecond'), 0.0025);
+    assert.equal(toBaseUnit(3, 'gigaBytes'), 3 * 1024 ** 3);
+    assert.equal(toBaseUnit(2, 'teraBytes'), 2 * 1024 ** 4);
+    assert.equal(toBaseUnit(4200, 'joule'), 4200);
+    assert.deepEqual(['nanosecond', 'gigaBytes', 'teraBytes', 'joule'].map(baseUnit), [
+      'seconds',
+      'bytes',
+      'bytes',
+      'joules',
+    ]);
+  });
+  test('a summation read per interval: time → ratio, counts and bytes → per second, joules → watts', () => {
+    assert.equal(perIntervalUnit('nanosecond'), 'ratio');
+    assert.equal(perIntervalUnit('millisecond'), 'ratio');
+    assert.equal(perIntervalUnit('number'), 'per_second');
+    assert.equal(perIntervalUnit('gigaBytes'), 'bytes_per_second');
+    assert.equal(perIntervalUnit('joule'), 'watts');
+    // A summed rate, percentage or frequency has no meaningful per-second form.
+    for (const u of ['percent', 'kiloBytesPerSecond', 'megaHertz', 'watt', 'celsius'])
+      assert.equal(perIntervalUnit(u), undefined, u);
+    // 4200 J over a 20 s sample is an average draw of 210 W.
+    assert.equal(perInterval(toBaseUnit(4200, 'joule')!, 20), 210);
+  });
+  test('unknown units are not guessed, and a unit is data, never an object key', () => {
     assert.equal(toBaseUnit(1, 'furlongsPerFortnight'), undefined);
+    for (const u of ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf']) {
+      assert.equal(toBaseUnit(1, u), undefined, u);
+      assert.equal(baseUnit(u), undefined, u);
+      assert.equal(perIntervalUnit(u), undefined, u);
+    }
   });
   test('summation counters become per-interval ratios', () => {
     // 400 ms of ready time in a 20 s sample = 2 %.
@@ -27,7 +55,7 @@ describe('toBaseUnit', () => {
   });
   test('every default counter has a known unit and a metric name ending in its base unit', () => {
     for (const def of [...VM_PERF, ...HOST_PERF]) {
-      const base = BASE_UNIT[def.unit];
+      const base = baseUnit(def.unit);
       assert.ok(base !== undefined, def.counter);
       const expected = def.perInterval ? (base === 'seconds' ? 'ratio' : 'per_second') : base;
       assert.ok(def.metric.endsWith(expected), `${def.metric} should end with ${expected}`);
