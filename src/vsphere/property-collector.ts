@@ -21,24 +21,22 @@ const MAX_REPORTED_PROPERTIES = 5;
 
 /**
  * Properties an answer carried that were not asked for (a name like "__proto__" from a broken or
- * hostile server): dropped from the object, which is kept, and named once in the log.
+ * hostile server): dropped from the object, which is kept, and named once in the log. Checked
+ * against every path of the request, whatever the type: a spec of a supertype (ManagedEntity)
+ * answers objects of its subtypes.
  */
 export class UnrequestedProperties {
-  private readonly paths = new Map<string, Set<string>>();
+  private readonly paths = new Set<string>();
   private count = 0;
   private readonly seen: { type: string; moid: string; path: string }[] = [];
 
   constructor(specs: readonly PropertySpec[]) {
-    for (const s of specs) {
-      const set = this.paths.get(s.type) ?? new Set<string>();
-      for (const p of s.pathSet) set.add(p);
-      this.paths.set(s.type, set);
-    }
+    for (const s of specs) for (const p of s.pathSet) this.paths.add(p);
   }
 
-  /** True when `path` was asked for on objects of `type`; otherwise counts it as skipped. */
+  /** True when `path` was asked for; otherwise counts it as skipped. */
   keep(type: string, moid: string, path: string): boolean {
-    if (this.paths.get(type)?.has(path)) return true;
+    if (this.paths.has(path)) return true;
     if (++this.count <= MAX_REPORTED_PROPERTIES)
       this.seen.push({ type: type.slice(0, 64), moid: moid.slice(0, 64), path: path.slice(0, 128) });
     return false;
