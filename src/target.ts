@@ -70,6 +70,12 @@ export async function createTarget(
     tag?.infoLabels && tagCategories.length + customAttributes.length > 0
       ? (ctx: CollectContext) => tag.infoLabels!(ctx)
       : undefined;
+  const { scrape } = config;
+  // Background mode's collections are bounded by its interval too, whoever waits for them.
+  const capSeconds =
+    scrape.collection === 'background'
+      ? Math.min(scrape.timeoutSeconds, scrape.intervalSeconds)
+      : scrape.timeoutSeconds;
   const scraper = new Scraper({
     client,
     inventory,
@@ -77,26 +83,21 @@ export async function createTarget(
     collectors,
     filter: compileFilter(t.filters),
     soapStats,
+    timeoutSeconds: capSeconds,
     logger,
     version: VERSION,
     tlsVerify: v.url.protocol === 'https:' && !v.insecureSkipVerify,
     ...(infoLabels ? { infoLabels } : {}),
   });
-  const { scrape } = config;
   const background =
     scrape.collection === 'background'
-      ? new BackgroundCollector(
-          scraper,
-          scrape.intervalSeconds,
-          Math.min(scrape.timeoutSeconds, scrape.intervalSeconds),
-          logger,
-        )
+      ? new BackgroundCollector(scraper, scrape.intervalSeconds, capSeconds, logger)
       : undefined;
   let closing: Promise<void> | undefined;
   return {
     name: t.name,
     source: background
-      ? { get: (_budget, hangup) => background.get(hangup), reportsAge: true }
+      ? { get: (budget, hangup) => background.get(budget, hangup), reportsAge: true }
       : { get: (budget, hangup) => scraper.collect(budget, hangup), reportsAge: false },
     loggedIn: () => session.stats.logins > 0,
     status() {

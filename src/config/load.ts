@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { ConfigError, osReason } from './errors.js';
+import { ConfigError } from './errors.js';
 import { parseLayer, type Config, type Layer, type VsphereConfig } from './schema.js';
 import { resolveConfig } from './resolve.js';
+import { checkPemCertificates, readRegularFile } from './read-file.js';
 import { Secret } from './secret.js';
 import { loadFileLayer } from './yaml-file.js';
 import { COLLECTOR_DEFAULTS, COLLECTOR_NAMES } from '../collectors/names.js';
@@ -146,13 +146,12 @@ function flagLayer(values: ReturnType<typeof parseFlags>): Layer {
   return { data: parseLayer(raw, keys), name: keys.name };
 }
 
+// A password is a few dozen bytes; a bundle of CAs a few hundred KiB. More means the wrong file.
+const PASSWORD_FILE_MAX_BYTES = 64 * 1024;
+const CA_FILE_MAX_BYTES = 8 * 1024 * 1024;
+
 async function readPasswordFile(file: string, label: string): Promise<Secret> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`${label}: cannot read ${file}: ${osReason(err)}`);
-  }
+  const text = await readRegularFile(file, label, PASSWORD_FILE_MAX_BYTES);
   // Only the newline editors and `echo` append is dropped: other whitespace may be part of the password.
   const value = text.endsWith('\r\n') ? text.slice(0, -2) : text.endsWith('\n') ? text.slice(0, -1) : text;
   if (value === '') throw new ConfigError(`${label}: ${file} is empty`);
@@ -164,17 +163,19 @@ export async function readPassword(
   v: VsphereConfig,
   env: Record<string, string | undefined> = process.env,
 ): Promise<Secret> {
+  const section = v.section ?? 'vsphere';
   if (v.password !== undefined) return v.password;
   if (v.passwordEnv !== undefined) {
     const value = env[v.passwordEnv];
     if (value === undefined || value === '')
-      throw new ConfigError(`password_env: ${v.passwordEnv} is not set`);
+      throw new ConfigError(`${section}.password_env: ${v.passwordEnv} is not set`);
     return new Secret(value);
   }
   if (v.passwordFile === undefined) {
-    throw new ConfigError('vsphere.password_file (or VSPHERE_PASSWORD_FILE) is required');
+    const also = section === 'vsphere' ? ' (or VSPHERE_PASSWORD_FILE)' : '';
+    throw new ConfigError(`${section}.password_file${also} is required`);
   }
-  return readPasswordFile(v.passwordFile, 'vsphere.password_file');
+  return readPasswordFile(v.passwordFile, `${section}.password_file`);
 }
 
 /** Parses flags, reads the YAML file and environment, and returns the merged, validated configuration. */
@@ -192,8 +193,9 @@ export async function loadConfig(
   layers.push(envLayer(env), flagLayer(flags));
   const config = resolveConfig(layers, file);
 
-  // Fail at startup on a missing/unreadable file or unset variable, naming the key that set it;
-  // the value itself is discarded and re-read at each login by readPassword().
+  // Fail at startup on a missing/unreadable file, a CA file without certificates or an unset variable,
+  // naming the key that set it; the values are discarded and re-read at each login (readPassword)
+  // and by the target (readCa).
   const targetsLayer = layers.findLast((l) => l.data.targets !== undefined);
   for (const t of config.targets) {
     const i = targetsLayer?.data.targets?.findIndex((r) => r.name === t.name) ?? -1;
@@ -204,8 +206,12 @@ export async function loadConfig(
       }
       return targetsLayer?.name(['targets', String(i), k]) ?? `targets.${t.name}.${k}`;
     };
-    const { passwordFile, passwordEnv } = t.vsphere;
+    const { passwordFile, passwordEnv, caFile } = t.vsphere;
     if (passwordFile !== undefined) await readPasswordFile(passwordFile, key('password_file'));
+    if (caFile !== undefined) {
+      const label = key('ca_file');
+      checkPemCertificates(await readRegularFile(caFile, label, CA_FILE_MAX_BYTES), caFile, label);
+    }
     if (passwordEnv !== undefined && (env[passwordEnv] ?? '') === '') {
       throw new ConfigError(`${key('password_env')}: environment variable ${passwordEnv} is not set`);
     }

@@ -41,6 +41,7 @@ export function resolveConfig(layers: readonly Layer[], configFile?: string): Co
           'vsphere.password_file (or VSPHERE_PASSWORD_FILE) or vsphere.password (or VSPHERE_PASSWORD) is required',
       },
       problems,
+      'vsphere',
     );
   }
 
@@ -73,6 +74,8 @@ export function resolveConfig(layers: readonly Layer[], configFile?: string): Co
         password: `${key('password_file')} (or password_env, or password): required`,
       },
       problems,
+      // By name, not index: the name is what the target is known by, and it stays when the list is reordered.
+      `targets[${raw.name}]`,
     );
     if (!tv) continue;
     targets.push({
@@ -164,6 +167,7 @@ function toVsphereConfig(
   key: (k: string) => string,
   missing: { url: string; user: string; password: string },
   problems: string[],
+  section: string,
 ): VsphereConfig | undefined {
   const before = problems.length;
   if (v.url === undefined) problems.push(missing.url);
@@ -182,6 +186,7 @@ function toVsphereConfig(
   if (problems.length > before || v.url === undefined || v.user === undefined) return undefined;
   const ms = (seconds: number) => Math.round(seconds * 1000);
   const out: VsphereConfig = {
+    section,
     url: v.url,
     user: v.user,
     insecureSkipVerify: v.insecure_skip_verify ?? false,

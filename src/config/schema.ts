@@ -12,6 +12,8 @@ export type LogFormat = 'logfmt' | 'json';
 
 /** Resolved vSphere connection settings (durations in milliseconds). */
 export interface VsphereConfig {
+  /** How messages name this connection's section: `vsphere`, or `targets[<name>]` for a target. */
+  section?: string;
   url: URL;
   user: string;
   password?: Secret;
@@ -78,22 +80,26 @@ export interface CollectorOptions {
   infoLabels: { tagCategories: string[]; customAttributes: string[] };
 }
 
+const CREDENTIALS =
+  'must not contain credentials (user:password@); use vsphere.user and vsphere.password_file';
+
 /** Checks and normalises a vSphere SDK URL; returns the problem as a string when it is unusable. */
 export function normalizeVsphereUrl(input: string): URL | string {
+  // A "/", "?" or "#" in a password ends the URL's authority early, so the parser sees no user-info
+  // (or fails) and nothing could be safely echoed: any "@" is taken as credentials, never shown.
+  // A vSphere SDK URL has no other use for "@".
+  if (input.includes('@')) return CREDENTIALS;
   let url: URL;
   try {
     url = new URL(input);
   } catch {
-    // Echo the input so typos are visible, but never any user-info part it may carry.
-    const shown = JSON.stringify(input.replace(/\/\/[^/?#]*@/, '//<redacted>@'));
-    return `not a valid URL: ${shown} (expected e.g. https://vcenter.example.com)`;
+    // Echo the input so typos are visible; it has no "@", so no user-info.
+    return `not a valid URL: ${JSON.stringify(input)} (expected e.g. https://vcenter.example.com)`;
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     return `expected an http:// or https:// URL, got scheme ${JSON.stringify(url.protocol.slice(0, -1))}`;
   }
-  if (url.username !== '' || url.password !== '') {
-    return 'must not contain credentials (user:password@); use vsphere.user and vsphere.password_file';
-  }
+  if (url.username !== '' || url.password !== '') return CREDENTIALS;
   // `new URL('https://h/sdk?')` has an empty search, so also look at the raw text.
   if (url.search !== '' || url.hash !== '' || /[?#]/.test(input)) {
     return 'must not contain a query string or fragment';

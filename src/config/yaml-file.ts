@@ -4,13 +4,15 @@ import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml
 import { ConfigError, osReason } from './errors.js';
 import { parseLayer, type Layer } from './schema.js';
 
+// The yaml library's own default, made explicit: a config has no reason to come near it.
+const MAX_ALIAS_COUNT = 100;
+
 // Empty keys (`collectors:` with everything commented out) mean "not set", like an absent key.
 function stripNulls(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(stripNulls);
   if (v === null || typeof v !== 'object') return v;
-  const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) if (x !== null) out[k] = stripNulls(x);
-  return out;
+  // fromEntries defines own properties: a `__proto__:` key stays a key (reported as unknown).
+  return Object.fromEntries(Object.entries(v).flatMap(([k, x]) => (x === null ? [] : [[k, stripNulls(x)]])));
 }
 
 function lineOf(
@@ -52,7 +54,17 @@ export async function loadFileLayer(file: string): Promise<Layer> {
       }),
     );
   }
-  const raw = stripNulls(doc.toJS() ?? {});
+  let js: unknown;
+  try {
+    // Aliases to aliases expand exponentially ("billion laughs"); a config needs few, so a small
+    // bound turns such a file into a config error instead of a process that runs out of memory.
+    js = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    const limit = /alias/i.test(why) ? ` (at most ${MAX_ALIAS_COUNT} alias expansions)` : '';
+    throw new ConfigError(`invalid YAML in ${file}: ${why}${limit}`);
+  }
+  const raw = stripNulls(js ?? {});
   const where = (keyPath: readonly string[], keyNode: boolean) => {
     const line = lineOf(doc, lc, keyPath, keyNode);
     return line === undefined ? ` in ${file}` : ` in ${file} line ${line}`;

@@ -27,9 +27,9 @@ export class BackgroundCollector {
     this.run();
   }
 
-  /** The last complete collection; before the first one finishes, the one in flight. */
-  async get(signal?: AbortSignal): Promise<Collection> {
-    return this.last ?? this.scraper.collect(this.budgetSeconds, signal);
+  /** The last complete collection; before the first one finishes, the one in flight (within the scrape's own budget). */
+  async get(budgetSeconds: number, signal?: AbortSignal): Promise<Collection> {
+    return this.last ?? this.scraper.collect(budgetSeconds, signal);
   }
 
   /** Stops scheduling; a collection in flight is left to the scraper's abort. */
@@ -41,7 +41,7 @@ export class BackgroundCollector {
 
   private run(): void {
     if (this.stopped) return;
-    this.scraper.collect(this.budgetSeconds).then(
+    this.scraper.collectFully(this.budgetSeconds).then(
       (c) => {
         this.last = c;
         this.schedule();

@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import {
   ALLOW_ALL,
@@ -13,10 +12,12 @@ import { encodeFamilyChunks, gzipChunks, MetricFamily } from '../exposition/inde
 import type { VimClient } from '../vsphere/client.js';
 import type { Inventory } from '../vsphere/inventory.js';
 import type { PerfManager } from '../vsphere/perf-manager.js';
-import { errorReason } from '../vsphere/soap/errors.js';
+import { errorReason, VsphereError } from '../vsphere/soap/errors.js';
 import { describe } from '../vsphere/session.js';
 import type { CollectionSummary } from './collection-summary.js';
-import { sessionFamilies, type SoapStats } from './self-stats.js';
+import type { SoapStats } from './self-stats.js';
+import { healthFamilies, successFamily } from './health-families.js';
+import { SharedCollection, type Departure } from './shared-collection.js';
 
 /** The encoded result of one collection, shared by every scrape that waited for it. */
 export interface Collection {
@@ -40,6 +41,8 @@ export interface ScraperDeps {
   /** Which objects are collected (default: all). */
   filter?: ObjectFilter;
   soapStats: SoapStats;
+  /** Upper bound of one collection however long its scrapes may wait (scrape.timeout_seconds). */
+  timeoutSeconds: number;
   logger: Logger;
   version: string;
   /** Whether vCenter's TLS certificate is verified (false only with insecure_skip_verify). */
@@ -49,12 +52,12 @@ export interface ScraperDeps {
 }
 
 /**
- * Runs collections: one at a time (concurrent scrapes share the one in flight), bounded by a
- * deadline that aborts every outstanding vCenter call, and always answering — `vsphere_up 0` on failure.
+ * Runs collections: one at a time (concurrent scrapes share the one in flight), each scrape
+ * answered within its own deadline, and always answering — `vsphere_up 0` on failure.
  */
 export class Scraper {
-  private inflight: { promise: Promise<Collection>; waiters: number } | undefined;
-  private current: AbortController | undefined;
+  private inflight: SharedCollection<Collection> | undefined;
+  private readonly running = new Set<SharedCollection<Collection>>();
   private lastErrorCode: string | undefined;
   private summary: CollectionSummary | undefined;
 
@@ -66,63 +69,88 @@ export class Scraper {
   }
 
   /**
-   * Returns the collection in flight, or starts one with `budgetSeconds`. When every caller's
-   * `signal` has aborted (all scrapers hung up), the collection is aborted too: nobody waits for it.
+   * The collection in flight (or a new one), waited for at most `budgetSeconds`: when it is not
+   * done by then, this scrape answers `vsphere_up 0` with a deadline reason and the collection goes
+   * on for longer scrapes. It is aborted at the latest deadline of its scrapes (at most
+   * `timeoutSeconds` after it started) or when every scrape's `signal` has aborted.
    */
-  collect(budgetSeconds: number, signal?: AbortSignal): Promise<Collection> {
-    let entry = this.inflight;
-    if (!entry) {
-      const promise: Promise<Collection> = this.run(budgetSeconds).finally(() => {
-        if (this.inflight?.promise === promise) this.inflight = undefined;
-      });
-      entry = this.inflight = { promise, waiters: 0 };
-    }
-    const mine = entry;
-    mine.waiters++;
-    if (signal) {
-      const onAbort = (): void => {
-        if (--mine.waiters === 0 && this.inflight === mine) {
-          this.abort('every scraper waiting for this collection hung up');
-          // A scrape arriving now must not get this aborted result: it starts a fresh collection.
-          this.inflight = undefined;
-        }
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      const cleanup = (): void => signal.removeEventListener('abort', onAbort);
-      mine.promise.then(cleanup, cleanup);
-    }
-    return mine.promise;
+  async collect(budgetSeconds: number, signal?: AbortSignal): Promise<Collection> {
+    const started = process.hrtime.bigint();
+    // A scraper gone before it joined is no waiter at all: it neither starts nor holds a collection.
+    if (signal?.aborted) return this.departed({ kind: 'hangup' }, started);
+    const got = await this.shared().join(budgetSeconds, signal);
+    return 'kind' in got ? this.departed(got, started) : got;
+  }
+
+  /**
+   * Background mode: the collection in flight (or a new one with `budgetSeconds`) awaited to its
+   * end, even when a longer scrape extended it past `budgetSeconds`.
+   */
+  async collectFully(budgetSeconds: number): Promise<Collection> {
+    const shared = this.shared();
+    const got = await shared.join(budgetSeconds);
+    return 'kind' in got ? shared.result : got;
   }
 
   /** Aborts the collection in flight (its scrapes still get an answer, with vsphere_up 0). */
   abort(reason: string): void {
-    this.current?.abort(new Error(reason));
+    for (const c of this.running) c.abort(reason);
   }
 
   /** Resolves once no collection is running (for graceful shutdown). */
   async idle(): Promise<void> {
-    await this.inflight?.promise.catch(() => undefined);
+    await Promise.all([...this.running].map((c) => c.result.catch(() => undefined)));
   }
 
-  private async run(budgetSeconds: number): Promise<Collection> {
+  private shared(): SharedCollection<Collection> {
+    if (this.inflight) return this.inflight;
+    const shared: SharedCollection<Collection> = new SharedCollection(
+      (ac) => this.run(ac),
+      this.deps.timeoutSeconds,
+      () => {
+        if (this.inflight === shared) this.inflight = undefined;
+      },
+    );
+    this.inflight = shared;
+    this.running.add(shared);
+    const forget = (): void => {
+      this.running.delete(shared);
+      if (this.inflight === shared) this.inflight = undefined;
+    };
+    shared.result.then(forget, forget);
+    return shared;
+  }
+
+  /** The answer of a scrape that left before the shared collection finished: health families only. */
+  private departed(why: Departure, started: bigint): Collection {
+    const error =
+      why.kind === 'deadline'
+        ? new VsphereError(
+            'VSPHERE_TIMEOUT',
+            `scrape deadline of ${why.budgetSeconds.toFixed(1)} s reached before the shared collection finished`,
+          )
+        : new VsphereError('VSPHERE_ABORTED', 'the scraper hung up before the collection finished');
+    if (why.kind === 'deadline')
+      this.deps.logger.debug({ budgetSeconds: why.budgetSeconds }, 'scrape answered at its own deadline');
+    const success = successFamily();
+    for (const c of this.deps.collectors) success.add([c.name], 0);
+    const durationSeconds = seconds(started);
+    const body = encodeFamilyChunks([success, ...healthFamilies(this.deps, false, durationSeconds, error)]);
+    let gz: Promise<Buffer> | undefined;
+    return {
+      up: false,
+      body,
+      durationSeconds,
+      finishedAt: Date.now(),
+      gzip: () => (gz ??= gzipChunks(body)),
+    };
+  }
+
+  private async run(ac: AbortController): Promise<Collection> {
     const { client, logger } = this.deps;
     const started = process.hrtime.bigint();
-    const ac = new AbortController();
-    // Every collector's in-flight requests listen on this one signal (8 collectors × perf
-    // concurrency); Node's default of 10 listeners would warn about a leak that is not one.
-    setMaxListeners(256, ac.signal);
-    this.current = ac;
-    const timer = setTimeout(
-      () => ac.abort(new Error(`collection deadline of ${budgetSeconds.toFixed(1)} s reached`)),
-      budgetSeconds * 1000,
-    );
     const perCollector: MetricFamily[][] = this.deps.collectors.map(() => []);
-    const success = new MetricFamily(
-      'vsphere_collector_success',
-      '1 when the collector finished without error in this collection.',
-      'gauge',
-      ['collector'],
-    );
+    const success = successFamily();
     const duration = new MetricFamily(
       'vsphere_collector_duration_seconds',
       'Time the collector took in this collection.',
@@ -177,9 +205,6 @@ export class Scraper {
       for (const c of this.deps.collectors) success.add([c.name], 0);
       // Nobody will read the view reads started above: stop them (their views are still destroyed).
       ac.abort(e);
-    } finally {
-      clearTimeout(timer);
-      if (this.current === ac) this.current = undefined;
     }
     this.logOutcome(error);
     const durationSeconds = seconds(started);
@@ -187,7 +212,7 @@ export class Scraper {
       ...perCollector.flat(),
       success,
       duration,
-      ...this.healthFamilies(up, durationSeconds, error),
+      ...healthFamilies(this.deps, up, durationSeconds, error),
     ];
     const body = encodeFamilyChunks(families);
     const finishedAt = Date.now();
@@ -207,62 +232,6 @@ export class Scraper {
     };
     let gz: Promise<Buffer> | undefined;
     return { up, body, durationSeconds, finishedAt, gzip: () => (gz ??= gzipChunks(body)) };
-  }
-
-  private healthFamilies(up: boolean, durationSeconds: number, error: unknown): MetricFamily[] {
-    const { client, version, soapStats } = this.deps;
-    const gauge = (name: string, help: string, value: number): MetricFamily => {
-      const f = new MetricFamily(name, help, 'gauge', []);
-      f.add([], value);
-      return f;
-    };
-    const out = [
-      gauge(
-        'vsphere_up',
-        '1 when vCenter answered this collection (login and inventory read succeeded).',
-        up ? 1 : 0,
-      ),
-      gauge('vsphere_scrape_duration_seconds', 'Wall time of this collection.', durationSeconds),
-      gauge(
-        'vsphere_target_tls_verify',
-        '1 when the connection to vCenter is TLS with certificate verification; 0 for http:// or insecure_skip_verify.',
-        this.deps.tlsVerify === false ? 0 : 1,
-      ),
-    ];
-    const lastError = new MetricFamily(
-      'vsphere_last_error_info',
-      'Why the last collection could not reach vCenter (present only when vsphere_up is 0).',
-      'gauge',
-      ['code', 'message'],
-    );
-    if (error !== undefined) lastError.add([errorReason(error), describe(error).message.slice(0, 200)], 1);
-    const build = new MetricFamily(
-      'vsphere_exporter_build_info',
-      'Version of vsphere-exporter and of the Node.js runtime; value is always 1.',
-      'gauge',
-      ['version', 'nodejs_version'],
-    );
-    build.add([version, process.version], 1);
-    const about = client.session.content?.about;
-    const vc = new MetricFamily(
-      'vsphere_vcenter_info',
-      'Product and API version vCenter (or ESXi) reports; value is always 1.',
-      'gauge',
-      ['product', 'version', 'build', 'api_version', 'api_type', 'instance_uuid'],
-    );
-    if (about)
-      vc.add(
-        [about.fullName, about.version, about.build, about.apiVersion, about.apiType, about.instanceUuid],
-        1,
-      );
-    return [
-      ...out,
-      lastError,
-      build,
-      vc,
-      ...sessionFamilies(client.session.stats, client.session.isLoggedIn),
-      ...soapStats.families(),
-    ];
   }
 
   private logOutcome(error: unknown): void {

@@ -42,6 +42,8 @@ export function metricsHandler(
       if (!res.writableFinished) hangup.abort();
     };
     res.on('close', onClose);
+    // A client gone before this handler ran (e.g. during basic auth's bcrypt) emitted no 'close' here.
+    if (res.destroyed) hangup.abort();
     try {
       await respond(
         req,

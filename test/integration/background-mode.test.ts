@@ -53,7 +53,9 @@ describe('background collection mode (scrape.collection: background)', () => {
     }
     times.sort((a, b) => a - b);
     const p50 = times[10]!;
-    assert.ok(p50 < 50, `p50 ${p50.toFixed(1)} ms`);
+    // Served from the last collection, not after waiting for the next one (every 5 s); that no
+    // scrape started a collection is counted exactly below. The bound leaves room for a busy machine.
+    assert.ok(p50 < 1000, `p50 ${p50.toFixed(1)} ms`);
     // 20 scrapes within one interval did not start 20 collections.
     assert.ok(
       views(last) - views(first) <= 1,

@@ -2,6 +2,10 @@
  * The install steps of the Containerfile's runtime stage and of `npm pack` + install, performed
  * outside a container (no container runtime is available where the tests run): the result must
  * print its version and help, and scrape vcsim.
+ *
+ * Neither the registry nor a warm npm cache is assumed (a fresh clone after `npm ci` has neither the
+ * packuments nor, with another cache, the tarballs): npm runs with an empty cache of its own, and the
+ * production dependencies come from the repository's node_modules (test/harness/npm-offline.ts).
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
@@ -10,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { exporterEnv, metric } from '../harness/env.js';
+import { copyProductionModules, npmEnv } from '../harness/npm-offline.js';
 import { closed, eachLine, orphanSafe, repoRoot, terminate, track } from '../harness/procs.js';
 import { parsePrometheusText } from '../harness/prom-text.js';
 import { promtoolCheckMetrics, vsphereFamiliesText } from '../harness/promtool.js';
@@ -20,23 +25,32 @@ const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as 
   devDependencies: Record<string, string>;
 };
 
+/** npm's own cache for this file's installs: empty, like a fresh machine's. */
+let npmCache = '';
+
 /** Runs a command to completion; rejects with its output on a non-zero exit. */
 function run(cmd: string, args: string[], cwd: string): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) =>
-    execFile(
-      cmd,
-      args,
-      { cwd, timeout: 120_000, env: { ...process.env, NODE_ENV: 'production' } },
-      (e, stdout, stderr) =>
-        e
-          ? reject(new Error(`${cmd} ${args.join(' ')}: ${e.message}\n${stderr}`))
-          : resolve({ stdout, stderr }),
+    execFile(cmd, args, { cwd, timeout: 120_000, env: npmEnv(npmCache) }, (e, stdout, stderr) =>
+      e
+        ? reject(new Error(`${cmd} ${args.join(' ')}: ${e.message}\n${stderr}`))
+        : resolve({ stdout, stderr }),
     ),
   );
 }
 
-// npm installs from its local cache only: the tests must not depend on the registry being reachable.
+// Never the registry: every dependency is already on disk (copyProductionModules), and --offline
+// turns any attempt to fetch one into an error instead of a hang or a silent download.
 const NPM_INSTALL_OPTS = ['--offline', '--ignore-scripts', '--no-audit', '--no-fund'];
+
+/**
+ * Puts the production dependencies into `dir` the way npm lays them out, bin links included (npm
+ * would otherwise take a missing link for a package to re-fetch).
+ */
+async function seedProductionModules(dir: string): Promise<void> {
+  copyProductionModules(dir);
+  await run('npm', ['rebuild', ...NPM_INSTALL_OPTS], dir);
+}
 
 /** Starts `argv` (an installed exporter) against vc on 127.0.0.1:0, scrapes /metrics once, stops it. */
 async function scrapeOnce(
@@ -82,8 +96,10 @@ async function scrapeOnce(
 describe('installing the exporter without the repository', { timeout: 300_000 }, () => {
   let vc: Vcsim;
   const tmp = mkdtempSync(join(tmpdir(), 'vsx-pkg-'));
+  npmCache = join(tmp, 'npm-cache');
   before(async () => {
     assert.ok(existsSync(join(repoRoot, 'dist', 'main.js')), 'run npm run build first');
+    mkdirSync(npmCache);
     vc = await startVcsim({ args: ['-dc', '1', '-cluster', '1', '-host', '2', '-vm', '2'] });
   });
   after(async () => {
@@ -106,11 +122,22 @@ describe('installing the exporter without the repository', { timeout: 300_000 },
     assert.equal(check.code, 0, check.output);
   }
 
-  it('the Containerfile runtime stage: npm ci --omit=dev, dist/, node dist/main.js', async () => {
+  // `npm ci --omit=dev` itself needs the registry's tarballs; its result is the lockfile's production
+  // entries, which is what is seeded here. npm then confirms that package.json, the lockfile and
+  // node_modules agree (it would have to fetch otherwise, and --offline fails), and leaves the
+  // lockfile as it is, as npm ci requires.
+  it("the Containerfile runtime stage: the lockfile's production dependencies, dist/, node dist/main.js", async () => {
     const app = join(tmp, 'app');
     mkdirSync(app);
     for (const f of ['package.json', 'package-lock.json']) copyFileSync(join(repoRoot, f), join(app, f));
-    await run('npm', ['ci', '--omit=dev', ...NPM_INSTALL_OPTS], app);
+    await seedProductionModules(app);
+    await run('npm', ['install', '--omit=dev', ...NPM_INSTALL_OPTS], app);
+    assert.equal(
+      readFileSync(join(app, 'package-lock.json'), 'utf8'),
+      readFileSync(join(repoRoot, 'package-lock.json'), 'utf8'),
+      'package-lock.json is in sync with package.json (npm changed nothing)',
+    );
+    await run('npm', ['ls', '--omit=dev', '--all', '--offline'], app);
     cpSync(join(repoRoot, 'dist'), join(app, 'dist'), { recursive: true });
     for (const dev of Object.keys(pkg.devDependencies)) {
       assert.ok(!existsSync(join(app, 'node_modules', dev)), `devDependency ${dev} not installed`);
@@ -138,6 +165,7 @@ describe('installing the exporter without the repository', { timeout: 300_000 },
     const prefix = join(tmp, 'install');
     mkdirSync(prefix);
     await run('npm', ['init', '-y'], prefix);
+    await seedProductionModules(prefix);
     await run(
       'npm',
       ['install', '--omit=dev', ...NPM_INSTALL_OPTS, join(packDir, packed[0]!.filename)],

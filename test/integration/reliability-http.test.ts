@@ -199,8 +199,10 @@ describe('reliability: load (vcsim QueryPerf takes 2 s)', () => {
     const refused = answers.filter((a) => a.status === 503);
     assert.equal(ok.length, 4, answers.map((a) => a.status).join(' '));
     assert.equal(refused.length, 6);
+    // Refused at once, not queued for a slot: every 503 comes before the first 200 (QueryPerf takes
+    // 2 s), with a margin a busy machine cannot break.
     for (const r of refused) {
-      assert.ok(r.ms < 50, `503 after ${r.ms.toFixed(1)} ms`);
+      assert.ok(r.ms < 1000, `503 after ${r.ms.toFixed(1)} ms`);
       assert.match(r.text, /\r\nRetry-After: 1\r\n/i);
     }
     for (const a of ok) assert.ok(a.ms > 1500, `200 after ${a.ms.toFixed(0)} ms (QueryPerf takes 2 s)`);

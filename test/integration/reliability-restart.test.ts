@@ -3,8 +3,8 @@
  * a wrong password (lockout-safe backoff, fast answers, flat memory, a fixed password file picked up
  * at once), and SIGTERM while a collection is in flight. Part 1 is reliability-session.test.ts.
  *
- * The tests run one after the other: the wrong-password test holds every answer to < 100 ms, which
- * another test starting processes next to it on a 2-core machine can spoil.
+ * The tests run one after the other: they pace scrapes on fixed schedules and count Login attempts
+ * over tens of seconds, which another test starting processes next to them would disturb.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,12 +30,17 @@ const RECOVERY_SCRAPES = 2;
 /** Allowed difference of the open fd count (keep-alive connections to vCenter come and go). */
 const FD_SLACK = 2;
 
-/** How long the wrong password is scraped, how often, and how fast each answer must be. */
+/** How long the wrong password is scraped, and how often. */
 const WRONG_PASSWORD_MS = 35_000;
 const WRONG_PASSWORD_PERIOD_MS = 200;
-const FAST_ANSWER_MS = 100;
-/** The first scrape waits for the first (failing) Login, so it gets this much. */
-const FIRST_ANSWER_MS = 2_000;
+/**
+ * During the back-off an answer must not wait for vCenter: no Login (counted below, exactly) and no
+ * wait for the 15 s back-off or the 9.5 s scrape deadline. The bound says that with a margin a busy
+ * machine cannot break (answers take a few ms; the old 100 ms bound failed at 131 ms under load).
+ */
+const FAST_ANSWER_MS = 1_000;
+/** The first scrape waits for the first (failing) Login: it must still answer well before its 9.5 s deadline. */
+const FIRST_ANSWER_MS = 5_000;
 /** First back-off of the exporter after a refused login (15 s), less polling jitter. */
 const MIN_LOGIN_GAP_MS = 14_000;
 const RSS_GROWTH_LIMIT = 10 * 1024 * 1024;
@@ -73,7 +78,7 @@ function quantile(values: number[], q: number): number {
 const mib = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
 
 describe('reliability: vCenter restart, wrong password, shutdown', () => {
-  test(`wrong password: lockout-safe back-off, answers < ${FAST_ANSWER_MS} ms, flat RSS, fixed file used at once`, async (t) => {
+  test('wrong password: lockout-safe back-off, answers without waiting for vCenter, flat RSS, fixed file used at once', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'vsx-rel-'));
     const vc = await startVcsim();
     let proxy: FaultProxy | undefined;

@@ -25,6 +25,21 @@ export class TempDir {
   }
 }
 
+/** A self-signed CA certificate (valid until 2126) for ca_file keys, which must hold a parseable PEM certificate. */
+export const CA_PEM = [
+  '-----BEGIN CERTIFICATE-----',
+  'MIIBnDCCAUOgAwIBAgIUVdOF1he/L8JWiSADUuOfyrVkJ2owCgYIKoZIzj0EAwIw',
+  'IzEhMB8GA1UEAwwYdnNwaGVyZS1leHBvcnRlciB0ZXN0IENBMCAXDTI2MTIwNjEy',
+  'MzAxNFoYDzIxMjYxMTEyMTIzMDE0WjAjMSEwHwYDVQQDDBh2c3BoZXJlLWV4cG9y',
+  'dGVyIHRlc3QgQ0EwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAAQmPNBhFXXItPH1',
+  'tb2u89pDtx+m1Dd6LtXjFO+NYbLj1Kwag66JGW7SGhEJwiMw3kHJ6u+hkvm2wV3E',
+  'b3xfECRro1MwUTAdBgNVHQ4EFgQUHRDUXWanuUJJw2+g0NYX7+uy7RswHwYDVR0j',
+  'BBgwFoAUHRDUXWanuUJJw2+g0NYX7+uy7RswDwYDVR0TAQH/BAUwAwEB/zAKBggq',
+  'hkjOPQQDAgNHADBEAiBYy3QPi0PnAL/Tjix+8fcmLq8la1/ArCfoN9ga05OOvgIg',
+  'GH6eHbhHeg0fnz9unOHlmLztILtHHyCsIt1RMfGGiR4=',
+  '-----END CERTIFICATE-----',
+].join('\n');
+
 /** Environment with the required keys except the password. */
 export const BASE_ENV = { VSPHERE_URL: 'https://vc.example.com', VSPHERE_USER: 'u' };
 

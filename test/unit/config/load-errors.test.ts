@@ -120,11 +120,11 @@ void describe('loadConfig: errors', () => {
       { ...BASE_ENV, VSPHERE_PASSWORD_FILE: missing },
       `config error: VSPHERE_PASSWORD_FILE: cannot read ${missing}: ENOENT: no such file or directory`,
     );
-    // Tests run as root, so EACCES cannot be provoked; a directory gives EISDIR instead.
+    // Tests run as root, so EACCES cannot be provoked; a directory is refused before any read.
     await fails(
       [],
       { ...BASE_ENV, VSPHERE_PASSWORD_FILE: tmp.dir },
-      /^config error: VSPHERE_PASSWORD_FILE: cannot read .*: EISDIR/,
+      `config error: VSPHERE_PASSWORD_FILE: ${tmp.dir} is a directory, not a regular file`,
     );
     const file = write(
       'missing-pw.yml',

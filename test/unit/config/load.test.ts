@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { ConfigError, HELP_TEXT, loadConfig, readPassword, VERSION } from '../../../src/config/load.js';
-import { BASE_ENV, fails, run, TempDir } from './helpers.js';
+import { BASE_ENV, CA_PEM, fails, run, TempDir } from './helpers.js';
 import { COLLECTOR_DEFAULTS } from '../../../src/collectors/names.js';
 
 const tmp = new TempDir();
@@ -11,6 +11,7 @@ const write = tmp.write.bind(tmp);
 let pwFile = '';
 before(() => {
   pwFile = write('pw', 'hunter2\n');
+  write('ca.pem', CA_PEM);
 });
 
 void describe('loadConfig: sources and precedence', () => {

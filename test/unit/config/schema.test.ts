@@ -40,10 +40,28 @@ void describe('normalizeVsphereUrl', () => {
     assert.match(bad('https://admin@vc.example.com'), /credentials/);
   });
 
-  void it('redacts user-info when echoing an unparsable URL', () => {
+  void it('never echoes user-info, even in an unparsable URL', () => {
     const msg = bad('https://admin:hunter2@vc example.com');
-    assert.match(msg, /^not a valid URL: /);
+    assert.match(msg, /must not contain credentials/);
     assert.ok(!msg.includes('hunter2'), msg);
+  });
+
+  // "/", "?" and "#" end the authority early: the parser then sees a host "admin" and a port or
+  // path holding the password, and some of these even parse as valid URLs.
+  void it('rejects credentials whose password holds "/", "?" or "#" without echoing any of it', () => {
+    for (const c of ['/', '?', '#']) {
+      for (const url of [
+        `https://admin:hun${c}ter2@vc.example.com`,
+        `https://admin:12${c}hunter2@vc.example.com/sdk`,
+        `https://ad${c}min:hunter2@vc.example.com`,
+        `https://admin:hunter2${c}@vc.example.com`,
+      ]) {
+        const msg = bad(url);
+        assert.match(msg, /must not contain credentials/, url);
+        for (const part of ['hun', 'ter2', 'admin', 'min:'])
+          assert.ok(!msg.includes(part), `${url} -> ${msg}`);
+      }
+    }
   });
 
   void it('rejects query strings and fragments, even empty ones', () => {

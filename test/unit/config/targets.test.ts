@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
-import { readPassword } from '../../../src/config/load.js';
+import { ConfigError, readPassword } from '../../../src/config/load.js';
 import { COLLECTOR_DEFAULTS } from '../../../src/collectors/names.js';
-import { fails, run, TempDir } from './helpers.js';
+import { CA_PEM, fails, run, TempDir } from './helpers.js';
 
 const tmp = new TempDir();
 let pw = '';
 before(() => {
   pw = tmp.write('pw', 'secret\n');
+  tmp.write('eu-ca.pem', CA_PEM);
 });
 
 void describe('targets', () => {
@@ -111,6 +113,49 @@ default_target: eu
     ];
     for (const [yaml, want] of cases) {
       await fails(['--config.file', tmp.write('bad.yml', `${yaml}\n`)], {}, want);
+    }
+  });
+
+  void it('names the target, not the vsphere section, when its password file or variable fails at login', async () => {
+    const file = tmp.write('pwfile', 'x\n');
+    const c = await run(
+      [
+        '--config.file',
+        tmp.write(
+          'names.yml',
+          `vsphere: {url: "https://v", user: u, password_file: pw}
+targets:
+  - {name: a, url: "https://a", user: u, password_file: pw}
+  - {name: eu, url: "https://b", user: u, password_file: pwfile}
+  - {name: lab, url: "https://c", user: u, password_env: LAB_PW}
+`,
+        ),
+      ],
+      { LAB_PW: 'x' },
+    );
+    const [def, , eu, lab] = c.targets;
+    fs.rmSync(file);
+    const failure = async (p: Promise<unknown>): Promise<string> => {
+      const err = await p.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof ConfigError, String(err));
+      return err.message;
+    };
+    assert.equal(
+      await failure(readPassword(eu!.vsphere, {})),
+      `config error: targets[eu].password_file: cannot read ${file}: ENOENT: no such file or directory`,
+    );
+    assert.equal(
+      await failure(readPassword(lab!.vsphere, {})),
+      'config error: targets[lab].password_env: LAB_PW is not set',
+    );
+    fs.rmSync(pw);
+    try {
+      assert.match(await failure(readPassword(def!.vsphere, {})), /^config error: vsphere\.password_file: /);
+    } finally {
+      tmp.write('pw', 'secret\n');
     }
   });
 });

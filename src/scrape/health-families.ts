@@ -1,0 +1,86 @@
+import { MetricFamily } from '../exposition/index.js';
+import type { VimClient } from '../vsphere/client.js';
+import { errorReason } from '../vsphere/soap/errors.js';
+import { describe } from '../vsphere/session.js';
+import { sessionFamilies, type SoapStats } from './self-stats.js';
+
+/** What the health families are read from. */
+export interface HealthDeps {
+  client: VimClient;
+  version: string;
+  soapStats: SoapStats;
+  /** Whether vCenter's TLS certificate is verified (false only with insecure_skip_verify). */
+  tlsVerify?: boolean;
+}
+
+/** `vsphere_collector_success{collector}`, filled by the caller. */
+export function successFamily(): MetricFamily {
+  return new MetricFamily(
+    'vsphere_collector_success',
+    '1 when the collector finished without error in this collection.',
+    'gauge',
+    ['collector'],
+  );
+}
+
+/** The exporter's own families of a collection: up, duration, last error, build, vCenter, session, SOAP. */
+export function healthFamilies(
+  deps: HealthDeps,
+  up: boolean,
+  durationSeconds: number,
+  error: unknown,
+): MetricFamily[] {
+  const { client, version, soapStats } = deps;
+  const gauge = (name: string, help: string, value: number): MetricFamily => {
+    const f = new MetricFamily(name, help, 'gauge', []);
+    f.add([], value);
+    return f;
+  };
+  const out = [
+    gauge(
+      'vsphere_up',
+      '1 when vCenter answered this collection (login and inventory read succeeded).',
+      up ? 1 : 0,
+    ),
+    gauge('vsphere_scrape_duration_seconds', 'Wall time of this collection.', durationSeconds),
+    gauge(
+      'vsphere_target_tls_verify',
+      '1 when the connection to vCenter is TLS with certificate verification; 0 for http:// or insecure_skip_verify.',
+      deps.tlsVerify === false ? 0 : 1,
+    ),
+  ];
+  const lastError = new MetricFamily(
+    'vsphere_last_error_info',
+    'Why the last collection could not reach vCenter (present only when vsphere_up is 0).',
+    'gauge',
+    ['code', 'message'],
+  );
+  if (error !== undefined) lastError.add([errorReason(error), describe(error).message.slice(0, 200)], 1);
+  const build = new MetricFamily(
+    'vsphere_exporter_build_info',
+    'Version of vsphere-exporter and of the Node.js runtime; value is always 1.',
+    'gauge',
+    ['version', 'nodejs_version'],
+  );
+  build.add([version, process.version], 1);
+  const about = client.session.content?.about;
+  const vc = new MetricFamily(
+    'vsphere_vcenter_info',
+    'Product and API version vCenter (or ESXi) reports; value is always 1.',
+    'gauge',
+    ['product', 'version', 'build', 'api_version', 'api_type', 'instance_uuid'],
+  );
+  if (about)
+    vc.add(
+      [about.fullName, about.version, about.build, about.apiVersion, about.apiType, about.instanceUuid],
+      1,
+    );
+  return [
+    ...out,
+    lastError,
+    build,
+    vc,
+    ...sessionFamilies(client.session.stats, client.session.isLoggedIn),
+    ...soapStats.families(),
+  ];
+}
