@@ -49,7 +49,12 @@ export function connectVim(
   const scrubber = new SecretScrubber();
   if (v.password !== undefined) scrubber.remember(v.password);
   const transport = new ScrubbingSoapTransport(
-    { ...connectionOptions(v, ca, opts.maxConnections ?? v.maxConnections), url: v.url, onCall: opts.onCall },
+    {
+      ...connectionOptions(v, ca, opts.maxConnections ?? v.maxConnections),
+      url: v.url,
+      onCall: opts.onCall,
+      logger,
+    },
     scrubber,
   );
   const session = new Session(transport, {

@@ -1,15 +1,20 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { Logger } from 'pino';
 import { poolOptions, type ConnectionOptions } from '../pool-options.js';
 import { Pool, errors as undiciErrors } from 'undici';
 import { VsphereError } from './errors.js';
 import { faultToError } from './faults.js';
 import { envelope, type MoRef } from './envelope.js';
 import { child, SoapXmlParser, type StreamSpec, type XmlNode } from './xml.js';
+import { xmlLimits, type XmlLimits } from './xml-limits.js';
 
 /** How to reach one vCenter: endpoint, TLS and the limits that keep a bad server from hurting us. */
 export interface TransportOptions extends ConnectionOptions {
   url: URL;
   /** Called once per SOAP call with its outcome ("success" or an error code) and duration. */
   onCall?: (method: string, outcome: string, seconds: number) => void;
+  /** Told what an answer had that was read leniently (characters XML forbids). */
+  logger?: Pick<Logger, 'warn'>;
 }
 
 /** Per-call options. */
@@ -27,6 +32,9 @@ export interface CallOptions {
 
 /** Name of vCenter's SOAP session cookie. */
 export const COOKIE_NAME = 'vmware_soap_session';
+// Parsing an answer already in the socket's buffer never waits for I/O: give the event loop a
+// turn this often, so /-/healthy and other targets' scrapes are served while a large one parses.
+const PARSE_SLICE_MS = 10;
 // Node's TLS error codes, with what an operator has to do about each.
 const TLS_REASONS: Record<string, string> = {
   UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'certificate signed by a CA this exporter does not trust (set ca_file)',
@@ -50,9 +58,11 @@ export class SoapTransport {
   private readonly pool: Pool;
   private readonly path: string;
   private closed = false;
+  private readonly limits: XmlLimits;
 
   constructor(private readonly opts: TransportOptions) {
     this.path = opts.url.pathname;
+    this.limits = xmlLimits(opts.maxResponseBytes);
     this.pool = new Pool(opts.url.origin, poolOptions(opts));
   }
 
@@ -116,9 +126,15 @@ export class SoapTransport {
           { statusCode: res.statusCode, method },
         );
       }
-      const parser = new SoapXmlParser(options.stream);
+      const parser = new SoapXmlParser(options.stream, this.limits);
       let size = 0;
+      let turn = performance.now();
       for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        if (performance.now() - turn > PARSE_SLICE_MS) {
+          await nextTurn();
+          options.signal?.throwIfAborted();
+          turn = performance.now();
+        }
         size += chunk.length;
         if (size > this.opts.maxResponseBytes) {
           throw new VsphereError(
@@ -131,6 +147,7 @@ export class SoapTransport {
       }
       consumed = true;
       const env = parser.close();
+      this.reportReplacements(method, parser);
       const soapBody = child(env, 'Body');
       const first = soapBody?.children[0];
       if (!soapBody || !first)
@@ -154,6 +171,15 @@ export class SoapTransport {
         res.body.destroy();
       }
     }
+  }
+
+  private reportReplacements(method: string, parser: SoapXmlParser): void {
+    const r = parser.replacements;
+    if (r.count === 0) return;
+    this.opts.logger?.warn(
+      { method, count: r.count, replaced: r.refs },
+      'answer had character references XML 1.0 forbids; each was read as U+FFFD, the objects kept',
+    );
   }
 
   private captureCookie(header: string | string[] | undefined): void {
