@@ -7,11 +7,15 @@ import { after, describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { COLLECTOR_NAMES } from '../../../src/collectors/names.js';
 import { HELP_TEXT, loadConfig, readPassword } from '../../../src/config/load.js';
+import { passwordFileExposure } from '../../../src/config/password-file-mode.js';
 import {
   buildKustomization,
+  containerIdentity,
   filesUnder,
+  kubeletSecretFile,
   kubernetesDir,
   materializeVolumes,
+  mayRead,
   one,
   parseKubeYaml,
   podLabels,
@@ -219,6 +223,28 @@ describe('deploy/kubernetes', () => {
           for (const m of c.volumeMounts ?? []) assert.equal(m.readOnly, true, m.name);
           assert.equal(pod.containers.length, 1);
           assert.equal((workload.spec as { replicas: number }).replicas, 1, 'one session per exporter');
+        }
+      });
+
+      it('the password file, as kubelet mounts the Secret, is readable by the exporter and draws no warning', () => {
+        const user = /^USER (\d+):(\d+)$/m.exec(readFileSync(join(repoRoot, 'Containerfile'), 'utf8'));
+        assert.ok(user, 'Containerfile sets a numeric USER uid:gid');
+        for (const { workload, c } of containers) {
+          const pod = podSpec(workload)!;
+          const who = containerIdentity(pod, c, { uid: Number(user[1]), gid: Number(user[2]) });
+          const secretVolumes = (pod.volumes ?? []).filter((v) => v.secret);
+          assert.ok(secretVolumes.length > 0);
+          for (const v of secretVolumes) {
+            const file = kubeletSecretFile(pod, v.name);
+            const mode = `0${file.mode.toString(8)}`;
+            assert.ok(
+              mayRead(file, who),
+              `${v.name}: ${mode} ${file.uid}:${file.gid} unreadable for ${who.uid}`,
+            );
+            assert.equal(file.mode & 0o007, 0, `${v.name}: ${mode} is readable by others`);
+            // src/target.ts warns at start when this is not 0: the operator could do nothing about it.
+            assert.equal(passwordFileExposure(file, who), 0, `${v.name}: ${mode} ${file.uid}:${file.gid}`);
+          }
         }
       });
 
