@@ -7,15 +7,11 @@ import { after, describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { COLLECTOR_NAMES } from '../../../src/collectors/names.js';
 import { HELP_TEXT, loadConfig, readPassword } from '../../../src/config/load.js';
-import { passwordFileExposure } from '../../../src/config/password-file-mode.js';
 import {
   buildKustomization,
-  containerIdentity,
   filesUnder,
-  kubeletSecretFile,
   kubernetesDir,
   materializeVolumes,
-  mayRead,
   one,
   parseKubeYaml,
   podLabels,
@@ -30,13 +26,6 @@ const singleDir = kubernetesDir;
 const multiDir = join(kubernetesDir, 'multi-target');
 const read = new Set<string>();
 const builds = { single: buildKustomization(singleDir, read), multi: buildKustomization(multiDir, read) };
-/** Per build, the files README.md "Kubernetes" sends the operator to for site-specific values. */
-const siteFiles: Record<keyof typeof builds, string[]> = {
-  single: [join(singleDir, 'site-patch.yaml'), join(singleDir, 'kustomization.yaml')],
-  multi: ['networkpolicy-patch.yaml', 'scrapeconfig.yaml', 'kustomization.yaml'].map((f) =>
-    join(multiDir, f),
-  ),
-};
 const tmp = mkdtempSync(join(tmpdir(), 'vsx-kube-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -233,28 +222,6 @@ describe('deploy/kubernetes', () => {
         }
       });
 
-      it('the password file, as kubelet mounts the Secret, is readable by the exporter and draws no warning', () => {
-        const user = /^USER (\d+):(\d+)$/m.exec(readFileSync(join(repoRoot, 'Containerfile'), 'utf8'));
-        assert.ok(user, 'Containerfile sets a numeric USER uid:gid');
-        for (const { workload, c } of containers) {
-          const pod = podSpec(workload)!;
-          const who = containerIdentity(pod, c, { uid: Number(user[1]), gid: Number(user[2]) });
-          const secretVolumes = (pod.volumes ?? []).filter((v) => v.secret);
-          assert.ok(secretVolumes.length > 0);
-          for (const v of secretVolumes) {
-            const file = kubeletSecretFile(pod, v.name);
-            const mode = `0${file.mode.toString(8)}`;
-            assert.ok(
-              mayRead(file, who),
-              `${v.name}: ${mode} ${file.uid}:${file.gid} unreadable for ${who.uid}`,
-            );
-            assert.equal(file.mode & 0o007, 0, `${v.name}: ${mode} is readable by others`);
-            // src/target.ts warns at start when this is not 0: the operator could do nothing about it.
-            assert.equal(passwordFileExposure(file, who), 0, `${v.name}: ${mode} ${file.uid}:${file.gid}`);
-          }
-        }
-      });
-
       it('Service, ServiceMonitor and NetworkPolicy select the exporter and its port', () => {
         const deploy = one(objects, 'Deployment');
         const labels = podLabels(deploy);
@@ -304,56 +271,6 @@ describe('deploy/kubernetes', () => {
         }
         const egress = np.egress.flatMap((r) => r.ports.map((p) => `${p.protocol}/${p.port}`)).sort();
         assert.deepEqual(egress, ['TCP/443', 'TCP/53', 'UDP/53']);
-      });
-
-      it('every site-specific value is set in the files the README walks through, marked CHANGE-ME', () => {
-        const files = siteFiles[name as keyof typeof builds];
-        const marked = files
-          .flatMap((f) => readFileSync(f, 'utf8').split('\n'))
-          .filter((l) => l.includes('# CHANGE-ME'))
-          .map((l) => l.replace(/#.*/, '').trim().replace(/^- /, ''));
-        const isMarked = (key: string, value: unknown) =>
-          assert.ok(
-            marked.includes(`${key}: ${String(value)}`),
-            `${key}: ${String(value)} not marked in ${files.map(rel).join(', ')}`,
-          );
-        const np = one(objects, 'NetworkPolicy').spec as {
-          ingress: { from: { namespaceSelector: { matchLabels: Record<string, string> } }[] }[];
-          egress: { to: { ipBlock?: { cidr: string } }[]; ports: { port: number }[] }[];
-        };
-        for (const r of np.ingress)
-          for (const f of r.from)
-            isMarked(
-              'kubernetes.io/metadata.name',
-              f.namespaceSelector.matchLabels['kubernetes.io/metadata.name'],
-            );
-        const vcenterRules = np.egress.filter((r) => r.to.some((t) => t.ipBlock));
-        assert.ok(vcenterRules.length > 0);
-        for (const r of vcenterRules) {
-          for (const t of r.to) isMarked('cidr', t.ipBlock!.cidr);
-          for (const p of r.ports) isMarked('port', p.port);
-        }
-        // The vCenter egress must allow the port of every configured URL.
-        const cm = parseYaml((one(objects, 'ConfigMap').data as Record<string, string>)['config.yml']!) as {
-          vsphere?: { url: string };
-          targets?: { url: string }[];
-        };
-        const urls = [cm.vsphere?.url, ...(cm.targets ?? []).map((t) => t.url)].filter(
-          (u) => u !== undefined,
-        );
-        assert.ok(urls.length > 0);
-        const egressPorts = vcenterRules.flatMap((r) => r.ports.map((p) => p.port));
-        for (const u of urls) {
-          const url = new URL(u);
-          const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
-          assert.ok(egressPorts.includes(port), `${u}: port ${port} is not allowed by the NetworkPolicy`);
-        }
-        const image = exporterContainers(objects)[0]!.c.image;
-        isMarked('newName', image.replace(/:[^:/]+$/, ''));
-        // kube-prometheus-stack selects by `release:`; the object Prometheus discovers must carry one.
-        const scrape = one(objects, name === 'multi' ? 'ScrapeConfig' : 'ServiceMonitor');
-        assert.ok(scrape.metadata.labels?.release, `${scrape.kind} has no release label`);
-        isMarked('release', scrape.metadata.labels.release);
       });
 
       it('the example Secret holds placeholders only', () => {
