@@ -5,6 +5,7 @@ import { enabledCollectors } from './collectors/registry.js';
 import { compileFilter } from './collectors/filter.js';
 import { ConfigError, VERSION } from './config/load.js';
 import { osReason } from './config/errors.js';
+import { currentIdentity, passwordFileExposure } from './config/password-file-mode.js';
 import type { CollectorOptions, Config, TargetConfig } from './config/schema.js';
 import { BackgroundCollector } from './scrape/background.js';
 import { Scraper } from './scrape/scraper.js';
@@ -164,12 +165,14 @@ export async function readCa(file: string, target: string): Promise<string> {
   }
 }
 
-// A password other local users can read is a password they have; say so, but run (it may be a mount
-// whose mode the operator cannot change, like some Kubernetes secret volumes).
+// A password other local users can read is a password they have; say so, but run. Group read
+// through a group the exporter holds (a Kubernetes fsGroup) is how it reads the file: not counted.
 async function warnIfReadableByOthers(file: string, logger: Logger): Promise<void> {
   try {
-    const mode = (await stat(file)).mode;
-    if ((mode & 0o077) !== 0) {
+    const st = await stat(file);
+    const mode = st.mode;
+    const self = currentIdentity();
+    if ((self ? passwordFileExposure(st, self) : mode & 0o077) !== 0) {
       logger.warn(
         { file, mode: `0${(mode & 0o777).toString(8)}` },
         'password file is readable by group or others; chmod 600 it',
