@@ -77,13 +77,27 @@ export class WebSecurity {
     });
   }
 
-  /** Sets the extra headers; answers 401 and returns false when basic auth fails. */
+  /** Sets the extra headers; answers 401 (503 when too many checks wait) and returns false when basic auth fails. */
   async guard(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     for (const [name, value] of Object.entries(this.current.spec.headers)) res.setHeader(name, value);
     const auth = this.auth;
     if (auth === undefined) return true;
     const outcome = await auth.check(req.headers.authorization);
     if (outcome.ok) return true;
+    if (outcome.reason === 'busy') {
+      this.logger.debug(
+        { remote: req.socket.remoteAddress },
+        'basic auth busy: too many password checks waiting',
+      );
+      const busy = '503 too many password checks at once; retry\n';
+      res.writeHead(503, {
+        'Retry-After': '1',
+        'Content-Type': 'text/plain; charset=utf-8',
+        'Content-Length': String(busy.length),
+      });
+      res.end(req.method === 'HEAD' ? undefined : busy);
+      return false;
+    }
     this.logger.debug(
       { reason: outcome.reason, bcrypt: outcome.bcrypt, remote: req.socket.remoteAddress },
       'basic auth refused',
@@ -136,6 +150,10 @@ export class WebSecurity {
       throw new Error(
         `client_auth_type changed from ${before.clientAuth} to ${after.clientAuth}: needs a restart`,
       );
+    }
+    // An emptied or truncated file must not silently open every path: like TLS, auth goes off only at a restart.
+    if (this.auth !== undefined && next.spec.users.size === 0) {
+      throw new Error('basic_auth_users is gone: turning basic auth off needs a restart');
     }
     const sameUsers =
       JSON.stringify([...next.spec.users].sort()) === JSON.stringify([...this.current.spec.users].sort());
