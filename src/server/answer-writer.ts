@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 
 /** An answer whose bytes make no progress to the client for this long is cut (the socket is destroyed). */
 export const ANSWER_STALL_MS = 10_000;
@@ -6,6 +7,25 @@ export const ANSWER_STALL_MS = 10_000;
 // Written in views of at most this size (no copy), so that backpressure shows progress chunk by chunk:
 // one big write would complete only when all of it is in the kernel.
 const CHUNK = 64 * 1024;
+
+// One 'close' listener per connection, however many pipelined answers wait on it.
+const waiting = new WeakMap<Socket, Set<() => void>>();
+
+function watch(socket: Socket): Set<() => void> {
+  const fns = new Set<() => void>();
+  socket.once('close', () => {
+    waiting.delete(socket);
+    for (const f of fns) f();
+  });
+  waiting.set(socket, fns);
+  return fns;
+}
+
+function onSocketClose(socket: Socket, fn: () => void): () => void {
+  const fns = waiting.get(socket) ?? watch(socket);
+  fns.add(fn);
+  return () => void fns.delete(fn);
+}
 
 /**
  * Resolves once the answer is flushed to the kernel or its client is gone. A pipelined answer that
@@ -19,11 +39,11 @@ export function answered(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
       res.off('finish', done).off('close', done);
-      socket.off('close', done);
+      forget();
       resolve();
     };
     res.once('finish', done).once('close', done);
-    socket.once('close', done);
+    const forget = onSocketClose(socket, done);
   });
 }
 

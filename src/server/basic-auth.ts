@@ -8,6 +8,9 @@ export interface AuthOutcome {
   bcrypt: boolean;
 }
 
+/** One bcrypt comparison of a password against a hash. */
+export type Compare = (password: string, hash: string) => Promise<boolean>;
+
 const CACHE_SIZE = 100;
 
 /** Comparisons that may wait behind the running one; beyond, a check answers `busy` without any bcrypt. */
@@ -32,13 +35,20 @@ export class BasicAuth {
   private constructor(
     private readonly users: ReadonlyMap<string, string>,
     private readonly dummyHash: string,
+    private readonly bcryptCompare: Compare,
   ) {}
 
-  /** Builds an authenticator; the dummy hash gets the highest cost among the users' hashes. */
-  static async create(users: ReadonlyMap<string, string>): Promise<BasicAuth> {
+  /**
+   * Builds an authenticator; the dummy hash gets the highest cost among the users' hashes. `compare`
+   * runs one bcrypt comparison (default: bcryptjs in this thread; the server passes a worker's).
+   */
+  static async create(
+    users: ReadonlyMap<string, string>,
+    compare: Compare = (password, hash) => bcrypt.compare(password, hash),
+  ): Promise<BasicAuth> {
     const cost = Math.max(4, ...[...users.values()].map((h) => bcrypt.getRounds(h)));
     const dummy = await bcrypt.hash(randomBytes(16).toString('hex'), cost);
-    return new BasicAuth(users, dummy);
+    return new BasicAuth(users, dummy, compare);
   }
 
   /** Checks an Authorization header value. */
@@ -65,7 +75,7 @@ export class BasicAuth {
     this.pending++;
     const run = this.queue.then(() => {
       this.bcryptCount++;
-      return bcrypt.compare(password, hash);
+      return this.bcryptCompare(password, hash);
     });
     this.queue = run.catch(() => undefined).finally(() => this.pending--);
     return run;

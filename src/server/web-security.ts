@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server as TlsServer, TLSSocket, TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
-import { BasicAuth } from './basic-auth.js';
+import { BasicAuth, type Compare } from './basic-auth.js';
+import { BcryptWorker } from './bcrypt-worker.js';
 import { clientCertProblem } from './client-cert.js';
 import { fingerprint, loadWebConfig, type LoadedWebConfig } from './web-config-load.js';
 
@@ -20,6 +21,7 @@ export class WebSecurity {
   private closed = false;
 
   private constructor(
+    private readonly bcrypt: BcryptWorker,
     private readonly file: string,
     private current: LoadedWebConfig,
     private auth: BasicAuth | undefined,
@@ -33,8 +35,10 @@ export class WebSecurity {
   /** Loads the file (ConfigError if it is not valid), logs what is on, and starts watching it. */
   static async start(file: string, logger: Logger, pollMs = DEFAULT_POLL_MS): Promise<WebSecurity> {
     const loaded = await loadWebConfig(file);
-    const auth = loaded.spec.users.size > 0 ? await BasicAuth.create(loaded.spec.users) : undefined;
-    const web = new WebSecurity(file, loaded, auth, await fingerprint(loaded.files), logger, pollMs);
+    const bcrypt = new BcryptWorker();
+    const auth =
+      loaded.spec.users.size > 0 ? await BasicAuth.create(loaded.spec.users, compareIn(bcrypt)) : undefined;
+    const web = new WebSecurity(bcrypt, file, loaded, auth, await fingerprint(loaded.files), logger, pollMs);
     const t = loaded.spec.tls;
     logger.info(
       {
@@ -112,10 +116,11 @@ export class WebSecurity {
     return false;
   }
 
-  /** Stops watching the file. */
+  /** Stops watching the file and ends the bcrypt worker. */
   close(): void {
     this.closed = true;
     clearTimeout(this.timer);
+    void this.bcrypt.close();
   }
 
   private schedule(): void {
@@ -160,7 +165,7 @@ export class WebSecurity {
     const auth = sameUsers
       ? this.auth
       : next.spec.users.size > 0
-        ? await BasicAuth.create(next.spec.users)
+        ? await BasicAuth.create(next.spec.users, compareIn(this.bcrypt))
         : undefined;
     if (next.secureContext) this.server?.setSecureContext(next.secureContext);
     this.current = next;
@@ -176,4 +181,8 @@ export class WebSecurity {
       'web config reloaded',
     );
   }
+}
+
+function compareIn(worker: BcryptWorker): Compare {
+  return (password, hash) => worker.compare(password, hash);
 }

@@ -127,7 +127,8 @@ describe('basic auth over plain HTTP: a wrong-password flood, a reload that drop
     // The flood would queue FLOOD bcrypts; a bounded queue answers within a few of them.
     const prompt = 2000 + 20 * bcryptMs;
     assert.equal(none.status, 401);
-    assert.ok(none.ms < prompt + baseNone.ms, `without credentials: ${none.ms.toFixed(0)} ms`);
+    // It needs no bcrypt, and the comparisons of the flood must not hold up the event loop.
+    assert.ok(none.ms < 2000 + 5 * bcryptMs + baseNone.ms, `without credentials: ${none.ms.toFixed(0)} ms`);
     assert.ok([200, 503].includes(login.status), `login during the flood: ${login.status}`);
     assert.ok(login.ms < prompt + baseLogin.ms, `login during the flood: ${login.ms.toFixed(0)} ms`);
     assert.equal(loginAfter.status, 200);

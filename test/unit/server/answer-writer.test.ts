@@ -63,4 +63,30 @@ void describe('writeAnswer / answered', () => {
     const bytes = await c.closed;
     assert.ok(bytes < TOTAL, `${bytes} bytes`);
   });
+  void it('pipelined answers waiting behind a stalled one are all released when it is cut', async () => {
+    results.length = 0;
+    let handled = 0;
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.name);
+    process.on('warning', onWarning);
+    const count = (): void => void handled++;
+    server.on('request', count);
+    try {
+      const socket = connect(port, '127.0.0.1', () =>
+        socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(30)),
+      );
+      socket.on('error', () => undefined);
+      socket.once('data', () => socket.pause());
+      const deadline = Date.now() + 30 * STALL_MS;
+      while ((handled === 0 || results.length < handled) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
+      assert.ok(handled > 1, `${handled} requests reached the handler`);
+      assert.equal(results.length, handled, 'every answer is released');
+      assert.deepEqual(warnings, []);
+      socket.destroy();
+    } finally {
+      server.off('request', count);
+      process.off('warning', onWarning);
+    }
+  });
 });
