@@ -200,7 +200,8 @@ describe('reliability: load (vcsim QueryPerf takes 2 s)', () => {
     assert.equal(ok.length, 4, answers.map((a) => a.status).join(' '));
     assert.equal(refused.length, 6);
     for (const r of refused) {
-      assert.ok(r.ms < 50, `503 after ${r.ms.toFixed(1)} ms`);
+      // At once: long before the 2 s QueryPerf that the 200s wait for (a wide bound for a busy machine).
+      assert.ok(r.ms < 1000, `503 after ${r.ms.toFixed(1)} ms`);
       assert.match(r.text, /\r\nRetry-After: 1\r\n/i);
     }
     for (const a of ok) assert.ok(a.ms > 1500, `200 after ${a.ms.toFixed(0)} ms (QueryPerf takes 2 s)`);
