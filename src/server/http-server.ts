@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { writeAnswer } from './answer-writer.js';
 import type { WebSecurity } from './web-security.js';
 
 /** A route's handler; GET handlers also serve HEAD. */
@@ -38,7 +39,8 @@ export class HttpServer {
     };
     const tls = web?.serverOptions;
     if (web && tls) {
-      const https = createHttpsServer({ ...options, ...tls }, listener);
+      // A connection that never starts its handshake is otherwise held for Node's default of 120 s.
+      const https = createHttpsServer({ ...options, handshakeTimeout: 10_000, ...tls }, listener);
       web.attach(https);
       this.server = https;
     } else {
@@ -111,7 +113,10 @@ export class HttpServer {
   }
 }
 
-/** Writes a complete response (HEAD gets headers only); parts are written without concatenating. */
+/**
+ * Writes a complete response (HEAD gets headers only); parts are written without concatenating, as
+ * fast as the client reads, and a client that stops reading is cut (see writeAnswer).
+ */
 export function send(
   res: ServerResponse,
   status: number,
@@ -122,6 +127,5 @@ export function send(
   const parts = typeof body === 'string' ? [Buffer.from(body)] : Buffer.isBuffer(body) ? [body] : body;
   const length = parts.reduce((n, p) => n + p.length, 0);
   res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': String(length), ...headers });
-  if (res.req.method !== 'HEAD') for (const p of parts) res.write(p);
-  res.end();
+  writeAnswer(res, res.req.method === 'HEAD' ? [] : parts);
 }

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { acceptsGzip, CONTENT_TYPE, gzipBody } from '../exposition/index.js';
 import { collectionBudgetSeconds, type DeadlineConfig } from '../scrape/deadline.js';
 import type { Collection } from '../scrape/scraper.js';
+import { answered } from './answer-writer.js';
 import { send } from './http-server.js';
 
 /** Source of the exporter's own process/runtime metrics (prom-client's default metrics). */
@@ -16,7 +17,8 @@ export interface CollectionSource {
 
 /**
  * GET /metrics: one (shared) collection plus the process metrics, gzipped when the scraper accepts it.
- * Beyond `maxRequests` concurrent scrapes it answers 503 at once instead of queueing without bound.
+ * Beyond `maxRequests` concurrent scrapes it answers 503 at once instead of queueing without bound; a
+ * scrape counts until its answer is flushed or its client is cut, so clients that do not read hold slots.
  */
 export function metricsHandler(
   source: CollectionSource,
@@ -37,6 +39,7 @@ export function metricsHandler(
       return;
     }
     inFlight++;
+    void answered(res).then(() => inFlight--);
     const hangup = new AbortController();
     const onClose = (): void => {
       if (!res.writableFinished) hangup.abort();
@@ -54,7 +57,6 @@ export function metricsHandler(
         hangup.signal,
       );
     } finally {
-      inFlight--;
       res.off('close', onClose);
     }
   };

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server as TlsServer, TLSSocket, TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
-import { BasicAuth } from './basic-auth.js';
+import { BasicAuth, type Compare } from './basic-auth.js';
+import { BcryptWorker } from './bcrypt-worker.js';
 import { clientCertProblem } from './client-cert.js';
 import { fingerprint, loadWebConfig, type LoadedWebConfig } from './web-config-load.js';
 
@@ -20,6 +21,7 @@ export class WebSecurity {
   private closed = false;
 
   private constructor(
+    private readonly bcrypt: BcryptWorker,
     private readonly file: string,
     private current: LoadedWebConfig,
     private auth: BasicAuth | undefined,
@@ -33,8 +35,10 @@ export class WebSecurity {
   /** Loads the file (ConfigError if it is not valid), logs what is on, and starts watching it. */
   static async start(file: string, logger: Logger, pollMs = DEFAULT_POLL_MS): Promise<WebSecurity> {
     const loaded = await loadWebConfig(file);
-    const auth = loaded.spec.users.size > 0 ? await BasicAuth.create(loaded.spec.users) : undefined;
-    const web = new WebSecurity(file, loaded, auth, await fingerprint(loaded.files), logger, pollMs);
+    const bcrypt = new BcryptWorker();
+    const auth =
+      loaded.spec.users.size > 0 ? await BasicAuth.create(loaded.spec.users, compareIn(bcrypt)) : undefined;
+    const web = new WebSecurity(bcrypt, file, loaded, auth, await fingerprint(loaded.files), logger, pollMs);
     const t = loaded.spec.tls;
     logger.info(
       {
@@ -77,13 +81,27 @@ export class WebSecurity {
     });
   }
 
-  /** Sets the extra headers; answers 401 and returns false when basic auth fails. */
+  /** Sets the extra headers; answers 401 (503 when too many checks wait) and returns false when basic auth fails. */
   async guard(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     for (const [name, value] of Object.entries(this.current.spec.headers)) res.setHeader(name, value);
     const auth = this.auth;
     if (auth === undefined) return true;
     const outcome = await auth.check(req.headers.authorization);
     if (outcome.ok) return true;
+    if (outcome.reason === 'busy') {
+      this.logger.debug(
+        { remote: req.socket.remoteAddress },
+        'basic auth busy: too many password checks waiting',
+      );
+      const busy = '503 too many password checks at once; retry\n';
+      res.writeHead(503, {
+        'Retry-After': '1',
+        'Content-Type': 'text/plain; charset=utf-8',
+        'Content-Length': String(busy.length),
+      });
+      res.end(req.method === 'HEAD' ? undefined : busy);
+      return false;
+    }
     this.logger.debug(
       { reason: outcome.reason, bcrypt: outcome.bcrypt, remote: req.socket.remoteAddress },
       'basic auth refused',
@@ -98,10 +116,11 @@ export class WebSecurity {
     return false;
   }
 
-  /** Stops watching the file. */
+  /** Stops watching the file and ends the bcrypt worker. */
   close(): void {
     this.closed = true;
     clearTimeout(this.timer);
+    void this.bcrypt.close();
   }
 
   private schedule(): void {
@@ -137,12 +156,16 @@ export class WebSecurity {
         `client_auth_type changed from ${before.clientAuth} to ${after.clientAuth}: needs a restart`,
       );
     }
+    // An emptied or truncated file must not silently open every path: like TLS, auth goes off only at a restart.
+    if (this.auth !== undefined && next.spec.users.size === 0) {
+      throw new Error('basic_auth_users is gone: turning basic auth off needs a restart');
+    }
     const sameUsers =
       JSON.stringify([...next.spec.users].sort()) === JSON.stringify([...this.current.spec.users].sort());
     const auth = sameUsers
       ? this.auth
       : next.spec.users.size > 0
-        ? await BasicAuth.create(next.spec.users)
+        ? await BasicAuth.create(next.spec.users, compareIn(this.bcrypt))
         : undefined;
     if (next.secureContext) this.server?.setSecureContext(next.secureContext);
     this.current = next;
@@ -158,4 +181,8 @@ export class WebSecurity {
       'web config reloaded',
     );
   }
+}
+
+function compareIn(worker: BcryptWorker): Compare {
+  return (password, hash) => worker.compare(password, hash);
 }

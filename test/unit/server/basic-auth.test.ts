@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import bcrypt from 'bcryptjs';
-import { BasicAuth } from '../../../src/server/basic-auth.js';
+import { BasicAuth, MAX_BCRYPT_WAITING } from '../../../src/server/basic-auth.js';
 
 const basic = (user: string, password: string) =>
   `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
@@ -99,5 +99,19 @@ void describe('BasicAuth', async () => {
     assert.equal(cache.size, 100);
     assert.equal((await crowd.check(basic('u119', 'p119'))).reason, 'cached');
     assert.equal((await crowd.check(basic('u0', 'p0'))).reason, 'verified');
+  });
+  void it('runs at most one bcrypt plus MAX_BCRYPT_WAITING queued; the rest are busy at once, without bcrypt', async () => {
+    const before = auth.bcryptCount;
+    const flood = Array.from({ length: 40 }, (_, i) => auth.check(basic('alice', `guess-${i}`)));
+    // Checked while the flood is queued: no credentials and a cached login need no bcrypt at all.
+    assert.equal((await auth.check(undefined)).reason, 'no-credentials');
+    assert.equal((await auth.check(basic('alice', 's3cret:with colon'))).reason, 'cached');
+    const outcomes = await Promise.all(flood);
+    const busy = outcomes.filter((o) => o.reason === 'busy');
+    assert.equal(busy.length, 40 - (MAX_BCRYPT_WAITING + 1));
+    for (const o of busy) assert.deepEqual(o, { ok: false, reason: 'busy', bcrypt: false });
+    assert.equal(auth.bcryptCount, before + MAX_BCRYPT_WAITING + 1);
+    // Once the queue has drained, checks run again.
+    assert.equal((await auth.check(basic('mallory', 'x'))).reason, 'unknown-user');
   });
 });
