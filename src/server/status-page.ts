@@ -114,6 +114,14 @@ function lastRows(last: CollectionSummary | undefined, now: number): [string, st
       `<time datetime="${at}">${at.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}</time> (${esc(ago)} ago)`,
     ],
     ['Duration', `${last.durationSeconds.toFixed(3)} s`],
+    ...(last.deadline
+      ? [
+          ['Deadline', `${last.deadline.seconds.toFixed(1)} s (${esc(last.deadline.source)})`] as [
+            string,
+            string,
+          ],
+        ]
+      : []),
     ['Result', last.up ? 'up' : 'down'],
     ['Samples', String(last.samples)],
   ];
