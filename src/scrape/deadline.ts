@@ -43,8 +43,8 @@ export function collectionBudget(header: string | string[] | undefined, cfg: Dea
     }
   } else {
     seconds = Math.min(cfg.timeoutSeconds, cfg.maxTimeoutSeconds);
-    const what =
-      raw === undefined ? `no ${HEADER} header` : `${HEADER} ${JSON.stringify(raw.slice(0, 20))} unusable`;
+    // The header's text is the client's: not echoed into logs and metrics, only that it was unusable.
+    const what = raw === undefined ? `no ${HEADER} header` : `${HEADER} not a number > 0`;
     source = `scrape.timeout_seconds; ${what}`;
   }
   if (seconds < MIN_SECONDS)
