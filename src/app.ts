@@ -10,13 +10,20 @@ import { probeHandler } from './server/probe-handler.js';
 import { WebSecurity } from './server/web-security.js';
 import { createTarget, type Target } from './target.js';
 import { reconcileTargets } from './targets-reload.js';
+import { msLeft, until } from './vsphere/waits.js';
+
+// Shutdown budget when the caller names no deadline.
+const CLOSE_MS = 4000;
+// What in-flight answers get to finish (their collections are aborted at once, so they are quick).
+const SERVER_GRACE_MS = 1000;
 
 /** A wired exporter: start() listens, reload() re-reads the config, close() shuts down gracefully. */
 export interface App {
   start(): Promise<AddressInfo>;
   /** Re-reads the config: unchanged targets keep their sessions, removed ones log out. False if rejected. */
   reload(): Promise<boolean>;
-  close(): Promise<void>;
+  /** Shuts down, every step bounded by `deadline` (ms since the epoch). */
+  close(deadline?: number): Promise<void>;
 }
 
 /** How the app re-reads its config, and whether POST /-/reload may trigger that. */
@@ -181,13 +188,16 @@ export async function createApp(config: Config, logger: Logger, opts: AppOptions
       return address;
     },
     reload,
-    close() {
+    close(deadline = Date.now() + CLOSE_MS) {
       closing ??= (async () => {
-        await reloading.catch(() => undefined);
+        // A reload stuck reading a password file must not hold the shutdown.
+        await until(reloading, Date.now() + msLeft(deadline) / 4);
         for (const t of targets.values()) t.abort();
-        await server.close(1000);
-        web?.close();
-        await Promise.all([...targets.values()].map((t) => t.close()));
+        // The server drains beside the targets' Logouts: one deadline, no bounds adding up.
+        await Promise.all([
+          server.close(Math.min(SERVER_GRACE_MS, msLeft(deadline))).then(() => web?.close()),
+          ...[...targets.values()].map((t) => t.close(deadline)),
+        ]);
       })();
       return closing;
     },

@@ -7,6 +7,13 @@ import { tuneHeap } from './heap.js';
 // Whatever happens in shutdown, the process is gone this long after SIGTERM (Kubernetes waits 30 s,
 // systemd 90 s; our promise is 5 s).
 const SHUTDOWN_LIMIT_MS = 4500;
+// The one deadline every shutdown step (HTTP drain, Logouts, pool close) is given.
+const SHUTDOWN_DEADLINE_MS = 4000;
+// After a clean shutdown the event loop should empty at once; whatever still holds it is cut.
+const DRAIN_MS = 250;
+// Work in libuv's thread pool (file reads, DNS lookups, zlib, crypto): exit() joins those threads,
+// so one that never returns (a read of a FIFO without writer) would hold process.exit() forever.
+const THREAD_POOL_WORK = /FSReq|AddrInfo|NameInfo|Zlib|Job/;
 
 // SIGHUP's default action ends the process; until the app can reload, a SIGHUP is ignored.
 let reloadOnHup = (): void => undefined;
@@ -70,6 +77,20 @@ async function main(): Promise<number | undefined> {
     await app.close();
     return 1;
   }
+  /** process.exit(code), or, when thread-pool work is stuck (exit() would wait for it), ends by signal. */
+  const hardExit = (code: number): void => {
+    const stuck = process.getActiveResourcesInfo().filter((r) => THREAD_POOL_WORK.test(r));
+    if (stuck.length === 0) process.exit(code);
+    logger.warn(
+      { pending: stuck.join(',') },
+      'work stuck in the thread pool (a password file that blocks?); ending by SIGTERM',
+    );
+    // With no listener left, SIGTERM takes its default action: the process ends at once, without
+    // the exit() that would wait for the stuck thread. SIGKILL if even that did not happen.
+    process.removeAllListeners('SIGTERM');
+    process.kill(process.pid, 'SIGTERM');
+    setTimeout(() => process.kill(process.pid, 'SIGKILL'), 200);
+  };
   let stopping = false;
   const stop = (signal: string): void => {
     // Ctrl-C in a terminal can deliver SIGINT and a supervisor's SIGTERM together: shut down once.
@@ -78,21 +99,26 @@ async function main(): Promise<number | undefined> {
     logger.info({ signal }, 'shutting down');
     setTimeout(() => {
       logger.warn('shutdown took too long; exiting');
-      process.exit(0);
+      hardExit(0);
     }, SHUTDOWN_LIMIT_MS).unref();
-    app.close().then(
+    const drained = (code: number): void => {
+      process.exitCode = code;
+      setTimeout(() => hardExit(code), DRAIN_MS).unref();
+    };
+    app.close(Date.now() + SHUTDOWN_DEADLINE_MS).then(
       () => {
         logger.info('stopped');
-        process.exitCode = 0;
+        drained(0);
       },
       (e: unknown) => {
         logger.error({ error: e instanceof Error ? e.message : String(e) }, 'shutdown failed');
-        process.exitCode = 1;
+        drained(1);
       },
     );
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+
   reloadOnHup = () => {
     logger.info('SIGHUP: reloading the configuration');
     void app.reload();

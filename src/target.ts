@@ -5,6 +5,7 @@ import { enabledCollectors } from './collectors/registry.js';
 import { compileFilter } from './collectors/filter.js';
 import { ConfigError, VERSION } from './config/load.js';
 import { osReason } from './config/errors.js';
+import { currentIdentity, passwordFileExposure } from './config/password-file-mode.js';
 import type { CollectorOptions, Config, TargetConfig } from './config/schema.js';
 import { BackgroundCollector } from './scrape/background.js';
 import { Scraper } from './scrape/scraper.js';
@@ -15,6 +16,12 @@ import { fetchInventory } from './vsphere/inventory.js';
 import { InventoryWatch } from './vsphere/inventory-watch.js';
 import { PerfManager } from './vsphere/perf-manager.js';
 import { connectVim } from './vsphere/connect.js';
+import { msLeft, until } from './vsphere/waits.js';
+
+// A removed target (reload) has this long to end its sessions.
+const CLOSE_MS = 4000;
+// Of the time left at close, what closing the connection pool keeps after the Logouts.
+const POOL_RESERVE_MS = 200;
 
 /** One vCenter/ESXi with everything of its own: pool, session, inventory, collectors, scraper. */
 export interface Target {
@@ -29,8 +36,8 @@ export interface Target {
   start(): void;
   /** Stops background work and aborts a collection in flight (its scrapes answer at once). */
   abort(): void;
-  /** Aborts work, ends its REST and SOAP sessions and closes its connections. */
-  close(): Promise<void>;
+  /** Aborts work, ends its REST and SOAP sessions and closes its connections, all by `deadline` (ms since the epoch). */
+  close(deadline?: number): Promise<void>;
 }
 
 /** Builds a target; nothing connects until start() or the first scrape. */
@@ -135,17 +142,22 @@ export async function createTarget(
       background?.stop();
       scraper.abort('exporter shutting down');
     },
-    close() {
+    close(deadline = Date.now() + CLOSE_MS) {
       closing ??= (async () => {
         // Abort first: a scrape in flight then answers at once and Logout is not starved of time.
         background?.stop();
         scraper.abort('exporter shutting down');
-        await scraper.idle();
-        await inventory.close(800);
-        // Collectors' own sessions (tag: REST) end before the SOAP Logout, each bounded by its own timeout.
-        await Promise.all(collectors.map((c) => c.close?.().catch(() => undefined) ?? Promise.resolve()));
-        await session.close(1500);
-        await transport.close();
+        // One deadline for every step, so their bounds cannot add up past it: the steps before the
+        // Logouts take a share each, the Logouts what is left (a slow vCenter still gets logged out).
+        await until(scraper.idle(), Date.now() + msLeft(deadline) / 4);
+        await inventory.close(Math.min(800, msLeft(deadline) / 4));
+        const logoutBy = deadline - POOL_RESERVE_MS;
+        // The collectors' own sessions (tag: REST) end beside the SOAP Logout, not before it.
+        await Promise.all([
+          ...collectors.map((c) => until(c.close?.() ?? Promise.resolve(), logoutBy)),
+          session.close(logoutBy),
+        ]);
+        await until(transport.close(), deadline);
       })();
       return closing;
     },
@@ -162,12 +174,14 @@ export async function readCa(file: string, target: string): Promise<string> {
   }
 }
 
-// A password other local users can read is a password they have; say so, but run (it may be a mount
-// whose mode the operator cannot change, like some Kubernetes secret volumes).
+// A password other local users can read is a password they have; say so, but run. Group read
+// through a group the exporter holds (a Kubernetes fsGroup) is how it reads the file: not counted.
 async function warnIfReadableByOthers(file: string, logger: Logger): Promise<void> {
   try {
-    const mode = (await stat(file)).mode;
-    if ((mode & 0o077) !== 0) {
+    const st = await stat(file);
+    const mode = st.mode;
+    const self = currentIdentity();
+    if ((self ? passwordFileExposure(st, self) : mode & 0o077) !== 0) {
       logger.warn(
         { file, mode: `0${(mode & 0o777).toString(8)}` },
         'password file is readable by group or others; chmod 600 it',

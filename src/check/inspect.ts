@@ -4,6 +4,7 @@ import { PerfManager } from '../vsphere/perf-manager.js';
 import { VsphereError } from '../vsphere/soap/errors.js';
 import { connectVim } from '../vsphere/connect.js';
 import { counterProblems, wantedCounters } from './counters.js';
+import { countFiltered, filterProblems } from './filter-counts.js';
 import { counterProblemText, type TargetReport } from './report.js';
 import {
   missingPrivileges,
@@ -92,6 +93,10 @@ export async function inspectTarget(
       report.counters = { checked: wanted.length, problems };
       report.problems.push(...problems.map(counterProblemText));
     });
+    await step('the inventory', async () => {
+      report.objects = await countFiltered(client, t.filters, signal);
+      report.problems.push(...filterProblems(report.objects, t.filters));
+    });
     try {
       const missing = await missingPrivileges(client, content, signal);
       report.privileges = { checked: REQUIRED_PRIVILEGES, missing };
@@ -107,7 +112,7 @@ export async function inspectTarget(
     return report;
   } finally {
     const wasLoggedIn = session.isLoggedIn;
-    await session.close(2000);
+    await session.close(Date.now() + 2000);
     await transport.close();
     if (wasLoggedIn) report.loggedOut = messages.includes(LOGGED_OUT);
   }

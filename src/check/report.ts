@@ -1,4 +1,5 @@
 import type { CounterProblem } from './counters.js';
+import { countsText, type KindCount } from './filter-counts.js';
 import type { StatsInterval } from './vcenter-reads.js';
 
 /** What `check` found for one target; every field but the identity is absent when not reached. */
@@ -31,6 +32,8 @@ export interface TargetReport {
   };
   counters?: { checked: number; problems: CounterProblem[] };
   privileges?: { checked: readonly string[]; missing: string[] };
+  /** Per filter kind: objects on vCenter and how many the target's filters keep. */
+  objects?: KindCount[];
   loggedOut?: boolean;
 }
 
@@ -97,6 +100,7 @@ export function formatText(report: CheckReport): string {
             : `missing ${missing.join(', ')} on the root folder`),
       );
     }
+    if (t.objects) lines.push(`${pad('objects')}${countsText(t.objects)}`);
     for (const p of t.problems) lines.push(`  problem: ${p}`);
     for (const w of t.warnings) lines.push(`  warning: ${w}`);
     if (t.loggedOut !== undefined) lines.push(`  ${t.loggedOut ? 'logged out' : 'logout failed'}`);

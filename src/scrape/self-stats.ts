@@ -8,6 +8,10 @@ export class SoapStats {
 
   /** Records one finished call. */
   record(method: string, outcome: string, seconds: number): void {
+    // Kept for every later scrape: anything but a string here would fail each of them for good.
+    if (typeof method !== 'string') method = String(method);
+    if (typeof outcome !== 'string') outcome = 'UNKNOWN';
+    if (!Number.isFinite(seconds)) seconds = 0;
     const key = `${method}\u0000${outcome}`;
     const c = this.calls.get(key);
     if (c) c.count++;

@@ -4,11 +4,18 @@ import type { VsphereConfig } from '../config/schema.js';
 import { VimClient } from './client.js';
 import { Session } from './session.js';
 import type { ConnectionOptions } from './pool-options.js';
-import { SoapTransport, type TransportOptions } from './soap/transport.js';
+import type { SoapTransport, TransportOptions } from './soap/transport.js';
+import { ScrubbingSoapTransport, SecretScrubber } from './secret-scrub.js';
+
+// A login (password, ServiceContent, Login) answers in seconds; one trickled byte by byte must not
+// hold the target for the whole request timeout.
+const MAX_LOGIN_TIMEOUT_MS = 30_000;
 
 /** The SOAP pieces of one target, built from its config (the exporter's targets and `check` alike). */
 export interface VimConnection {
   transport: SoapTransport;
+  /** Removes the target's password from texts vCenter sent (its errors are already scrubbed). */
+  scrubber: SecretScrubber;
   session: Session;
   client: VimClient;
 }
@@ -37,16 +44,25 @@ export function connectVim(
   logger: Logger,
   opts: { maxConnections?: number; onCall?: TransportOptions['onCall'] } = {},
 ): VimConnection {
-  const transport = new SoapTransport({
-    ...connectionOptions(v, ca, opts.maxConnections ?? v.maxConnections),
-    url: v.url,
-    onCall: opts.onCall,
-  });
+  // Every password read for a login is remembered, so a fault string echoing it is scrubbed at the
+  // one place all of vCenter's answers pass, whoever made the call.
+  const scrubber = new SecretScrubber();
+  if (v.password !== undefined) scrubber.remember(v.password);
+  const transport = new ScrubbingSoapTransport(
+    {
+      ...connectionOptions(v, ca, opts.maxConnections ?? v.maxConnections),
+      url: v.url,
+      onCall: opts.onCall,
+      logger,
+    },
+    scrubber,
+  );
   const session = new Session(transport, {
     user: v.user,
-    password: () => readPassword(v),
+    password: async () => scrubber.remember(await readPassword(v)),
     keepaliveIntervalMs: v.keepaliveIntervalMs,
+    loginTimeoutMs: Math.min(v.requestTimeoutMs, MAX_LOGIN_TIMEOUT_MS),
     logger,
   });
-  return { transport, session, client: new VimClient(transport, session, logger) };
+  return { transport, scrubber, session, client: new VimClient(transport, session, logger) };
 }

@@ -8,10 +8,13 @@ import type { HostObject, VmObject } from './inventory.js';
 // property trees between scrapes (it once did: ~110 MiB for 10,000 VMs).
 
 type Field<T> = (r: T, v: XmlNode | undefined) => void;
+// Maps, not objects: a property name is a string from vCenter, and "__proto__" or "constructor"
+// must find no decoder rather than one of Object.prototype's.
+const fields = <T>(o: Record<string, Field<T>>): ReadonlyMap<string, Field<T>> => new Map(Object.entries(o));
 
 const mib = (n: number | undefined): number | undefined => (n === undefined ? undefined : n * 1024 * 1024);
 
-const VM_FIELDS: Record<string, Field<VmObject>> = {
+const VM_FIELDS = fields<VmObject>({
   name: (r, v) => void (r.name = str(v) ?? r.moid),
   parent: (r, v) => void (r.parentMoid = moRef(v)?.value),
   overallStatus: (r, v) => void (r.overallStatus = str(v)),
@@ -33,11 +36,11 @@ const VM_FIELDS: Record<string, Field<VmObject>> = {
   // Kept as XML (copied off the answer) and decoded only by the collector that exports them.
   'guest.disk': (r, v) => void (r.guestDisks = detached(v)),
   snapshot: (r, v) => void (r.snapshot = detached(v)),
-};
+});
 
 const SENSORS = 'runtime.healthSystemRuntime.systemHealthInfo.numericSensorInfo';
 
-const HOST_FIELDS: Record<string, Field<HostObject>> = {
+const HOST_FIELDS = fields<HostObject>({
   name: (r, v) => void (r.name = str(v) ?? r.moid),
   parent: (r, v) => void (r.parentMoid = moRef(v)?.value),
   'summary.hardware.cpuModel': (r, v) => void (r.cpuModel = str(v)),
@@ -61,7 +64,7 @@ const HOST_FIELDS: Record<string, Field<HostObject>> = {
   // ESXi lists ~100 software packages as "sensors" next to a handful of hardware ones: decoded
   // on arrival, software entries dropped.
   [SENSORS]: (r, v) => void (r.sensors = hardwareSensors(v)),
-};
+});
 
 /** A folder, datacenter or compute resource: what the parent walks need. */
 export interface ParentObject {
@@ -71,19 +74,19 @@ export interface ParentObject {
   parent?: string;
 }
 
-const PARENT_FIELDS: Record<string, Field<ParentObject>> = {
+const PARENT_FIELDS = fields<ParentObject>({
   name: (r, v) => void (r.name = str(v)),
   parent: (r, v) => void (r.parent = moRef(v)?.value),
-};
+});
 
 /** One object of the inventory view, decoded. */
 export type InventoryItem =
   { kind: 'vm'; vm: VmObject } | { kind: 'host'; host: HostObject } | ({ kind: 'parent' } & ParentObject);
 
 /** Properties the inventory reads from VMs (one decoder each). */
-export const VM_PATHS: readonly string[] = Object.keys(VM_FIELDS);
+export const VM_PATHS: readonly string[] = [...VM_FIELDS.keys()];
 /** Properties the inventory reads from hosts (one decoder each). */
-export const HOST_PATHS: readonly string[] = Object.keys(HOST_FIELDS);
+export const HOST_PATHS: readonly string[] = [...HOST_FIELDS.keys()];
 
 /** A fresh record of an object whose properties are all absent (every field at its default). */
 export function emptyItem(rawType: string, rawMoid: string): InventoryItem {
@@ -98,11 +101,25 @@ export function emptyItem(rawType: string, rawMoid: string): InventoryItem {
   return it;
 }
 
-/** Sets one property of a record (`undefined` = removed); paths the inventory does not read are ignored. */
-export function setProperty(it: InventoryItem, path: string, v: XmlNode | undefined): void {
-  if (it.kind === 'vm') VM_FIELDS[path]?.(it.vm, v);
-  else if (it.kind === 'host') HOST_FIELDS[path]?.(it.host, v);
-  else PARENT_FIELDS[path]?.(it, v);
+/**
+ * Sets one property of a record (`undefined` = removed). A path the inventory does not read for
+ * that kind is ignored and false is returned, so the caller can say what it skipped.
+ */
+export function setProperty(it: InventoryItem, path: string, v: XmlNode | undefined): boolean {
+  if (it.kind === 'vm') return decode(VM_FIELDS, it.vm, path, v);
+  if (it.kind === 'host') return decode(HOST_FIELDS, it.host, path, v);
+  return decode(PARENT_FIELDS, it, path, v);
+}
+
+function decode<T>(
+  table: ReadonlyMap<string, Field<T>>,
+  r: T,
+  path: string,
+  v: XmlNode | undefined,
+): boolean {
+  const field = table.get(path);
+  field?.(r, v);
+  return field !== undefined;
 }
 
 /** A copy of a record to change: an Inventory already handed out keeps seeing the old one. */
@@ -112,10 +129,15 @@ export function cloneItem(it: InventoryItem): InventoryItem {
   return { ...it };
 }
 
-/** Decodes one object's properties into its record (pure). */
-export function toItem(type: string, moid: string, props: ReadonlyMap<string, XmlNode>): InventoryItem {
+/** Decodes one object's properties into its record; `skipped` is told each path it does not read. */
+export function toItem(
+  type: string,
+  moid: string,
+  props: ReadonlyMap<string, XmlNode>,
+  skipped?: (path: string) => void,
+): InventoryItem {
   const it = emptyItem(type, moid);
-  for (const [path, v] of props) setProperty(it, path, v);
+  for (const [path, v] of props) if (!setProperty(it, path, v)) skipped?.(path);
   return it;
 }
 

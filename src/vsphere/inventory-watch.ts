@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { VimClient } from './client.js';
 import { assembleInventory, INVENTORY_SPECS, INVENTORY_TYPES, type Inventory } from './inventory.js';
 import { cloneItem, emptyItem, setProperty, type InventoryItem } from './inventory-records.js';
-import { createContainerView, viewFilterSpec } from './property-collector.js';
+import { createContainerView, UnrequestedProperties, viewFilterSpec } from './property-collector.js';
 import { el, type MoRef } from './soap/envelope.js';
 import { isVsphereError, VsphereError } from './soap/errors.js';
 import { child, type XmlNode } from './soap/xml.js';
@@ -116,14 +116,16 @@ export class InventoryWatch {
   private async poll(state: WatchState, signal?: AbortSignal): Promise<void> {
     // `truncated` means more updates are waiting: ask again at once with the version just received.
     for (let more = true; more;) {
+      const odd = new UnrequestedProperties(INVENTORY_SPECS);
       const res = await this.client.invoke(
         'WaitForUpdatesEx',
         state.collector,
         `${el('version', state.version)}<options><maxWaitSeconds>0</maxWaitSeconds>${el('maxObjectUpdates', MAX_OBJECT_UPDATES)}</options>`,
         signal,
         // Envelope > Body > WaitForUpdatesExResponse > returnval > filterSet > objectSet.
-        { depth: 5, name: 'objectSet', onElement: (o) => apply(state, o) },
+        { depth: 5, name: 'objectSet', onElement: (o) => apply(state, o, odd) },
       );
+      odd.report(this.logger, 'WaitForUpdatesEx');
       const rv = child(res, 'returnval');
       if (!rv) return; // no changes since state.version
       const version = child(rv, 'version')?.text;
@@ -168,7 +170,7 @@ function snapshot(state: WatchState): Inventory {
 }
 
 /** Applies one ObjectUpdate (enter / modify / leave) to the records. */
-function apply(state: WatchState, update: XmlNode): void {
+function apply(state: WatchState, update: XmlNode, odd: UnrequestedProperties): void {
   const kind = child(update, 'kind')?.text;
   const objNode = child(update, 'obj');
   const type = objNode?.attrs.type;
@@ -187,7 +189,7 @@ function apply(state: WatchState, update: XmlNode): void {
     if (c.name !== 'changeSet') continue;
     const name = child(c, 'name')?.text;
     const op = child(c, 'op')?.text;
-    if (name === undefined) continue;
+    if (name === undefined || !odd.keep(type, objNode.text, name)) continue;
     const val = child(c, 'val');
     setProperty(it, name, (op === 'assign' || op === 'add') && val ? val : undefined);
   }

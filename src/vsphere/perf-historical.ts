@@ -1,6 +1,7 @@
 import type { VimClient } from './client.js';
 import { chunkQueries, type PerfManager, type PerfQuery, type PerfSample } from './perf-manager.js';
 import { moRefEl } from './soap/envelope.js';
+import { PerfAnswerFilter } from './perf-response.js';
 import { child, type XmlNode } from './soap/xml.js';
 import { epochSeconds, num, str } from './values.js';
 
@@ -100,13 +101,16 @@ export async function queryHistorical(
   if (!perfManager) return;
   for (const chunk of chunkQueries(queries, await perf.maxQueryMetrics(signal))) {
     signal?.throwIfAborted();
+    const filter = new PerfAnswerFilter(chunk);
+    const accept = filter.pass(onSample);
     // The csv format is not asked for: these answers are small, and the csv reader keeps only the last sample.
     await client.invoke(
       'QueryPerf',
       perfManager,
       chunk.map((q) => historicalQuerySpec(q, window)).join(''),
       signal,
-      { depth: 3, name: 'returnval', onElement: (rv) => readNewestSamples(rv, onSample) },
+      { depth: 3, name: 'returnval', onElement: (rv) => readNewestSamples(rv, accept) },
     );
+    filter.report(client.logger, 'QueryPerf');
   }
 }

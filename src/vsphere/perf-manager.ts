@@ -3,7 +3,7 @@ import { retrieveOne } from './property-collector.js';
 import { el, type MoRef } from './soap/envelope.js';
 import { isVsphereError } from './soap/errors.js';
 import { child, type XmlNode } from './soap/xml.js';
-import { querySpec, readEntityMetric } from './perf-response.js';
+import { PerfAnswerFilter, querySpec, readEntityMetric } from './perf-response.js';
 import { num, str } from './values.js';
 
 /** One entry of vCenter's counter catalogue. */
@@ -170,13 +170,15 @@ export class PerfManager {
     const csv = this.csv?.generation === generation ? this.csv.supported : true;
     let sawCsv = false;
     let sawNormal = false;
+    const filter = new PerfAnswerFilter(chunk);
+    const accept = filter.pass(onSample);
     try {
       // Each entity's metrics are read as their element closes, not after the whole answer is in memory.
       await this.client.invoke('QueryPerf', perf, chunk.map((q) => querySpec(q, csv)).join(''), signal, {
         depth: 3,
         name: 'returnval',
         onElement: (rv) => {
-          if (readEntityMetric(rv, onSample) === 'csv') sawCsv = true;
+          if (readEntityMetric(rv, accept) === 'csv') sawCsv = true;
           else sawNormal = true;
         },
       });
@@ -185,6 +187,7 @@ export class PerfManager {
       this.csv = { generation, supported: false };
       return this.queryChunk(perf, chunk, signal, onSample);
     }
+    filter.report(this.client.logger, 'QueryPerf');
     if (csv && (sawCsv || sawNormal)) this.csv = { generation, supported: sawCsv };
   }
 }

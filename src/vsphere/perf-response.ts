@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import { moRefEl } from './soap/envelope.js';
 import { child, type XmlNode } from './soap/xml.js';
 import type { PerfQuery, PerfSample } from './perf-manager.js';
@@ -19,6 +20,58 @@ export function querySpec(q: PerfQuery, csv: boolean): string {
       .join('') +
     `<intervalId>${REALTIME_INTERVAL}</intervalId>${csv ? '<format>csv</format>' : ''}</querySpec>`
   );
+}
+
+// Skipped samples named in the log per answer (the count covers all of them).
+const MAX_REPORTED_SKIPS = 5;
+
+/**
+ * What one QueryPerf answer may carry: entities asked for in that request, each (counter,
+ * instance) of an entity once. A broken server listing an entity twice (54 duplicate series
+ * seen) would otherwise put duplicate series in the exposition: the first is kept, the rest
+ * skipped and named once in the log. Requests ask for disjoint (entity, counter) pairs, so no
+ * series can come twice across answers either.
+ */
+export class PerfAnswerFilter {
+  private readonly asked: Set<string>;
+  private readonly seen = new Set<string>();
+  private count = 0;
+  private readonly skipped: { entity: string; counterId: number; instance: string; why: string }[] = [];
+
+  constructor(chunk: readonly PerfQuery[]) {
+    this.asked = new Set(chunk.map((q) => q.entity.value));
+  }
+
+  /** `onSample` for the samples this answer may carry. */
+  pass(onSample: (s: PerfSample) => void): (s: PerfSample) => void {
+    return (s) => {
+      const moid = s.entity.value;
+      if (!this.asked.has(moid)) return this.skip(s, 'entity not asked for');
+      const key = `${moid}\u0000${s.counterId}\u0000${s.instance}`;
+      if (this.seen.has(key)) return this.skip(s, 'listed twice');
+      this.seen.add(key);
+      onSample(s);
+    };
+  }
+
+  /** One warning naming what was skipped, if anything was. */
+  report(logger: Pick<Logger, 'warn'>, method: string): void {
+    if (this.count === 0) return;
+    logger.warn(
+      { method, count: this.count, skipped: this.skipped },
+      'skipped samples of a QueryPerf answer',
+    );
+  }
+
+  private skip(s: PerfSample, why: string): void {
+    if (++this.count <= MAX_REPORTED_SKIPS)
+      this.skipped.push({
+        entity: s.entity.value.slice(0, 64),
+        counterId: s.counterId,
+        instance: s.instance.slice(0, 64),
+        why,
+      });
+  }
 }
 
 /** Reads one PerfEntityMetric or PerfEntityMetricCSV element; says which it was. */

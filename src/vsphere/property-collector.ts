@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { VimClient } from './client.js';
 import { el, escapeXml, moRefEl, type MoRef } from './soap/envelope.js';
 import { VsphereError } from './soap/errors.js';
@@ -13,6 +14,42 @@ export interface PropertySpec {
 export interface ObjectContent {
   obj: MoRef;
   props: Map<string, XmlNode>;
+}
+
+// Unrequested properties named in the log per retrieval (the count covers all of them).
+const MAX_REPORTED_PROPERTIES = 5;
+
+/**
+ * Properties an answer carried that were not asked for (a name like "__proto__" from a broken or
+ * hostile server): dropped from the object, which is kept, and named once in the log. Checked
+ * against every path of the request, whatever the type: a spec of a supertype (ManagedEntity)
+ * answers objects of its subtypes.
+ */
+export class UnrequestedProperties {
+  private readonly paths = new Set<string>();
+  private count = 0;
+  private readonly seen: { type: string; moid: string; path: string }[] = [];
+
+  constructor(specs: readonly PropertySpec[]) {
+    for (const s of specs) for (const p of s.pathSet) this.paths.add(p);
+  }
+
+  /** True when `path` was asked for; otherwise counts it as skipped. */
+  keep(type: string, moid: string, path: string): boolean {
+    if (this.paths.has(path)) return true;
+    if (++this.count <= MAX_REPORTED_PROPERTIES)
+      this.seen.push({ type: type.slice(0, 64), moid: moid.slice(0, 64), path: path.slice(0, 128) });
+    return false;
+  }
+
+  /** One warning naming what was skipped, if anything was. */
+  report(logger: Pick<Logger, 'warn'>, what: string): void {
+    if (this.count === 0) return;
+    logger.warn(
+      { count: this.count, skipped: this.seen },
+      `${what}: skipped properties that were not asked for`,
+    );
+  }
 }
 
 /** The propSets and objectSet of a PropertyFilterSpec selecting `specs` on every object of `view`. */
@@ -61,7 +98,8 @@ export async function retrieveFromView(
   // With a sink each object is handed over as its element closes and not kept: a 10,000-VM page
   // then never holds every object's property tree at once.
   const add = sink ?? ((o: ObjectContent) => void out.push(o));
-  const stream = objectStream(add);
+  const odd = new UnrequestedProperties(specs);
+  const stream = objectStream(add, odd);
   let res = await client.invoke(
     'RetrievePropertiesEx',
     pc,
@@ -69,11 +107,11 @@ export async function retrieveFromView(
     signal,
     stream,
   );
-  let token = collect(res, add);
+  let token = collect(res, add, odd);
   try {
     while (token !== undefined) {
       res = await client.invoke('ContinueRetrievePropertiesEx', pc, el('token', token), signal, stream);
-      token = collect(res, add);
+      token = collect(res, add, odd);
     }
   } catch (e) {
     // An abandoned paged retrieval holds server memory until the session ends; release it.
@@ -88,11 +126,17 @@ export async function retrieveFromView(
         .catch(() => undefined);
     }
     throw e;
+  } finally {
+    odd.report(client.logger, 'RetrievePropertiesEx');
   }
   return out;
 }
 
-function collect(res: XmlNode, add: (o: ObjectContent) => void): string | undefined {
+function collect(
+  res: XmlNode,
+  add: (o: ObjectContent) => void,
+  odd?: UnrequestedProperties,
+): string | undefined {
   const rv = child(res, 'returnval');
   if (!rv) return undefined;
   // A RetrieveResult holds only elements; text in it means this is not one (an empty inventory
@@ -103,27 +147,29 @@ function collect(res: XmlNode, add: (o: ObjectContent) => void): string | undefi
   let token: string | undefined;
   for (const c of rv.children) {
     if (c.name === 'token') token = c.text;
-    else if (c.name === 'objects') pushObject(c, add);
+    else if (c.name === 'objects') pushObject(c, add, odd);
   }
   return token;
 }
 
 // Envelope(0) > Body(1) > RetrievePropertiesExResponse(2) > returnval(3) > objects(4).
-function objectStream(add: (o: ObjectContent) => void): StreamSpec {
-  return { depth: 4, name: 'objects', onElement: (node) => pushObject(node, add) };
+function objectStream(add: (o: ObjectContent) => void, odd: UnrequestedProperties): StreamSpec {
+  return { depth: 4, name: 'objects', onElement: (node) => pushObject(node, add, odd) };
 }
 
-function pushObject(c: XmlNode, add: (o: ObjectContent) => void): void {
+function pushObject(c: XmlNode, add: (o: ObjectContent) => void, odd?: UnrequestedProperties): void {
   const objNode = child(c, 'obj');
-  if (!objNode?.attrs.type) return;
+  const type = objNode?.attrs.type;
+  if (!objNode || !type) return;
   const props = new Map<string, XmlNode>();
   for (const ps of c.children) {
     if (ps.name !== 'propSet') continue;
     const name = child(ps, 'name')?.text;
     const val = child(ps, 'val');
-    if (name !== undefined && val) props.set(name, val);
+    if (name === undefined || !val || (odd && !odd.keep(type, objNode.text, name))) continue;
+    props.set(name, val);
   }
-  add({ obj: { type: objNode.attrs.type, value: objNode.text }, props });
+  add({ obj: { type, value: objNode.text }, props });
 }
 
 /** Reads properties of one object (RetrievePropertiesEx without traversal). */

@@ -1,12 +1,16 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Secret } from '../config/secret.js';
 import { el } from './soap/envelope.js';
 import { LoginBackoff } from './login-backoff.js';
+import { endOrphanSession, orphanCookies } from './orphan-session.js';
+import { msLeft, until, waitFor } from './waits.js';
 import { isVsphereError, VsphereError } from './soap/errors.js';
 import type { SoapTransport } from './soap/transport.js';
 import { child, type XmlNode } from './soap/xml.js';
-import { retrieveServiceContent, SERVICE_INSTANCE, type ServiceContent } from './service-content.js';
+import { retrieveServiceContent, type ServiceContent } from './service-content.js';
+import { describe, Keepalive } from './keepalive.js';
+
+export { describe } from './keepalive.js';
 
 /** What the session needs from the outside world. */
 export interface SessionOptions {
@@ -14,6 +18,8 @@ export interface SessionOptions {
   /** Read at every login attempt, so a rotated or fixed password file needs no restart. */
   password: () => Promise<Secret>;
   keepaliveIntervalMs: number;
+  /** Deadline of one login attempt (password, ServiceContent, Login): a trickled answer is abandoned then. */
+  loginTimeoutMs?: number;
   logger: Logger;
   now?: () => number;
 }
@@ -24,6 +30,10 @@ export interface SessionStats {
   loginFailures: number;
   relogins: number;
 }
+
+const LOGIN_TIMEOUT_MS = 30_000;
+// Bound of the Logout of a session given up before a re-login (on top of the login deadline).
+const OLD_LOGOUT_MS = 2000;
 
 // vCenter SSO locks an account after 5 failed logins in 180 s (default policy): back off so that
 // at most 4 attempts fall in any 180 s window (15 s, 30 s, 60 s, … between attempts).
@@ -39,10 +49,13 @@ export class Session {
   content: ServiceContent | undefined;
   private loggedIn = false;
   private inflight: Promise<void> | undefined;
+  /** Aborts the login in flight (shutdown). */
+  private loginAbort: AbortController | undefined;
+  /** Fires at the shutdown deadline; bounds the Logout of a session an aborted Login left. */
+  private closeSignal: AbortSignal | undefined;
   /** The session check of recover() in progress, shared by every call that failed under `generation`. */
   private check: { generation: number; valid: Promise<boolean> } | undefined;
-  private lastUse = 0;
-  private keepalive: NodeJS.Timeout | undefined;
+  private readonly keepalive: Keepalive;
   private closed = false;
   private readonly backoff: LoginBackoff;
   private readonly now: () => number;
@@ -53,6 +66,7 @@ export class Session {
   ) {
     this.now = opts.now ?? Date.now;
     this.backoff = new LoginBackoff(this.now);
+    this.keepalive = new Keepalive(transport, opts.keepaliveIntervalMs, opts.logger, this.now);
   }
 
   /** True once a login has succeeded and no NotAuthenticated has been seen since. */
@@ -63,13 +77,13 @@ export class Session {
   /** Resolves when a valid session exists, logging in (once, shared) if needed. */
   async ensure(signal?: AbortSignal): Promise<ServiceContent> {
     if (this.closed) throw new VsphereError('VSPHERE_CLOSED', 'session is closed');
-    this.lastUse = this.now();
+    this.keepalive.touch();
     if (!this.loggedIn) {
       // Concurrent first scrapes share one login attempt.
       this.inflight ??= this.login().finally(() => {
         this.inflight = undefined;
       });
-      await waitFor(this.inflight, signal);
+      await waitFor(this.inflight, signal, 'deadline reached while waiting for login');
     }
     if (!this.content) throw new VsphereError('VSPHERE_NOT_AUTHENTICATED', 'no session');
     return this.content;
@@ -105,7 +119,8 @@ export class Session {
           });
         check = this.check = { generation, valid };
       }
-      if (await waitFor(check.valid, signal)) return false;
+      if (await waitFor(check.valid, signal, 'deadline reached while checking the vCenter session'))
+        return false;
     }
     await this.ensure(signal);
     return true;
@@ -113,22 +128,30 @@ export class Session {
 
   /** Records activity so the keepalive stays quiet while scrapes keep the session busy. */
   touch(): void {
-    this.lastUse = this.now();
+    this.keepalive.touch();
   }
 
-  /** Logs out (bounded by `timeoutMs`) and stops the keepalive; later calls fail with VSPHERE_CLOSED. */
-  async close(timeoutMs = 2000): Promise<void> {
+  /**
+   * Logs out and stops the keepalive, all by `deadline` (ms since the epoch); later calls fail with
+   * VSPHERE_CLOSED. A login in flight gets half of the time left to land (and be logged out), then is
+   * abandoned; a session its answer already named is logged out too.
+   */
+  async close(deadline = Date.now() + 2000): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.stopKeepalive();
-    // A login still in flight (vCenter slow to answer) gets part of the budget, not all of it.
-    if (this.inflight) await Promise.race([this.inflight.catch(() => undefined), delay(timeoutMs / 2)]);
+    this.keepalive.stop();
+    this.closeSignal = AbortSignal.timeout(msLeft(deadline));
+    const login = this.inflight;
+    if (login) {
+      await until(login, Date.now() + msLeft(deadline) / 2);
+      this.loginAbort?.abort(new Error('exporter shutting down'));
+      // Its answer may have named a session: the abandoned login logs it out by the deadline.
+      await until(login, deadline);
+    }
     if (this.loggedIn && this.content) {
       this.loggedIn = false;
       try {
-        await this.transport.call('Logout', this.content.sessionManager, '', {
-          signal: AbortSignal.timeout(timeoutMs),
-        });
+        await this.transport.call('Logout', this.content.sessionManager, '', { signal: this.closeSignal });
         this.opts.logger.info('logged out of vCenter');
       } catch (e) {
         this.opts.logger.warn({ error: describe(e) }, 'vCenter Logout failed');
@@ -138,12 +161,33 @@ export class Session {
   }
 
   private async login(): Promise<void> {
+    const abort = (this.loginAbort = new AbortController());
+    const timeoutMs = this.opts.loginTimeoutMs ?? LOGIN_TIMEOUT_MS;
+    const timeout = AbortSignal.timeout(timeoutMs);
+    try {
+      await this.attempt(AbortSignal.any([abort.signal, timeout]));
+    } catch (e) {
+      if (!timeout.aborted || !isVsphereError(e, 'VSPHERE_ABORTED')) throw e;
+      // A Login answer trickled byte by byte never trips the per-chunk body timeout: this does,
+      // so the next scrape tries again instead of waiting behind a login that may never end.
+      throw new VsphereError(
+        'VSPHERE_TIMEOUT',
+        `${e.method ?? 'Login'}: no complete answer from vCenter within the login deadline of ${timeoutMs / 1000} s`,
+        { method: e.method ?? 'Login', cause: e },
+      );
+    } finally {
+      if (this.loginAbort === abort) this.loginAbort = undefined;
+    }
+  }
+
+  private async attempt(signal: AbortSignal): Promise<void> {
     let password: Secret;
     try {
-      password = await this.opts.password();
+      password = await waitFor(this.opts.password(), signal, 'deadline reached while reading the password');
     } catch (e) {
       this.stats.loginFailures++;
-      // The file vanished or became unreadable after start: say so, without guessing at vCenter.
+      // The file vanished, became unreadable or blocks (a FIFO without writer) after start: say so,
+      // without guessing at vCenter.
       throw new VsphereError(
         'VSPHERE_PASSWORD_UNREADABLE',
         e instanceof Error ? e.message.replace(/^config error: /, '') : String(e),
@@ -151,13 +195,16 @@ export class Session {
     }
     const refused = this.backoff.blocked(password);
     if (refused) throw refused;
+    let setCookie: string[] = [];
     try {
-      this.content ??= await retrieveServiceContent(this.transport);
+      this.content ??= await retrieveServiceContent(this.transport, signal);
       if (this.transport.hasSession) {
         // The session we gave up on may still live on vCenter (one method refusing while the session
         // is fine): end it, or every such re-login would leave one more session behind.
         await this.transport
-          .call('Logout', this.content.sessionManager, '', { signal: AbortSignal.timeout(2000) })
+          .call('Logout', this.content.sessionManager, '', {
+            signal: AbortSignal.any([signal, AbortSignal.timeout(OLD_LOGOUT_MS)]),
+          })
           .catch(() => undefined);
       }
       this.transport.clearSession();
@@ -165,9 +212,15 @@ export class Session {
         'Login',
         this.content.sessionManager,
         el('userName', this.opts.user) + el('password', password.reveal()),
-        { captureCookie: true },
+        { captureCookie: true, signal, onSetCookie: (lines) => (setCookie = lines) },
       );
     } catch (e) {
+      // Cut after its headers (deadline, shutdown, dropped connection): if they named a session,
+      // it exists on vCenter and nobody else can end it. A fault answer created none.
+      const cookies = orphanCookies(setCookie, true);
+      if (cookies.length > 0 && !(isVsphereError(e) && e.faultType !== undefined)) {
+        await this.endOrphan(cookies, 'Login answer cut off', true);
+      }
       if (isVsphereError(e, 'VSPHERE_INVALID_LOGIN')) {
         this.stats.loginFailures++;
         const backoffMs = this.backoff.refused(password, e);
@@ -182,6 +235,7 @@ export class Session {
       }
       throw e;
     }
+    if (!this.transport.hasSession) await this.noCookie(setCookie);
     this.backoff.succeeded();
     this.loggedIn = true;
     this.generation++;
@@ -190,7 +244,28 @@ export class Session {
       { user: this.opts.user, apiVersion: this.transport.apiVersion },
       'logged in to vCenter',
     );
-    this.startKeepalive();
+    this.keepalive.start(() => this.loggedIn);
+  }
+
+  /**
+   * Login succeeded but its answer kept no session cookie (a proxy renamed or dropped it): the
+   * session exists on vCenter yet cannot be used, so end it if any cookie allows, and back off like
+   * a refused login (every scrape logging in again would pile up sessions until vCenter refuses).
+   */
+  private async noCookie(setCookie: string[]): Promise<never> {
+    this.stats.loginFailures++;
+    const error = new VsphereError(
+      'VSPHERE_BAD_RESPONSE',
+      'Login: the answer carried no vmware_soap_session cookie (renamed or dropped by a proxy between?); the session cannot be used',
+      { method: 'Login' },
+    );
+    const ended = await this.endOrphan(orphanCookies(setCookie), 'Login answer without a session cookie');
+    const backoffMs = this.backoff.failed(error);
+    this.opts.logger.error(
+      { user: this.opts.user, retryInSeconds: backoffMs / 1000, sessionLoggedOut: ended },
+      'vCenter Login answer had no session cookie; login failed',
+    );
+    throw error;
   }
 
   private async stillValid(signal?: AbortSignal): Promise<boolean> {
@@ -216,55 +291,15 @@ export class Session {
     }
   }
 
-  private startKeepalive(): void {
-    this.stopKeepalive();
-    const interval = this.opts.keepaliveIntervalMs;
-    this.keepalive = setInterval(
-      () => {
-        if (!this.loggedIn || this.now() - this.lastUse < interval) return;
-        // CurrentTime is the cheapest call that refreshes vCenter's idle timer for our session.
-        this.transport
-          .call('CurrentTime', SERVICE_INSTANCE, '', {
-            signal: AbortSignal.timeout(Math.min(interval, 30_000)),
-          })
-          .then(() => {
-            this.lastUse = this.now();
-          })
-          .catch((e: unknown) => this.opts.logger.warn({ error: describe(e) }, 'vCenter keepalive failed'));
-      },
-      Math.max(1000, Math.floor(interval / 2)),
-    );
-    this.keepalive.unref();
+  /** Logs out a session the exporter cannot use (bounded, and by the shutdown deadline once closing). */
+  private endOrphan(cookies: string[], why: string, own = false): Promise<boolean> {
+    if (!this.content) return Promise.resolve(false);
+    return endOrphanSession(this.transport, this.content.sessionManager, cookies, {
+      why,
+      own,
+      user: this.opts.user,
+      logger: this.opts.logger,
+      ...(this.closeSignal && { outer: this.closeSignal }),
+    });
   }
-
-  private stopKeepalive(): void {
-    if (this.keepalive) clearInterval(this.keepalive);
-    this.keepalive = undefined;
-  }
-}
-
-/** Message and code of an error, safe to log (never carries a request body). */
-export function describe(e: unknown): { code?: string; message: string } {
-  if (e instanceof VsphereError) return { code: e.code, message: e.message };
-  return { message: e instanceof Error ? e.message : String(e) };
-}
-
-async function waitFor<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
-  if (!signal) return p;
-  signal.throwIfAborted();
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(new VsphereError('VSPHERE_ABORTED', 'deadline reached while waiting for login'));
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([p, aborted]);
-  } finally {
-    if (onAbort) signal.removeEventListener('abort', onAbort);
-  }
-}
-
-function delay(ms: number): Promise<void> {
-  // unref'd: a pending shutdown wait must not keep the process alive by itself.
-  return sleep(ms, undefined, { ref: false });
 }

@@ -42,6 +42,14 @@ export function unknownFault(): string {
   );
 }
 
+/** A fault whose detail names `type` (e.g. "constructor", "__proto__": names on Object.prototype). */
+export function typedFault(type: string): string {
+  return soapFault(
+    `A fault of type ${type}.`,
+    `<${type}Fault xmlns="urn:vim25" xsi:type="${type}"><reason>odd</reason></${type}Fault>`,
+  );
+}
+
 /** The NotAuthenticated fault vCenter returns when a session cookie is unknown or expired. */
 export function notAuthenticated(): string {
   return soapFault(
@@ -100,4 +108,27 @@ export function* hugeBody(method: string, bytes: number): Generator<Buffer> {
   // Whitespace between elements keeps the document well-formed while hitting the exact size.
   if (left > 0) yield Buffer.alloc(left, ' ');
   yield tail;
+}
+
+/** `<methodResponse><returnval>` holding empty elements (`<a/>`) up to about `bytes`, in 64 KiB chunks. */
+export function* elementFlood(method: string, bytes: number): Generator<Buffer> {
+  const head = Buffer.from(`${ENVELOPE_HEAD}<${method}Response xmlns="urn:vim25"><returnval>`);
+  const tail = Buffer.from(`</returnval></${method}Response>${ENVELOPE_TAIL}`);
+  const block = Buffer.from('<a/>'.repeat(16_384));
+  yield head;
+  for (let left = bytes - head.length - tail.length; left > 0; left -= block.length)
+    yield left >= block.length ? block : block.subarray(0, left - (left % 4));
+  yield tail;
+}
+
+/** `<methodResponse><returnval>` with one element carrying `count` attributes (`a0="" a1="" …`), in ~64 KiB chunks. */
+export function* attributeFlood(method: string, count: number): Generator<Buffer> {
+  yield Buffer.from(`${ENVELOPE_HEAD}<${method}Response xmlns="urn:vim25"><returnval><a`);
+  const per = 5000;
+  for (let i = 0; i < count; i += per) {
+    let s = '';
+    for (let j = i; j < Math.min(count, i + per); j++) s += ` a${j}=""`;
+    yield Buffer.from(s);
+  }
+  yield Buffer.from(`/></returnval></${method}Response>${ENVELOPE_TAIL}`);
 }

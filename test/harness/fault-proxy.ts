@@ -27,7 +27,11 @@ export type Fault =
   | 'doctype-bomb' // 200 text/xml with a DOCTYPE and nested entities (billion laughs)
   | 'deep-nesting' // 200 text/xml, 10,000 nested elements inside the response element
   | 'char-refs' // 200 text/xml, 100,000 character references (&#65;) in one text node
-  | 'mangle'; // forward, passing the upstream body through rule.transform
+  | 'typed-fault' // 500 SOAP Fault whose detail has xsi:type=rule.faultType (e.g. "constructor")
+  | 'element-flood' // 200 text/xml, one returnval of empty elements (<a/>) up to rule.bytes (default 31 MiB), streamed
+  | 'attribute-flood' // 200 text/xml, one element with rule.count attributes (default 2,400,000), streamed
+  | 'mangle' // forward, passing the upstream body through rule.transform
+  | 'delay'; // wait rule.delayMs, then forward — unless the client has given up meanwhile
 
 /** Which requests a fault applies to (SOAP method name or '*'), how often, and its parameters. */
 export interface FaultRule {
@@ -40,8 +44,16 @@ export interface FaultRule {
   bodyIncludes?: string;
   /** Size of the 'huge-body' response in bytes; default 64 MiB. */
   bytes?: number;
+  /** Fault type for 'typed-fault'; default "constructor". */
+  faultType?: string;
+  /** Attribute count for 'attribute-flood'. */
+  count?: number;
   /** Body rewrite for 'mangle' (may return a Buffer, e.g. for invalid UTF-8). */
   transform?: (body: string) => string | Buffer;
+  /** Wait of 'delay' in ms; default 1000. */
+  delayMs?: number;
+  /** Header rewrite for 'mangle' (e.g. renaming the session cookie in Set-Cookie). */
+  headers?: (headers: OutgoingHttpHeaders) => OutgoingHttpHeaders;
 }
 
 /** A running proxy: its URL, request counts, rules and shutdown. */
@@ -70,6 +82,8 @@ export const UNKNOWN_METHOD = '(unknown)';
 const XML = 'text/xml; charset=utf-8';
 const MAX_BODIES = 2000;
 const DEFAULT_HUGE_BYTES = 64 * 1024 * 1024;
+const DEFAULT_FLOOD_BYTES = 31 * 1024 * 1024;
+const DEFAULT_FLOOD_ATTRIBUTES = 2_400_000;
 // First element child of the SOAP Body: <soapenv:Body ...> then <ns:Method or <Method.
 const METHOD_RE = /<(?:[\w.-]+:)?Body(?:\s[^>]*)?>\s*<(?:[\w.-]+:)?([\w.-]+)[\s>/]/;
 
@@ -190,6 +204,17 @@ export async function startFaultProxy(upstreamUrl: string): Promise<FaultProxy> 
         return send(res, 500, { 'content-type': XML }, bodies.unknownFault());
       case 'not-authenticated':
         return send(res, 500, { 'content-type': XML }, bodies.notAuthenticated());
+      case 'typed-fault':
+        return send(res, 500, { 'content-type': XML }, bodies.typedFault(rule.faultType ?? 'constructor'));
+      case 'element-flood':
+        res.writeHead(200, { 'content-type': XML, 'transfer-encoding': 'chunked' });
+        return pipeline(Readable.from(bodies.elementFlood(name, rule.bytes ?? DEFAULT_FLOOD_BYTES)), res);
+      case 'attribute-flood':
+        res.writeHead(200, { 'content-type': XML, 'transfer-encoding': 'chunked' });
+        return pipeline(
+          Readable.from(bodies.attributeFlood(name, rule.count ?? DEFAULT_FLOOD_ATTRIBUTES)),
+          res,
+        );
       case 'doctype-bomb':
         return send(res, 200, { 'content-type': XML }, bodies.doctypeBomb(name));
       case 'deep-nesting':
@@ -199,6 +224,22 @@ export async function startFaultProxy(upstreamUrl: string): Promise<FaultProxy> 
       case 'huge-body':
         res.writeHead(200, { 'content-type': XML, 'transfer-encoding': 'chunked' });
         return pipeline(Readable.from(bodies.hugeBody(name, rule.bytes ?? DEFAULT_HUGE_BYTES)), res);
+    }
+    if (rule.fault === 'delay') {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          resolve();
+        }, rule.delayMs ?? 1000);
+        timers.add(timer);
+        res.once('close', () => {
+          clearTimeout(timer);
+          timers.delete(timer);
+          resolve();
+        });
+      });
+      // A client that gave up never reaches vCenter: its request is dropped, as a slow vCenter's would be.
+      if (closed || res.destroyed || res.writableEnded) return;
     }
     const up = await fetchUpstream(req, body);
     if (closed || res.destroyed) return;
@@ -215,11 +256,13 @@ export async function startFaultProxy(upstreamUrl: string): Promise<FaultProxy> 
         res.writeHead(200, { 'content-type': XML, 'transfer-encoding': 'chunked' });
         res.end(up.body.subarray(0, Math.floor(up.body.length / 2)));
         return;
+      case 'delay':
+        return send(res, up.status, up.headers, up.body);
       case 'mangle':
         return send(
           res,
           up.status,
-          up.headers,
+          rule.headers ? rule.headers(up.headers) : up.headers,
           rule.transform ? rule.transform(up.body.toString('utf8')) : up.body,
         );
     }

@@ -182,3 +182,47 @@ export function materializeVolumes(
   }
   return map;
 }
+
+/** Owner, group and mode of a file as kubelet leaves it in a volume. */
+export interface MountedFile {
+  uid: number;
+  gid: number;
+  mode: number;
+}
+
+/**
+ * The file kubelet writes for `key` of a Secret volume, as pkg/volume does it: root-owned, mode
+ * `items[].mode` or `defaultMode` (0644 when unset); with a pod fsGroup, SetVolumeOwnership
+ * gives it that group and adds group read (roMask 0440: secret volumes are read-only).
+ */
+export function kubeletSecretFile(pod: PodSpec, volumeName: string): MountedFile {
+  const vol = pod.volumes?.find((v) => v.name === volumeName);
+  if (!vol?.secret) throw new Error(`${volumeName}: not a secret volume`);
+  const fsGroup = pod.securityContext?.fsGroup as number | undefined;
+  const mode = vol.secret.defaultMode ?? 0o644;
+  return fsGroup === undefined ? { uid: 0, gid: 0, mode } : { uid: 0, gid: fsGroup, mode: mode | 0o440 };
+}
+
+/**
+ * The uid and groups a container's process runs with: runAsUser/runAsGroup (container over pod,
+ * else the image's USER `imageUser`), plus the pod's fsGroup and supplementalGroups.
+ */
+export function containerIdentity(
+  pod: PodSpec,
+  c: Container,
+  imageUser: { uid: number; gid: number },
+): { uid: number; gids: number[] } {
+  const psc = pod.securityContext ?? {};
+  const sc = c.securityContext ?? {};
+  const uid = Number(sc.runAsUser ?? psc.runAsUser ?? imageUser.uid);
+  const gid = Number(sc.runAsGroup ?? psc.runAsGroup ?? imageUser.gid);
+  const extra = [psc.fsGroup, ...((psc.supplementalGroups as number[] | undefined) ?? [])];
+  return { uid, gids: [gid, ...extra.filter((g) => g !== undefined).map(Number)] };
+}
+
+/** Whether a process of `who` may read `f`, by the owner/group/other bits. */
+export function mayRead(f: MountedFile, who: { uid: number; gids: readonly number[] }): boolean {
+  if (who.uid === f.uid) return (f.mode & 0o400) !== 0;
+  if (who.gids.includes(f.gid)) return (f.mode & 0o040) !== 0;
+  return (f.mode & 0o004) !== 0;
+}

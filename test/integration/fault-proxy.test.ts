@@ -303,6 +303,28 @@ describe('fault proxy', () => {
     assert.equal(upstreamHits, hits);
   });
 
+  test('typed-fault, element-flood, attribute-flood: well-formed hostile answers, never sent upstream', async () => {
+    proxy.addRule({ method: 'QueryPerf', fault: 'typed-fault', faultType: '__proto__', times: 1 });
+    proxy.addRule({ method: 'QueryPerf', fault: 'element-flood', bytes: 1 << 20, times: 1 });
+    proxy.addRule({ method: 'QueryPerf', fault: 'attribute-flood', count: 10_000, times: 1 });
+    const hits = upstreamHits;
+    const typed = await call(proxy.url, 'QueryPerf');
+    assert.equal(typed.status, 500);
+    parseXml(typed.body.toString());
+    assert.match(typed.body.toString(), /<detail><__proto__Fault xmlns="urn:vim25" xsi:type="__proto__">/);
+    const elements = await call(proxy.url, 'QueryPerf');
+    assert.equal(elements.status, 200);
+    assert.ok(Math.abs(elements.body.length - (1 << 20)) < 8, `${elements.body.length} bytes`);
+    parseXml(elements.body.toString());
+    const empty = elements.body.toString().split('<a/>').length - 1;
+    assert.ok(empty > 250_000, `${empty} empty elements`);
+    const attrs = await call(proxy.url, 'QueryPerf');
+    assert.equal(attrs.status, 200);
+    parseXml(attrs.body.toString());
+    assert.match(attrs.body.toString(), / a0="" a1="" .* a9999=""\/>/);
+    assert.equal(upstreamHits, hits);
+  });
+
   test('huge-body: exactly options.bytes of well-formed XML, streamed chunked', async () => {
     proxy.addRule({ method: 'RetrievePropertiesEx', fault: 'huge-body', bytes: 1 << 20, times: 1 });
     const a = await call(proxy.url, 'RetrievePropertiesEx');

@@ -2,6 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Secret } from '../../config/secret.js';
 import { LoginBackoff } from '../login-backoff.js';
+import { SecretScrubber } from '../secret-scrub.js';
+import { waitFor } from '../waits.js';
 import { VsphereError } from '../soap/errors.js';
 import { basicAuth, vapiValue } from './response.js';
 import type { RestTransport } from './transport.js';
@@ -31,6 +33,8 @@ export class RestSession {
   private closed = false;
   private readonly backoff: LoginBackoff;
   private readonly now: () => number;
+  /** vCenter's error texts pass here: the password sent is removed from them. */
+  private readonly scrubber = new SecretScrubber();
 
   constructor(
     private readonly transport: RestTransport,
@@ -42,6 +46,19 @@ export class RestSession {
 
   /** Sends an authenticated request and returns the answer's `value`; one re-login on 401. */
   async call(method: 'GET' | 'POST', path: string, body: unknown, signal: AbortSignal): Promise<unknown> {
+    try {
+      return await this.callOnce(method, path, body, signal);
+    } catch (e) {
+      throw this.scrubber.error(e);
+    }
+  }
+
+  private async callOnce(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    signal: AbortSignal,
+  ): Promise<unknown> {
     const label = `${method} ${path.split('?')[0] ?? ''}`;
     const id = await this.ensure(signal);
     let res = await this.transport.request({ method, path, body, signal, headers: { [SESSION_HEADER]: id } });
@@ -105,7 +122,10 @@ export class RestSession {
   private async login(signal: AbortSignal): Promise<string> {
     let password: Secret;
     try {
-      password = await this.opts.password();
+      // A password file that blocks (a FIFO without writer) must not hold the login past its deadline.
+      password = this.scrubber.remember(
+        await waitFor(this.opts.password(), signal, 'deadline reached while reading the password'),
+      );
     } catch (e) {
       throw new VsphereError(
         'VSPHERE_PASSWORD_UNREADABLE',

@@ -53,7 +53,7 @@ export function isVsphereError(e: unknown, code?: VsphereErrorCode): e is Vspher
 
 /** Short reason for `vsphere_last_error_info`-style reporting and logs. */
 export function errorReason(e: unknown): string {
-  if (e instanceof VsphereError) return e.code;
+  // Only a string is a code: whatever else an error carries must not reach a label value.
   if (e instanceof Error && 'code' in e && typeof e.code === 'string') return e.code;
   return 'UNKNOWN';
 }

@@ -1,15 +1,20 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { Logger } from 'pino';
 import { poolOptions, type ConnectionOptions } from '../pool-options.js';
 import { Pool, errors as undiciErrors } from 'undici';
 import { VsphereError } from './errors.js';
 import { faultToError } from './faults.js';
 import { envelope, type MoRef } from './envelope.js';
 import { child, SoapXmlParser, type StreamSpec, type XmlNode } from './xml.js';
+import { xmlLimits, type XmlLimits } from './xml-limits.js';
 
 /** How to reach one vCenter: endpoint, TLS and the limits that keep a bad server from hurting us. */
 export interface TransportOptions extends ConnectionOptions {
   url: URL;
   /** Called once per SOAP call with its outcome ("success" or an error code) and duration. */
   onCall?: (method: string, outcome: string, seconds: number) => void;
+  /** Told what an answer had that was read leniently (characters XML forbids). */
+  logger?: Pick<Logger, 'warn'>;
 }
 
 /** Per-call options. */
@@ -17,11 +22,19 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Login responses carry the new session cookie. */
   captureCookie?: boolean;
+  /** Given the answer's Set-Cookie lines as soon as its headers arrive (before the body is read). */
+  onSetCookie?: (lines: string[]) => void;
+  /** Sent instead of the held session cookie (ending a session whose cookie was not kept). */
+  cookie?: string;
   /** Elements handed over as they close (see StreamSpec); they are not in the returned tree. */
   stream?: StreamSpec;
 }
 
-const COOKIE_NAME = 'vmware_soap_session';
+/** Name of vCenter's SOAP session cookie. */
+export const COOKIE_NAME = 'vmware_soap_session';
+// Parsing an answer already in the socket's buffer never waits for I/O: give the event loop a
+// turn this often, so /-/healthy and other targets' scrapes are served while a large one parses.
+const PARSE_SLICE_MS = 10;
 // Node's TLS error codes, with what an operator has to do about each.
 const TLS_REASONS: Record<string, string> = {
   UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'certificate signed by a CA this exporter does not trust (set ca_file)',
@@ -45,9 +58,11 @@ export class SoapTransport {
   private readonly pool: Pool;
   private readonly path: string;
   private closed = false;
+  private readonly limits: XmlLimits;
 
   constructor(private readonly opts: TransportOptions) {
     this.path = opts.url.pathname;
+    this.limits = xmlLimits(opts.maxResponseBytes);
     this.pool = new Pool(opts.url.origin, poolOptions(opts));
   }
 
@@ -90,7 +105,8 @@ export class SoapTransport {
       'content-type': 'text/xml; charset=utf-8',
       soapaction: this.apiVersion ? `urn:vim25/${this.apiVersion}` : 'urn:vim25',
     };
-    if (this.cookie) headers.cookie = this.cookie;
+    const cookie = options.cookie ?? this.cookie;
+    if (cookie) headers.cookie = cookie;
     const res = await this.pool.request({
       path: this.path,
       method: 'POST',
@@ -98,6 +114,7 @@ export class SoapTransport {
       body: envelope(method, self, body),
       signal: options.signal,
     });
+    options.onSetCookie?.(setCookieLines(res.headers['set-cookie']));
     let consumed = false;
     try {
       const type = String(res.headers['content-type'] ?? '');
@@ -109,9 +126,15 @@ export class SoapTransport {
           { statusCode: res.statusCode, method },
         );
       }
-      const parser = new SoapXmlParser(options.stream);
+      const parser = new SoapXmlParser(options.stream, this.limits);
       let size = 0;
+      let turn = performance.now();
       for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        if (performance.now() - turn > PARSE_SLICE_MS) {
+          await nextTurn();
+          options.signal?.throwIfAborted();
+          turn = performance.now();
+        }
         size += chunk.length;
         if (size > this.opts.maxResponseBytes) {
           throw new VsphereError(
@@ -124,6 +147,7 @@ export class SoapTransport {
       }
       consumed = true;
       const env = parser.close();
+      this.reportReplacements(method, parser);
       const soapBody = child(env, 'Body');
       const first = soapBody?.children[0];
       if (!soapBody || !first)
@@ -149,12 +173,25 @@ export class SoapTransport {
     }
   }
 
+  private reportReplacements(method: string, parser: SoapXmlParser): void {
+    const r = parser.replacements;
+    if (r.count === 0) return;
+    this.opts.logger?.warn(
+      { method, count: r.count, replaced: r.refs },
+      'answer had character references XML 1.0 forbids; each was read as U+FFFD, the objects kept',
+    );
+  }
+
   private captureCookie(header: string | string[] | undefined): void {
-    for (const line of Array.isArray(header) ? header : header ? [header] : []) {
+    for (const line of setCookieLines(header)) {
       const pair = line.split(';', 1)[0]?.trim();
       if (pair?.startsWith(`${COOKIE_NAME}=`)) this.cookie = pair;
     }
   }
+}
+
+function setCookieLines(header: string | string[] | undefined): string[] {
+  return Array.isArray(header) ? header : header ? [header] : [];
 }
 
 /** Maps an undici or abort failure of `method` to a VsphereError (shared with the vAPI REST client). */

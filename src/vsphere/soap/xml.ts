@@ -1,5 +1,6 @@
 import { SaxesParser } from 'saxes';
 import { VsphereError } from './errors.js';
+import { charRefCodePoint, DEFAULT_XML_LIMITS, isXmlChar, type XmlLimits } from './xml-limits.js';
 
 /** One element of a SOAP response: local name, attributes by local name, children and text. */
 export interface XmlNode {
@@ -15,8 +16,10 @@ const XML_NS = 'http://www.w3.org/XML/1998/namespace';
 const NO_ATTRS: Record<string, string> = Object.freeze({});
 const NO_CHILDREN: XmlNode[] = Object.freeze([]) as unknown as XmlNode[];
 const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
-// Bounds against hostile input: vim25 nests a few levels deep; nothing legitimate comes near these.
-const MAX_DEPTH = 64;
+// Distinct element names shared per answer (vim25 has a few hundred): one string each, not one per node.
+const MAX_INTERNED_NAMES = 4096;
+// Character references replaced by U+FFFD that the log names (the count covers all of them).
+const MAX_REPORTED_REFS = 5;
 
 /**
  * Elements to hand over as soon as they close, instead of keeping them in the tree: the
@@ -30,9 +33,17 @@ export interface StreamSpec {
   onElement(node: XmlNode): void;
 }
 
+/** Character references to characters XML 1.0 forbids, read as U+FFFD (see SoapXmlParser). */
+export interface CharRefReplacements {
+  count: number;
+  /** The first few references as sent (e.g. `&#x1b;`) and the element they were in. */
+  refs: { ref: string; element: string }[];
+}
+
 /**
  * Streaming, strict SOAP response parser: fed chunks as they arrive, it builds a small tree
- * of the Envelope and rejects DOCTYPEs (entity expansion), unbalanced or ill-formed XML.
+ * of the Envelope and rejects DOCTYPEs (entity expansion), unbalanced or ill-formed XML, and
+ * answers past the element, attribute and depth bounds of XmlLimits.
  */
 export class SoapXmlParser {
   // Namespaces are resolved here, not by saxes: its xmlns mode cost ~10 % of a 10,000-VM scrape's
@@ -48,15 +59,38 @@ export class SoapXmlParser {
   private readonly scopes: { depth: number; prefixes: Map<string, string> }[] = [];
   private root: XmlNode | undefined;
   private error: Error | undefined;
+  private readonly names = new Map<string, string>();
+  /** Elements opened, and those of them still in the tree (not handed over). */
+  private elements = 0;
+  private held = 0;
+  /** `elements` when the element that will be handed over next was opened. */
+  private streamedFrom = 0;
+  private attributes = 0;
+  /** What the parser read as U+FFFD instead of rejecting the answer. */
+  readonly replacements: CharRefReplacements = { count: 0, refs: [] };
 
-  constructor(private readonly stream?: StreamSpec) {
+  constructor(
+    private readonly stream?: StreamSpec,
+    private readonly limits: XmlLimits = DEFAULT_XML_LIMITS,
+  ) {
     this.sax.on('doctype', () => {
       this.fail('a DOCTYPE is not allowed in a SOAP response');
     });
+    this.boundAttributes();
+    this.lenientCharRefs();
     this.sax.on('opentag', (tag) => {
+      this.attributes = 0;
       const depth = this.stack.length;
-      if (depth >= MAX_DEPTH) {
-        this.fail(`XML nested deeper than ${MAX_DEPTH} levels`);
+      if (depth >= this.limits.maxDepth) {
+        this.fail(`XML nested deeper than ${this.limits.maxDepth} levels`);
+        return;
+      }
+      if (++this.elements > this.limits.maxElements) {
+        this.tooLarge(`more than ${this.limits.maxElements} elements`);
+        return;
+      }
+      if (++this.held > this.limits.maxHeldElements) {
+        this.tooLarge(`more than ${this.limits.maxHeldElements} elements held at once`);
         return;
       }
       const raw = tag.attributes;
@@ -85,8 +119,11 @@ export class SoapXmlParser {
       const name = tag.name;
       const colon = name.indexOf(':');
       if (colon >= 0) this.resolve(name.slice(0, colon), name);
+      const local = this.intern(colon < 0 ? name : name.slice(colon + 1));
+      const s = this.stream;
+      if (s && depth === s.depth && local === s.name) this.streamedFrom = this.elements - 1;
       const node: XmlNode = {
-        name: colon < 0 ? name : name.slice(colon + 1),
+        name: local,
         attrs: out,
         children: NO_CHILDREN,
         text: '',
@@ -111,10 +148,19 @@ export class SoapXmlParser {
       if (s && node && this.stack.length === s.depth && node.name === s.name && !this.error) {
         // Detach: it is the parent's last child, just closed.
         this.stack[this.stack.length - 1]?.children.pop();
+        this.held -= this.elements - this.streamedFrom;
         try {
           s.onElement(node);
         } catch (e) {
-          this.error ??= e instanceof Error ? e : new Error(String(e));
+          // A reader failing on what vCenter sent is a bad answer, not a broken connection.
+          this.error ??=
+            e instanceof VsphereError
+              ? e
+              : new VsphereError(
+                  'VSPHERE_BAD_RESPONSE',
+                  `unreadable ${s.name} element: ${e instanceof Error ? e.message : String(e)}`,
+                  { cause: e },
+                );
         }
       }
     });
@@ -140,6 +186,55 @@ export class SoapXmlParser {
     this.check();
     if (!this.root) throw new VsphereError('VSPHERE_BAD_RESPONSE', 'empty XML document');
     return this.root;
+  }
+
+  /**
+   * Attributes are counted as saxes reads them, before it assembles the whole tag: one element
+   * with millions of attributes is stopped within the chunk that crosses the bound, and saxes
+   * keeps no more of them. (Its 'attribute' event would do, but a handler on it made every
+   * answer parse ~4 times slower.) The count restarts at each tag's end.
+   */
+  private boundAttributes(): void {
+    const sax = this.sax as unknown as { pushAttrib?: (name: string, value: string) => void };
+    const push = sax.pushAttrib;
+    if (typeof push !== 'function') return;
+    const max = this.limits.maxAttributes;
+    sax.pushAttrib = (name: string, value: string): void => {
+      if (++this.attributes <= max) return push.call(this.sax, name, value);
+      if (this.attributes === max + 1) this.fail(`an element with more than ${max} attributes`);
+    };
+  }
+
+  /**
+   * Character references to characters XML 1.0 forbids (`&#x1b;` in a VM name typed or pasted by
+   * someone) are read as U+FFFD instead of failing the whole answer; replacements lists them.
+   * saxes has no option for it: its entity resolution is wrapped.
+   */
+  private lenientCharRefs(): void {
+    const sax = this.sax as unknown as { parseEntity?: (entity: string) => string };
+    const strict = sax.parseEntity;
+    if (typeof strict !== 'function') return;
+    sax.parseEntity = (entity: string): string => {
+      const cp = entity.startsWith('#') ? charRefCodePoint(entity) : undefined;
+      if (cp === undefined || isXmlChar(cp)) return strict.call(this.sax, entity);
+      const r = this.replacements;
+      if (++r.count <= MAX_REPORTED_REFS)
+        r.refs.push({
+          ref: `&${entity.slice(0, 12)};`,
+          element: this.stack[this.stack.length - 1]?.name ?? '',
+        });
+      return '\uFFFD';
+    };
+  }
+
+  /** One shared copy of each element name (copied off the chunk it was cut from). */
+  private intern(name: string): string {
+    const known = this.names.get(name);
+    if (known !== undefined) return known;
+    if (this.names.size >= MAX_INTERNED_NAMES) return name;
+    const copy = name.length < 13 ? name : (' ' + name).slice(1);
+    this.names.set(copy, copy);
+    return copy;
   }
 
   private declare(depth: number, key: string, uri: string): void {
@@ -168,6 +263,10 @@ export class SoapXmlParser {
     if (this.error) throw this.error;
   }
 
+  private tooLarge(message: string): void {
+    this.error ??= new VsphereError('VSPHERE_RESPONSE_TOO_LARGE', `SOAP response with ${message}`);
+  }
+
   private fail(message: string): void {
     // saxes keeps going after an error event; remember the first one and stop building.
     this.error ??= new VsphereError('VSPHERE_BAD_RESPONSE', `invalid XML in SOAP response: ${message}`);
@@ -175,8 +274,8 @@ export class SoapXmlParser {
 }
 
 /** Parses a whole XML string (tests, small bodies). */
-export function parseXml(xml: string, stream?: StreamSpec): XmlNode {
-  const p = new SoapXmlParser(stream);
+export function parseXml(xml: string, stream?: StreamSpec, limits?: XmlLimits): XmlNode {
+  const p = new SoapXmlParser(stream, limits);
   p.write(xml);
   return p.close();
 }

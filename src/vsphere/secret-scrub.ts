@@ -1,0 +1,91 @@
+import type { Secret } from '../config/secret.js';
+import { SoapTransport, type CallOptions, type TransportOptions } from './soap/transport.js';
+import type { MoRef } from './soap/envelope.js';
+import type { XmlNode } from './soap/xml.js';
+
+const MASK = '<secret>';
+// The password now in use and the one before it: a vCenter fault can echo a password the file held
+// a moment ago (rotation while a Login was in flight).
+const KEEP = 2;
+
+/**
+ * The secrets a target sends to vCenter, and their removal from any text vCenter sends back: a fault
+ * string can echo the password (some SSO and proxy errors quote the request), and that text then
+ * reaches metrics, the status page, the log and `check`.
+ */
+export class SecretScrubber {
+  private secrets: string[] = [];
+
+  /** Remembers `secret` (as sent) so later texts from vCenter are scrubbed of it; returns it. */
+  remember(secret: Secret): Secret {
+    const value = secret.reveal();
+    if (value !== '' && this.secrets[0] !== value) {
+      this.secrets = [value, ...this.secrets.filter((s) => s !== value)].slice(0, KEEP);
+    }
+    return secret;
+  }
+
+  /** `text` with every remembered secret (also XML-escaped or URL-encoded) replaced by `<secret>`. */
+  text(text: string): string {
+    let out = text;
+    for (const s of this.secrets) {
+      for (const form of forms(s)) if (out.includes(form)) out = out.split(form).join(MASK);
+    }
+    return out;
+  }
+
+  /** Scrubs the message and stack of an error (and of its causes) in place; returns it. */
+  error<T>(e: T): T {
+    if (this.secrets.length === 0) return e;
+    for (let cur: unknown = e, depth = 0; cur instanceof Error && depth < 5; depth++) {
+      const err = cur;
+      // Some errors (DOMException, an abort reason in the chain) have read-only fields; they hold
+      // no text from vCenter.
+      trySet(() => (err.message = this.text(err.message)));
+      if (err.stack !== undefined) trySet(() => (err.stack = this.text(err.stack ?? '')));
+      cur = err.cause;
+    }
+    return e;
+  }
+}
+
+function trySet(assign: () => unknown): void {
+  try {
+    assign();
+  } catch {
+    // read-only: left as it is
+  }
+}
+
+function forms(secret: string): Set<string> {
+  const xml = secret
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;');
+  return new Set([secret, xml, encodeURIComponent(secret)]);
+}
+
+/**
+ * A SoapTransport whose every failure is scrubbed of the target's secrets: the one place where
+ * vCenter's text enters a target, whichever caller (session, client, inventory watch, check) made the call.
+ */
+export class ScrubbingSoapTransport extends SoapTransport {
+  constructor(
+    opts: TransportOptions,
+    /** The secrets to remove from vCenter's error texts. */
+    readonly scrubber: SecretScrubber,
+  ) {
+    super(opts);
+  }
+
+  /** SoapTransport.call, with any error scrubbed of the remembered secrets. */
+  override async call(method: string, self: MoRef, body: string, options?: CallOptions): Promise<XmlNode> {
+    try {
+      return await super.call(method, self, body, options);
+    } catch (e) {
+      throw this.scrubber.error(e);
+    }
+  }
+}

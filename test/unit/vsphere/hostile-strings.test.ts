@@ -1,0 +1,156 @@
+/** Strings from vCenter are data: names on Object.prototype, XML-illegal characters, repeated series. */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { child, parseXml, SoapXmlParser } from '../../../src/vsphere/soap/xml.js';
+import { faultToError } from '../../../src/vsphere/soap/faults.js';
+import { errorReason, VsphereError } from '../../../src/vsphere/soap/errors.js';
+import { SoapStats } from '../../../src/scrape/self-stats.js';
+import { encodeFamilies } from '../../../src/exposition/text-encoder.js';
+import { toItem } from '../../../src/vsphere/inventory-records.js';
+import { UnrequestedProperties } from '../../../src/vsphere/property-collector.js';
+import { PerfAnswerFilter } from '../../../src/vsphere/perf-response.js';
+import type { PerfSample } from '../../../src/vsphere/perf-manager.js';
+
+const PROTOTYPE_NAMES = [
+  'constructor',
+  'toString',
+  'valueOf',
+  'hasOwnProperty',
+  '__proto__',
+  '__defineGetter__',
+  'isPrototypeOf',
+];
+const XSI = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"';
+
+const fault = (type: string): VsphereError =>
+  faultToError(
+    parseXml(
+      `<Fault ${XSI}><faultstring>odd</faultstring><detail><${type}Fault xsi:type="${type}"/></detail></Fault>`,
+    ),
+    'QueryPerf',
+  );
+
+describe('fault types and outcomes', () => {
+  test('a fault typed like an Object.prototype member is a generic fault with a string code', () => {
+    for (const type of PROTOTYPE_NAMES) {
+      const e = fault(type);
+      assert.equal(e.code, 'VSPHERE_FAULT', type);
+      assert.equal(e.faultType, type);
+      assert.equal(errorReason(e), 'VSPHERE_FAULT');
+    }
+    assert.equal(fault('InvalidLogin').code, 'VSPHERE_INVALID_LOGIN');
+  });
+
+  test('errorReason is a string whatever the error carries', () => {
+    const odd = new VsphereError('VSPHERE_FAULT', 'x');
+    Object.defineProperty(odd, 'code', { value: Object });
+    assert.equal(errorReason(odd), 'UNKNOWN');
+  });
+
+  test('SoapStats keeps a non-string outcome out of its labels (it would fail every later scrape)', () => {
+    const stats = new SoapStats();
+    stats.record('QueryPerf', Object as unknown as string, 0.1);
+    stats.record('QueryPerf', 'success', NaN);
+    const text = encodeFamilies(stats.families()).toString();
+    assert.match(text, /UNKNOWN/);
+    assert.match(text, /success/);
+  });
+});
+
+describe('character references XML 1.0 forbids', () => {
+  test('are read as U+FFFD and listed; the rest of the answer is kept', () => {
+    const p = new SoapXmlParser();
+    p.write('<r><name>vm&#x1b;[31m &#0;&#xD800;&#xFFFE; ok &#65;&#x1F600;&#x9;</name><n a="&#x1;"/></r>');
+    const root = p.close();
+    assert.equal(child(root, 'name')!.text, 'vm\uFFFD[31m \uFFFD\uFFFD\uFFFD ok A😀\t');
+    assert.equal(child(root, 'n')!.attrs.a, '\uFFFD');
+    assert.equal(p.replacements.count, 5);
+    assert.deepEqual(p.replacements.refs[0], { ref: '&#x1b;', element: 'name' });
+  });
+
+  test('a reference split across chunks is replaced too', () => {
+    const p = new SoapXmlParser();
+    p.write(Buffer.from('<r>a&#x'));
+    p.write(Buffer.from('1b;b</r>'));
+    assert.equal(p.close().text, 'a\uFFFDb');
+  });
+
+  test('malformed references and undefined entities are still rejected', () => {
+    for (const bad of ['<r>&#xZZ;</r>', '<r>&#;</r>', '<r>&nbsp;</r>'])
+      assert.throws(
+        () => parseXml(bad),
+        (e: unknown) => e instanceof VsphereError && e.code === 'VSPHERE_BAD_RESPONSE',
+        bad,
+      );
+  });
+});
+
+describe('property names', () => {
+  test('toItem skips names it does not decode, Object.prototype members included, and says which', () => {
+    const props = new Map(
+      [...PROTOTYPE_NAMES, 'name', 'summary.config.numCpu'].map((n) => [
+        n,
+        parseXml(`<val>${n === 'summary.config.numCpu' ? 4 : 'web'}</val>`),
+      ]),
+    );
+    for (const type of ['VirtualMachine', 'HostSystem', 'Folder']) {
+      const skipped: string[] = [];
+      const it = toItem(type, 'x-1', props, (p) => skipped.push(p));
+      assert.ok(skipped.includes('__proto__') && skipped.includes('constructor'), type);
+      if (it.kind === 'vm') {
+        assert.equal(it.vm.name, 'web');
+        assert.equal(it.vm.numCpu, 4);
+        assert.equal(Object.getPrototypeOf(it.vm), Object.prototype);
+      }
+    }
+  });
+
+  test('UnrequestedProperties keeps what was asked for (of any type: specs may name a supertype) and reports the rest once', () => {
+    const odd = new UnrequestedProperties([
+      { type: 'ManagedEntity', pathSet: ['name'] },
+      { type: 'VirtualMachine', pathSet: ['parent'] },
+    ]);
+    assert.equal(odd.keep('VirtualMachine', 'vm-1', 'name'), true);
+    assert.equal(odd.keep('VirtualMachine', 'vm-1', 'parent'), true);
+    assert.equal(odd.keep('VirtualMachine', 'vm-1', '__proto__'), false);
+    assert.equal(odd.keep('HostSystem', 'host-1', 'constructor'), false);
+    const logged: unknown[] = [];
+    odd.report({ warn: (o: unknown, msg?: string) => void logged.push([o, msg]) } as never, 'X');
+    assert.equal(logged.length, 1);
+    assert.match(JSON.stringify(logged[0]), /"count":2.*__proto__/);
+  });
+});
+
+describe('QueryPerf answers', () => {
+  const sample = (moid: string, counterId: number, instance = ''): PerfSample => ({
+    entity: { type: 'VirtualMachine', value: moid },
+    counterId,
+    instance,
+    value: 1,
+    intervalSeconds: 20,
+    timestamp: undefined,
+  });
+
+  test('PerfAnswerFilter keeps each series once and only for entities asked for', () => {
+    const filter = new PerfAnswerFilter([
+      { entity: { type: 'VirtualMachine', value: 'vm-1' }, counterIds: [2, 6] },
+      { entity: { type: 'VirtualMachine', value: 'vm-2' }, counterIds: [2] },
+    ]);
+    const out: string[] = [];
+    const pass = filter.pass((s) => out.push(`${s.entity.value}/${s.counterId}/${s.instance}`));
+    for (const s of [
+      sample('vm-1', 2),
+      sample('vm-1', 6),
+      sample('vm-1', 6, '4000'),
+      sample('vm-2', 2),
+      sample('vm-1', 2), // the entity listed again
+      sample('vm-1', 6, '4000'),
+      sample('vm-9', 2), // never asked for
+    ])
+      pass(s);
+    assert.deepEqual(out, ['vm-1/2/', 'vm-1/6/', 'vm-1/6/4000', 'vm-2/2/']);
+    const logged: unknown[] = [];
+    filter.report({ warn: (o: unknown) => void logged.push(o) } as never, 'QueryPerf');
+    assert.match(JSON.stringify(logged), /"count":3.*listed twice.*entity not asked for/);
+  });
+});
