@@ -79,10 +79,15 @@ export async function createTarget(
       : undefined;
   const { scrape } = config;
   // Background mode's collections are bounded by its interval too, whoever waits for them.
-  const capSeconds =
-    scrape.collection === 'background'
-      ? Math.min(scrape.timeoutSeconds, scrape.intervalSeconds)
-      : scrape.timeoutSeconds;
+  const intervalCaps =
+    scrape.collection === 'background' && scrape.intervalSeconds < scrape.maxTimeoutSeconds;
+  const capSeconds = intervalCaps ? scrape.intervalSeconds : scrape.maxTimeoutSeconds;
+  const capSource = intervalCaps ? 'scrape.interval_seconds, background mode' : 'scrape.max_timeout_seconds';
+  // A background collection has no scrape to state a budget: scrape.timeout_seconds, within the interval.
+  const backgroundBudget =
+    scrape.timeoutSeconds <= scrape.intervalSeconds
+      ? { seconds: scrape.timeoutSeconds, source: 'scrape.timeout_seconds, background mode' }
+      : { seconds: scrape.intervalSeconds, source: 'scrape.interval_seconds, background mode' };
   const scraper = new Scraper({
     client,
     inventory,
@@ -91,6 +96,7 @@ export async function createTarget(
     filter: compileFilter(t.filters),
     soapStats,
     timeoutSeconds: capSeconds,
+    timeoutSource: capSource,
     logger,
     version: VERSION,
     tlsVerify: v.url.protocol === 'https:' && !v.insecureSkipVerify,
@@ -98,14 +104,17 @@ export async function createTarget(
   });
   const background =
     scrape.collection === 'background'
-      ? new BackgroundCollector(scraper, scrape.intervalSeconds, capSeconds, logger)
+      ? new BackgroundCollector(scraper, scrape.intervalSeconds, backgroundBudget, logger)
       : undefined;
   let closing: Promise<void> | undefined;
   return {
     name: t.name,
     source: background
       ? { get: (budget, hangup) => background.get(budget, hangup), reportsAge: true }
-      : { get: (budget, hangup) => scraper.collect(budget, hangup), reportsAge: false },
+      : {
+          get: (budget, hangup) => scraper.collect(budget.seconds, hangup, budget.source),
+          reportsAge: false,
+        },
     loggedIn: () => session.stats.logins > 0,
     status() {
       const about = session.content?.about;

@@ -40,6 +40,9 @@ Flags:
   --web.enable-lifecycle        allow POST /-/reload (SIGHUP always reloads the config file)
   --log.level <level>           debug, info, warn or error (default "info")
   --log.format <format>         logfmt or json (default "logfmt")
+  --scrape.timeout-seconds <s>  deadline of a scrape without X-Prometheus-Scrape-Timeout-Seconds (default 10)
+  --scrape.max-timeout-seconds <s>
+                                cap on every scrape's deadline, the header's included (default 120)
   --[no-]collector.<name>       enable/disable a collector (${COLLECTOR_NAMES.map((n) => (COLLECTOR_DEFAULTS[n] ? n : `${n} (off by default)`)).join(', ')})
   -h, --help                    show this help and exit
   --version                     show the version and exit
@@ -51,6 +54,8 @@ Environment (overrides the config file; flags override both):
   VSPHERE_PASSWORD              the password itself (prefer VSPHERE_PASSWORD_FILE)
   VSPHERE_CA_FILE               PEM file with the CA(s) that signed the vCenter certificate
   VSPHERE_INSECURE_SKIP_VERIFY  true/false: skip TLS certificate verification (unsafe)
+  VSPHERE_SCRAPE_TIMEOUT_SECONDS      as --scrape.timeout-seconds
+  VSPHERE_SCRAPE_MAX_TIMEOUT_SECONDS  as --scrape.max-timeout-seconds
 
 There is deliberately no password flag: command lines are visible to every local user.
 `;
@@ -63,6 +68,8 @@ const FLAGS = {
   'web.enable-lifecycle': { type: 'boolean' },
   'log.level': { type: 'string' },
   'log.format': { type: 'string' },
+  'scrape.timeout-seconds': { type: 'string' },
+  'scrape.max-timeout-seconds': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
   ...Object.fromEntries(
@@ -79,6 +86,8 @@ const FLAG_KEYS: Record<string, string> = {
   'web.telemetry_path': '--web.telemetry-path',
   'log.level': '--log.level',
   'log.format': '--log.format',
+  'scrape.timeout_seconds': '--scrape.timeout-seconds',
+  'scrape.max_timeout_seconds': '--scrape.max-timeout-seconds',
   ...Object.fromEntries(COLLECTOR_NAMES.map((n) => [`collectors.${n}`, `--collector.${n}`])),
 };
 const ENV_KEYS: Record<string, string> = {
@@ -88,7 +97,18 @@ const ENV_KEYS: Record<string, string> = {
   'vsphere.password_file': 'VSPHERE_PASSWORD_FILE',
   'vsphere.ca_file': 'VSPHERE_CA_FILE',
   'vsphere.insecure_skip_verify': 'VSPHERE_INSECURE_SKIP_VERIFY',
+  'scrape.timeout_seconds': 'VSPHERE_SCRAPE_TIMEOUT_SECONDS',
+  'scrape.max_timeout_seconds': 'VSPHERE_SCRAPE_MAX_TIMEOUT_SECONDS',
 };
+// Keys whose flag or variable text is a number (left as text when it is not, so the schema's
+// message names the flag or variable).
+const NUMERIC_KEYS = new Set(['scrape.timeout_seconds', 'scrape.max_timeout_seconds']);
+
+function fromText(key: string, value: string): unknown {
+  if (!NUMERIC_KEYS.has(key)) return value;
+  const n = value.trim() === '' ? Number.NaN : Number(value);
+  return Number.isFinite(n) ? n : value;
+}
 
 function parseFlags(argv: string[]) {
   try {
@@ -113,16 +133,17 @@ function parseBool(name: string, value: string): boolean {
 }
 
 function envLayer(env: Record<string, string | undefined>): Layer {
-  const vsphere: Record<string, unknown> = {};
+  const raw: Record<string, Record<string, unknown>> = { vsphere: {} };
   for (const [key, name] of Object.entries(ENV_KEYS)) {
     const value = env[name];
     // An empty variable (`VSPHERE_PASSWORD=` in a compose file) means unset, as in most tooling.
     if (value === undefined || value === '') continue;
-    const field = key.slice('vsphere.'.length);
-    vsphere[field] = field === 'insecure_skip_verify' ? parseBool(name, value) : value;
+    const [sectionName = '', field = ''] = key.split('.');
+    (raw[sectionName] ??= {})[field] =
+      field === 'insecure_skip_verify' ? parseBool(name, value) : fromText(key, value);
   }
   const keys = fromTable(ENV_KEYS);
-  return { data: parseLayer({ vsphere }, keys), name: keys.name };
+  return { data: parseLayer(raw, keys), name: keys.name };
 }
 
 function flagLayer(values: ReturnType<typeof parseFlags>): Layer {
@@ -140,7 +161,8 @@ function flagLayer(values: ReturnType<typeof parseFlags>): Layer {
     if (key.startsWith('collectors.')) continue;
     const value = all[flag.slice(2)];
     const [sectionName = '', field = ''] = key.split('.');
-    if (value !== undefined) (raw[sectionName] ??= {})[field] = value;
+    if (value !== undefined)
+      (raw[sectionName] ??= {})[field] = typeof value === 'string' ? fromText(key, value) : value;
   }
   const keys = fromTable(FLAG_KEYS);
   return { data: parseLayer(raw, keys), name: keys.name };

@@ -12,6 +12,12 @@ import type {
   VSPHERE_SHAPE,
 } from './schema.js';
 
+// Deadline of a scrape without Prometheus' timeout header.
+const DEFAULT_TIMEOUT_SECONDS = 10;
+// Safety cap on the header: Prometheus never sends more than its scrape_interval, and a collection
+// that needs longer than two minutes needs background mode or fewer collectors, not more time.
+const DEFAULT_MAX_TIMEOUT_SECONDS = 120;
+
 function merge<T extends object>(parts: (T | undefined)[]): Partial<T> {
   return Object.assign({}, ...parts.filter((p) => p !== undefined)) as Partial<T>;
 }
@@ -97,10 +103,20 @@ export function resolveConfig(layers: readonly Layer[], configFile?: string): Co
       `${defaultLayer?.name(['default_target']) ?? 'default_target'}: no target named ${JSON.stringify(defaultTarget)}`,
     );
   }
+  const scrape = merge(layers.map((l) => l.data.scrape));
+  const timeoutSeconds = scrape.timeout_seconds ?? DEFAULT_TIMEOUT_SECONDS;
+  const maxTimeoutSeconds = scrape.max_timeout_seconds ?? DEFAULT_MAX_TIMEOUT_SECONDS;
+  if (timeoutSeconds > maxTimeoutSeconds) {
+    const named = (k: string): string =>
+      layers.findLast((l) => l.data.scrape?.[k as 'timeout_seconds'] !== undefined)?.name(['scrape', k]) ??
+      `scrape.${k}`;
+    problems.push(
+      `${named('timeout_seconds')}: ${timeoutSeconds} is above ${named('max_timeout_seconds')} (${maxTimeoutSeconds}), which caps every scrape's deadline`,
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const web = merge(layers.map((l) => l.data.web));
-  const scrape = merge(layers.map((l) => l.data.scrape));
   const log = merge(layers.map((l) => l.data.log));
   const vmOpts = merge(layers.map((l) => l.data.vm));
   const hostOpts = merge(layers.map((l) => l.data.host));
@@ -124,8 +140,9 @@ export function resolveConfig(layers: readonly Layer[], configFile?: string): Co
       maxRequests: web.max_requests ?? 64,
     },
     scrape: {
-      timeoutSeconds: scrape.timeout_seconds ?? 10,
+      timeoutSeconds,
       timeoutOffsetSeconds: scrape.timeout_offset_seconds ?? 0.5,
+      maxTimeoutSeconds,
       collection: scrape.collection ?? 'on-scrape',
       intervalSeconds: scrape.interval_seconds ?? 20,
     },

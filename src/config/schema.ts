@@ -56,6 +56,7 @@ export interface Config {
   scrape: {
     timeoutSeconds: number;
     timeoutOffsetSeconds: number;
+    maxTimeoutSeconds: number;
     /** `on-scrape`: collect when scraped; `background`: collect every intervalSeconds, serve the last result. */
     collection: 'on-scrape' | 'background';
     intervalSeconds: number;
@@ -241,6 +242,7 @@ export const FileSchema = z.strictObject(
     }),
     scrape: section({
       timeout_seconds: positive(),
+      max_timeout_seconds: positive(),
       timeout_offset_seconds: z.number({ error: 'expected a number >= 0' }).min(0),
       collection: z.enum(['on-scrape', 'background'], { error: 'expected on-scrape or background' }),
       interval_seconds: int(5, 3600),

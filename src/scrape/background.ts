@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Budget } from './deadline.js';
 import type { Collection, Scraper } from './scraper.js';
 
 // Realtime statistics close every 20 s; collecting a little after the boundary reads the newest
@@ -17,7 +18,7 @@ export class BackgroundCollector {
   constructor(
     private readonly scraper: Scraper,
     private readonly intervalSeconds: number,
-    private readonly budgetSeconds: number,
+    private readonly budget: Budget,
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
   ) {}
@@ -28,8 +29,8 @@ export class BackgroundCollector {
   }
 
   /** The last complete collection; before the first one finishes, the one in flight (within the scrape's own budget). */
-  async get(budgetSeconds: number, signal?: AbortSignal): Promise<Collection> {
-    return this.last ?? this.scraper.collect(budgetSeconds, signal);
+  async get(budget: Budget, signal?: AbortSignal): Promise<Collection> {
+    return this.last ?? this.scraper.collect(budget.seconds, signal, budget.source);
   }
 
   /** Stops scheduling; a collection in flight is left to the scraper's abort. */
@@ -41,7 +42,7 @@ export class BackgroundCollector {
 
   private run(): void {
     if (this.stopped) return;
-    this.scraper.collectFully(this.budgetSeconds).then(
+    this.scraper.collectFully(this.budget.seconds, this.budget.source).then(
       (c) => {
         this.last = c;
         this.schedule();

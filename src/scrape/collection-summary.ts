@@ -10,6 +10,8 @@ export interface CollectorOutcome {
 export interface CollectionSummary {
   up: boolean;
   durationSeconds: number;
+  /** The deadline it had (seconds from its start) and where that came from. */
+  deadline?: { seconds: number; source: string };
   /** When the collection finished (Date.now()). */
   finishedAt: number;
   /** Samples in the collection's output, the exporter's own health families included. */

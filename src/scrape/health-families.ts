@@ -23,11 +23,12 @@ export function successFamily(): MetricFamily {
   );
 }
 
-/** The exporter's own families of a collection: up, duration, last error, build, vCenter, session, SOAP. */
+/** The exporter's own families of a collection: up, duration, deadline, last error, build, vCenter, session, SOAP. */
 export function healthFamilies(
   deps: HealthDeps,
   up: boolean,
   durationSeconds: number,
+  deadlineSeconds: number,
   error: unknown,
 ): MetricFamily[] {
   const { client, version, soapStats } = deps;
@@ -43,6 +44,11 @@ export function healthFamilies(
       up ? 1 : 0,
     ),
     gauge('vsphere_scrape_duration_seconds', 'Wall time of this collection.', durationSeconds),
+    gauge(
+      'vsphere_scrape_timeout_seconds',
+      'Deadline this collection had, in seconds from its start: the longest budget of the scrapes that waited for it (X-Prometheus-Scrape-Timeout-Seconds minus scrape.timeout_offset_seconds, or scrape.timeout_seconds without the header), at most scrape.max_timeout_seconds.',
+      deadlineSeconds,
+    ),
     gauge(
       'vsphere_target_tls_verify',
       '1 when the connection to vCenter is TLS with certificate verification; 0 for http:// or insecure_skip_verify.',

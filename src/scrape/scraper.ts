@@ -17,6 +17,7 @@ import { describe } from '../vsphere/session.js';
 import type { CollectionSummary } from './collection-summary.js';
 import type { SoapStats } from './self-stats.js';
 import { healthFamilies, successFamily } from './health-families.js';
+import type { Budget } from './deadline.js';
 import { SharedCollection, type Departure } from './shared-collection.js';
 
 /** The encoded result of one collection, shared by every scrape that waited for it. */
@@ -41,8 +42,10 @@ export interface ScraperDeps {
   /** Which objects are collected (default: all). */
   filter?: ObjectFilter;
   soapStats: SoapStats;
-  /** Upper bound of one collection however long its scrapes may wait (scrape.timeout_seconds). */
+  /** Upper bound of one collection however long its scrapes may wait (scrape.max_timeout_seconds). */
   timeoutSeconds: number;
+  /** The setting behind `timeoutSeconds`, named when that cap ends a collection. */
+  timeoutSource?: string;
   logger: Logger;
   version: string;
   /** Whether vCenter's TLS certificate is verified (false only with insecure_skip_verify). */
@@ -72,23 +75,24 @@ export class Scraper {
    * The collection in flight (or a new one), waited for at most `budgetSeconds`: when it is not
    * done by then, this scrape answers `vsphere_up 0` with a deadline reason and the collection goes
    * on for longer scrapes. It is aborted at the latest deadline of its scrapes (at most
-   * `timeoutSeconds` after it started) or when every scrape's `signal` has aborted.
+   * `timeoutSeconds` after it started) or when every scrape's `signal` has aborted. `source` says
+   * where the budget came from (named in the message when this deadline ends the collection).
    */
-  async collect(budgetSeconds: number, signal?: AbortSignal): Promise<Collection> {
+  async collect(budgetSeconds: number, signal?: AbortSignal, source?: string): Promise<Collection> {
     const started = process.hrtime.bigint();
     // A scraper gone before it joined is no waiter at all: it neither starts nor holds a collection.
-    if (signal?.aborted) return this.departed({ kind: 'hangup' }, started);
-    const got = await this.shared().join(budgetSeconds, signal);
-    return 'kind' in got ? this.departed(got, started) : got;
+    if (signal?.aborted) return this.departed({ kind: 'hangup' }, started, budgetSeconds);
+    const got = await this.shared().join(budgetSeconds, signal, source);
+    return 'kind' in got ? this.departed(got, started, budgetSeconds) : got;
   }
 
   /**
    * Background mode: the collection in flight (or a new one with `budgetSeconds`) awaited to its
    * end, even when a longer scrape extended it past `budgetSeconds`.
    */
-  async collectFully(budgetSeconds: number): Promise<Collection> {
+  async collectFully(budgetSeconds: number, source?: string): Promise<Collection> {
     const shared = this.shared();
-    const got = await shared.join(budgetSeconds);
+    const got = await shared.join(budgetSeconds, undefined, source);
     return 'kind' in got ? shared.result : got;
   }
 
@@ -105,11 +109,12 @@ export class Scraper {
   private shared(): SharedCollection<Collection> {
     if (this.inflight) return this.inflight;
     const shared: SharedCollection<Collection> = new SharedCollection(
-      (ac) => this.run(ac),
+      (ac, deadline) => this.run(ac, deadline),
       this.deps.timeoutSeconds,
       () => {
         if (this.inflight === shared) this.inflight = undefined;
       },
+      this.deps.timeoutSource,
     );
     this.inflight = shared;
     this.running.add(shared);
@@ -122,7 +127,7 @@ export class Scraper {
   }
 
   /** The answer of a scrape that left before the shared collection finished: health families only. */
-  private departed(why: Departure, started: bigint): Collection {
+  private departed(why: Departure, started: bigint, budgetSeconds: number): Collection {
     const error =
       why.kind === 'deadline'
         ? new VsphereError(
@@ -135,7 +140,10 @@ export class Scraper {
     const success = successFamily();
     for (const c of this.deps.collectors) success.add([c.name], 0);
     const durationSeconds = seconds(started);
-    const body = encodeFamilyChunks([success, ...healthFamilies(this.deps, false, durationSeconds, error)]);
+    const body = encodeFamilyChunks([
+      success,
+      ...healthFamilies(this.deps, false, durationSeconds, budgetSeconds, error),
+    ]);
     let gz: Promise<Buffer> | undefined;
     return {
       up: false,
@@ -146,7 +154,7 @@ export class Scraper {
     };
   }
 
-  private async run(ac: AbortController): Promise<Collection> {
+  private async run(ac: AbortController, deadline: () => Budget): Promise<Collection> {
     const { client, logger } = this.deps;
     const started = process.hrtime.bigint();
     const perCollector: MetricFamily[][] = this.deps.collectors.map(() => []);
@@ -208,17 +216,19 @@ export class Scraper {
     }
     this.logOutcome(error);
     const durationSeconds = seconds(started);
+    const had = deadline();
     const families = [
       ...perCollector.flat(),
       success,
       duration,
-      ...healthFamilies(this.deps, up, durationSeconds, error),
+      ...healthFamilies(this.deps, up, durationSeconds, had.seconds, error),
     ];
     const body = encodeFamilyChunks(families);
     const finishedAt = Date.now();
     this.summary = {
       up,
       durationSeconds,
+      deadline: had,
       finishedAt,
       samples: families.reduce((n, f) => n + f.size, 0),
       error:

@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events';
+import type { Budget } from './deadline.js';
 
 /** Why a scrape stopped waiting before the shared collection finished. */
 export type Departure = { kind: 'deadline'; budgetSeconds: number } | { kind: 'hangup' };
@@ -18,8 +19,9 @@ export class SharedCollection<T> {
   readonly result: Promise<T>;
   private readonly ac = new AbortController();
   private readonly startedAt = performance.now();
-  private readonly capAt: number;
   private deadlineAt = 0;
+  private deadlineSource = '';
+  private deadlineSecs = 0;
   private timer: NodeJS.Timeout | undefined;
   private waiters = 0;
   private done = false;
@@ -27,21 +29,31 @@ export class SharedCollection<T> {
   /**
    * Starts `run` at once. It must stop when the controller's signal aborts (deadline, every waiter
    * gone, or abort()); it may abort the controller itself when nobody will read its remaining work.
+   * `run` may read its deadline (seconds from its start) at any time, e.g. to report it.
    * `onEnded` runs when its deadline passes or its last waiter leaves, so a later scrape starts afresh.
+   * `capSource` names the setting behind `capSeconds`, for the message when the cap cuts it.
    */
   constructor(
-    run: (ac: AbortController) => Promise<T>,
-    capSeconds: number,
+    run: (ac: AbortController, deadline: () => Budget) => Promise<T>,
+    private readonly capSeconds: number,
     private readonly onEnded: () => void,
+    private readonly capSource = 'the collection cap',
   ) {
     // Every collector's in-flight requests listen on this one signal (8 collectors × perf
     // concurrency); Node's default of 10 listeners would warn about a leak that is not one.
     setMaxListeners(256, this.ac.signal);
-    this.capAt = this.startedAt + capSeconds * 1000;
-    this.result = run(this.ac).finally(() => {
+    this.result = run(this.ac, () => ({
+      seconds: this.deadlineSeconds,
+      source: this.deadlineSource || this.capSource,
+    })).finally(() => {
       this.done = true;
       clearTimeout(this.timer);
     });
+  }
+
+  /** Seconds from the start to the collection's deadline as extended so far (the cap before any waiter). */
+  get deadlineSeconds(): number {
+    return this.deadlineAt === 0 ? this.capSeconds : this.deadlineSecs;
   }
 
   /** Aborts the collection (its waiters get its result, built from what was complete). */
@@ -54,13 +66,25 @@ export class SharedCollection<T> {
    * Waits for the collection for at most `budgetSeconds` (extending the collection's deadline to
    * this scrape's, within the cap). Resolves with the collection, or with a Departure when the
    * scrape's deadline passes first or `signal` aborts. A signal already aborted is not counted.
+   * `source` says where the budget came from, for the message when this deadline ends the collection.
    */
-  join(budgetSeconds: number, signal?: AbortSignal): Promise<T | Departure> {
+  join(budgetSeconds: number, signal?: AbortSignal, source = 'the scrape deadline'): Promise<T | Departure> {
     if (signal?.aborted) return Promise.resolve({ kind: 'hangup' });
     if (this.done) return this.result;
     this.waiters++;
-    const deadline = performance.now() + budgetSeconds * 1000;
-    this.extend(deadline);
+    const now = performance.now();
+    const deadline = now + budgetSeconds * 1000;
+    // The scrape that started the collection has its budget as the deadline (the µs since the start
+    // do not count); one that joined a running collection moves it past its own budget: say so.
+    if (this.deadlineAt === 0) this.extend(budgetSeconds, source, this.startedAt + budgetSeconds * 1000);
+    else {
+      const late = (now - this.startedAt) / 1000;
+      this.extend(
+        late + budgetSeconds,
+        `${source}, for a scrape that joined ${late.toFixed(1)} s in`,
+        deadline,
+      );
+    }
     return new Promise<T | Departure>((resolve) => {
       let grace: NodeJS.Timeout | undefined;
       let left = false;
@@ -103,17 +127,20 @@ export class SharedCollection<T> {
     });
   }
 
-  private extend(deadline: number): void {
-    const next = Math.min(this.capAt, Math.max(this.deadlineAt, deadline));
-    if (next === this.deadlineAt) return;
+  /** Moves the deadline to `at` (`seconds` after the start), if later, within the cap. */
+  private extend(seconds: number, source: string, at: number): void {
+    const capped = seconds > this.capSeconds;
+    const next = capped ? this.startedAt + this.capSeconds * 1000 : at;
+    if (next <= this.deadlineAt) return;
     this.deadlineAt = next;
+    this.deadlineSecs = capped ? this.capSeconds : Math.round(seconds * 1000) / 1000;
+    this.deadlineSource = capped ? this.capSource : source;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.expire(), Math.max(0, next - performance.now()));
   }
 
   private expire(): void {
-    const seconds = (this.deadlineAt - this.startedAt) / 1000;
-    this.end(`collection deadline of ${seconds.toFixed(1)} s reached`);
+    this.end(`collection deadline of ${this.deadlineSeconds.toFixed(1)} s reached (${this.deadlineSource})`);
   }
 
   /** Aborts a collection nobody will wait for any more; a later scrape starts a fresh one. */

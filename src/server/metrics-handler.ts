@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { acceptsGzip, CONTENT_TYPE, gzipBody } from '../exposition/index.js';
-import { collectionBudgetSeconds, type DeadlineConfig } from '../scrape/deadline.js';
+import { collectionBudget, type Budget, type DeadlineConfig } from '../scrape/deadline.js';
 import type { Collection } from '../scrape/scraper.js';
 import { answered } from './answer-writer.js';
 import { send } from './http-server.js';
@@ -10,7 +10,7 @@ export type SelfMetrics = () => Promise<string>;
 
 /** Where a scrape's collection comes from: a fresh (shared) one, or the background mode's last. */
 export interface CollectionSource {
-  get(budgetSeconds: number, hangup: AbortSignal): Promise<Collection>;
+  get(budget: Budget, hangup: AbortSignal): Promise<Collection>;
   /** Background mode: report `vsphere_collection_age_seconds`. */
   reportsAge: boolean;
 }
@@ -52,7 +52,7 @@ export function metricsHandler(
         req,
         res,
         source,
-        collectionBudgetSeconds(req.headers['x-prometheus-scrape-timeout-seconds'], deadline),
+        collectionBudget(req.headers['x-prometheus-scrape-timeout-seconds'], deadline),
         selfMetrics,
         hangup.signal,
       );
@@ -66,7 +66,7 @@ async function respond(
   req: IncomingMessage,
   res: ServerResponse,
   source: CollectionSource,
-  budget: number,
+  budget: Budget,
   selfMetrics: SelfMetrics,
   hangup: AbortSignal,
 ): Promise<void> {

@@ -117,6 +117,9 @@ function lastRows(last: CollectionSummary | undefined, now: number): [string, st
     ['Result', last.up ? 'up' : 'down'],
     ['Samples', String(last.samples)],
   ];
+  // Right after the duration, which it bounds; where it came from answers "why was it cut?".
+  if (last.deadline)
+    rows.splice(2, 0, ['Deadline', `${last.deadline.seconds.toFixed(1)} s (${esc(last.deadline.source)})`]);
   if (last.error)
     rows.push([
       'Error',

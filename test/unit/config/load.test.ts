@@ -32,6 +32,7 @@ void describe('loadConfig: sources and precedence', () => {
     assert.deepEqual(c.scrape, {
       timeoutSeconds: 10,
       timeoutOffsetSeconds: 0.5,
+      maxTimeoutSeconds: 120,
       collection: 'on-scrape',
       intervalSeconds: 20,
     });
@@ -63,6 +64,7 @@ web:
   max_requests: 8
 scrape:
   timeout_seconds: 20
+  max_timeout_seconds: 90
   timeout_offset_seconds: 0
   collection: background
   interval_seconds: 30
@@ -92,6 +94,7 @@ collectors:
     assert.deepEqual(c.scrape, {
       timeoutSeconds: 20,
       timeoutOffsetSeconds: 0,
+      maxTimeoutSeconds: 90,
       collection: 'background',
       intervalSeconds: 30,
     });
@@ -115,6 +118,39 @@ log: {level: warn, format: json}
     assert.equal(c.vsphere!.insecureSkipVerify, false);
     assert.deepEqual(c.web, { listenAddress: ':2222', telemetryPath: '/yaml', maxRequests: 64 });
     assert.deepEqual(c.log, { level: 'error', format: 'json' });
+  });
+
+  void it('scrape.timeout_seconds and max_timeout_seconds from variables and flags (yaml < env < flags)', async () => {
+    const file = write('scrape.yml', 'scrape: {timeout_seconds: 5, max_timeout_seconds: 60}\n');
+    const env = { ...BASE_ENV, VSPHERE_PASSWORD: 'p' };
+    const fromEnv = await run(['--config.file', file], {
+      ...env,
+      VSPHERE_SCRAPE_TIMEOUT_SECONDS: '45',
+      VSPHERE_SCRAPE_MAX_TIMEOUT_SECONDS: '300',
+    });
+    assert.deepEqual([fromEnv.scrape.timeoutSeconds, fromEnv.scrape.maxTimeoutSeconds], [45, 300]);
+    const fromFlags = await run(
+      ['--config.file', file, '--scrape.timeout-seconds=2.5', '--scrape.max-timeout-seconds', '30'],
+      { ...env, VSPHERE_SCRAPE_TIMEOUT_SECONDS: '45' },
+    );
+    assert.deepEqual([fromFlags.scrape.timeoutSeconds, fromFlags.scrape.maxTimeoutSeconds], [2.5, 30]);
+    await fails(
+      [],
+      { ...env, VSPHERE_SCRAPE_TIMEOUT_SECONDS: 'ten' },
+      /^config error: VSPHERE_SCRAPE_TIMEOUT_SECONDS: expected a number > 0/,
+    );
+    await fails(
+      ['--scrape.timeout-seconds=0'],
+      env,
+      /^config error: --scrape.timeout-seconds: expected a number > 0/,
+    );
+    await fails(
+      ['--scrape.timeout-seconds=200'],
+      env,
+      "config error: --scrape.timeout-seconds: 200 is above scrape.max_timeout_seconds (120), which caps every scrape's deadline",
+    );
+    assert.match(HELP_TEXT, /--scrape\.timeout-seconds/);
+    assert.match(HELP_TEXT, /VSPHERE_SCRAPE_TIMEOUT_SECONDS/);
   });
 
   void it('a higher layer password replaces a lower layer password_file, and vice versa', async () => {

@@ -152,7 +152,7 @@ describe('deploy/kubernetes', () => {
             );
             assert.match((await readPassword(t.vsphere, {})).reveal(), /^CHANGE-ME-placeholder/);
           }
-          // Prometheus' scrapeTimeout - 0.5 s is the deadline only if timeout_seconds does not cap it lower.
+          // Prometheus' scrapeTimeout - 0.5 s is the deadline only if max_timeout_seconds does not cap it lower.
           const timeouts = objects.flatMap((o) =>
             o.kind === 'ServiceMonitor'
               ? (o.spec as { endpoints: { scrapeTimeout: string; interval: string }[] }).endpoints
@@ -170,7 +170,8 @@ describe('deploy/kubernetes', () => {
             assert.ok(seconds(e.scrapeTimeout) < seconds(e.interval), 'timeout below the interval');
             assert.ok(seconds(e.interval) >= 20, "no shorter than vCenter's 20 s realtime sample");
             assert.ok(
-              config.scrape.timeoutSeconds >= seconds(e.scrapeTimeout) - config.scrape.timeoutOffsetSeconds,
+              config.scrape.maxTimeoutSeconds >=
+                seconds(e.scrapeTimeout) - config.scrape.timeoutOffsetSeconds,
             );
           }
           if (name === 'multi') {

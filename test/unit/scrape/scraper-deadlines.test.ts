@@ -41,7 +41,12 @@ interface Rig {
 }
 
 /** A Scraper whose inventory read takes `inventoryMs` and whose one collector takes `collectMs`. */
-function rig(opts: { inventoryMs: number; collectMs: number; timeoutSeconds?: number }): Rig {
+function rig(opts: {
+  inventoryMs: number;
+  collectMs: number;
+  timeoutSeconds?: number;
+  timeoutSource?: string;
+}): Rig {
   const signals: AbortSignal[] = [];
   const client = {
     withoutRecovery: () => client,
@@ -76,6 +81,7 @@ function rig(opts: { inventoryMs: number; collectMs: number; timeoutSeconds?: nu
     collectors: [collector],
     soapStats: new SoapStats(),
     timeoutSeconds: opts.timeoutSeconds ?? 10,
+    ...(opts.timeoutSource ? { timeoutSource: opts.timeoutSource } : {}),
     logger: pino({ level: 'silent' }),
     version: 'test',
   });
@@ -83,13 +89,20 @@ function rig(opts: { inventoryMs: number; collectMs: number; timeoutSeconds?: nu
 }
 
 /** What a scrape saw: up, the last error's code and message, whether the collector's data is there. */
-function read(c: Collection): { up: number; code?: string; message?: string; data: boolean } {
+function read(c: Collection): {
+  up: number;
+  code?: string;
+  message?: string;
+  data: boolean;
+  timeout: number;
+} {
   const { samples } = parsePrometheusText(Buffer.concat(c.body).toString('utf8'));
   const err = find(samples, 'vsphere_last_error_info')[0];
   return {
     up: find(samples, 'vsphere_up')[0]!.value,
     ...(err ? { code: err.labels.code!, message: err.labels.message! } : {}),
     data: find(samples, 'vsphere_fake_done').length === 1,
+    timeout: find(samples, 'vsphere_scrape_timeout_seconds')[0]!.value,
   };
 }
 
@@ -214,6 +227,51 @@ test('background mode waits for its whole collection, even when a longer scrape 
   const [b, s] = await Promise.all([background, scrape]);
   // The same collection for both, complete: not a deadline answer the background would then serve.
   assert.equal(b, s);
-  assert.deepEqual(read(b), { up: 1, data: true });
+  const seen = read(b);
+  assert.deepEqual([seen.up, seen.data], [1, true]);
+  // The scrape that joined 20 ms in extended the deadline to its own 5 s.
+  assert.ok(seen.timeout > 5 && seen.timeout < 5.5, `vsphere_scrape_timeout_seconds ${seen.timeout}`);
   assert.equal(signals.length, 1);
+});
+
+const NO_HEADER = 'scrape.timeout_seconds; no X-Prometheus-Scrape-Timeout-Seconds header';
+
+test('the deadline message names where the deadline came from; vsphere_scrape_timeout_seconds is that deadline', async () => {
+  const { scraper, signals } = rig({ inventoryMs: 50, collectMs: 30_000 });
+  const r = read(await scraper.collect(0.5, undefined, NO_HEADER));
+  assert.equal(r.up, 1);
+  assert.equal(r.data, false);
+  assert.equal(
+    String((signals[0]!.reason as Error).message),
+    `collection deadline of 0.5 s reached (${NO_HEADER})`,
+  );
+  assert.ok(Math.abs(r.timeout - 0.5) < 0.05, `vsphere_scrape_timeout_seconds ${r.timeout}`);
+  assert.equal(scraper.last?.deadline?.source, NO_HEADER);
+});
+
+test('a deadline cut by the cap names the cap and exports the capped deadline', async () => {
+  const { scraper, signals } = rig({
+    inventoryMs: 50,
+    collectMs: 30_000,
+    timeoutSeconds: 0.4,
+    timeoutSource: 'scrape.max_timeout_seconds',
+  });
+  const r = read(await scraper.collect(20, undefined, 'X-Prometheus-Scrape-Timeout-Seconds 20.5 minus …'));
+  assert.match(
+    String((signals[0]!.reason as Error).message),
+    /^collection deadline of 0\.4 s reached \(scrape\.max_timeout_seconds\)$/,
+  );
+  assert.ok(Math.abs(r.timeout - 0.4) < 0.05, `vsphere_scrape_timeout_seconds ${r.timeout}`);
+});
+
+test('every answer carries its deadline: the full collection the longest, a scrape that left its own', async () => {
+  const { scraper } = rig({ inventoryMs: 50, collectMs: 800 });
+  const long = scraper.collect(5);
+  await sleep(20);
+  const short = read(await scraper.collect(0.2));
+  assert.equal(short.up, 0);
+  assert.equal(short.timeout, 0.2);
+  const l = read(await long);
+  assert.equal(l.data, true);
+  assert.ok(Math.abs(l.timeout - 5) < 0.05, `vsphere_scrape_timeout_seconds ${l.timeout}`);
 });

@@ -22,7 +22,7 @@ test('a client gone before the /metrics handler runs (e.g. during basic auth) jo
   };
   const handler = metricsHandler(
     source,
-    { timeoutSeconds: 10, timeoutOffsetSeconds: 0.5 },
+    { timeoutSeconds: 10, timeoutOffsetSeconds: 0.5, maxTimeoutSeconds: 120 },
     () => Promise.resolve(''),
     4,
   );

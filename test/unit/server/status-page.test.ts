@@ -188,6 +188,27 @@ describe('status page', () => {
     assert.ok(!html.includes('also at'), 'no default target, no /metrics note');
   });
 
+  test("the last collection's deadline and where it came from", () => {
+    const html = statusPage(
+      view([
+        target({
+          last: {
+            ...upSummary,
+            durationSeconds: 10.01,
+            deadline: {
+              seconds: 10,
+              source: 'scrape.timeout_seconds; no X-Prometheus-Scrape-Timeout-Seconds header',
+            },
+          },
+        }),
+      ]),
+    );
+    assert.match(
+      card(html, 'up'),
+      /<dt>Deadline<\/dt><dd>10\.0 s \(scrape\.timeout_seconds; no X-Prometheus-Scrape-Timeout-Seconds header\)<\/dd>/,
+    );
+  });
+
   test('durations read at a glance', () => {
     assert.equal(formatDuration(0), '0 s');
     assert.equal(formatDuration(42.9), '42 s');
