@@ -93,26 +93,14 @@ export class WebSecurity {
         { remote: req.socket.remoteAddress },
         'basic auth busy: too many password checks waiting',
       );
-      const busy = '503 too many password checks at once; retry\n';
-      res.writeHead(503, {
-        'Retry-After': '1',
-        'Content-Type': 'text/plain; charset=utf-8',
-        'Content-Length': String(busy.length),
-      });
-      res.end(req.method === 'HEAD' ? undefined : busy);
+      plainAnswer(req, res, 503, { 'Retry-After': '1' }, '503 too many password checks at once; retry\n');
       return false;
     }
     this.logger.debug(
       { reason: outcome.reason, bcrypt: outcome.bcrypt, remote: req.socket.remoteAddress },
       'basic auth refused',
     );
-    const body = 'Unauthorized\n';
-    res.writeHead(401, {
-      'WWW-Authenticate': 'Basic',
-      'Content-Type': 'text/plain; charset=utf-8',
-      'Content-Length': String(body.length),
-    });
-    res.end(req.method === 'HEAD' ? undefined : body);
+    plainAnswer(req, res, 401, { 'WWW-Authenticate': 'Basic' }, 'Unauthorized\n');
     return false;
   }
 
@@ -185,4 +173,20 @@ export class WebSecurity {
 
 function compareIn(worker: BcryptWorker): Compare {
   return (password, hash) => worker.compare(password, hash);
+}
+
+/** A short ASCII text/plain answer (no body for HEAD). */
+function plainAnswer(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  headers: Record<string, string>,
+  body: string,
+): void {
+  res.writeHead(status, {
+    ...headers,
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': String(body.length),
+  });
+  res.end(req.method === 'HEAD' ? undefined : body);
 }

@@ -3,7 +3,7 @@
  * hostile or broken vCenter answers; plus the memory and series checks those tests share.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startVcsim, type Vcsim } from './vcsim.js';
@@ -65,25 +65,6 @@ export async function startHostileRig(opts: HostileRigOptions = {}): Promise<Hos
     await vc.stop();
     rmSync(dir, { recursive: true, force: true });
     throw err;
-  }
-}
-
-/** A line of /proc/<pid>/status in bytes (VmRSS, VmHWM). */
-export function procStatusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const kb = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(
-    readFileSync(`/proc/${pid}/status`, 'utf8'),
-  )?.[1];
-  if (kb === undefined) throw new Error(`no ${field} for pid ${pid}`);
-  return Number(kb) * 1024;
-}
-
-/** Resets VmHWM to the current RSS (Linux clear_refs "5"); false when not permitted. */
-export function resetPeakRss(pid: number): boolean {
-  try {
-    writeFileSync(`/proc/${pid}/clear_refs`, '5');
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -24,6 +24,7 @@ import { find, type Sample } from '../harness/prom-text.js';
 import { promtoolCheckMetrics, vsphereFamiliesText } from '../harness/promtool.js';
 import { procAlive } from '../harness/procs.js';
 import { exporterEnv, timedScrape } from '../harness/env.js';
+import { resetPeakRss, statusBytes } from '../../bench/proc-stats.js';
 
 const MiB = 1024 * 1024;
 
@@ -41,25 +42,6 @@ const value = (samples: Sample[], name: string, labels: Record<string, string> =
 };
 
 const vsphereOnly = vsphereFamiliesText;
-
-/** A line of /proc/<pid>/status in bytes (VmRSS, VmHWM). */
-function procStatusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const kb = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(
-    readFileSync(`/proc/${pid}/status`, 'utf8'),
-  )?.[1];
-  if (kb === undefined) throw new Error(`no ${field} for pid ${pid}`);
-  return Number(kb) * 1024;
-}
-
-/** Resets VmHWM to the current RSS (Linux clear_refs "5"); false when not permitted. */
-function resetPeakRss(pid: number): boolean {
-  try {
-    writeFileSync(`/proc/${pid}/clear_refs`, '5');
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const mib = (bytes: number): string => `${(bytes / MiB).toFixed(1)} MiB`;
 
@@ -620,7 +602,7 @@ describe('reliability: hostile XML in RetrievePropertiesEx answers (inventory: f
     // RSS grows over the first few dozen scrapes (JIT, heap sizing) before it levels off.
     for (let i = 0; i < 20; i++)
       assert.equal(value((await timedScrape(rig.exporter)).samples, 'vsphere_up'), 1);
-    baselineRss = procStatusBytes(rig.exporter.pid, 'VmRSS');
+    baselineRss = statusBytes(rig.exporter.pid, 'VmRSS');
   });
   after(async () => {
     await rig?.close();
@@ -640,7 +622,7 @@ describe('reliability: hostile XML in RetrievePropertiesEx answers (inventory: f
     assert.equal(res.status, 200);
     assert.ok(res.ms < 2000, `${fault}: answered after ${res.ms.toFixed(0)} ms`);
     await assertPromtoolClean(res.text);
-    const hwm = procStatusBytes(exporter.pid, 'VmHWM');
+    const hwm = statusBytes(exporter.pid, 'VmHWM');
     assert.ok(hwm < baselineRss + 64 * MiB, `${fault}: VmHWM ${mib(hwm)}, baseline RSS ${mib(baselineRss)}`);
     const code = find(res.samples, 'vsphere_last_error_info')[0]?.labels.code ?? '-';
     t.diagnostic(
@@ -652,7 +634,7 @@ describe('reliability: hostile XML in RetrievePropertiesEx answers (inventory: f
 
   test('DOCTYPE bomb, 10,000-deep nesting, 100,000 char refs, 64 MiB body: rejected fast, memory bounded, not retained', async (t) => {
     const pid = rig.exporter.pid;
-    const hwmBefore = procStatusBytes(pid, 'VmHWM');
+    const hwmBefore = statusBytes(pid, 'VmHWM');
     // Measure this test's peak, not the start-up's (needs CAP_SYS_PTRACE over the child or the same user).
     const reset = resetPeakRss(pid);
     for (const [fault, code] of [
@@ -666,13 +648,13 @@ describe('reliability: hostile XML in RetrievePropertiesEx answers (inventory: f
       assert.equal(find(samples, 'vsphere_last_error_info')[0]?.labels.code, code, fault);
     }
     assertLogLinesSmall(rig.exporter);
-    const peak = procStatusBytes(pid, 'VmHWM');
+    const peak = statusBytes(pid, 'VmHWM');
     for (let i = 0; i < 3; i++) {
       const good = await timedScrape(rig.exporter);
       assert.equal(value(good.samples, 'vsphere_up'), 1);
       assert.equal(find(good.samples, 'vsphere_vm_info').length, rig.vc.inventory.vms.length);
     }
-    const rssAfter = procStatusBytes(pid, 'VmRSS');
+    const rssAfter = statusBytes(pid, 'VmRSS');
     assert.ok(rssAfter < baselineRss + 32 * MiB, `RSS ${mib(baselineRss)} → ${mib(rssAfter)}`);
     t.diagnostic(
       `baseline RSS ${mib(baselineRss)} (VmHWM ${mib(hwmBefore)}${reset ? ', then reset via clear_refs' : ', not resettable'}); ` +

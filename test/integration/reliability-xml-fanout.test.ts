@@ -12,7 +12,8 @@ import { find, type Sample } from '../harness/prom-text.js';
 import { timedScrape } from '../harness/env.js';
 import type { FaultRule } from '../harness/fault-proxy.js';
 import { procAlive } from '../harness/procs.js';
-import { procStatusBytes, resetPeakRss, startHostileRig, type HostileRig } from '../harness/hostile-rig.js';
+import { startHostileRig, type HostileRig } from '../harness/hostile-rig.js';
+import { resetPeakRss, statusBytes } from '../../bench/proc-stats.js';
 
 const MiB = 1024 * 1024;
 const mib = (bytes: number): string => `${(bytes / MiB).toFixed(1)} MiB`;
@@ -81,7 +82,7 @@ describe('reliability: XML fan-out under the byte cap (default 32 MiB cap, incre
     const { proxy, exporter, vc } = rig;
     const pid = exporter.pid;
     const reset = resetPeakRss(pid);
-    const before = procStatusBytes(pid, reset ? 'VmRSS' : 'VmHWM');
+    const before = statusBytes(pid, reset ? 'VmRSS' : 'VmHWM');
     proxy.resetCounts();
     proxy.addRule(rule);
     const healthy = pollHealthy(exporter.baseUrl);
@@ -92,7 +93,7 @@ describe('reliability: XML fan-out under the byte cap (default 32 MiB cap, incre
       proxy.clearRules();
     }
     const health = await healthy.stop();
-    const peak = procStatusBytes(pid, 'VmHWM');
+    const peak = statusBytes(pid, 'VmHWM');
     assert.ok(procAlive(pid), 'exporter still running');
     assert.equal(res.status, 200);
     const error = find(res.samples, 'vsphere_last_error_info')[0]?.labels;
