@@ -34,32 +34,49 @@ describe('startup: a failed first login is logged at once, with its cause and hi
   let exporter: ExporterProcess;
   let dir: string;
   let closedPort = 0;
-  let forwarder: Server | undefined;
+  let latePort = 0;
+  const forwarders: Server[] = [];
   // Accepts connections and never says a word: the TLS handshake times out.
   let silent: Server;
   const sockets = new Set<Socket>();
 
   const lines = (target: string, msg: string): Line[] =>
     exporter.logs.filter((l) => l.target === target && l.msg === msg);
-  const waitFor = async (target: string, msg: string): Promise<Line> => {
-    const deadline = Date.now() + LOG_WAIT_MS;
+  const waitFor = async (target: string, msg: string, waitMs = LOG_WAIT_MS): Promise<Line> => {
+    const deadline = Date.now() + waitMs;
     while (Date.now() < deadline) {
       const l = lines(target, msg)[0];
       if (l) return l;
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.fail(
-      `no "${msg}" line for target ${target} within ${LOG_WAIT_MS} ms:\n` +
+      `no "${msg}" line for target ${target} within ${waitMs} ms:\n` +
         exporter.logs.map((l) => JSON.stringify(l)).join('\n'),
     );
   };
   const hintOf = (l: Line): string => String(l.hint);
+  // vCenter comes up on `port`: a plain TCP forwarder to the simulator.
+  const forward = async (port: number): Promise<void> => {
+    const to = new URL(vc.url);
+    const f = createServer((client) => {
+      const upstream = connect(Number(to.port), to.hostname);
+      for (const s of [client, upstream]) {
+        sockets.add(s);
+        s.on('error', () => undefined);
+        s.on('close', () => sockets.delete(s));
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    forwarders.push(f);
+    await new Promise<void>((r) => f.listen(port, '127.0.0.1', r));
+  };
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'vsx-startup-'));
     pki = makeTestPki();
     vc = await startVcsim({ args: ['-tls-cert', pki.serverCert, '-tls-key', pki.serverKey] });
     closedPort = await freePort();
+    latePort = await freePort();
     silent = createServer((s) => {
       sockets.add(s);
       s.on('error', () => undefined);
@@ -84,6 +101,7 @@ describe('startup: a failed first login is logged at once, with its cause and hi
       stringify({
         targets: [
           t('closed', `https://127.0.0.1:${closedPort}/sdk`, { ca_file: pki.caCert }),
+          t('late', `https://127.0.0.1:${latePort}/sdk`, { ca_file: pki.caCert }),
           // RFC 2606: .invalid never resolves, so nothing leaves the machine.
           t('nxdomain', 'https://vcenter.invalid/sdk'),
           t('silent', `https://127.0.0.1:${silentPort}/sdk`, { connect_timeout_seconds: 1 }),
@@ -99,7 +117,7 @@ describe('startup: a failed first login is logged at once, with its cause and hi
     if (process.env.SHOW_LOGS) for (const l of exporter?.logs ?? []) console.log(JSON.stringify(l));
     await exporter?.stop();
     for (const s of sockets) s.destroy();
-    if (forwarder) await new Promise((r) => forwarder!.close(r));
+    for (const f of forwarders) await new Promise((r) => f.close(r));
     if (silent) await new Promise((r) => silent.close(r));
     await vc?.stop();
     pki?.remove();
@@ -169,25 +187,29 @@ describe('startup: a failed first login is logged at once, with its cause and hi
     assert.match(msg, /\)$|…$/, 'whole, or cut with an ellipsis');
   });
 
+  test('vCenter up after the start: the first login is retried without a scrape and /-/ready turns 200', async () => {
+    await waitFor('late', 'vCenter login failed');
+    assert.equal((await exporter.scrape('/-/ready')).status, 503);
+    await forward(latePort);
+    // The retry comes 15 s after the failure; the wait allows for a busy machine.
+    const back = await waitFor('late', 'vCenter login works again', 45_000);
+    assert.equal(back.previousCause, 'VSPHERE_CONNECTION:ECONNREFUSED');
+    assert.equal((await exporter.scrape('/-/ready')).status, 200);
+    assert.equal(
+      lines('late', 'collection failed: vCenter unreachable or refusing').length,
+      0,
+      'no scrape was made',
+    );
+  });
+
   test('scrapes of the same failure log nothing more; a login that works again is logged once', async () => {
     for (let i = 0; i < 3; i++) await exporter.scrape('/probe?target=closed');
     assert.equal(lines('closed', 'vCenter login failed').length, 1, 'one line per cause, not one per scrape');
-    // vCenter comes up on the closed port: a plain TCP forwarder to the simulator.
-    const target = new URL(vc.url);
-    forwarder = createServer((client) => {
-      const upstream = connect(Number(target.port), target.hostname);
-      for (const s of [client, upstream]) {
-        sockets.add(s);
-        s.on('error', () => undefined);
-        s.on('close', () => sockets.delete(s));
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((r) => forwarder!.listen(closedPort, '127.0.0.1', r));
+    // vCenter comes up on the closed port.
+    await forward(closedPort);
     const res = await exporter.scrape('/probe?target=closed');
     assert.equal(find(parsePrometheusText(res.text).samples, 'vsphere_up')[0]?.value, 1);
     const back = await waitFor('closed', 'vCenter login works again');
     assert.equal(back.previousCause, 'VSPHERE_CONNECTION:ECONNREFUSED');
-    assert.equal((await exporter.scrape('/-/ready')).status, 200);
   });
 });
