@@ -104,11 +104,16 @@ export async function createApp(config: Config, logger: Logger, opts: AppOptions
   });
   // Ready once any target has logged in: one vCenter being down must not take the others' scrapes
   // out of a Kubernetes Service.
-  server.get('/-/ready', (_req, res) =>
-    [...targets.values()].some((t) => t.loggedIn())
-      ? send(res, 200, text, 'Ready\n')
-      : send(res, 503, text, 'Not ready: no vCenter login yet\n'),
-  );
+  // Not ready says why, in the words of the log line of the failed login.
+  server.get('/-/ready', (_req, res) => {
+    const all = [...targets.values()];
+    if (all.some((t) => t.loggedIn())) return send(res, 200, text, 'Ready\n');
+    const why = all.flatMap((t) => {
+      const problem = t.loginProblem();
+      return problem === undefined ? [] : [`target ${t.name}: ${problem}\n`];
+    });
+    return send(res, 503, text, `Not ready: no vCenter login yet\n${why.join('')}`);
+  });
 
   let started = false;
   let reloading: Promise<boolean> = Promise.resolve(true);

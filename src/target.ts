@@ -22,6 +22,11 @@ import { msLeft, until } from './vsphere/waits.js';
 const CLOSE_MS = 4000;
 // Of the time left at close, what closing the connection pool keeps after the Logouts.
 const POOL_RESERVE_MS = 200;
+// Until the first login succeeds, it is retried this often (doubling up to the max) without waiting
+// for a scrape: a readiness probe keeps scrapes away until then. Lockout-safe: refused passwords
+// are held back by the session's own back-off.
+const START_RETRY_MS = 15_000;
+const START_RETRY_MAX_MS = 300_000;
 
 /** One vCenter/ESXi with everything of its own: pool, session, inventory, collectors, scraper. */
 export interface Target {
@@ -30,6 +35,8 @@ export interface Target {
   readonly source: CollectionSource;
   /** True once it has logged in at least once. */
   loggedIn(): boolean;
+  /** Why the last login failed (with a hint at the fix), until one succeeds. */
+  loginProblem(): string | undefined;
   /** What the status page shows; reads what is known and never starts a collection. */
   status(): TargetStatus;
   /** Logs in (or starts background collection) without waiting for a scrape. */
@@ -107,6 +114,20 @@ export async function createTarget(
       ? new BackgroundCollector(scraper, scrape.intervalSeconds, backgroundBudget, logger)
       : undefined;
   let closing: Promise<void> | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const stopRetry = (): void => {
+    stopped = true;
+    if (retry) clearTimeout(retry);
+  };
+  // The first login at start, and its retries until one succeeds (the failures are logged by the session).
+  const firstLogin = (delayMs: number): void => {
+    session.ensure(AbortSignal.timeout(scrape.timeoutSeconds * 1000)).catch(() => {
+      if (stopped || session.stats.logins > 0) return;
+      retry = setTimeout(() => firstLogin(Math.min(delayMs * 2, START_RETRY_MAX_MS)), delayMs);
+      retry.unref();
+    });
+  };
   return {
     name: t.name,
     source: background
@@ -116,6 +137,7 @@ export async function createTarget(
           reportsAge: false,
         },
     loggedIn: () => session.stats.logins > 0,
+    loginProblem: () => session.loginProblem,
     status() {
       const about = session.content?.about;
       return {
@@ -136,15 +158,17 @@ export async function createTarget(
     start() {
       // Log in at start so /-/ready turns green without waiting for the first scrape.
       if (background) background.start();
-      else session.ensure(AbortSignal.timeout(scrape.timeoutSeconds * 1000)).catch(() => undefined);
+      else firstLogin(START_RETRY_MS);
     },
     abort() {
+      stopRetry();
       background?.stop();
       scraper.abort('exporter shutting down');
     },
     close(deadline = Date.now() + CLOSE_MS) {
       closing ??= (async () => {
         // Abort first: a scrape in flight then answers at once and Logout is not starved of time.
+        stopRetry();
         background?.stop();
         scraper.abort('exporter shutting down');
         // One deadline for every step, so their bounds cannot add up past it: the steps before the

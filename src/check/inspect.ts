@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import type { CollectorOptions, TargetConfig } from '../config/schema.js';
 import { PerfManager } from '../vsphere/perf-manager.js';
-import { VsphereError } from '../vsphere/soap/errors.js';
+import { loginProblem } from '../vsphere/login-problem.js';
 import { connectVim } from '../vsphere/connect.js';
 import { counterProblems, wantedCounters } from './counters.js';
 import { countFiltered, filterProblems } from './filter-counts.js';
@@ -12,6 +12,9 @@ import {
   readMaxQueryMetricsOption,
   REQUIRED_PRIVILEGES,
 } from './vcenter-reads.js';
+
+/** Why a login failed (shared with the exporter's startup log). */
+export { loginProblem } from '../vsphere/login-problem.js';
 
 // Generous: a check is run by hand, and every single call still has its own request timeout.
 const MIN_TARGET_BUDGET_MS = 30_000;
@@ -120,16 +123,4 @@ export async function inspectTarget(
 
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
-}
-
-/** Why the login failed, in words that point at the fix. */
-export function loginProblem(e: unknown, user: string, url: URL): string {
-  if (!(e instanceof VsphereError)) return `login failed: ${message(e)}`;
-  if (e.code === 'VSPHERE_INVALID_LOGIN') {
-    return `login refused for user ${user} (wrong user or password, or the account is locked): ${e.message}`;
-  }
-  if (e.code === 'VSPHERE_CONNECTION') return `cannot connect to ${url.host}: ${e.message}`;
-  if (e.code === 'VSPHERE_TLS') return `TLS: ${e.message}`;
-  if (e.code === 'VSPHERE_PASSWORD_UNREADABLE') return `cannot read the password: ${e.message}`;
-  return `login failed (${e.code}): ${e.message}`;
 }

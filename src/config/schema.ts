@@ -81,6 +81,9 @@ export interface CollectorOptions {
   infoLabels: { tagCategories: string[]; customAttributes: string[] };
 }
 
+// A host name or address with an optional port and path, but no scheme ("vc.example.com:443/sdk").
+const HOST_ONLY = /^[A-Za-z0-9][A-Za-z0-9.-]*(:\d{1,5})?(\/[^\s]*)?$/;
+
 const CREDENTIALS =
   'must not contain credentials (user:password@); use vsphere.user and vsphere.password_file';
 
@@ -95,9 +98,14 @@ export function normalizeVsphereUrl(input: string): URL | string {
     url = new URL(input);
   } catch {
     // Echo the input so typos are visible; it has no "@", so no user-info.
-    return `not a valid URL: ${JSON.stringify(input)} (expected e.g. https://vcenter.example.com)`;
+    const example = HOST_ONLY.test(input) ? `https://${input}` : 'https://vcenter.example.com';
+    return `not a valid URL: ${JSON.stringify(input)} (expected e.g. ${example})`;
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    // "host:port" parses as scheme "host": say what was meant.
+    if (HOST_ONLY.test(input)) {
+      return `${JSON.stringify(input)} has no scheme (read as scheme ${JSON.stringify(url.protocol.slice(0, -1))}): did you mean https://${input}?`;
+    }
     return `expected an http:// or https:// URL, got scheme ${JSON.stringify(url.protocol.slice(0, -1))}`;
   }
   if (url.username !== '' || url.password !== '') return CREDENTIALS;

@@ -1,7 +1,7 @@
 import { MetricFamily } from '../exposition/index.js';
 import type { VimClient } from '../vsphere/client.js';
 import { errorReason } from '../vsphere/soap/errors.js';
-import { describe } from '../vsphere/session.js';
+import { errorText } from './error-text.js';
 import { sessionFamilies, type SoapStats } from './self-stats.js';
 
 /** What the health families are read from. */
@@ -61,7 +61,7 @@ export function healthFamilies(
     'gauge',
     ['code', 'message'],
   );
-  if (error !== undefined) lastError.add([errorReason(error), describe(error).message.slice(0, 200)], 1);
+  if (error !== undefined) lastError.add([errorReason(error), errorText(error)], 1);
   const build = new MetricFamily(
     'vsphere_exporter_build_info',
     'Version of vsphere-exporter and of the Node.js runtime; value is always 1.',

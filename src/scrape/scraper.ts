@@ -16,6 +16,7 @@ import { errorReason, VsphereError } from '../vsphere/soap/errors.js';
 import { describe } from '../vsphere/session.js';
 import type { CollectionSummary } from './collection-summary.js';
 import type { SoapStats } from './self-stats.js';
+import { errorText } from './error-text.js';
 import { healthFamilies, successFamily } from './health-families.js';
 import type { Budget } from './deadline.js';
 import { SharedCollection, type Departure } from './shared-collection.js';
@@ -231,10 +232,7 @@ export class Scraper {
       deadline: had,
       finishedAt,
       samples: families.reduce((n, f) => n + f.size, 0),
-      error:
-        error === undefined
-          ? undefined
-          : { code: errorReason(error), message: describe(error).message.slice(0, 200) },
+      error: error === undefined ? undefined : { code: errorReason(error), message: errorText(error) },
       collectors: this.deps.collectors.map((c, i) => {
         const o = outcomes?.[i];
         return o ? { name: c.name, ok: o.ok === 1, seconds: o.seconds } : { name: c.name, ok: false };

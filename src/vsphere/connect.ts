@@ -32,6 +32,7 @@ export function connectionOptions(
     requestTimeoutMs: v.requestTimeoutMs,
     maxResponseBytes: v.maxResponseBytes,
     ca,
+    ...(v.caFile !== undefined && { caFile: v.caFile }),
     insecureSkipVerify: v.insecureSkipVerify,
     serverName: v.serverName,
   };
@@ -63,6 +64,7 @@ export function connectVim(
     keepaliveIntervalMs: v.keepaliveIntervalMs,
     loginTimeoutMs: Math.min(v.requestTimeoutMs, MAX_LOGIN_TIMEOUT_MS),
     logger,
+    url: v.url,
   });
   return { transport, scrubber, session, client: new VimClient(transport, session, logger) };
 }

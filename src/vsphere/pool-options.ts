@@ -9,6 +9,8 @@ export interface ConnectionOptions {
   maxResponseBytes: number;
   /** PEM text of extra CAs, trusted in addition to Node's bundled root CAs. */
   ca?: string;
+  /** The file `ca` was read from, named when verification fails. */
+  caFile?: string;
   insecureSkipVerify: boolean;
   /** TLS name to verify instead of the URL's host. */
   serverName?: string;

@@ -9,6 +9,7 @@ import type { SoapTransport } from './soap/transport.js';
 import { child, type XmlNode } from './soap/xml.js';
 import { retrieveServiceContent, type ServiceContent } from './service-content.js';
 import { describe, Keepalive } from './keepalive.js';
+import { LoginFailureLog } from './login-log.js';
 
 export { describe } from './keepalive.js';
 
@@ -21,6 +22,8 @@ export interface SessionOptions {
   /** Deadline of one login attempt (password, ServiceContent, Login): a trickled answer is abandoned then. */
   loginTimeoutMs?: number;
   logger: Logger;
+  /** The target's URL, named in the hints of failed-login log lines. */
+  url?: URL;
   now?: () => number;
 }
 
@@ -58,6 +61,9 @@ export class Session {
   private readonly keepalive: Keepalive;
   private closed = false;
   private readonly backoff: LoginBackoff;
+  private readonly failures: LoginFailureLog;
+  /** The last login error attempt() logged itself. */
+  private logged: unknown;
   private readonly now: () => number;
 
   constructor(
@@ -66,7 +72,13 @@ export class Session {
   ) {
     this.now = opts.now ?? Date.now;
     this.backoff = new LoginBackoff(this.now);
+    this.failures = new LoginFailureLog(opts.logger, opts.user, opts.url);
     this.keepalive = new Keepalive(transport, opts.keepaliveIntervalMs, opts.logger, this.now);
+  }
+
+  /** Why the last login failed, with a hint at the fix; undefined once one succeeds. */
+  get loginProblem(): string | undefined {
+    return this.failures.lastProblem;
   }
 
   /** True once a login has succeeded and no NotAuthenticated has been seen since. */
@@ -166,15 +178,21 @@ export class Session {
     const timeout = AbortSignal.timeout(timeoutMs);
     try {
       await this.attempt(AbortSignal.any([abort.signal, timeout]));
+      this.failures.succeeded();
     } catch (e) {
-      if (!timeout.aborted || !isVsphereError(e, 'VSPHERE_ABORTED')) throw e;
-      // A Login answer trickled byte by byte never trips the per-chunk body timeout: this does,
-      // so the next scrape tries again instead of waiting behind a login that may never end.
-      throw new VsphereError(
-        'VSPHERE_TIMEOUT',
-        `${e.method ?? 'Login'}: no complete answer from vCenter within the login deadline of ${timeoutMs / 1000} s`,
-        { method: e.method ?? 'Login', cause: e },
-      );
+      const err =
+        timeout.aborted && isVsphereError(e, 'VSPHERE_ABORTED')
+          ? // A Login answer trickled byte by byte never trips the per-chunk body timeout: this does,
+            // so the next scrape tries again instead of waiting behind a login that may never end.
+            new VsphereError(
+              'VSPHERE_TIMEOUT',
+              `${e.method ?? 'Login'}: no complete answer from vCenter within the login deadline of ${timeoutMs / 1000} s`,
+              { method: e.method ?? 'Login', cause: e },
+            )
+          : e;
+      // Refused passwords and cookie-less answers were logged (with their back-off) by attempt().
+      this.failures.failed(err, err === this.logged);
+      throw err;
     } finally {
       if (this.loginAbort === abort) this.loginAbort = undefined;
     }
@@ -228,6 +246,7 @@ export class Session {
           { user: this.opts.user, retryInSeconds: backoffMs / 1000 },
           'vCenter rejected the login',
         );
+        this.logged = e;
       } else if (isVsphereError(e)) {
         this.stats.loginFailures++;
         // vCenter unreachable or restarting: its ServiceContent may change (new instance), fetch it again.
@@ -265,6 +284,7 @@ export class Session {
       { user: this.opts.user, retryInSeconds: backoffMs / 1000, sessionLoggedOut: ended },
       'vCenter Login answer had no session cookie; login failed',
     );
+    this.logged = error;
     throw error;
   }
 

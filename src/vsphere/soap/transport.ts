@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { poolOptions, type ConnectionOptions } from '../pool-options.js';
 import { Pool, errors as undiciErrors } from 'undici';
 import { VsphereError } from './errors.js';
+import { explainTls } from '../tls-explain.js';
 import { faultToError } from './faults.js';
 import { envelope, type MoRef } from './envelope.js';
 import { child, SoapXmlParser, type StreamSpec, type XmlNode } from './xml.js';
@@ -83,7 +84,10 @@ export class SoapTransport {
     try {
       return await this.send(method, self, body, options);
     } catch (e) {
-      const err = toVsphereError(e, method, options.signal);
+      let err = toVsphereError(e, method, options.signal);
+      // Name the certificate vCenter presented and the ca_file tried: "set ca_file" alone misleads
+      // when one is set.
+      if (err.code === 'VSPHERE_TLS') err = await explainTls(err, this.opts, options.signal);
       outcome = err.code;
       throw err;
     } finally {

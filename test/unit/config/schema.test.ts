@@ -74,4 +74,14 @@ void describe('normalizeVsphereUrl', () => {
     assert.match(bad('vc.example.com'), /not a valid URL: "vc.example.com" \(expected e\.g\. https:/);
     assert.match(bad(''), /not a valid URL/);
   });
+
+  void it('suggests https:// for a host:port without a scheme (not "got scheme localhost")', () => {
+    assert.equal(
+      bad('localhost:38683'),
+      '"localhost:38683" has no scheme (read as scheme "localhost"): did you mean https://localhost:38683?',
+    );
+    assert.match(bad('vc.example.com:443/sdk'), /did you mean https:\/\/vc\.example\.com:443\/sdk\?$/);
+    assert.match(bad('10.0.0.1:443'), /\(expected e\.g\. https:\/\/10\.0\.0\.1:443\)$/);
+    assert.equal(bad('ftp://vc.example.com'), 'expected an http:// or https:// URL, got scheme "ftp"');
+  });
 });
