@@ -54,6 +54,8 @@ export interface FaultRule {
   delayMs?: number;
   /** Header rewrite for 'mangle' (e.g. renaming the session cookie in Set-Cookie). */
   headers?: (headers: OutgoingHttpHeaders) => OutgoingHttpHeaders;
+  /** Request body rewrite for the forwarding faults (e.g. a smaller maxObjects); counts and bodies() keep the original. */
+  request?: (body: string) => string;
 }
 
 /** A running proxy: its URL, request counts, rules and shutdown. */
@@ -241,7 +243,10 @@ export async function startFaultProxy(upstreamUrl: string): Promise<FaultProxy> 
       // A client that gave up never reaches vCenter: its request is dropped, as a slow vCenter's would be.
       if (closed || res.destroyed || res.writableEnded) return;
     }
-    const up = await fetchUpstream(req, body);
+    const up = await fetchUpstream(
+      req,
+      rule.request ? Buffer.from(rule.request(body.toString('utf8'))) : body,
+    );
     if (closed || res.destroyed) return;
     switch (rule.fault) {
       case 'reset-mid-body': {
