@@ -116,9 +116,10 @@ export async function createApp(config: Config, logger: Logger, opts: AppOptions
   });
 
   let started = false;
+  let closing: Promise<void> | undefined;
   let reloading: Promise<boolean> = Promise.resolve(true);
   const reloadOnce = async (): Promise<boolean> => {
-    if (!opts.reloadConfig) return false;
+    if (!opts.reloadConfig || closing) return false;
     let next: Config;
     try {
       next = await opts.reloadConfig();
@@ -131,6 +132,12 @@ export async function createApp(config: Config, logger: Logger, opts: AppOptions
       return false;
     }
     const result = await reconcileTargets(current, next, targets, (t) => createTarget(t, next, logger));
+    if (result.ok && closing) {
+      // Shutdown began while this reload read its files: the targets it made are never started, and
+      // are closed here, since close() no longer sees them.
+      await Promise.all(result.added.map((name) => result.targets.get(name)?.close()));
+      return false;
+    }
     if (!result.ok) {
       reloadOk.set(0);
       logger.error({ error: result.error }, 'config reload failed; keeping the running config');
@@ -175,7 +182,6 @@ export async function createApp(config: Config, logger: Logger, opts: AppOptions
     else send(res, 500, text, 'Reload failed; the running configuration is kept (see the log).\n');
   });
 
-  let closing: Promise<void> | undefined;
   return {
     async start() {
       const address = await server.listen(config.web.listenAddress);

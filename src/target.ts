@@ -1,10 +1,10 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { CollectContext } from './collectors/collector.js';
 import { enabledCollectors } from './collectors/registry.js';
 import { compileFilter } from './collectors/filter.js';
-import { ConfigError, VERSION } from './config/load.js';
-import { osReason } from './config/errors.js';
+import { VERSION } from './config/load.js';
+import { CA_FILE_MAX_BYTES, readRegularFile } from './config/read-file.js';
 import { currentIdentity, passwordFileExposure } from './config/password-file-mode.js';
 import type { CollectorOptions, Config, TargetConfig } from './config/schema.js';
 import { BackgroundCollector } from './scrape/background.js';
@@ -190,12 +190,9 @@ export async function createTarget(
 
 /** Reads a target's ca_file; a ConfigError names the key when it cannot be read. */
 export async function readCa(file: string, target: string): Promise<string> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (e) {
-    const key = target === 'default' ? 'vsphere.ca_file (or VSPHERE_CA_FILE)' : `targets[${target}].ca_file`;
-    throw new ConfigError(`${key}: cannot read ${file}: ${osReason(e)}`);
-  }
+  const key = target === 'default' ? 'vsphere.ca_file (or VSPHERE_CA_FILE)' : `targets[${target}].ca_file`;
+  // The same non-blocking read as at load: the file may have been swapped for a FIFO since.
+  return readRegularFile(file, key, CA_FILE_MAX_BYTES);
 }
 
 // A password other local users can read is a password they have; say so, but run. Group read

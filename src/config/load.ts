@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { parseLayer, type Config, type Layer, type VsphereConfig } from './schema.js';
 import { resolveConfig } from './resolve.js';
-import { checkPemCertificates, readRegularFile } from './read-file.js';
+import { checkPemCertificates, readRegularFile, CA_FILE_MAX_BYTES } from './read-file.js';
 import { Secret } from './secret.js';
 import { loadFileLayer } from './yaml-file.js';
 import { COLLECTOR_DEFAULTS, COLLECTOR_NAMES } from '../collectors/names.js';
@@ -170,7 +170,6 @@ function flagLayer(values: ReturnType<typeof parseFlags>): Layer {
 
 // A password is a few dozen bytes; a bundle of CAs a few hundred KiB. More means the wrong file.
 const PASSWORD_FILE_MAX_BYTES = 64 * 1024;
-const CA_FILE_MAX_BYTES = 8 * 1024 * 1024;
 
 async function readPasswordFile(file: string, label: string): Promise<Secret> {
   const text = await readRegularFile(file, label, PASSWORD_FILE_MAX_BYTES);

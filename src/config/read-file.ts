@@ -18,6 +18,9 @@ function kindOf(s: Stats): string {
   return 'not a regular file';
 }
 
+/** Largest ca_file read (a bundle of public CAs is about 200 KiB). */
+export const CA_FILE_MAX_BYTES = 8 * 1024 * 1024;
+
 /**
  * Reads `file` as UTF-8 if it is a regular file of at most `maxBytes`; anything else (FIFO, device,
  * directory, a file that keeps growing) is a ConfigError naming `key`, never a wait.

@@ -46,7 +46,7 @@ export function healthFamilies(
     gauge('vsphere_scrape_duration_seconds', 'Wall time of this collection.', durationSeconds),
     gauge(
       'vsphere_scrape_timeout_seconds',
-      'Deadline this collection had, in seconds from its start: the longest budget of the scrapes that waited for it (X-Prometheus-Scrape-Timeout-Seconds minus scrape.timeout_offset_seconds, or scrape.timeout_seconds without the header), at most scrape.max_timeout_seconds.',
+      "Deadline this answer had, in seconds: X-Prometheus-Scrape-Timeout-Seconds minus scrape.timeout_offset_seconds (at most scrape.max_timeout_seconds), or scrape.timeout_seconds without the header; an answer that waited for a whole shared collection reports that collection's deadline, the longest of its waiters.",
       deadlineSeconds,
     ),
     gauge(

@@ -58,10 +58,17 @@ export function writeAnswer(
 ): void {
   let part = 0;
   let offset = 0;
-  const stall = setTimeout(() => res.destroy(), stallMs);
-  stall.unref();
+  // The stall clock runs only once this answer owns the socket: a pipelined answer waiting behind a
+  // slow one is not the client's stall.
+  let stall: NodeJS.Timeout | undefined;
+  const arm = (): void => {
+    stall = setTimeout(() => res.destroy(), stallMs);
+    stall.unref();
+  };
+  if (res.socket) arm();
+  else res.once('socket', arm);
   const pump = (): void => {
-    stall.refresh();
+    stall?.refresh();
     while (part < parts.length) {
       if (res.destroyed) return;
       const p = parts[part]!;
@@ -85,6 +92,7 @@ export function writeAnswer(
     res.end();
   };
   void answered(res).then(() => {
+    res.off('socket', arm);
     clearTimeout(stall);
     res.off('drain', pump);
   });

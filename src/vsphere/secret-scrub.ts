@@ -80,6 +80,11 @@ export class ScrubbingSoapTransport extends SoapTransport {
     super(opts);
   }
 
+  /** A fault string scrubbed before it is cut to length, so no prefix of a secret is left. */
+  protected override scrubText(text: string): string {
+    return this.scrubber.text(text);
+  }
+
   /** SoapTransport.call, with any error scrubbed of the remembered secrets. */
   override async call(method: string, self: MoRef, body: string, options?: CallOptions): Promise<XmlNode> {
     try {

@@ -263,7 +263,8 @@ export class Session {
       { user: this.opts.user, apiVersion: this.transport.apiVersion },
       'logged in to vCenter',
     );
-    this.keepalive.start(() => this.loggedIn);
+    // A login that lands while close() waits for it must not restart the keepalive close() stopped.
+    if (!this.closed) this.keepalive.start(() => this.loggedIn);
   }
 
   /**

@@ -15,8 +15,15 @@ const FAULT_CODES: ReadonlyMap<string, VsphereErrorCode> = new Map<string, Vsphe
   ['InvalidRequest', 'VSPHERE_INVALID_ARGUMENT'],
 ]);
 
-/** Turns a `<Fault>` element into a typed VsphereError (the fault string is kept, truncated). */
-export function faultToError(fault: XmlNode, method: string): VsphereError {
+/**
+ * Turns a `<Fault>` element into a typed VsphereError (the fault string is kept, truncated). `scrub`
+ * runs before the cut: a secret echoed across the cut would otherwise survive as a prefix.
+ */
+export function faultToError(
+  fault: XmlNode,
+  method: string,
+  scrub: (text: string) => string = (t) => t,
+): VsphereError {
   const detail = child(fault, 'detail');
   const first = detail?.children[0];
   // The detail element is named "<Type>Fault" and carries xsi:type="<Type>"; older servers omit one or the other.
@@ -25,7 +32,7 @@ export function faultToError(fault: XmlNode, method: string): VsphereError {
     (first ? first.name.replace(/Fault$/, '') : undefined) ??
     'UnknownFault'
   ).slice(0, 100);
-  const faultString = (child(fault, 'faultstring')?.text ?? '').trim().slice(0, 300);
+  const faultString = scrub((child(fault, 'faultstring')?.text ?? '').trim()).slice(0, 300);
   const code = FAULT_CODES.get(faultType) ?? 'VSPHERE_FAULT';
   const text = faultString ? `${faultType}: ${faultString}` : faultType;
   return new VsphereError(code, `${method}: vCenter fault ${text}`, { faultType, method });

@@ -156,7 +156,7 @@ export class SoapTransport {
       const first = soapBody?.children[0];
       if (!soapBody || !first)
         throw new VsphereError('VSPHERE_BAD_RESPONSE', `${method}: SOAP response without a Body`, { method });
-      if (first.name === 'Fault') throw faultToError(first, method);
+      if (first.name === 'Fault') throw faultToError(first, method, (t) => this.scrubText(t));
       if (res.statusCode !== 200) {
         throw new VsphereError(
           'VSPHERE_HTTP_STATUS',
@@ -184,6 +184,11 @@ export class SoapTransport {
       { method, count: r.count, replaced: r.refs },
       'answer had character references XML 1.0 forbids; each was read as U+FFFD, the objects kept',
     );
+  }
+
+  /** Text from vCenter as it may be kept in an error; a subclass removes secrets from it. */
+  protected scrubText(text: string): string {
+    return text;
   }
 
   private captureCookie(header: string | string[] | undefined): void {

@@ -90,3 +90,39 @@ void describe('writeAnswer / answered', () => {
     }
   });
 });
+
+void describe('writeAnswer behind a slow pipelined answer', () => {
+  let server: Server;
+  let port: number;
+  before(async () => {
+    // GET /slow answers after 3 stall times; GET /fast at once, through writeAnswer. Pipelined on one
+    // connection, /fast waits for /slow without owning the socket: that wait is not a stall.
+    server = createServer((req, res: ServerResponse) => {
+      const body = Buffer.from(req.url === '/slow' ? 'slow\n' : 'fast\n');
+      const send = (): void => {
+        res.writeHead(200, { 'Content-Length': String(body.length) });
+        writeAnswer(res, [body], STALL_MS);
+      };
+      if (req.url === '/slow') setTimeout(send, 3 * STALL_MS);
+      else send();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as AddressInfo).port;
+  });
+  after(() => new Promise<void>((r) => server.close(() => r())));
+
+  void it('a pipelined answer waiting for the socket is not cut; both arrive', async () => {
+    let text = '';
+    const socket = connect(port, '127.0.0.1', () =>
+      socket.write(
+        'GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /fast HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+      ),
+    );
+    socket.on('error', () => undefined);
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => (text += d));
+    await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    assert.match(text, /slow\n/, 'the first answer arrived');
+    assert.match(text, /fast\n/, `the pipelined answer arrived too: ${JSON.stringify(text)}`);
+  });
+});

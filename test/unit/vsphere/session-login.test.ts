@@ -221,6 +221,30 @@ describe('Session login', () => {
     );
   });
 
+  test('a login that lands while close() waits for it leaves no keepalive timer running', async () => {
+    let land: () => void = () => undefined;
+    const t: FakeTransport = new FakeTransport({
+      Login: (o) =>
+        new Promise((resolve) => {
+          land = () => {
+            o.onSetCookie?.(['vmware_soap_session="abc"; Path=/; HttpOnly']);
+            t.hasSession = true;
+            resolve(EMPTY);
+          };
+        }),
+    });
+    const s = session(t, pino({ level: 'silent' }));
+    const login = s.ensure().catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 20));
+    const closed = s.close(Date.now() + 10_000);
+    land();
+    await closed;
+    await login;
+    assert.equal(t.count('Logout'), 1, 'the session the late login made is logged out');
+    const keepalive = (s as unknown as { keepalive: { timer?: NodeJS.Timeout } }).keepalive;
+    assert.equal(keepalive.timer, undefined, 'no keepalive timer holds the closed session');
+  });
+
   test('close(deadline) abandons a login that never answers by the deadline', async () => {
     const t = new FakeTransport({ Login: never });
     const s = session(t, pino({ level: 'silent' }), { loginTimeoutMs: 600_000 });

@@ -1,0 +1,64 @@
+/** A password that vCenter echoes across the point where a fault string is cut leaves no prefix. */
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import { Secret } from '../../../src/config/secret.js';
+import { ScrubbingSoapTransport, SecretScrubber } from '../../../src/vsphere/secret-scrub.js';
+import { isVsphereError } from '../../../src/vsphere/soap/errors.js';
+
+const PASSWORD = 'Zq9-very-long-password-Xk2';
+let server: Server;
+let url: URL;
+
+before(async () => {
+  // The password starts at character 290 of the fault string: a cut at 300 keeps its first ten.
+  const faultString = `${'x'.repeat(289)} ${PASSWORD} (echoed request)`;
+  server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(500, { 'Content-Type': 'text/xml' });
+      res.end(
+        `<?xml version="1.0"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">` +
+          `<soapenv:Body><soapenv:Fault><faultcode>ServerFaultCode</faultcode>` +
+          `<faultstring>${faultString}</faultstring><detail/></soapenv:Fault></soapenv:Body></soapenv:Envelope>`,
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/sdk`);
+});
+after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+test('a fault string is scrubbed before it is cut: no prefix of the password survives the cut', async () => {
+  const scrubber = new SecretScrubber();
+  scrubber.remember(new Secret(PASSWORD));
+  const transport = new ScrubbingSoapTransport(
+    {
+      url,
+      maxConnections: 1,
+      connectTimeoutMs: 5000,
+      requestTimeoutMs: 5000,
+      maxResponseBytes: 1024 * 1024,
+      insecureSkipVerify: false,
+    },
+    scrubber,
+  );
+  try {
+    const e = await transport.call('Login', { type: 'SessionManager', value: 'SessionManager' }, '<x/>').then(
+      () => assert.fail('the fault was not thrown'),
+      (err: unknown) => err,
+    );
+    assert.ok(isVsphereError(e, 'VSPHERE_FAULT'), String(e));
+    const message = (e as Error).message;
+    for (let n = 3; n <= PASSWORD.length; n++) {
+      assert.ok(
+        !message.includes(PASSWORD.slice(0, n)),
+        `the first ${n} characters of the password are in: ${message}`,
+      );
+    }
+    assert.match(message, /<secret>/);
+  } finally {
+    await transport.close();
+  }
+});
