@@ -135,7 +135,8 @@ export async function createApp(config: Config, logger: Logger, opts: AppOptions
     if (result.ok && closing) {
       // Shutdown began while this reload read its files: the targets it made are never started, and
       // are closed here, since close() no longer sees them.
-      await Promise.all(result.added.map((name) => result.targets.get(name)?.close()));
+      const made = result.added.flatMap((name) => result.targets.get(name) ?? []);
+      await Promise.all(made.map((t) => t.close()));
       return false;
     }
     if (!result.ok) {
