@@ -95,6 +95,8 @@ function fakeVcenter(opts: {
   maxMetrics?: number;
   refusal: () => unknown;
   midway?: boolean;
+  /** The call with this index (from 0) is aborted instead of answered, once. */
+  abortAt?: number;
 }) {
   const calls: Call[] = [];
   const state = { inFlight: 0, maxInFlight: 0 };
@@ -115,6 +117,10 @@ function fakeVcenter(opts: {
         const refused =
           specs.length > (opts.maxObjects ?? Infinity) || metrics > (opts.maxMetrics ?? Infinity);
         calls.push({ objects: specs.length, metrics, csv: body.includes('<format>csv'), refused });
+        if (!refused && calls.length - 1 === opts.abortAt) {
+          opts.abortAt = undefined;
+          throw new VsphereError('VSPHERE_ABORTED', 'deadline');
+        }
         const answered = refused ? (opts.midway ? specs.slice(0, specs.length >> 1) : []) : specs;
         const csv = body.includes('<format>csv');
         for (const [, type, moid, ids] of answered) {
@@ -264,6 +270,19 @@ test('the kept size lasts for the session: a new session starts again from 256 o
   calls.length = 0;
   await scrape(perf, vms(512));
   assert.equal(calls[0]!.objects, 256);
+});
+
+test('the size that worked is kept even when the scrape then fails for another reason (its deadline)', async () => {
+  // One worker: 256 refused, 128 refused, then batches of 64 answered until the tenth call is cut.
+  const { client, calls } = fakeVcenter({ maxObjects: 100, refusal: REFUSALS[0]!.error, abortAt: 9 });
+  const perf = new PerfManager(client, { concurrency: 1 });
+  await assert.rejects(scrape(perf, vms(1000)), { code: 'VSPHERE_ABORTED' });
+  calls.length = 0;
+  await scrape(perf, vms(1000));
+  assert.ok(
+    calls.every((c) => c.objects <= 64 && !c.refused),
+    JSON.stringify(calls.map((c) => c.objects)),
+  );
 });
 
 test('perf_batch_objects sets the objects per call; no refusal, no split', async () => {
