@@ -73,6 +73,7 @@ export async function createTarget(
       : { fetch: (signal?: AbortSignal) => fetchInventory(client, signal), close: () => Promise.resolve() };
   const perf = new PerfManager(client, {
     maxQueryMetrics: v.maxQueryMetrics,
+    batchObjects: v.perfBatchObjects,
     concurrency: v.perfConcurrency,
     connections: v.maxConnections,
   });

@@ -210,7 +210,7 @@ function toVsphereConfig(
     maxConnections: v.max_connections ?? 4,
     connectTimeoutMs: ms(v.connect_timeout_seconds ?? 10),
     requestTimeoutMs: ms(v.request_timeout_seconds ?? 60),
-    // Responses are paged (maxObjects) and chunked (maxQueryMetrics), so none legitimately nears this;
+    // Responses are paged (maxObjects) and batched (256 objects), so none legitimately nears this;
     // parsing costs many times the body size in memory, so the cap bounds memory too.
     maxResponseBytes: v.max_response_bytes ?? 32 * 1024 * 1024,
     keepaliveIntervalMs: ms(v.keepalive_interval_seconds ?? 300),
@@ -224,5 +224,6 @@ function toVsphereConfig(
   if (v.ca_file !== undefined) out.caFile = v.ca_file;
   if (v.server_name !== undefined) out.serverName = v.server_name;
   if (v.max_query_metrics !== undefined) out.maxQueryMetrics = v.max_query_metrics;
+  if (v.perf_batch_objects !== undefined) out.perfBatchObjects = v.perf_batch_objects;
   return out;
 }

@@ -29,10 +29,13 @@ export interface VsphereConfig {
   requestTimeoutMs: number;
   maxResponseBytes: number;
   keepaliveIntervalMs: number;
-  /** QueryPerf requests in flight; undefined: derived from the inventory size. */
+  /** QueryPerf requests in flight for the target; undefined: maxConnections. */
   perfConcurrency?: number;
+  /** Entities per realtime QueryPerf (all their counters); undefined: 256. */
+  perfBatchObjects?: number;
   /** `incremental` (default): WaitForUpdatesEx deltas; `full`: one RetrievePropertiesEx per collection. */
   inventory: 'full' | 'incremental';
+  /** Metric ids per historical QueryPerf; undefined: read from vCenter. */
   maxQueryMetrics?: number;
 }
 
@@ -206,6 +209,7 @@ export const VSPHERE_SHAPE = {
   max_response_bytes: int(1024 * 1024),
   keepalive_interval_seconds: z.number({ error: 'expected a number >= 10' }).min(10),
   perf_concurrency: int(1, 32),
+  perf_batch_objects: int(1, 10_000),
   inventory: z.enum(['full', 'incremental'], { error: 'expected full or incremental' }),
   max_query_metrics: int(1),
   password_env: z

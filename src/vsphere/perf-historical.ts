@@ -1,5 +1,5 @@
 import type { VimClient } from './client.js';
-import { chunkQueries, type PerfManager, type PerfQuery, type PerfSample } from './perf-manager.js';
+import type { PerfManager, PerfQuery, PerfSample } from './perf-manager.js';
 import { moRefEl } from './soap/envelope.js';
 import { PerfAnswerFilter } from './perf-response.js';
 import { child, type XmlNode } from './soap/xml.js';
@@ -85,8 +85,9 @@ export function readNewestSamples(rv: XmlNode, onSample: (s: PerfSample) => void
 }
 
 /**
- * Historical QueryPerf for all queries, chunked by vCenter's metric limit. Chunks are sent one after the
- * other: historical reads hit vCenter's database, and there are few clusters, datastores and pools.
+ * Historical QueryPerf for all queries, in batches of vCenter's metric limit (learnt smaller when
+ * vCenter refuses one). Batches are sent one after the other: historical reads hit vCenter's
+ * database, and there are few clusters, datastores and pools.
  */
 export async function queryHistorical(
   client: VimClient,
@@ -99,18 +100,20 @@ export async function queryHistorical(
   if (queries.length === 0) return;
   const perfManager = (await client.content(signal)).perfManager;
   if (!perfManager) return;
-  for (const chunk of chunkQueries(queries, await perf.maxQueryMetrics(signal))) {
-    signal?.throwIfAborted();
-    const filter = new PerfAnswerFilter(chunk);
-    const accept = filter.pass(onSample);
+  await perf.runBatches('historical', queries, signal, 1, async (batch) => {
+    const got: PerfSample[] = [];
+    const filter = new PerfAnswerFilter(batch);
+    const accept = filter.pass((s) => got.push(s));
     // The csv format is not asked for: these answers are small, and the csv reader keeps only the last sample.
     await client.invoke(
       'QueryPerf',
       perfManager,
-      chunk.map((q) => historicalQuerySpec(q, window)).join(''),
+      batch.map((q) => historicalQuerySpec(q, window)).join(''),
       signal,
       { depth: 3, name: 'returnval', onElement: (rv) => readNewestSamples(rv, accept) },
     );
     filter.report(client.logger, 'QueryPerf');
-  }
+    // Only a whole answer counts: a refused batch is sent again in halves.
+    for (const s of got) onSample(s);
+  });
 }

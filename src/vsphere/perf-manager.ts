@@ -1,7 +1,15 @@
 import type { VimClient } from './client.js';
 import { retrieveOne } from './property-collector.js';
 import { el, type MoRef } from './soap/envelope.js';
-import { isVsphereError } from './soap/errors.js';
+import { errorReason, isVsphereError } from './soap/errors.js';
+import {
+  DEFAULT_BATCH_OBJECTS,
+  packQueries,
+  REALTIME_MAX_METRICS,
+  runBatches,
+  Slots,
+  type BatchSize,
+} from './perf-batches.js';
 import { child, type XmlNode } from './soap/xml.js';
 import { PerfAnswerFilter, querySpec, readEntityMetric } from './perf-response.js';
 import { num, str } from './values.js';
@@ -35,24 +43,40 @@ export interface PerfSample {
   timestamp: number | undefined;
 }
 
-// vCenter refuses a QueryPerf carrying more metrics than config.vpxd.stats.maxQueryMetrics
+// vCenter refuses a historical QueryPerf carrying more metrics than config.vpxd.stats.maxQueryMetrics
 // (64 by default on old releases, 256 since 6.x); 256 is the documented default when unreadable.
 const DEFAULT_MAX_QUERY_METRICS = 256;
 /** Realtime statistics interval of hosts and VMs. */
 export { REALTIME_INTERVAL } from './perf-response.js';
 
-/** PerformanceManager: counter catalogue and chunked, bounded-concurrency realtime QueryPerf. */
+/** Realtime requests go by object count, historical ones by vCenter's metric limit. */
+export type PerfKind = 'realtime' | 'historical';
+
+/** PerformanceManager: counter catalogue and batched, adaptive, per-target bounded QueryPerf. */
 export class PerfManager {
   // Promises, not values: collectors running in parallel share one read per session.
   private catalogue: { generation: number; byName: Promise<Map<string, PerfCounter>> } | undefined;
   private limit: { generation: number; value: Promise<number> } | undefined;
   private csv: { generation: number; supported: boolean } | undefined;
+  // The size vCenter accepted after refusing a larger one, per kind, for the rest of the session.
+  private readonly learnt = new Map<PerfKind, { generation: number; size: BatchSize }>();
+  // QueryPerf in flight for the whole target, whichever collector sends it.
+  private readonly slots: Slots;
 
   constructor(
     private readonly client: VimClient,
-    /** `concurrency` undefined: derived from the number of chunks, up to `connections` (the pool size). */
-    private readonly override: { maxQueryMetrics?: number; concurrency?: number; connections?: number },
-  ) {}
+    private readonly override: {
+      maxQueryMetrics?: number;
+      /** Entities per realtime request (default 256). */
+      batchObjects?: number;
+      /** QueryPerf in flight per target; undefined: `connections`. */
+      concurrency?: number;
+      /** The connection pool's size (default 4). */
+      connections?: number;
+    },
+  ) {
+    this.slots = new Slots(Math.max(1, override.concurrency ?? override.connections ?? 4));
+  }
 
   /** The counter catalogue by `group.name.rollup`, read once per session. */
   async counters(signal?: AbortSignal): Promise<Map<string, PerfCounter>> {
@@ -121,60 +145,93 @@ export class PerfManager {
     return value;
   }
 
-  /** Realtime QueryPerf (maxSample 1) for all queries, chunked by the metric limit; calls `onSample` as chunks arrive. */
+  /** Realtime QueryPerf (maxSample 1) for all queries in batches of objects; calls `onSample` as batches are answered. */
   async queryRealtime(
     queries: readonly PerfQuery[],
     signal: AbortSignal | undefined,
     onSample: (s: PerfSample) => void,
   ): Promise<void> {
     if (queries.length === 0) return;
-    const content = await this.client.content(signal);
-    const perf = content.perfManager;
+    const perf = (await this.client.content(signal)).perfManager;
     if (!perf) return;
-    const chunks = chunkQueries(queries, await this.maxQueryMetrics(signal));
-    let next = 0;
-    let failed = false;
-    const worker = async (): Promise<void> => {
-      // After one chunk fails the collection is lost anyway: stop sending the rest.
-      while (!failed && next < chunks.length) {
-        const chunk = chunks[next++]!;
-        try {
-          await this.queryChunk(perf, chunk, signal, onSample);
-        } catch (e) {
-          failed = true;
-          throw e;
-        }
-      }
-    };
-    const n = Math.max(
-      1,
-      Math.min(
-        this.override.concurrency ?? autoConcurrency(chunks.length, this.override.connections ?? 4),
-        chunks.length,
-      ),
+    await this.runBatches('realtime', queries, signal, this.slots.limit, (batch) =>
+      this.queryBatch(perf, batch, signal, onSample),
     );
-    await Promise.all(Array.from({ length: n }, worker));
   }
 
   /**
-   * One QueryPerf. The csv format makes answers several times smaller; vcsim ignores it and some
-   * servers refuse it, so whether it is honoured is learnt from the first answer of each session.
+   * Sends `queries` in batches of the session's size for `kind` (realtime: `batchObjects` entities;
+   * historical: maxQueryMetrics ids), at most `workers` at once and within the target's bound. A
+   * refused batch is split and retried in this call; the size that was then answered is kept for
+   * the session. `send` must hand samples over only once its whole answer was read.
    */
-  private async queryChunk(
-    perf: MoRef,
-    chunk: readonly PerfQuery[],
+  async runBatches(
+    kind: PerfKind,
+    queries: readonly PerfQuery[],
     signal: AbortSignal | undefined,
-    onSample: (s: PerfSample) => void,
+    workers: number,
+    send: (batch: PerfQuery[]) => Promise<void>,
   ): Promise<void> {
     const generation = this.client.session.generation;
-    const csv = this.csv?.generation === generation ? this.csv.supported : true;
+    const kept = this.learnt.get(kind);
+    const size =
+      kept?.generation === generation
+        ? kept.size
+        : kind === 'realtime'
+          ? { objects: this.override.batchObjects ?? DEFAULT_BATCH_OBJECTS, metrics: REALTIME_MAX_METRICS }
+          : { objects: Number.POSITIVE_INFINITY, metrics: await this.maxQueryMetrics(signal) };
+    await runBatches(queries, {
+      size,
+      workers,
+      send: (batch) => this.slots.run(() => send(batch), signal),
+      onRefusal: (e, refused, next) =>
+        this.client.logger.warn(
+          { method: 'QueryPerf', kind, code: errorReason(e), refused, next, error: errorText(e) },
+          'vCenter refused a QueryPerf batch; sending it in smaller ones',
+        ),
+      onLearnt: (worked) => this.keep(kind, generation, worked),
+    });
+  }
+
+  // The smallest size that worked in this session is kept: collectors learning at once agree on it.
+  private keep(kind: PerfKind, generation: number, worked: BatchSize): void {
+    if (this.client.session.generation !== generation) return;
+    const now = this.learnt.get(kind);
+    const was = now?.generation === generation ? now.size : undefined;
+    if (was && was.objects <= worked.objects && was.metrics <= worked.metrics) return;
+    const size = {
+      objects: Math.min(was?.objects ?? Infinity, worked.objects),
+      metrics: Math.min(was?.metrics ?? Infinity, worked.metrics),
+    };
+    this.learnt.set(kind, { generation, size });
+    this.client.logger.info(
+      { method: 'QueryPerf', kind, objects: size.objects, metrics: size.metrics },
+      'QueryPerf batch size for this session lowered to what vCenter answered',
+    );
+  }
+
+  /**
+   * One realtime QueryPerf. The csv format makes answers several times smaller; vcsim ignores it and
+   * some servers refuse it (InvalidArgument), so whether it is honoured is learnt per session. The
+   * samples are handed over once the whole answer is read: a batch refused half-way is sent again
+   * in halves, and must not have delivered any series twice.
+   */
+  private async queryBatch(
+    perf: MoRef,
+    batch: readonly PerfQuery[],
+    signal: AbortSignal | undefined,
+    onSample: (s: PerfSample) => void,
+    csv = this.csvFor(this.client.session.generation),
+  ): Promise<void> {
+    const generation = this.client.session.generation;
     let sawCsv = false;
     let sawNormal = false;
-    const filter = new PerfAnswerFilter(chunk);
-    const accept = filter.pass(onSample);
+    const got: PerfSample[] = [];
+    const filter = new PerfAnswerFilter(batch);
+    const accept = filter.pass((s) => got.push(s));
     try {
       // Each entity's metrics are read as their element closes, not after the whole answer is in memory.
-      await this.client.invoke('QueryPerf', perf, chunk.map((q) => querySpec(q, csv)).join(''), signal, {
+      await this.client.invoke('QueryPerf', perf, batch.map((q) => querySpec(q, csv)).join(''), signal, {
         depth: 3,
         name: 'returnval',
         onElement: (rv) => {
@@ -184,48 +241,28 @@ export class PerfManager {
       });
     } catch (e) {
       if (!csv || !isVsphereError(e, 'VSPHERE_INVALID_ARGUMENT')) throw e;
+      // Refused csv or a batch too large: the same batch without csv tells which.
+      await this.queryBatch(perf, batch, signal, onSample, false);
       this.csv = { generation, supported: false };
-      return this.queryChunk(perf, chunk, signal, onSample);
+      return;
     }
     filter.report(this.client.logger, 'QueryPerf');
     if (csv && (sawCsv || sawNormal)) this.csv = { generation, supported: sawCsv };
+    for (const s of got) onSample(s);
   }
-}
 
-/**
- * QueryPerf requests in flight per collector when `vsphere.perf_concurrency` is not set: 2 for a
- * small inventory, one more per 50 chunks (1,000 VMs × 17 counters at maxQueryMetrics 256 make ~70),
- * up to the connection pool's size — more would only queue for a socket.
- */
-export function autoConcurrency(chunks: number, connections: number): number {
-  return Math.max(1, Math.min(connections, Math.max(2, Math.ceil(chunks / 50))));
+  private csvFor(generation: number): boolean {
+    return this.csv?.generation === generation ? this.csv.supported : true;
+  }
 }
 
 /** Packs queries into requests of at most `limit` metric ids each (splitting an entity's list if needed). */
 export function chunkQueries(queries: readonly PerfQuery[], limit: number): PerfQuery[][] {
-  const chunks: PerfQuery[][] = [];
-  let cur: PerfQuery[] = [];
-  let size = 0;
-  for (const q of queries) {
-    const all = q.instanceCounterIds ?? [];
-    const total = q.counterIds.length + all.length;
-    for (let i = 0; i < total;) {
-      if (size === limit) {
-        chunks.push(cur);
-        cur = [];
-        size = 0;
-      }
-      const take = Math.min(limit - size, total - i);
-      const part: PerfQuery = { entity: q.entity, counterIds: q.counterIds.slice(i, i + take) };
-      const n = q.counterIds.length;
-      if (i + take > n) part.instanceCounterIds = all.slice(Math.max(0, i - n), i + take - n);
-      cur.push(part);
-      size += take;
-      i += take;
-    }
-  }
-  if (cur.length) chunks.push(cur);
-  return chunks;
+  return packQueries(queries, { objects: Number.POSITIVE_INFINITY, metrics: limit });
+}
+
+function errorText(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).slice(0, 300);
 }
 
 function parseCounter(info: XmlNode): PerfCounter | undefined {

@@ -14,6 +14,9 @@ export const ENVELOPE_HEAD =
 /** Closing of a vim25 SOAP envelope. */
 export const ENVELOPE_TAIL = '</soapenv:Body>\n</soapenv:Envelope>';
 
+/** What a reverse proxy answers when the request failed behind it. */
+export const HTML_500 = '<html><body><h1>500 Internal Server Error</h1></body></html>';
+
 /** What vCenter's reverse proxy (rhttpproxy/envoy) answers while vpxd is restarting. */
 export const HTML_503 =
   '<html><body><h1>503 Service Unavailable</h1>Failed to connect to endpoint: ' +
@@ -43,9 +46,9 @@ export function unknownFault(): string {
 }
 
 /** A fault whose detail names `type` (e.g. "constructor", "__proto__": names on Object.prototype). */
-export function typedFault(type: string): string {
+export function typedFault(type: string, faultString = `A fault of type ${type}.`): string {
   return soapFault(
-    `A fault of type ${type}.`,
+    faultString,
     `<${type}Fault xmlns="urn:vim25" xsi:type="${type}"><reason>odd</reason></${type}Fault>`,
   );
 }

@@ -18,6 +18,7 @@ export type Fault =
   | 'stall-headers' // never answer (hold the socket until the client gives up or the proxy closes)
   | 'slow-body' // forward headers, then the body at 1 byte per second
   | 'html-503' // 503 text/html, as vCenter's reverse proxy answers while vpxd restarts
+  | 'html-500' // 500 text/html, as a reverse proxy answers when the backend failed on a request
   | 'truncated-xml' // 200 text/xml with the first half of the real upstream body (chunked, ended cleanly)
   | 'empty-200' // 200 text/xml, empty body
   | 'non-xml-200' // 200 text/xml, body "this is not xml"
@@ -42,10 +43,14 @@ export interface FaultRule {
   times?: number;
   /** Only requests whose body contains this text (e.g. '>VirtualMachine<' for the VM inventory read). */
   bodyIncludes?: string;
+  /** Only requests whose body passes this test (e.g. a QueryPerf of more than N entities). */
+  bodyMatches?: (body: string) => boolean;
   /** Size of the 'huge-body' response in bytes; default 64 MiB. */
   bytes?: number;
   /** Fault type for 'typed-fault'; default "constructor". */
   faultType?: string;
+  /** Fault string for 'typed-fault'; default "A fault of type <faultType>." */
+  faultString?: string;
   /** Attribute count for 'attribute-flood'. */
   count?: number;
   /** Body rewrite for 'mangle' (may return a Buffer, e.g. for invalid UTF-8). */
@@ -120,6 +125,7 @@ export async function startFaultProxy(upstreamUrl: string): Promise<FaultProxy> 
   const pick = (method: string, body: Buffer): FaultRule | undefined => {
     for (const r of rules) {
       if (r.rule.bodyIncludes !== undefined && !body.includes(r.rule.bodyIncludes)) continue;
+      if (r.rule.bodyMatches && !r.rule.bodyMatches(body.toString('utf8'))) continue;
       if ((r.rule.method === '*' || r.rule.method === method) && r.left > 0) {
         r.left--;
         return r.rule;
@@ -198,6 +204,8 @@ export async function startFaultProxy(upstreamUrl: string): Promise<FaultProxy> 
         return; // Held until the client gives up or close() destroys the socket.
       case 'html-503':
         return send(res, 503, { 'content-type': 'text/html' }, bodies.HTML_503);
+      case 'html-500':
+        return send(res, 500, { 'content-type': 'text/html' }, bodies.HTML_500);
       case 'empty-200':
         return send(res, 200, { 'content-type': XML }, '');
       case 'non-xml-200':
@@ -207,7 +215,12 @@ export async function startFaultProxy(upstreamUrl: string): Promise<FaultProxy> 
       case 'not-authenticated':
         return send(res, 500, { 'content-type': XML }, bodies.notAuthenticated());
       case 'typed-fault':
-        return send(res, 500, { 'content-type': XML }, bodies.typedFault(rule.faultType ?? 'constructor'));
+        return send(
+          res,
+          500,
+          { 'content-type': XML },
+          bodies.typedFault(rule.faultType ?? 'constructor', rule.faultString),
+        );
       case 'element-flood':
         res.writeHead(200, { 'content-type': XML, 'transfer-encoding': 'chunked' });
         return pipeline(Readable.from(bodies.elementFlood(name, rule.bytes ?? DEFAULT_FLOOD_BYTES)), res);

@@ -4,7 +4,7 @@ import { collectHistorical, type HistoricalSpec } from '../../../src/collectors/
 import { HistoricalCache, HISTORICAL_TIMING } from '../../../src/collectors/historical-cache.js';
 import type { MetricFamily } from '../../../src/exposition/index.js';
 import type { VimClient } from '../../../src/vsphere/client.js';
-import type { PerfManager } from '../../../src/vsphere/perf-manager.js';
+import type { PerfManager, PerfQuery } from '../../../src/vsphere/perf-manager.js';
 import { parseXml, type StreamSpec } from '../../../src/vsphere/soap/xml.js';
 
 const XSI = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"';
@@ -68,7 +68,14 @@ function fakeVcenter() {
           ],
         ]),
       ),
-    maxQueryMetrics: () => Promise.resolve(256),
+    // One batch for all: the batching itself is tested in test/unit/vsphere/perf-batches.test.ts.
+    runBatches: (
+      _k: unknown,
+      queries: PerfQuery[],
+      _s: unknown,
+      _w: number,
+      send: (b: PerfQuery[]) => Promise<void>,
+    ) => send(queries),
   } as unknown as PerfManager;
   return { state, ctx: { client, perf, signal: new AbortController().signal } };
 }

@@ -25,7 +25,8 @@ void describe('loadConfig: sources and precedence', () => {
       [4, 10_000, 60_000],
     );
     assert.deepEqual([c.vsphere!.maxResponseBytes, c.vsphere!.keepaliveIntervalMs], [33554432, 300_000]);
-    assert.equal(c.vsphere!.perfConcurrency, undefined, 'derived from the inventory size');
+    assert.equal(c.vsphere!.perfConcurrency, undefined, 'the connection pool size');
+    assert.equal(c.vsphere!.perfBatchObjects, undefined, '256 objects per realtime QueryPerf');
     assert.equal(c.vsphere!.insecureSkipVerify, false);
     assert.ok(!('maxQueryMetrics' in c.vsphere!));
     assert.deepEqual(c.web, { listenAddress: ':9272', telemetryPath: '/metrics', maxRequests: 64 });
@@ -57,6 +58,7 @@ void describe('loadConfig: sources and precedence', () => {
   max_response_bytes: 1048576
   keepalive_interval_seconds: 10
   perf_concurrency: 2
+  perf_batch_objects: 100
   max_query_metrics: 64
 web:
   listen_address: "127.0.0.1:9000"
@@ -87,8 +89,13 @@ collectors:
       [8, 2500, 30_000],
     );
     assert.deepEqual(
-      [c.vsphere!.keepaliveIntervalMs, c.vsphere!.perfConcurrency, c.vsphere!.maxQueryMetrics],
-      [10_000, 2, 64],
+      [
+        c.vsphere!.keepaliveIntervalMs,
+        c.vsphere!.perfConcurrency,
+        c.vsphere!.perfBatchObjects,
+        c.vsphere!.maxQueryMetrics,
+      ],
+      [10_000, 2, 100, 64],
     );
     assert.deepEqual(c.web, { listenAddress: '127.0.0.1:9000', telemetryPath: '/vsphere', maxRequests: 8 });
     assert.deepEqual(c.scrape, {

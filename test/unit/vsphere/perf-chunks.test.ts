@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { autoConcurrency, chunkQueries } from '../../../src/vsphere/perf-manager.js';
+import { chunkQueries } from '../../../src/vsphere/perf-manager.js';
 
 test('chunkQueries never exceeds the limit and keeps every (entity, counter) pair exactly once', () => {
   fc.assert(
@@ -64,13 +64,4 @@ test('chunkQueries splits per-instance ("*") counter ids too, keeping each id an
       },
     ),
   );
-});
-
-test('autoConcurrency: 2 for small inventories, growing with the chunks, never above the pool', () => {
-  assert.equal(autoConcurrency(1, 4), 2);
-  assert.equal(autoConcurrency(69, 4), 2);
-  assert.equal(autoConcurrency(150, 4), 3);
-  assert.equal(autoConcurrency(680, 4), 4);
-  assert.equal(autoConcurrency(680, 16), 14);
-  assert.equal(autoConcurrency(5, 1), 1);
 });

@@ -1,0 +1,217 @@
+import type { PerfQuery } from './perf-manager.js';
+import { isVsphereError } from './soap/errors.js';
+import { waitFor } from './waits.js';
+
+/** Upper bounds of one QueryPerf request: entities, and metric ids over all of them. */
+export interface BatchSize {
+  objects: number;
+  metrics: number;
+}
+
+/**
+ * Realtime requests carry 256 entities with all their counters by default (Telegraf's
+ * max_query_objects): vCenter's maxQueryMetrics protects its statistics database, which realtime
+ * queries (answered from the hosts' memory) do not touch.
+ */
+export const DEFAULT_BATCH_OBJECTS = 256;
+/** Metric ids of one realtime request at most, whatever the objects (Telegraf's absolute bound). */
+export const REALTIME_MAX_METRICS = 50_000;
+
+const idsOf = (q: PerfQuery): number => q.counterIds.length + (q.instanceCounterIds?.length ?? 0);
+
+/** The size `batch` has. */
+export function sizeOf(batch: readonly PerfQuery[]): BatchSize {
+  let metrics = 0;
+  for (const q of batch) metrics += idsOf(q);
+  return { objects: batch.length, metrics };
+}
+
+/** True when `batch` is within `limit`. */
+export function fits(batch: readonly PerfQuery[], limit: BatchSize): boolean {
+  const s = sizeOf(batch);
+  return s.objects <= limit.objects && s.metrics <= limit.metrics;
+}
+
+/**
+ * Packs queries into requests of at most `limit.objects` entities and `limit.metrics` metric ids,
+ * in order; an entity whose ids alone exceed `limit.metrics` is split over several requests.
+ */
+export function packQueries(queries: readonly PerfQuery[], limit: BatchSize): PerfQuery[][] {
+  const maxIds = Math.max(1, limit.metrics);
+  const maxObjects = Math.max(1, limit.objects);
+  const batches: PerfQuery[][] = [];
+  let cur: PerfQuery[] = [];
+  let size = 0;
+  const flush = (): void => {
+    if (cur.length) batches.push(cur);
+    cur = [];
+    size = 0;
+  };
+  for (const q of queries) {
+    const all = q.instanceCounterIds ?? [];
+    const n = q.counterIds.length;
+    const total = n + all.length;
+    for (let i = 0; i < total;) {
+      if (size === maxIds || cur.length === maxObjects) flush();
+      const take = Math.min(maxIds - size, total - i);
+      const part: PerfQuery = { entity: q.entity, counterIds: q.counterIds.slice(i, i + take) };
+      if (i + take > n) part.instanceCounterIds = all.slice(Math.max(0, i - n), i + take - n);
+      cur.push(part);
+      size += take;
+      i += take;
+    }
+  }
+  flush();
+  return batches;
+}
+
+/**
+ * The size to use after vCenter refused a batch of size `refused` sent within `size`: half of
+ * `size` (so sizes stay 256, 128, 64, … whatever the batch's own size), or half of the refused
+ * batch when that is already smaller — in objects, or for a lone entity in metric ids. Undefined
+ * when the batch was a single metric id: nothing smaller exists.
+ */
+export function shrink(size: BatchSize, refused: BatchSize): BatchSize | undefined {
+  const half = (limit: number, got: number): number => {
+    const h = Math.ceil(Math.min(limit, got) / 2);
+    const fromLimit = Math.ceil(limit / 2);
+    return fromLimit < got ? fromLimit : h;
+  };
+  if (refused.objects > 1) return { objects: half(size.objects, refused.objects), metrics: size.metrics };
+  if (refused.metrics > 1) return { objects: 1, metrics: half(size.metrics, refused.metrics) };
+  return undefined;
+}
+
+// vim.fault.RestrictedByAdministrator says "This operation is restricted by the administrator -
+// 'vpxd.stats.maxQueryMetrics'"; some releases send it without a typed detail.
+const LIMIT_TEXT = /maxQueryMetrics|restricted by the administrator/i;
+
+/**
+ * True for the answers a smaller request can avoid: vCenter's metric limit, InvalidArgument, an
+ * HTTP 500 without a fault, and an answer over our byte or element bounds.
+ */
+export function isBatchRefusal(e: unknown): boolean {
+  if (!isVsphereError(e)) return false;
+  switch (e.code) {
+    case 'VSPHERE_RESTRICTED_BY_ADMINISTRATOR':
+    case 'VSPHERE_INVALID_ARGUMENT':
+    case 'VSPHERE_RESPONSE_TOO_LARGE':
+      return true;
+    case 'VSPHERE_HTTP_STATUS':
+      return e.statusCode === 500;
+    case 'VSPHERE_FAULT':
+      return LIMIT_TEXT.test(e.message);
+    default:
+      return false;
+  }
+}
+
+/** Options of runBatches. */
+export interface RunBatchesOptions {
+  /** Size to start from (the session's learnt size). */
+  size: BatchSize;
+  /** Requests this run keeps in flight at most. */
+  workers: number;
+  /** Sends one request; its samples must reach the caller only once the whole answer was read. */
+  send(batch: PerfQuery[]): Promise<void>;
+  /** Told of each refusal that was absorbed by splitting, and of the size used from then on. */
+  onRefusal?(e: unknown, refused: BatchSize, next: BatchSize): void;
+  /** Told of a size lowered by a refusal once a batch within it was answered: the size that works. */
+  onLearnt?(size: BatchSize): void;
+}
+
+/**
+ * Sends `queries` packed to `size`. A refused request is packed again to half the size and sent in
+ * the same run, and every request not yet sent is packed to the smaller size too; a refusal of a single
+ * metric id, or any other error, ends the run (the requests not yet sent are dropped).
+ */
+export async function runBatches(queries: readonly PerfQuery[], opts: RunBatchesOptions): Promise<void> {
+  let size = { ...opts.size };
+  const queue = packQueries(queries, size);
+  // Halves of refused batches go first: the rest of the queue is re-packed when taken.
+  const retry: PerfQuery[][] = [];
+  let next = 0;
+  let failed = false;
+  let lowered = false;
+  const take = (): PerfQuery[] | undefined => {
+    const batch = retry.pop() ?? queue[next++];
+    if (!batch || fits(batch, size)) return batch;
+    const parts = packQueries(batch, size);
+    for (let i = parts.length - 1; i > 0; i--) retry.push(parts[i]!);
+    return parts[0];
+  };
+  const worker = async (): Promise<void> => {
+    for (let batch = take(); batch && !failed; batch = take()) {
+      try {
+        await opts.send(batch);
+        if (lowered && fits(batch, size)) {
+          lowered = false;
+          opts.onLearnt?.(size);
+        }
+      } catch (e) {
+        const refused = sizeOf(batch);
+        // A batch packed before an earlier refusal lowered the size is only packed again.
+        const within = refused.objects <= size.objects && refused.metrics <= size.metrics;
+        const next = within ? shrink(size, refused) : size;
+        if (failed || !isBatchRefusal(e) || !next) {
+          failed = true;
+          throw e;
+        }
+        if (within) {
+          size = next;
+          lowered = true;
+        }
+        opts.onRefusal?.(e, refused, size);
+        const parts = packQueries(batch, size);
+        for (let i = parts.length - 1; i >= 0; i--) retry.push(parts[i]!);
+      }
+    }
+  };
+  const n = Math.max(1, Math.min(opts.workers, queue.length));
+  await Promise.all(Array.from({ length: n }, worker));
+}
+
+/** A counting semaphore: at most `limit` holders at once, waiters served in order. */
+export class Slots {
+  private used = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(readonly limit: number) {}
+
+  /** Runs `fn` holding a slot; a wait for the slot ends with VSPHERE_ABORTED when `signal` fires. */
+  async run<T>(fn: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    if (this.used < this.limit) {
+      this.used++;
+    } else {
+      let granted = false;
+      let wake!: () => void;
+      const turn = new Promise<void>((resolve) => {
+        wake = () => {
+          granted = true;
+          resolve();
+        };
+      });
+      this.waiting.push(wake);
+      try {
+        await waitFor(turn, signal, 'waiting for a QueryPerf slot');
+      } catch (e) {
+        // Still queued: leave the queue. Already handed a slot: pass it on.
+        const i = this.waiting.indexOf(wake);
+        if (i >= 0) this.waiting.splice(i, 1);
+        else if (granted) this.release();
+        throw e;
+      }
+    }
+    try {
+      return await fn();
+    } finally {
+      this.release();
+    }
+  }
+
+  private release(): void {
+    const wake = this.waiting.shift();
+    if (wake) wake();
+    else this.used--;
+  }
+}
