@@ -26,15 +26,19 @@ export function querySpec(q: PerfQuery, csv: boolean): string {
 const MAX_REPORTED_SKIPS = 5;
 
 /**
- * What one QueryPerf answer may carry: entities asked for in that request, each (counter,
- * instance) of an entity once. A broken server listing an entity twice (54 duplicate series
- * seen) would otherwise put duplicate series in the exposition: the first is kept, the rest
- * skipped and named once in the log. Requests ask for disjoint (entity, counter) pairs, so no
- * series can come twice across answers either.
+ * What one QueryPerf answer may carry: entities asked for in that request, each listed once. A
+ * request names each entity in one querySpec, so a correct answer has one run of samples per
+ * entity; a broken server listing an entity again (54 duplicate series seen) would put duplicate
+ * series in the exposition: the first run is kept, a later run of the same entity is skipped and
+ * named once in the log. Requests ask for disjoint (entity, counter) pairs, so no series can come
+ * twice across answers either. Only a moid comparison per sample: no key is built on this path.
  */
 export class PerfAnswerFilter {
   private readonly asked: Set<string>;
-  private readonly seen = new Set<string>();
+  private readonly listed = new Set<string>();
+  private current: string | undefined;
+  private repeated = false;
+  private unasked = false;
   private count = 0;
   private readonly skipped: { entity: string; counterId: number; instance: string; why: string }[] = [];
 
@@ -46,10 +50,15 @@ export class PerfAnswerFilter {
   pass(onSample: (s: PerfSample) => void): (s: PerfSample) => void {
     return (s) => {
       const moid = s.entity.value;
-      if (!this.asked.has(moid)) return this.skip(s, 'entity not asked for');
-      const key = `${moid}\u0000${s.counterId}\u0000${s.instance}`;
-      if (this.seen.has(key)) return this.skip(s, 'listed twice');
-      this.seen.add(key);
+      if (moid !== this.current) {
+        // A new run of samples: an entity not asked for, or one whose run already came, is skipped.
+        this.current = moid;
+        this.repeated = this.listed.has(moid);
+        this.unasked = !this.asked.has(moid);
+        this.listed.add(moid);
+      }
+      if (this.unasked) return this.skip(s, 'entity not asked for');
+      if (this.repeated) return this.skip(s, 'listed twice');
       onSample(s);
     };
   }
