@@ -27,16 +27,16 @@ const MAX_REPORTED_SKIPS = 5;
 
 /**
  * What one QueryPerf answer may carry: entities asked for in that request, each listed once. A
- * request names each entity in one querySpec, so a correct answer has one run of samples per
- * entity; a broken server listing an entity again (54 duplicate series seen) would put duplicate
- * series in the exposition: the first run is kept, a later run of the same entity is skipped and
- * named once in the log. Requests ask for disjoint (entity, counter) pairs, so no series can come
- * twice across answers either. Only a moid comparison per sample: no key is built on this path.
+ * request names each entity in one querySpec, so a correct answer has one element per entity; a
+ * broken server listing an entity again (54 duplicate series seen) would put duplicate series in
+ * the exposition: the first element is kept, a later one of the same entity is skipped and named
+ * once in the log. Requests ask for disjoint (entity, counter) pairs, so no series can come twice
+ * across answers either. One reference comparison per sample: no key is built on this path.
  */
 export class PerfAnswerFilter {
   private readonly asked: Set<string>;
   private readonly listed = new Set<string>();
-  private current: string | undefined;
+  private current: PerfSample['entity'] | undefined;
   private repeated = false;
   private unasked = false;
   private count = 0;
@@ -49,10 +49,11 @@ export class PerfAnswerFilter {
   /** `onSample` for the samples this answer may carry. */
   pass(onSample: (s: PerfSample) => void): (s: PerfSample) => void {
     return (s) => {
-      const moid = s.entity.value;
-      if (moid !== this.current) {
-        // A new run of samples: an entity not asked for, or one whose run already came, is skipped.
-        this.current = moid;
+      if (s.entity !== this.current) {
+        // A new entity element (readEntityMetric gives its samples one entity object): an entity
+        // not asked for, or one whose element already came, is skipped.
+        const moid = s.entity.value;
+        this.current = s.entity;
         this.repeated = this.listed.has(moid);
         this.unasked = !this.asked.has(moid);
         this.listed.add(moid);

@@ -70,6 +70,11 @@ const ABSENT: Record<string, string> = {
   vsphere_last_error_info: 'exists only while vsphere_up is 0',
 };
 
+/** Panels whose query selects failures only: a healthy run against vcsim gives them no rows. */
+const EMPTY_WHEN_HEALTHY: Record<string, string> = {
+  'SOAP errors by method': 'counts only calls whose outcome is not "success"; every call to vcsim succeeds',
+};
+
 /** Grafana's built-in interval variables, as a 2 s scrape needs them. */
 const BUILTINS: Record<string, string> = { __rate_interval: '1m', __interval: '15s', __range: '1h' };
 
@@ -227,6 +232,10 @@ void describe('dashboards and alert rules against a real Prometheus scraping the
             continue;
           }
           let rows = r.data?.result.length ?? 0;
+          if (rows === 0 && p.title !== undefined && Object.hasOwn(EMPTY_WHEN_HEALTHY, p.title)) {
+            skipped.push(`${p.title}/${target.refId} (no failures to show)`);
+            continue;
+          }
           if (rows === 0) {
             // vcsim leaves random zero samples out, so the one object a variable picked, or the
             // latest scrape, may lack a series: the query must still return data for some object
@@ -244,7 +253,7 @@ void describe('dashboards and alert rules against a real Prometheus scraping the
         }
       assert.ok(checked > 0);
       t.diagnostic(
-        `${checked} queries returned data; excused (family absent): ${skipped.join('; ') || 'none'}`,
+        `${checked} queries returned data; excused (family absent, or no failures to show): ${skipped.join('; ') || 'none'}`,
       );
     });
   }

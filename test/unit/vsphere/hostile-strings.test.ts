@@ -122,8 +122,14 @@ describe('property names', () => {
 });
 
 describe('QueryPerf answers', () => {
-  const sample = (moid: string, counterId: number, instance = ''): PerfSample => ({
-    entity: { type: 'VirtualMachine', value: moid },
+  // The samples of one entity element share its entity object, as readEntityMetric gives them.
+  const element = (moid: string) => ({ type: 'VirtualMachine', value: moid });
+  const vm1 = element('vm-1');
+  const vm1Again = element('vm-1');
+  const vm2 = element('vm-2');
+  const vm9 = element('vm-9');
+  const sample = (entity: PerfSample['entity'], counterId: number, instance = ''): PerfSample => ({
+    entity,
     counterId,
     instance,
     value: 1,
@@ -139,18 +145,28 @@ describe('QueryPerf answers', () => {
     const out: string[] = [];
     const pass = filter.pass((s) => out.push(`${s.entity.value}/${s.counterId}/${s.instance}`));
     for (const s of [
-      sample('vm-1', 2),
-      sample('vm-1', 6),
-      sample('vm-1', 6, '4000'),
-      sample('vm-2', 2),
-      sample('vm-1', 2), // the entity listed again
-      sample('vm-1', 6, '4000'),
-      sample('vm-9', 2), // never asked for
+      sample(vm1, 2),
+      sample(vm1, 6),
+      sample(vm1, 6, '4000'),
+      sample(vm2, 2),
+      sample(vm1Again, 2), // the entity listed again
+      sample(vm1Again, 6, '4000'),
+      sample(vm9, 2), // never asked for
     ])
       pass(s);
     assert.deepEqual(out, ['vm-1/2/', 'vm-1/6/', 'vm-1/6/4000', 'vm-2/2/']);
     const logged: unknown[] = [];
     filter.report({ warn: (o: unknown) => void logged.push(o) } as never, 'QueryPerf');
     assert.match(JSON.stringify(logged), /"count":3.*listed twice.*entity not asked for/);
+  });
+
+  test('PerfAnswerFilter skips an entity element repeated right after itself', () => {
+    const filter = new PerfAnswerFilter([
+      { entity: { type: 'VirtualMachine', value: 'vm-1' }, counterIds: [2] },
+    ]);
+    const out: string[] = [];
+    const pass = filter.pass((s) => out.push(`${s.entity.value}/${s.counterId}`));
+    for (const s of [sample(vm1, 2), sample(vm1Again, 2)]) pass(s);
+    assert.deepEqual(out, ['vm-1/2']);
   });
 });
