@@ -40,7 +40,7 @@ export interface MeasureOptions {
   log: (line: string) => void;
 }
 
-/** Everything measured for one size. */
+/** Everything measured for one size at one latency. */
 export interface SizeResult {
   size: number;
   latency: LatencyProfile;
