@@ -20,6 +20,10 @@ export interface ProxyRecord {
   responseBytes: number;
   /** HTTP status of the answer; 0 until it starts. */
   status: number;
+  /** performance.now() when the whole request had arrived at the proxy. */
+  startedAt: number;
+  /** performance.now() of the last answer byte so far (0 until the answer starts): the call took endedAt - startedAt. */
+  endedAt: number;
   /** A RetrievePropertiesEx reading every VirtualMachine of a ContainerView: a full VM inventory read. */
   fullInventory: boolean;
   /** Set only while capturing: what the floor needs to replay this request. */
@@ -185,6 +189,8 @@ export async function startCountingProxy(upstreamUrl: string): Promise<CountingP
             requestBytes: body.length,
             responseBytes: 0,
             status: 0,
+            startedAt: performance.now(),
+            endedAt: 0,
             fullInventory: isFullInventoryRead(method, body),
           };
           if (capture)
@@ -214,6 +220,7 @@ export async function startCountingProxy(upstreamUrl: string): Promise<CountingP
       if (rec.responseBytes === 0)
         rec.status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(chunk.toString('latin1', 0, 16))?.[1] ?? 0);
       rec.responseBytes += chunk.length;
+      rec.endedAt = performance.now();
       if (rec.capture && headLen < HEAD_BYTES) {
         head.push(chunk);
         headLen += chunk.length;

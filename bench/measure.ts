@@ -1,7 +1,8 @@
 /**
- * One size of the benchmark: vcsim with N VMs, the built exporter behind the counting proxy, warm-up
- * scrapes, measured scrapes (wall, CPU, RSS, SOAP traffic, output size), one gzip scrape, and the
- * floor replayed from the last measured scrape. Everything it starts is stopped before it returns.
+ * One size of the benchmark at one latency profile: vcsim with N VMs and that per-call delay, the
+ * built exporter behind the counting proxy, warm-up scrapes, measured scrapes (wall, CPU, RSS, SOAP
+ * calls by method, their durations and concurrency, output size), one gzip scrape, and the floor
+ * made from the last measured scrape (bench/floor.ts). Everything it starts is stopped before it returns.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +16,10 @@ import {
   type CountingProxy,
   type ProxyRecord,
 } from './counting-proxy.js';
-import { measureFloor, median, type FloorResult } from './floor.js';
+import { callsByMethod, callTimesByMethod, median, peakInFlight, type CallTimes } from './call-stats.js';
+import { measureFloor, type FloorResult } from './floor.js';
+import type { PerfBatching } from './perf-batches.js';
+import { latencyArgs, vcsimArgsFor, type LatencyProfile } from './profiles.js';
 import { cpuSeconds, resetPeakRss, statusBytes } from './proc-stats.js';
 import { countSamples, percentile, ScrapeClient, scrapeProblem } from './scrape-client.js';
 
@@ -24,15 +28,22 @@ export interface MeasureOptions {
   scrapes: number;
   warmup: number;
   floorRuns: number;
+  /** Per-call delay vcsim adds to every SOAP call. */
+  latency: LatencyProfile;
+  /** How the floor packs QueryPerf specs. */
+  batching: PerfBatching;
+  /** Connections of the floor's QueryPerf batches; default: the most QueryPerf calls the exporter had in flight at once. */
+  floorConcurrency?: number;
   /** Exporter configuration (YAML object); scrape.timeout_seconds is the scrape timeout header. */
   exporterConfig: Record<string, unknown>;
   signal?: AbortSignal;
   log: (line: string) => void;
 }
 
-/** Everything measured for one size. */
+/** Everything measured for one size at one latency. */
 export interface SizeResult {
   size: number;
+  latency: LatencyProfile;
   vcsimArgs: string[];
   vms: number;
   hosts: number;
@@ -50,7 +61,14 @@ export interface SizeResult {
   };
   rss: { peakMiB: number; peakSinceStartMiB: number; steadyMiB: number; peakReset: boolean };
   soap: {
+    /** Calls per measured scrape by method (mean): the calls-per-scrape figure. */
     requestsPerScrape: Record<string, number>;
+    /** The same, scrape by scrape (a steady state has the same counts in each). */
+    requestsEachScrape: Record<string, number>[];
+    /** Duration of the measured scrapes' calls by method (proxy in → last answer byte out). */
+    callMs: Record<string, CallTimes>;
+    /** Most calls in flight at once during a measured scrape (max over the scrapes): all methods, QueryPerf. */
+    peakInFlight: { all: number; QueryPerf: number };
     responseBytesPerScrape: Record<string, number>;
     totalRequestsPerScrape: number;
     totalResponseBytesPerScrape: number;
@@ -64,25 +82,6 @@ export interface SizeResult {
 }
 
 const MiB = 1024 * 1024;
-
-/** vcsim arguments for `size` VMs: the fixed models for 1,000/5,000/10,000, else ~1,000 VMs per cluster, 50 per host. */
-export function vcsimArgsFor(size: number): string[] {
-  const fixed: Record<number, [number, number, number]> = {
-    1000: [2, 10, 500],
-    5000: [5, 20, 1000],
-    10000: [10, 20, 1000],
-  };
-  let model = fixed[size];
-  if (!model) {
-    const clusters = Math.max(1, Math.ceil(size / 1000));
-    if (!Number.isInteger(size / clusters))
-      throw new Error(`size ${size}: not divisible into ${clusters} clusters`);
-    const vms = size / clusters;
-    model = [clusters, Math.max(1, Math.round(vms / 50)), vms];
-  }
-  const [cluster, host, vm] = model;
-  return ['-cluster', String(cluster), '-host', String(host), '-vm', String(vm), '-standalone-host', '0'];
-}
 
 function add(into: Record<string, number>, key: string, n: number): void {
   into[key] = (into[key] ?? 0) + n;
@@ -99,20 +98,21 @@ function perScrape(totals: Record<string, number>, n: number): Record<string, nu
 /** Measures one size; see the module comment. */
 export async function measureSize(size: number, opts: MeasureOptions): Promise<SizeResult> {
   const { log, signal } = opts;
-  const vcsimArgs = vcsimArgsFor(size);
+  const vcsimArgs = [...vcsimArgsFor(size), ...latencyArgs(opts.latency)];
+  const tag = `${size}@${opts.latency.ms}ms`;
   const dir = mkdtempSync(join(tmpdir(), 'vsx-bench-'));
   let vc: Vcsim | undefined;
   let proxy: CountingProxy | undefined;
   let exporter: ExporterProcess | undefined;
   let client: ScrapeClient | undefined;
   try {
-    log(`[${size}] starting vcsim ${vcsimArgs.join(' ')}`);
+    log(`[${tag}] starting vcsim ${vcsimArgs.join(' ')}`);
     const t0 = performance.now();
     vc = await startVcsim({ args: vcsimArgs });
     const vcsimStartSeconds = (performance.now() - t0) / 1000;
     const { vms, hosts } = vc.inventory;
     if (vms.length !== size) throw new Error(`vcsim has ${vms.length} VMs, expected ${size}`);
-    log(`[${size}] vcsim: ${vms.length} VMs on ${hosts.length} hosts in ${vcsimStartSeconds.toFixed(1)} s`);
+    log(`[${tag}] vcsim: ${vms.length} VMs on ${hosts.length} hosts in ${vcsimStartSeconds.toFixed(1)} s`);
     signal?.throwIfAborted();
 
     proxy = await startCountingProxy(vc.url);
@@ -137,7 +137,7 @@ export async function measureSize(size: number, opts: MeasureOptions): Promise<S
     for (let i = 1; i <= opts.warmup; i++) {
       const s = await client.scrape({ signal });
       log(
-        `[${size}] warm-up ${i}: ${s.wallMs.toFixed(0)} ms${scrapeProblem(s) ? ` (${scrapeProblem(s)})` : ''}`,
+        `[${tag}] warm-up ${i}: ${s.wallMs.toFixed(0)} ms${scrapeProblem(s) ? ` (${scrapeProblem(s)})` : ''}`,
       );
     }
     const peakSinceStart = statusBytes(pid, 'VmHWM');
@@ -178,7 +178,7 @@ export async function measureSize(size: number, opts: MeasureOptions): Promise<S
       samples = countSamples(s.body);
       plainBytes = s.body.length;
       log(
-        `[${size}] scrape ${i}: ${s.wallMs.toFixed(0)} ms, ${recs.length} SOAP requests${problem ? ` (${problem})` : ''}`,
+        `[${tag}] scrape ${i}: ${s.wallMs.toFixed(0)} ms, ${recs.length} SOAP requests${problem ? ` (${problem})` : ''}`,
       );
     }
     const cpuTotal = cpuSeconds(pid) - cpu0;
@@ -194,6 +194,9 @@ export async function measureSize(size: number, opts: MeasureOptions): Promise<S
         if (r.fullInventory) fullInventory++;
       }
     }
+    const allRecords = scrapeRecords.flat();
+    const peakAll = Math.max(0, ...scrapeRecords.map((recs) => peakInFlight(recs)));
+    const peakQueryPerf = Math.max(0, ...scrapeRecords.map((recs) => peakInFlight(recs, 'QueryPerf')));
 
     count(proxy.drain(), between);
     const gz = await client.scrape({ gzip: true, signal });
@@ -201,16 +204,21 @@ export async function measureSize(size: number, opts: MeasureOptions): Promise<S
     proxy.drain();
 
     log(
-      `[${size}] floor: replaying ${capture.length} requests, ${opts.floorRuns}× direct and ${opts.floorRuns}× via the proxy`,
+      `[${tag}] floor: from ${capture.length} captured calls, ${opts.floorRuns}× direct and ${opts.floorRuns}× via the proxy`,
     );
-    const floor = await measureFloor(vc.url, capture, opts.floorRuns, signal);
-    const viaProxy = await measureFloor(proxy.url, capture, opts.floorRuns, signal);
+    const floorOpts = {
+      concurrency: opts.floorConcurrency ?? Math.max(1, peakQueryPerf),
+      batching: opts.batching,
+    };
+    const floor = await measureFloor(vc.url, capture, opts.floorRuns, floorOpts, signal);
+    const viaProxy = await measureFloor(proxy.url, capture, opts.floorRuns, floorOpts, signal);
     proxy.drain();
     const n = opts.scrapes;
     const wallMedian = median(walls);
     const exporterSecondsPerScrape = cpuTotal / n;
     return {
       size,
+      latency: opts.latency,
       vcsimArgs,
       vms: vms.length,
       hosts: hosts.length,
@@ -240,6 +248,9 @@ export async function measureSize(size: number, opts: MeasureOptions): Promise<S
       },
       soap: {
         requestsPerScrape: perScrape(requests, n),
+        requestsEachScrape: scrapeRecords.map(callsByMethod),
+        callMs: callTimesByMethod(allRecords),
+        peakInFlight: { all: peakAll, QueryPerf: peakQueryPerf },
         responseBytesPerScrape: perScrape(bytes, n),
         totalRequestsPerScrape: Object.values(requests).reduce((a, b) => a + b, 0) / n,
         totalResponseBytesPerScrape: Object.values(bytes).reduce((a, b) => a + b, 0) / n,

@@ -1,10 +1,12 @@
 /**
- * The benchmark's output: machine description, the table printed per size, the issue's targets
- * checked against the figures, and the growth of wall time per VM from the smallest to the largest size.
+ * The benchmark's output: machine description, the table printed per size and latency, the SOAP
+ * calls per scrape by method beside the floor's, the issues' targets checked against the figures,
+ * and the growth of wall time per VM from the smallest to the largest size.
  */
 import { execFileSync } from 'node:child_process';
 import { cpus, release, totalmem } from 'node:os';
 import type { SizeResult } from './measure.js';
+import { latencyLabel } from './profiles.js';
 
 /** Where the figures were taken. */
 export interface MachineInfo {
@@ -25,12 +27,16 @@ export interface LinearGrowth {
   value: number;
 }
 
-/** The issue's targets; `check` tells whether one size meets each. */
+/** The issues' targets (4 and 13); `checkTargets` tells whether one run meets each. */
 export const TARGETS = {
   ratioToFloor: 1.2,
-  usPerSample: 10,
+  usPerSample: 5,
   peakRssMiB: 200,
   fullInventoryRetrievalsPerScrape: 0,
+  /** Issue 13, 10,000 VMs at 100 ms per call: a steady-state scrape sends at most this many calls… */
+  callsPerScrape: 60,
+  /** …and no method but these. */
+  scrapeMethods: ['QueryPerf', 'WaitForUpdatesEx'],
   backgroundP50Ms: 50,
   linearGrowth: 1.2,
 } as const;
@@ -79,21 +85,27 @@ export function checkTargets(r: SizeResult): Record<string, boolean> {
     peakRssMiB: r.rss.peakMiB <= TARGETS.peakRssMiB,
     fullInventoryRetrievalsPerScrape:
       r.soap.fullInventoryRetrievalsPerScrape <= TARGETS.fullInventoryRetrievalsPerScrape,
+    callsPerScrape: r.soap.totalRequestsPerScrape <= TARGETS.callsPerScrape,
+    scrapeMethods: Object.keys(r.soap.requestsPerScrape).every((m) =>
+      (TARGETS.scrapeMethods as readonly string[]).includes(m),
+    ),
   };
 }
 
 const COLUMNS = [
   'VMs',
   'hosts',
+  'latency ms',
   'wall p50 ms',
   'wall p95 ms',
   'floor ms',
   'ratio',
+  'calls/scrape',
+  'floor calls',
   'CPU s/scrape',
   'CPU µs/sample',
   'peak RSS MiB',
   'steady RSS MiB',
-  'SOAP req/scrape',
   'SOAP MiB/scrape',
   'full inv/scrape',
   'samples',
@@ -106,15 +118,17 @@ function row(r: SizeResult): string[] {
   return [
     String(r.vms),
     String(r.hosts),
+    latencyLabel(r.latency),
     r.wallMs.median.toFixed(0),
     r.wallMs.p95.toFixed(0),
     r.floor.medianMs.toFixed(0),
     r.ratioToFloor.toFixed(2),
+    count(r.soap.totalRequestsPerScrape),
+    String(r.floor.requests),
     r.cpu.exporterSecondsPerScrape.toFixed(2),
     r.cpu.usPerSample.toFixed(1),
     r.rss.peakMiB.toFixed(0),
     r.rss.steadyMiB.toFixed(0),
-    r.soap.totalRequestsPerScrape.toFixed(0),
     mib(r.soap.totalResponseBytesPerScrape),
     r.soap.fullInventoryRetrievalsPerScrape.toFixed(0),
     String(r.served.samples),
@@ -123,29 +137,62 @@ function row(r: SizeResult): string[] {
   ];
 }
 
-/** The printed report: one table row per size, then per-size SOAP methods, growth and targets. */
-export function formatReport(sizes: readonly SizeResult[], growth: LinearGrowth | null): string {
-  const rows = [[...COLUMNS], ...sizes.map(row)];
-  const widths = COLUMNS.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+function count(n: number): string {
+  return Number.isInteger(n) ? String(n) : n.toFixed(1);
+}
+
+/** Rows of cells as a Markdown table, right-aligned. */
+function table(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padStart(widths[i]!)).join(' | ')} |`;
-  const out = [line(rows[0]!), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`];
-  for (const r of rows.slice(1)) out.push(line(r));
-  out.push('');
+  return [line(rows[0]!), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)];
+}
+
+/** Calls per steady-state scrape by method, one row per run; WaitForUpdatesEx and QueryPerf first. */
+function methodTable(sizes: readonly SizeResult[]): string[] {
+  const first = ['WaitForUpdatesEx', 'QueryPerf'];
+  const seen = new Set(sizes.flatMap((r) => Object.keys(r.soap.requestsPerScrape)));
+  const methods = [...first, ...[...seen].filter((m) => !first.includes(m)).sort()];
+  return table([
+    ['VMs', 'latency ms', ...methods, 'total', 'floor: WaitForUpdatesEx + QueryPerf'],
+    ...sizes.map((r) => [
+      String(r.vms),
+      latencyLabel(r.latency),
+      ...methods.map((m) => {
+        const n = r.soap.requestsPerScrape[m] ?? 0;
+        return n === 0 ? '-' : count(n);
+      }),
+      count(r.soap.totalRequestsPerScrape),
+      `${r.floor.waitForUpdates} + ${r.floor.queryPerfBatches}`,
+    ]),
+  ]);
+}
+
+/** The printed report: one table row per run, the calls by method, then per run the floor, problems and targets. */
+export function formatReport(sizes: readonly SizeResult[], growth: LinearGrowth | null): string {
+  const out = table([[...COLUMNS], ...sizes.map(row)]);
+  out.push('', 'SOAP calls per steady-state scrape, by method:', ...methodTable(sizes), '');
   for (const r of sizes) {
-    const methods = Object.entries(r.soap.requestsPerScrape)
-      .map(([m, n]) => `${m} ${Number.isInteger(n) ? n : n.toFixed(1)}`)
+    const id = `${r.size} @ ${latencyLabel(r.latency)} ms`;
+    const f = r.floor;
+    const times = Object.entries(r.soap.callMs)
+      .map(([m, t]) => `${m} ${t.medianMs.toFixed(0)}`)
       .join(', ');
-    out.push(`${r.size}: SOAP per scrape: ${methods}`);
     out.push(
-      `${r.size}: floor ${r.floor.requests} requests, runs ${r.floor.runsMs.map((m) => m.toFixed(0)).join('/')} ms` +
-        `, through the proxy ${r.floor.viaProxyMedianMs.toFixed(0)} ms` +
-        (Object.keys(r.floor.skipped).length ? `, skipped ${JSON.stringify(r.floor.skipped)}` : '') +
-        (r.floor.statusMismatches ? `, ${r.floor.statusMismatches} STATUS MISMATCHES` : ''),
+      `${id}: call time p50 ms: ${times}; in flight at most ${r.soap.peakInFlight.all} (QueryPerf ${r.soap.peakInFlight.QueryPerf})`,
     );
-    if (r.failedScrapes) out.push(`${r.size}: ${r.failedScrapes} FAILED SCRAPES: ${r.problems.join('; ')}`);
+    out.push(
+      `${id}: floor ${f.waitForUpdates} WaitForUpdatesEx + ${f.queryPerfBatches} QueryPerf (from ${f.capturedQueryPerf}: ` +
+        `${f.realtimeObjects} realtime objects at ${f.batching.objectsPerCall} per call, ${f.historicalObjects} historical) ` +
+        `over ${f.concurrency} connections, runs ${f.runsMs.map((m) => m.toFixed(0)).join('/')} ms` +
+        `, through the proxy ${f.viaProxyMedianMs.toFixed(0)} ms` +
+        (Object.keys(f.leftOut).length ? `, left out ${JSON.stringify(f.leftOut)}` : '') +
+        (f.statusMismatches ? `, ${f.statusMismatches} STATUS MISMATCHES` : ''),
+    );
+    if (r.failedScrapes) out.push(`${id}: ${r.failedScrapes} FAILED SCRAPES: ${r.problems.join('; ')}`);
     const t = checkTargets(r);
     out.push(
-      `${r.size}: targets: ${Object.entries(t)
+      `${id}: targets: ${Object.entries(t)
         .map(([k, ok]) => `${k} ${ok ? 'met' : 'MISSED'}`)
         .join(', ')}`,
     );

@@ -1,14 +1,17 @@
 /**
  * The performance benchmark (`npm run bench`, docs/performance.md): for each size in BENCH_SIZES
- * (default 1000,5000,10000 VMs) it measures the built exporter against vcsim through a counting
- * proxy, replays the captured SOAP requests as the floor, prints a table and writes
- * `<BENCH_RESULTS_DIR>/<YYYY-MM-DD>.json`. Sizes run one after another, never concurrently.
+ * (default 1000,5000,10000 VMs) and each latency in BENCH_LATENCY_MS (default 0 ms per call) it
+ * measures the built exporter against vcsim through a counting proxy, sends the floor (the fewest
+ * calls a scrape needs, at the same latency), prints a table and writes
+ * `<BENCH_RESULTS_DIR>/<YYYY-MM-DD>.json`. Runs go one after another, never concurrently.
  * Loopback only; everything it starts is stopped, also on error and Ctrl-C.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { measureSize, type SizeResult } from './measure.js';
+import type { PerfBatching } from './perf-batches.js';
+import type { LatencyProfile } from './profiles.js';
 import {
   formatReport,
   linearGrowth,
@@ -25,8 +28,16 @@ export interface BenchOptions {
   scrapes: number;
   /** Warm-up scrapes per size (not measured). */
   warmup: number;
-  /** Floor replays per size (median taken). */
+  /** Floor runs per size (median taken). */
   floorRuns: number;
+  /** Delays vcsim adds to every SOAP call, in ms: each size is measured once per value. */
+  latenciesMs: number[];
+  /** Jitter of that delay (coefficient of variation; 0: none). */
+  jitter: number;
+  /** How the floor packs QueryPerf specs. */
+  batching: PerfBatching;
+  /** Connections of the floor's QueryPerf batches; default: the exporter's own peak. */
+  floorConcurrency?: number;
   /** Directory of the JSON result. */
   resultsDir: string;
   /** Merged over the default exporter configuration `{ scrape: { timeout_seconds: 120 } }`. */
@@ -40,10 +51,21 @@ export interface BenchOptions {
 export interface BenchResult {
   date: string;
   machine: MachineInfo;
-  options: { sizes: number[]; scrapes: number; warmup: number; floorRuns: number };
+  options: {
+    sizes: number[];
+    scrapes: number;
+    warmup: number;
+    floorRuns: number;
+    latenciesMs: number[];
+    jitter: number;
+    batching: PerfBatching;
+    floorConcurrency: number | null;
+  };
   exporterConfig: Record<string, unknown>;
   targets: typeof TARGETS;
+  /** One entry per size and latency, in the order run. */
   sizes: SizeResult[];
+  /** Over the sizes measured at the first latency. */
   linearGrowth: LinearGrowth | null;
   /** Set when the run stopped early; `sizes` then holds the sizes completed before. */
   error?: string;
@@ -57,11 +79,31 @@ const DEFAULT_CONFIG = {
   vsphere: { max_response_bytes: 256 * 1024 * 1024 },
 };
 
-function positiveInt(name: string, raw: string | undefined, fallback: number): number {
+function positiveInt(name: string, raw: string | undefined, fallback: number, min = 1): number {
   if (raw === undefined || raw.trim() === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1)
-    throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(n) || n < min)
+    throw new Error(
+      `${name} must be ${min === 0 ? 'a whole number ≥ 0' : 'a positive integer'}, got ${JSON.stringify(raw)}`,
+    );
+  return n;
+}
+
+function list(name: string, raw: string, min: number): number[] {
+  const out = raw
+    .split(',')
+    .filter((s) => s.trim() !== '')
+    .map((s) => positiveInt(name, s.trim(), 0, min));
+  if (out.length === 0) throw new Error(`${name} is empty`);
+  return out;
+}
+
+/** BENCH_JITTER: a coefficient of variation, 0 (none) to 2. */
+function jitterFrom(raw: string | undefined): number {
+  if (raw === undefined || raw.trim() === '') return 0;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0 || n > 2)
+    throw new Error(`BENCH_JITTER must be a number from 0 to 2 (stddev / mean), got ${JSON.stringify(raw)}`);
   return n;
 }
 
@@ -82,13 +124,14 @@ export function deepMerge(
   return out;
 }
 
-/** Options from BENCH_SIZES, BENCH_SCRAPES, BENCH_WARMUP, BENCH_FLOOR_RUNS, BENCH_RESULTS_DIR, BENCH_EXPORTER_CONFIG. */
+/**
+ * Options from BENCH_SIZES, BENCH_LATENCY_MS, BENCH_JITTER, BENCH_SCRAPES, BENCH_WARMUP,
+ * BENCH_FLOOR_RUNS, BENCH_FLOOR_OBJECTS, BENCH_FLOOR_CONCURRENCY, BENCH_RESULTS_DIR, BENCH_EXPORTER_CONFIG.
+ */
 export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): BenchOptions {
-  const sizes = (env.BENCH_SIZES ?? '1000,5000,10000')
-    .split(',')
-    .filter((s) => s.trim() !== '')
-    .map((s) => positiveInt('BENCH_SIZES', s.trim(), 0));
-  if (sizes.length === 0) throw new Error('BENCH_SIZES is empty');
+  const sizes = list('BENCH_SIZES', env.BENCH_SIZES ?? '1000,5000,10000', 1);
+  const latenciesMs = list('BENCH_LATENCY_MS', env.BENCH_LATENCY_MS ?? '0', 0);
+  const floorConcurrency = positiveInt('BENCH_FLOOR_CONCURRENCY', env.BENCH_FLOOR_CONCURRENCY, 0);
   let exporterConfig: Record<string, unknown> | undefined;
   const extra = env.BENCH_EXPORTER_CONFIG;
   if (extra !== undefined && extra.trim() !== '') {
@@ -103,9 +146,22 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): BenchOptio
     scrapes: positiveInt('BENCH_SCRAPES', env.BENCH_SCRAPES, 5),
     warmup: positiveInt('BENCH_WARMUP', env.BENCH_WARMUP, 2),
     floorRuns: positiveInt('BENCH_FLOOR_RUNS', env.BENCH_FLOOR_RUNS, 3),
+    latenciesMs,
+    jitter: jitterFrom(env.BENCH_JITTER),
+    batching: {
+      objectsPerCall: positiveInt('BENCH_FLOOR_OBJECTS', env.BENCH_FLOOR_OBJECTS, 256),
+      maxQueryMetrics: maxQueryMetricsOf(exporterConfig),
+    },
+    ...(floorConcurrency > 0 ? { floorConcurrency } : {}),
     resultsDir: resolve(env.BENCH_RESULTS_DIR ?? join(import.meta.dirname, 'results')),
     ...(exporterConfig ? { exporterConfig } : {}),
   };
+}
+
+/** vsphere.max_query_metrics of the exporter's configuration, else vCenter's default 256 (vcsim has no such option). */
+function maxQueryMetricsOf(config: Record<string, unknown> | undefined): number {
+  const v = isObject(config?.vsphere) ? config.vsphere.max_query_metrics : undefined;
+  return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : 256;
 }
 
 /** Runs every size in turn, writes the JSON result, and returns it with the file's path. */
@@ -116,7 +172,16 @@ export async function runBenchmark(opts: BenchOptions): Promise<{ result: BenchR
   const result: BenchResult = {
     date,
     machine: machineInfo(),
-    options: { sizes: opts.sizes, scrapes: opts.scrapes, warmup: opts.warmup, floorRuns: opts.floorRuns },
+    options: {
+      sizes: opts.sizes,
+      scrapes: opts.scrapes,
+      warmup: opts.warmup,
+      floorRuns: opts.floorRuns,
+      latenciesMs: opts.latenciesMs,
+      jitter: opts.jitter,
+      batching: opts.batching,
+      floorConcurrency: opts.floorConcurrency ?? null,
+    },
     exporterConfig,
     targets: TARGETS,
     sizes: [],
@@ -125,16 +190,22 @@ export async function runBenchmark(opts: BenchOptions): Promise<{ result: BenchR
   let file = join(opts.resultsDir, `${date.slice(0, 10)}.json`);
   try {
     for (const size of opts.sizes) {
-      result.sizes.push(
-        await measureSize(size, {
-          scrapes: opts.scrapes,
-          warmup: opts.warmup,
-          floorRuns: opts.floorRuns,
-          exporterConfig,
-          log,
-          ...(opts.signal ? { signal: opts.signal } : {}),
-        }),
-      );
+      for (const ms of opts.latenciesMs) {
+        const latency: LatencyProfile = { ms, jitter: ms > 0 ? opts.jitter : 0 };
+        result.sizes.push(
+          await measureSize(size, {
+            scrapes: opts.scrapes,
+            warmup: opts.warmup,
+            floorRuns: opts.floorRuns,
+            latency,
+            batching: opts.batching,
+            ...(opts.floorConcurrency ? { floorConcurrency: opts.floorConcurrency } : {}),
+            exporterConfig,
+            log,
+            ...(opts.signal ? { signal: opts.signal } : {}),
+          }),
+        );
+      }
     }
   } catch (err) {
     result.error = err instanceof Error ? err.message : String(err);
@@ -142,7 +213,7 @@ export async function runBenchmark(opts: BenchOptions): Promise<{ result: BenchR
     file = join(opts.resultsDir, `${date.slice(0, 10)}.incomplete.json`);
     throw Object.assign(err instanceof Error ? err : new Error(String(err)), { benchResult: result });
   } finally {
-    result.linearGrowth = linearGrowth(result.sizes);
+    result.linearGrowth = linearGrowth(result.sizes.filter((s) => s.latency.ms === opts.latenciesMs[0]));
     mkdirSync(opts.resultsDir, { recursive: true });
     writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
     log(`results written to ${file}`);

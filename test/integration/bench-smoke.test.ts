@@ -1,19 +1,22 @@
 /**
  * Smoke test of the benchmark (bench/run.ts): the smallest size with one measured scrape, checking
- * that every figure is there and sane; and the floor replay against a fake vCenter that pages and
- * creates objects, checking that moids and paging tokens are rewritten (vcsim does neither paging
- * nor long-polls, so only a fake can prove it). Not a performance test: figures are not judged.
+ * that every figure is there and sane; a tiny inventory at a small per-call latency (with and
+ * without jitter), checking that vcsim delays every call and that the floor is the fewest calls
+ * at that latency; and the floor against a fake vCenter, checking how QueryPerf specs are packed
+ * again and sent at the given concurrency after the WaitForUpdatesEx. Not a performance test:
+ * figures are not judged, only lower bounds that the simulated latency itself guarantees.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'undici';
 import { optionsFromEnv, runBenchmark, type BenchResult } from '../../bench/run.js';
 import { startCountingProxy, type CountingProxy } from '../../bench/counting-proxy.js';
 import { measureFloor } from '../../bench/floor.js';
+import { formatReport } from '../../bench/report.js';
 
 void describe('npm run bench, smallest size (BENCH_SIZES=1000 BENCH_SCRAPES=1)', () => {
   let dir: string;
@@ -54,23 +57,113 @@ void describe('npm run bench, smallest size (BENCH_SIZES=1000 BENCH_SCRAPES=1)',
     assert.ok(r.soap.fullInventoryRetrievalsPerScrape >= 0);
   });
 
-  void test('the floor replays the captured scrape faithfully', () => {
+  void test('calls per scrape by method, their durations and concurrency are recorded', () => {
     const r = result.sizes[0]!;
-    assert.ok(r.floor.medianMs > 0 && r.floor.runsMs.length === 3);
+    assert.deepEqual(r.latency, { ms: 0, jitter: 0 });
+    assert.equal(r.soap.requestsEachScrape.length, 1);
+    assert.deepEqual(r.soap.requestsEachScrape[0], r.soap.requestsPerScrape);
+    for (const [m, n] of Object.entries(r.soap.requestsPerScrape)) {
+      const t = r.soap.callMs[m];
+      assert.ok(t && t.count === n && t.minMs <= t.medianMs && t.medianMs <= t.maxMs, m);
+    }
+    assert.ok(r.soap.peakInFlight.QueryPerf >= 1 && r.soap.peakInFlight.all >= r.soap.peakInFlight.QueryPerf);
+  });
+
+  void test("the floor is one WaitForUpdatesEx and the QueryPerf batches, at the exporter's concurrency", () => {
+    const r = result.sizes[0]!;
+    const f = r.floor;
+    assert.ok(f.medianMs > 0 && f.runsMs.length === 3);
     assert.ok(Number.isFinite(r.ratioToFloor) && r.ratioToFloor > 0);
-    assert.equal(r.floor.statusMismatches, 0);
-    assert.equal(
-      r.floor.requests + Object.values(r.floor.skipped).reduce((a, b) => a + b, 0),
-      r.soap.totalRequestsPerScrape,
-    );
+    assert.equal(f.statusMismatches, 0);
+    assert.equal(f.waitForUpdates, 1);
+    assert.equal(f.requests, 1 + f.queryPerfBatches);
+    assert.equal(f.capturedQueryPerf, r.soap.requestsPerScrape.QueryPerf);
+    // 1,000 VMs and 20 hosts: at most 1,020 realtime objects, 256 per call.
+    assert.ok(f.realtimeObjects > 0 && f.realtimeObjects <= r.vms + r.hosts, String(f.realtimeObjects));
+    assert.ok(f.queryPerfBatches >= Math.ceil(f.realtimeObjects / 256));
+    assert.equal(f.concurrency, r.soap.peakInFlight.QueryPerf);
+    const leftOut = Object.values(f.leftOut).reduce((a, b) => a + b, 0);
+    assert.equal(f.capturedQueryPerf + f.waitForUpdates + leftOut, r.soap.totalRequestsPerScrape);
   });
 });
 
-/** A fake vCenter: views get new moids, reads are paged with single-use tokens, only cookie "abc" is let in. */
-function fakeVcenter(): { server: Server; open: () => number } {
-  let n = 0;
-  const views = new Set<string>();
-  const tokens = new Set<string>();
+void describe('npm run bench with a latency (BENCH_SIZES=20 BENCH_LATENCY_MS=40)', () => {
+  const LATENCY = 40;
+  const run = async (env: Record<string, string>): Promise<BenchResult> => {
+    const dir = mkdtempSync(join(tmpdir(), 'vsx-bench-latency-'));
+    try {
+      const opts = optionsFromEnv({
+        BENCH_SIZES: '20',
+        BENCH_LATENCY_MS: String(LATENCY),
+        BENCH_SCRAPES: '2',
+        BENCH_WARMUP: '1',
+        BENCH_FLOOR_RUNS: '1',
+        BENCH_RESULTS_DIR: dir,
+        ...env,
+      });
+      return (await runBenchmark({ ...opts, log: () => undefined })).result;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  let steady: BenchResult;
+  let jittered: BenchResult;
+  before(async () => {
+    steady = await run({});
+    // More scrapes: enough calls for the check below even when a scrape needs only two.
+    jittered = await run({ BENCH_JITTER: '0.5', BENCH_SCRAPES: '12' });
+  });
+
+  void test('vcsim delays every call the exporter makes by the latency', () => {
+    const r = steady.sizes[0]!;
+    assert.deepEqual(r.latency, { ms: LATENCY, jitter: 0 });
+    assert.deepEqual(r.vcsimArgs.slice(-2), ['-delay', String(LATENCY)]);
+    assert.equal(r.failedScrapes, 0, r.problems.join('; '));
+    assert.equal(r.soap.requestsPerScrape.WaitForUpdatesEx, 1);
+    assert.ok((r.soap.requestsPerScrape.QueryPerf ?? 0) >= 1);
+    assert.equal(r.soap.requestsEachScrape.length, 2);
+    // Measured at the proxy, before vcsim's sleep and after its answer: never shorter than the delay.
+    for (const [m, t] of Object.entries(r.soap.callMs))
+      assert.ok(t.minMs >= LATENCY - 1, `${m}: ${t.minMs} ms`);
+    assert.ok(r.wallMs.min >= LATENCY, String(r.wallMs.min));
+  });
+
+  void test('the floor is the fewest calls at the same latency', () => {
+    const r = steady.sizes[0]!;
+    const f = r.floor;
+    assert.equal(f.statusMismatches, 0);
+    assert.equal(f.waitForUpdates, 1);
+    // 20 VMs and 1 host fit in one batch, whatever number of QueryPerf the exporter sent.
+    assert.equal(f.queryPerfBatches, 1);
+    assert.equal(f.requests, 2);
+    assert.ok(f.realtimeObjects >= 20, String(f.realtimeObjects));
+    // WaitForUpdatesEx, then the batch: two delays one after the other.
+    assert.ok(f.medianMs >= 2 * LATENCY, String(f.medianMs));
+    const report = formatReport(steady.sizes, null);
+    assert.match(report, /SOAP calls per steady-state scrape, by method:/);
+    assert.match(report, new RegExp(`\\|\\s+20 \\|\\s+${LATENCY} \\|\\s+1 \\|`));
+  });
+
+  void test('BENCH_JITTER passes -delay-jitter: some calls are shorter than the delay', () => {
+    const r = jittered.sizes[0]!;
+    assert.deepEqual(r.latency, { ms: LATENCY, jitter: 0.5 });
+    assert.deepEqual(r.vcsimArgs.slice(-4), ['-delay', String(LATENCY), '-delay-jitter', '0.5']);
+    assert.equal(r.failedScrapes, 0, r.problems.join('; '));
+    // Load only lengthens a call; a call shorter than the delay is jitter. Each call is below
+    // 0.95 × the delay with probability 0.46 (N(0,1) < -0.1): with 12 scrapes of at least two
+    // calls, the chance that none is, is below 1e-6.
+    const calls = Object.values(r.soap.callMs);
+    assert.ok(calls.reduce((n, t) => n + t.count, 0) >= 24);
+    const shortest = Math.min(...calls.map((t) => t.minMs));
+    assert.ok(shortest < 0.95 * LATENCY, `${shortest} ms`);
+  });
+});
+/**
+ * A fake vCenter answering every call after DELAY_MS: it records, per QueryPerf, each entity's
+ * metric ids, the most QueryPerf in flight at once, and the order of methods; only cookie "abc" is let in.
+ */
+function fakeVcenter(delayMs: number) {
+  const seen = { methods: [] as string[], perf: [] as Map<string, string[]>[], inFlight: 0, peak: 0 };
   const env = (m: string, inner: string) =>
     `<?xml version="1.0"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><${m}Response xmlns="urn:vim25">${inner}</${m}Response></soapenv:Body></soapenv:Envelope>`;
   const server = createServer((req, res) => {
@@ -79,46 +172,51 @@ function fakeVcenter(): { server: Server; open: () => number } {
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString();
       const m = /<soapenv:Body><(\w+)/.exec(body)?.[1] ?? '?';
-      const view = /type="ContainerView">([^<]+)</.exec(body)?.[1];
-      const token = /<token>([^<]+)</.exec(body)?.[1];
-      res.setHeader('content-type', 'text/xml');
-      const ok = (inner: string) => res.end(env(m, inner));
-      if (req.headers.cookie !== 'vmware_soap_session=abc') return res.writeHead(500).end(env(m, 'fault'));
-      if (m === 'CreateContainerView') {
-        views.add(`session[s]${++n}`);
-        return ok(`<returnval type="ContainerView">session[s]${n}</returnval>`);
+      seen.methods.push(m);
+      if (m === 'QueryPerf') {
+        const specs = new Map<string, string[]>();
+        for (const [, inner] of body.matchAll(/<querySpec>([\s\S]*?)<\/querySpec>/g)) {
+          const entity = /<entity type="\w+">([^<]+)</.exec(inner!)![1]!;
+          const ids = [...inner!.matchAll(/<counterId>(\d+)<\/counterId><instance>([^<]*)</g)].map(
+            ([, c, i]) => `${c}/${i}`,
+          );
+          specs.set(entity, [...(specs.get(entity) ?? []), ...ids]);
+        }
+        seen.perf.push(specs);
+        seen.peak = Math.max(seen.peak, ++seen.inFlight);
       }
-      if (m === 'DestroyView' && view && views.delete(view)) return ok('');
-      if (m === 'RetrievePropertiesEx' && view && views.has(view)) {
-        tokens.add(String(++n));
-        // Chunked, with the token split across two writes.
-        const full = env(
-          m,
-          `<returnval><token>${n}</token><objects>${'x'.repeat(100_000)}</objects></returnval>`,
-        );
-        const cut = full.indexOf('</token>') - 1;
-        res.write(full.slice(0, cut));
-        setTimeout(() => res.end(full.slice(cut)), 5);
-        return;
-      }
-      if (m === 'ContinueRetrievePropertiesEx' && token && tokens.delete(token)) {
-        const more = body.includes('<more/>');
-        if (more) tokens.add(String(++n));
-        return ok(`<returnval>${more ? `<token>${n}</token>` : ''}<objects>y</objects></returnval>`);
-      }
-      if (m === 'QueryPerf') return ok('<returnval>1</returnval>');
-      res.writeHead(500).end(env(m, 'fault'));
+      setTimeout(() => {
+        if (m === 'QueryPerf') seen.inFlight--;
+        res.setHeader('content-type', 'text/xml');
+        if (req.headers.cookie !== 'vmware_soap_session=abc') return res.writeHead(500).end(env(m, 'fault'));
+        res.end(env(m, m === 'CreateContainerView' ? '<returnval type="ContainerView">v1</returnval>' : ''));
+      }, delayMs);
     });
   });
-  return { server, open: () => views.size + tokens.size };
+  return { server, seen };
 }
 
-void describe('floor replay (fake vCenter with paging)', () => {
+/** A QueryPerf body as the exporter writes it, one spec per [entity, counter ids, instance]. */
+function queryPerf(specs: [string, number[], string, number][]): string {
+  return specs
+    .map(
+      ([vm, ids, instance, interval]) =>
+        `<querySpec><entity type="VirtualMachine">${vm}</entity><maxSample>1</maxSample>` +
+        ids
+          .map((id) => `<metricId><counterId>${id}</counterId><instance>${instance}</instance></metricId>`)
+          .join('') +
+        `<intervalId>${interval}</intervalId></querySpec>`,
+    )
+    .join('');
+}
+
+void describe('floor (fake vCenter with a 100 ms delay)', () => {
+  const DELAY = 100;
   let fake: ReturnType<typeof fakeVcenter>;
   let url: string;
   let proxy: CountingProxy;
   before(async () => {
-    fake = fakeVcenter();
+    fake = fakeVcenter(DELAY);
     await new Promise<void>((resolve) => fake.server.listen(0, '127.0.0.1', resolve));
     url = `http://127.0.0.1:${(fake.server.address() as { port: number }).port}/sdk`;
     proxy = await startCountingProxy(url);
@@ -128,57 +226,90 @@ void describe('floor replay (fake vCenter with paging)', () => {
     fake?.server.close();
   });
 
-  void test('rewrites view moids and paging tokens, skips session calls and foreign Destroy', async () => {
+  void test('sends WaitForUpdatesEx, then the QueryPerf specs packed by object count over N connections', async () => {
     const client = new Client(new URL(proxy.url).origin);
     const call = async (m: string, inner: string) => {
       const r = await client.request({
         path: '/sdk',
         method: 'POST',
         headers: { cookie: 'vmware_soap_session=abc', 'content-type': 'text/xml; charset=utf-8' },
-        body: `<soapenv:Body><${m} xmlns="urn:vim25">${inner}</${m}></soapenv:Body>`,
+        body: `<soapenv:Body><${m} xmlns="urn:vim25"><_this type="X">x</_this>${inner}</${m}></soapenv:Body>`,
       });
-      return { status: r.statusCode, text: await r.body.text() };
+      await r.body.text();
+      return r.statusCode;
     };
+    // 600 VMs × 3 counters (ids 1, 2 aggregate; 3 per instance), sent as the exporter does: in
+    // chunks of at most 256 metric ids that split some VMs' lists; one VM's counter listed twice.
+    const vms = Array.from({ length: 600 }, (_, i) => `vm-${i + 1}`);
+    const flat = vms.flatMap((vm) => [1, 2, 3].map((id) => [vm, id] as const));
+    const chunks: [string, number[], string, number][][] = [];
+    for (let i = 0; i < flat.length; i += 256)
+      chunks.push(flat.slice(i, i + 256).map(([vm, id]) => [vm, [id], id === 3 ? '*' : '', 20]));
+    chunks[0]!.push(['vm-1', [1], '', 20]);
     proxy.setCapture(true);
-    const view = /ContainerView">([^<]+)</.exec((await call('CreateContainerView', '<x/>')).text)?.[1];
-    const first = await call(
-      'RetrievePropertiesEx',
-      `<propSet><type>VirtualMachine</type></propSet><obj type="ContainerView">${view}</obj><type>ContainerView</type>`,
+    assert.equal(await call('CreateContainerView', '<x/>'), 200);
+    assert.equal(await call('RetrievePropertiesEx', '<specSet/>'), 200);
+    assert.equal(
+      await call(
+        'WaitForUpdatesEx',
+        '<version>7</version><options><maxWaitSeconds>0</maxWaitSeconds></options>',
+      ),
+      200,
     );
-    const t1 = /<token>([^<]+)</.exec(first.text)?.[1];
-    const second = await call('ContinueRetrievePropertiesEx', `<token>${t1}</token><more/>`);
-    const t2 = /<token>([^<]+)</.exec(second.text)?.[1];
-    assert.equal((await call('ContinueRetrievePropertiesEx', `<token>${t2}</token>`)).status, 200);
-    await call('QueryPerf', '<maxSample>1</maxSample>');
-    assert.equal((await call('DestroyView', `<_this type="ContainerView">${view}</_this>`)).status, 200);
-    await call('DestroyView', '<_this type="ContainerView">not-ours</_this>');
-    await call('Logout', '');
+    for (const c of chunks) assert.equal(await call('QueryPerf', queryPerf(c)), 200);
+    // Historical: 3 entities × 100 counters at interval 300, more than one call's 256 metric ids.
+    const ids = Array.from({ length: 100 }, (_, i) => 100 + i);
+    assert.equal(
+      await call('QueryPerf', queryPerf(['ds-1', 'ds-2', 'ds-3'].map((e) => [e, ids, '', 300]))),
+      200,
+    );
+    assert.equal(await call('WaitForUpdatesEx', '<version>8</version>'), 200); // a long poll
+    assert.equal(await call('DestroyView', '<x/>'), 200);
+    assert.equal(await call('Logout', ''), 200);
     proxy.setCapture(false);
     await client.close();
+    const capture = proxy.drain().flatMap((r) => (r.capture ? [r.capture] : []));
+    assert.equal(capture.length, 4 + chunks.length + 3);
 
-    const recs = proxy.drain();
-    assert.deepEqual(
-      recs.map((r) => [r.method, r.status, r.fullInventory]),
-      [
-        ['CreateContainerView', 200, false],
-        ['RetrievePropertiesEx', 200, true],
-        ['ContinueRetrievePropertiesEx', 200, false],
-        ['ContinueRetrievePropertiesEx', 200, false],
-        ['QueryPerf', 200, false],
-        ['DestroyView', 200, false],
-        ['DestroyView', 500, false],
-        ['Logout', 500, false],
-      ],
-    );
-    assert.ok(recs[1]!.responseBytes > 100_000);
-    const capture = recs.flatMap((r) => (r.capture ? [r.capture] : []));
     for (const target of [url, proxy.url]) {
-      const floor = await measureFloor(target, capture, 2);
-      assert.equal(floor.statusMismatches, 0);
-      assert.equal(floor.requests, 6);
-      assert.equal(floor.rewritten, 4);
-      assert.deepEqual(floor.skipped, { DestroyView: 1, Logout: 1 });
-      assert.equal(fake.open(), 0, 'every replayed view destroyed and every token consumed');
+      fake.seen.methods = [];
+      fake.seen.perf = [];
+      fake.seen.peak = 0;
+      const batching = { objectsPerCall: 256, maxQueryMetrics: 256 };
+      const f = await measureFloor(target, capture, 1, { concurrency: 2, batching });
+      assert.equal(f.statusMismatches, 0);
+      assert.equal(f.waitForUpdates, 1);
+      assert.equal(f.capturedQueryPerf, chunks.length + 1);
+      assert.equal(f.realtimeObjects, 600);
+      assert.equal(f.historicalObjects, 3);
+      // 600 objects at 256 per call: 3; 300 historical metric ids at 256 per call: 2.
+      assert.equal(f.queryPerfBatches, 5);
+      assert.equal(f.requests, 6);
+      assert.deepEqual(f.leftOut, {
+        CreateContainerView: 1,
+        RetrievePropertiesEx: 1,
+        WaitForUpdatesEx: 1,
+        DestroyView: 1,
+        Logout: 1,
+      });
+      assert.deepEqual(fake.seen.methods, ['WaitForUpdatesEx', ...Array<string>(5).fill('QueryPerf')]);
+      assert.equal(fake.seen.peak, 2, 'two QueryPerf in flight at once, never more');
+      // One round for WaitForUpdatesEx, then 5 batches over 2 connections: 3 rounds.
+      assert.ok(f.medianMs >= 4 * DELAY, String(f.medianMs));
+      const realtime = fake.seen.perf.filter((p) => !p.has('ds-1') && !p.has('ds-2') && !p.has('ds-3'));
+      assert.deepEqual(
+        realtime.map((p) => p.size).sort((a, b) => a - b),
+        [88, 256, 256],
+      );
+      const merged = new Map(realtime.flatMap((p) => [...p]));
+      assert.equal(merged.size, 600);
+      for (const [vm, got] of merged) assert.deepEqual(got, ['1/', '2/', '3/*'], vm);
+      const historical = fake.seen.perf.filter((p) => !realtime.includes(p));
+      const counts = historical.map((p) => [...p.values()].reduce((n, l) => n + l.length, 0));
+      assert.deepEqual(
+        counts.sort((a, b) => a - b),
+        [44, 256],
+      );
     }
   });
 });

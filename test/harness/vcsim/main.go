@@ -42,6 +42,7 @@ func main() {
 	idle := flag.Duration("session-idle-timeout", 0, "expire sessions idle this long (0: never)")
 	delay := flag.Int("delay", 0, "milliseconds to delay every SOAP call")
 	methodDelay := flag.String("method-delay", "", "per-method delays, e.g. QueryPerf:200,Login:50 (ms)")
+	jitter := flag.Float64("delay-jitter", 0, "delay jitter as a coefficient of variation (stddev/mean, e.g. 0.5), applied to -delay plus -method-delay")
 	extras := flag.Bool("extras", false, "fill guest.disk and guest.toolsVersionStatus2 of VMs and add temperature/fan/power sensors to hosts")
 	inventoryOut := flag.String("inventory-out", "", "write the simulated VMs and hosts as JSON to this file")
 	alarm := flag.Bool("trigger-alarm", false, "give the first host a red triggered alarm (vcsim has no AlarmManager)")
@@ -61,6 +62,7 @@ func main() {
 	model.Machine = *vm
 	model.Datastore = *ds
 	model.DelayConfig.Delay = *delay
+	model.DelayConfig.DelayJitter = *jitter
 	if *methodDelay != "" {
 		model.DelayConfig.MethodDelay = map[string]int{}
 		for _, kv := range strings.Split(*methodDelay, ",") {
