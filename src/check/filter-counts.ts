@@ -1,4 +1,4 @@
-import { EntityTree, withContainers } from '../collectors/entity-tree.js';
+import { EntityTree, withContainers } from '../vsphere/entity-tree.js';
 import { compileFilter, FILTER_KINDS, type FilterKind, type FiltersSpec } from '../collectors/filter.js';
 import type { VimClient } from '../vsphere/client.js';
 import { fetchInventory } from '../vsphere/inventory.js';
@@ -59,7 +59,7 @@ export async function countFiltered(
     [...TYPES_OF_KIND.values()].flat().map((type) => ({ type, pathSet: ['name', 'parent'] })),
   );
   const objects = await retrieveAll(client, specs, signal);
-  const tree = new EntityTree(objects, (await client.content(signal)).rootFolder.value);
+  const tree = EntityTree.fromObjects(objects, (await client.content(signal)).rootFolder.value);
   for (const [kind, types] of TYPES_OF_KIND) {
     const seen = new Set<string>();
     const list: Subject[] = [];

@@ -6,7 +6,7 @@ import { child } from '../vsphere/soap/xml.js';
 import { bool, epochSeconds, moRef, str } from '../vsphere/values.js';
 import type { CollectContext, Collector, ObjectFilter } from './collector.js';
 import { family, gauge, readView } from './collector.js';
-import { EntityTree } from './entity-tree.js';
+import { EntityTree } from '../vsphere/entity-tree.js';
 import { kindOfType } from './object-kind.js';
 
 const ENTITY = ['entity_type', 'entity', 'entity_moid'] as const;
@@ -104,7 +104,7 @@ export function decodeAlarmStates(val: XmlNode | undefined): TriggeredAlarm[] {
 
 /** Entities of one read with their own alarms (pure; exported for tests). */
 export function readEntities(objects: readonly ObjectContent[], rootMoid: string): EntityAlarms[] {
-  const tree = new EntityTree(objects, rootMoid);
+  const tree = EntityTree.fromObjects(objects, rootMoid);
   const out: EntityAlarms[] = [];
   const seen = new Set<string>();
   for (const o of objects) {

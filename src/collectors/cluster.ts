@@ -3,7 +3,7 @@ import { child, type XmlNode } from '../vsphere/soap/xml.js';
 import { bool, moRef, num, str } from '../vsphere/values.js';
 import type { CollectContext, Collector } from './collector.js';
 import { family, gauge, readView } from './collector.js';
-import { EntityTree, withContainers } from './entity-tree.js';
+import { EntityTree, withContainers } from '../vsphere/entity-tree.js';
 import { HistoricalCache } from './historical-cache.js';
 import {
   CLUSTER_HISTORICAL,
@@ -124,7 +124,7 @@ export const clusterCollector: Collector = createClusterCollector();
 const fromProperties = {
   async collect(ctx: CollectContext, emit: (f: MetricFamily) => void): Promise<PerfTarget[]> {
     const objects = await readView(ctx, SPECS);
-    const tree = new EntityTree(objects, (await ctx.client.content(ctx.signal)).rootFolder.value);
+    const tree = EntityTree.fromObjects(objects, (await ctx.client.content(ctx.signal)).rootFolder.value);
     const usage = new Map<string, Usage>();
     for (const o of objects) {
       if (o.obj.type !== 'HostSystem') continue;

@@ -112,6 +112,13 @@ export interface Collector {
   /** Every family this collector can emit (the metric reference is generated from these). */
   readonly families: readonly FamilyDef[];
   /**
+   * What this collector reads from the inventory model: per vim25 type, the properties it needs
+   * (a ServiceContent singleton such as CustomFieldsManager by its type). The model unites the
+   * specs of all enabled collectors into its one PropertyCollector filter, so the collector finds
+   * them in `ctx.inventory` (objects(type), singleton(type), tree) and never reads vCenter itself.
+   */
+  readonly properties?: readonly PropertySpec[];
+  /**
    * The view read collect() starts with (via readView). The scraper starts it together with the
    * inventory read: it needs no inventory, and vCenter answers both at once.
    */

@@ -2,7 +2,7 @@ import type { MetricFamily } from '../exposition/index.js';
 import { retrieveAll, retrieveOne } from '../vsphere/property-collector.js';
 import type { XmlNode } from '../vsphere/soap/xml.js';
 import { family, gauge, type CollectContext } from './collector.js';
-import { EntityTree } from './entity-tree.js';
+import { EntityTree } from '../vsphere/entity-tree.js';
 import { allowsObject, kindOfType } from './object-kind.js';
 
 /** vsphere_custom_attribute_info: one series per (object, custom attribute) with a value. */
@@ -61,7 +61,7 @@ export async function readEntities(ctx: CollectContext): Promise<EntityValues[]>
   return objects.map((o) => {
     const kind = kindOfType(o.obj.type);
     const filtered = kind !== undefined && ctx.filter.filters?.(kind) !== false;
-    if (filtered) tree ??= new EntityTree(objects, root);
+    if (filtered) tree ??= EntityTree.fromObjects(objects, root);
     return {
       type: o.obj.type,
       moid: o.obj.value,

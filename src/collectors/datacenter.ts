@@ -1,7 +1,7 @@
 import { bool } from '../vsphere/values.js';
 import type { CollectContext, Collector } from './collector.js';
 import { family, gauge, readView } from './collector.js';
-import { EntityTree, withContainers } from './entity-tree.js';
+import { EntityTree, withContainers } from '../vsphere/entity-tree.js';
 import { addCounts, bump, type StateCounts } from './state-counts.js';
 
 const ID = ['datacenter', 'datacenter_moid'] as const;
@@ -44,7 +44,7 @@ export const datacenterCollector: Collector = {
   families: [INFO, CLUSTERS, HOSTS, VMS, DATASTORES],
   async collect(ctx: CollectContext, emit): Promise<void> {
     const objects = await readView(ctx, SPECS);
-    const tree = new EntityTree(objects, (await ctx.client.content(ctx.signal)).rootFolder.value);
+    const tree = EntityTree.fromObjects(objects, (await ctx.client.content(ctx.signal)).rootFolder.value);
     const clusters = new Map<string, number>();
     const datastores: StateCounts = new Map();
     const datacenters = new Set<string>();

@@ -4,7 +4,7 @@ import type { XmlNode } from '../vsphere/soap/xml.js';
 import { bool, moRef, num, str } from '../vsphere/values.js';
 import type { CollectContext, Collector, ObjectFilter } from './collector.js';
 import { family, gauge, readView } from './collector.js';
-import { EntityTree } from './entity-tree.js';
+import { EntityTree } from '../vsphere/entity-tree.js';
 import { HistoricalCache } from './historical-cache.js';
 import {
   collectHistorical,
@@ -116,7 +116,7 @@ export function readDatastores(
   objects: readonly ObjectContent[],
   rootMoid: string,
 ): { datastores: DatastoreRow[]; pods: PodRow[] } {
-  const tree = new EntityTree(objects, rootMoid);
+  const tree = EntityTree.fromObjects(objects, rootMoid);
   const datastores: DatastoreRow[] = [];
   const pods: PodRow[] = [];
   const seen = new Set<string>();

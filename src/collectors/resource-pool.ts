@@ -4,7 +4,7 @@ import { child, type XmlNode } from '../vsphere/soap/xml.js';
 import { moRef, num } from '../vsphere/values.js';
 import type { CollectContext, Collector, FamilyDef } from './collector.js';
 import { family, gauge, readView } from './collector.js';
-import { EntityTree, withContainers } from './entity-tree.js';
+import { EntityTree, withContainers } from '../vsphere/entity-tree.js';
 import { HistoricalCache } from './historical-cache.js';
 import {
   collectHistorical,
@@ -111,7 +111,7 @@ export const resourcePoolCollector: Collector = createResourcePoolCollector();
 const fromProperties = {
   async collect(ctx: CollectContext, emit: (f: MetricFamily) => void): Promise<PerfTarget[]> {
     const objects = await readView(ctx, SPECS);
-    const tree = new EntityTree(objects, (await ctx.client.content(ctx.signal)).rootFolder.value);
+    const tree = EntityTree.fromObjects(objects, (await ctx.client.content(ctx.signal)).rootFolder.value);
     const fams = new Map(FAMILIES.map((d) => [d, family(d)]));
     const f = (d: FamilyDef): MetricFamily => fams.get(d)!;
     const seen = new Set<string>();

@@ -66,12 +66,16 @@ const HOST_FIELDS = fields<HostObject>({
   [SENSORS]: (r, v) => void (r.sensors = hardwareSensors(v)),
 });
 
-/** A folder, datacenter or compute resource: what the parent walks need. */
+/**
+ * Any object but a VM or host (folder, datacenter, cluster, datastore, pool…): name and parent for
+ * the tree, and every other property a collector asked for, kept as read (copied off the answer).
+ */
 export interface ParentObject {
   moid: string;
   type: string;
   name?: string;
   parent?: string;
+  props?: Map<string, XmlNode>;
 }
 
 const PARENT_FIELDS = fields<ParentObject>({
@@ -108,7 +112,11 @@ export function emptyItem(rawType: string, rawMoid: string): InventoryItem {
 export function setProperty(it: InventoryItem, path: string, v: XmlNode | undefined): boolean {
   if (it.kind === 'vm') return decode(VM_FIELDS, it.vm, path, v);
   if (it.kind === 'host') return decode(HOST_FIELDS, it.host, path, v);
-  return decode(PARENT_FIELDS, it, path, v);
+  if (decode(PARENT_FIELDS, it, path, v)) return true;
+  // Few objects, few properties: kept as XML and read by the collector that asked for them.
+  if (v === undefined) it.props?.delete(path);
+  else (it.props ??= new Map()).set(unslice(path), detached(v)!);
+  return true;
 }
 
 function decode<T>(
@@ -126,7 +134,7 @@ function decode<T>(
 export function cloneItem(it: InventoryItem): InventoryItem {
   if (it.kind === 'vm') return { kind: 'vm', vm: { ...it.vm } };
   if (it.kind === 'host') return { kind: 'host', host: { ...it.host } };
-  return { ...it };
+  return { ...it, ...(it.props && { props: new Map(it.props) }) };
 }
 
 /** Decodes one object's properties into its record; `skipped` is told each path it does not read. */

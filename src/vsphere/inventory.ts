@@ -6,6 +6,7 @@ import {
   type PropertySpec,
 } from './property-collector.js';
 import { isVsphereError } from './soap/errors.js';
+import { EntityTree, type EntityNode } from './entity-tree.js';
 import type { XmlNode } from './soap/xml.js';
 import type { NumericSensor } from './host-sensor-info.js';
 import { HOST_PATHS, toItem, VM_PATHS, type InventoryItem } from './inventory-records.js';
@@ -77,14 +78,36 @@ export interface Placement {
   datacenter: string;
 }
 
-/** One consistent read of the VM/host inventory. */
+/**
+ * One consistent, immutable snapshot of the inventory model: every object any enabled collector
+ * needs, read through one PropertyCollector filter. Collectors read only this (never vCenter).
+ */
 export interface Inventory {
   vms: VmObject[];
   hosts: HostObject[];
   hostsByMoid: Map<string, HostObject>;
   placement(hostMoid: string | undefined): Placement;
-  /** Inventory path of a VM or host (e.g. "/DC0/vm/web/VM1"), when the inventory knows it. */
-  path?(moid: string): string | undefined;
+  /** Inventory path of any object read (e.g. "/DC0/vm/web/VM1"), when every link up to the root is known. */
+  path(moid: string): string | undefined;
+  /** The one parent tree of every object read, VMs and hosts included. */
+  tree: EntityTree;
+  /**
+   * Objects of exactly vim25 `type`, other than VMs and hosts, with the properties collectors
+   * asked for (as read; `name` and `parent` are in `tree`). Empty for a type not read.
+   */
+  objects(type: string): readonly ObjectContent[];
+  /** Properties of a ServiceContent singleton read with the inventory, by its type (e.g. CustomFieldsManager). */
+  singleton(type: string): ReadonlyMap<string, XmlNode> | undefined;
+  /** Alarm.info.name by alarm moid, for the alarms named in any triggeredAlarmState read. */
+  alarmNames: ReadonlyMap<string, string>;
+}
+
+/** What an Inventory is assembled from besides its objects. */
+export interface InventoryExtras {
+  /** Moid of ServiceContent.rootFolder (a ContainerView over it does not list it). */
+  rootFolder?: string;
+  singletons?: ReadonlyMap<string, ReadonlyMap<string, XmlNode>>;
+  alarmNames?: ReadonlyMap<string, string>;
 }
 
 /** What the inventory reads: per type, the properties the collectors need. Parents are walked host → compute resource/cluster → folders → datacenter. */
@@ -126,15 +149,19 @@ async function fetchOnce(client: VimClient, signal?: AbortSignal): Promise<Inven
 }
 
 /** Turns raw ObjectContents into the inventory model (pure; exported for tests). */
-export function buildInventory(objects: readonly ObjectContent[]): Inventory {
-  return assembleInventory(objects.map((o) => toItem(o.obj.type, o.obj.value, o.props)));
+export function buildInventory(objects: readonly ObjectContent[], extras: InventoryExtras = {}): Inventory {
+  return assembleInventory(
+    objects.map((o) => toItem(o.obj.type, o.obj.value, o.props)),
+    extras,
+  );
 }
 
 /** The inventory model from decoded items (pure). */
-export function assembleInventory(items: readonly InventoryItem[]): Inventory {
+export function assembleInventory(items: readonly InventoryItem[], extras: InventoryExtras = {}): Inventory {
   const vms: VmObject[] = [];
   const hosts: HostObject[] = [];
-  const parents = new Map<string, { type: string; name?: string; parent?: string }>();
+  const nodes: EntityNode[] = [];
+  const byType = new Map<string, ObjectContent[]>();
   const seen = new Set<string>();
   for (const it of items) {
     // An object listed twice (a misbehaving server or proxy) must not become duplicate series.
@@ -146,10 +173,20 @@ export function assembleInventory(items: readonly InventoryItem[]): Inventory {
           : `${it.type}:${it.moid}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    if (it.kind === 'vm') vms.push(it.vm);
-    else if (it.kind === 'host') hosts.push(it.host);
-    else parents.set(it.moid, { type: it.type, name: it.name, parent: it.parent });
+    if (it.kind === 'vm') {
+      vms.push(it.vm);
+      nodes.push({ moid: it.vm.moid, type: 'VirtualMachine', name: it.vm.name, parent: it.vm.parentMoid });
+    } else if (it.kind === 'host') {
+      hosts.push(it.host);
+      nodes.push({ moid: it.host.moid, type: 'HostSystem', name: it.host.name, parent: it.host.parentMoid });
+    } else {
+      nodes.push({ moid: it.moid, type: it.type, name: it.name, parent: it.parent });
+      let list = byType.get(it.type);
+      if (!list) byType.set(it.type, (list = []));
+      list.push({ obj: { type: it.type, value: it.moid }, props: it.props ?? new Map<string, XmlNode>() });
+    }
   }
+  const tree = new EntityTree(nodes, extras.rootFolder);
   const hostsByMoid = new Map(hosts.map((h) => [h.moid, h]));
   const cache = new Map<string, Placement>();
   const placement = (hostMoid: string | undefined): Placement => {
@@ -157,40 +194,24 @@ export function assembleInventory(items: readonly InventoryItem[]): Inventory {
     if (!host?.parentMoid) return { cluster: '', datacenter: '' };
     const hit = cache.get(host.parentMoid);
     if (hit) return hit;
-    const compute = parents.get(host.parentMoid);
-    let datacenter = '';
-    // Bounded walk: folders nest, but never more deeply than vCenter's inventory allows.
-    for (let id = compute?.parent, i = 0; id !== undefined && i < 64; i++) {
-      const node = parents.get(id);
-      if (!node) break;
-      if (node.type === 'Datacenter') {
-        datacenter = node.name ?? '';
-        break;
-      }
-      id = node.parent;
-    }
+    const compute = tree.get(host.parentMoid);
     const result = {
       cluster: compute?.type === 'ClusterComputeResource' ? (compute.name ?? '') : '',
-      datacenter,
+      datacenter: tree.datacenter(host.moid),
     };
     cache.set(host.parentMoid, result);
     return result;
   };
-  const vmsByMoid = new Map(vms.map((v) => [v.moid, v]));
-  // The root folder is not in a view over itself: a walk ends at the first parent not read.
-  const path = (moid: string): string | undefined => {
-    const own = vmsByMoid.get(moid) ?? hostsByMoid.get(moid);
-    if (!own) return undefined;
-    const names = [own.name];
-    for (let id = own.parentMoid, i = 0; id !== undefined && i < 64; i++) {
-      const node = parents.get(id);
-      if (!node) return `/${names.reverse().join('/')}`;
-      // A VM in a vApp has no folder parent; a nameless link means an incomplete read.
-      if (node.name === undefined) return undefined;
-      names.push(node.name);
-      id = node.parent;
-    }
-    return undefined;
+  const none: readonly ObjectContent[] = [];
+  return {
+    vms,
+    hosts,
+    hostsByMoid,
+    placement,
+    path: (moid) => tree.path(moid),
+    tree,
+    objects: (type) => byType.get(type) ?? none,
+    singleton: (type) => extras.singletons?.get(type),
+    alarmNames: extras.alarmNames ?? new Map(),
   };
-  return { vms, hosts, hostsByMoid, placement, path };
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EntityTree, withContainers } from '../../../src/collectors/entity-tree.js';
+import { EntityTree, withContainers } from '../../../src/vsphere/entity-tree.js';
 import type { ObjectContent } from '../../../src/vsphere/property-collector.js';
 import { parseXml, type XmlNode } from '../../../src/vsphere/soap/xml.js';
 
@@ -26,7 +26,7 @@ const OBJECTS = [
 ];
 
 test('datacenterOf walks nested folders up to the datacenter, by moid', () => {
-  const tree = new EntityTree(OBJECTS, 'group-d1');
+  const tree = EntityTree.fromObjects(OBJECTS, 'group-d1');
   assert.equal(tree.datacenterOf('resgroup-9')?.moid, 'datacenter-2');
   assert.equal(tree.datacenterOf('domain-c7')?.name, 'DC & West');
   // Two clusters of one name in two datacenters stay apart.
@@ -38,7 +38,7 @@ test('datacenterOf walks nested folders up to the datacenter, by moid', () => {
 });
 
 test('path: names below the root folder, "/" in a name escaped', () => {
-  const tree = new EntityTree(OBJECTS, 'group-d1');
+  const tree = EntityTree.fromObjects(OBJECTS, 'group-d1');
   assert.equal(tree.path('datacenter-2'), '/emea/DC & West');
   assert.equal(tree.path('domain-c7'), '/emea/DC & West/host/prod/C0');
   assert.equal(tree.path('resgroup-9'), '/emea/DC & West/host/prod/C0/Resources/a%2fb');
@@ -47,7 +47,7 @@ test('path: names below the root folder, "/" in a name escaped', () => {
 });
 
 test('path is undefined when a link or name is missing; root folder listed or not', () => {
-  const broken = new EntityTree([
+  const broken = EntityTree.fromObjects([
     obj('Folder', 'group-h4', 'host', ['Datacenter', 'datacenter-9']),
     obj('ClusterComputeResource', 'domain-c7', 'C0', ['Folder', 'group-h4']),
     obj('Datacenter', 'datacenter-2', undefined, ['Folder', 'group-d1']),
@@ -56,7 +56,7 @@ test('path is undefined when a link or name is missing; root folder listed or no
   assert.equal(broken.path('domain-c7'), undefined, 'unknown datacenter-9');
   assert.equal(broken.path('group-x'), undefined, 'nameless datacenter');
   // Without the root's moid, a listed root folder (no parent) ends the walk.
-  const listed = new EntityTree([
+  const listed = EntityTree.fromObjects([
     obj('Folder', 'group-d1', 'Datacenters'),
     obj('Datacenter', 'datacenter-2', 'DC0', ['Folder', 'group-d1']),
   ]);
@@ -65,7 +65,7 @@ test('path is undefined when a link or name is missing; root folder listed or no
 });
 
 test('a parent cycle ends the walk instead of looping; duplicates keep the first listing', () => {
-  const tree = new EntityTree(
+  const tree = EntityTree.fromObjects(
     [
       obj('Folder', 'a', 'a', ['Folder', 'b']),
       obj('Folder', 'b', 'b', ['Folder', 'a']),

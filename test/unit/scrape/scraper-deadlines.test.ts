@@ -12,7 +12,7 @@ import { MetricFamily } from '../../../src/exposition/index.js';
 import { Scraper, type Collection } from '../../../src/scrape/scraper.js';
 import { SoapStats } from '../../../src/scrape/self-stats.js';
 import type { VimClient } from '../../../src/vsphere/client.js';
-import type { Inventory } from '../../../src/vsphere/inventory.js';
+import { assembleInventory, type Inventory } from '../../../src/vsphere/inventory.js';
 import type { PerfManager } from '../../../src/vsphere/perf-manager.js';
 import { VsphereError } from '../../../src/vsphere/soap/errors.js';
 import { find, parsePrometheusText } from '../../harness/prom-text.js';
@@ -52,12 +52,7 @@ function rig(opts: {
     withoutRecovery: () => client,
     session: { content: undefined, stats: { logins: 1, loginFailures: 0, relogins: 0 }, isLoggedIn: true },
   } as unknown as VimClient;
-  const inventory: Inventory = {
-    vms: [],
-    hosts: [],
-    hostsByMoid: new Map(),
-    placement: () => ({ cluster: '', datacenter: '' }),
-  };
+  const inventory: Inventory = assembleInventory([]);
   const collector = {
     name: 'vm',
     families: [],

@@ -1,5 +1,5 @@
-import type { ObjectContent, PropertySpec } from '../vsphere/property-collector.js';
-import { moRef, str } from '../vsphere/values.js';
+import type { ObjectContent, PropertySpec } from './property-collector.js';
+import { moRef, str } from './values.js';
 
 /** One managed entity as the tree knows it: its type, name and parent's moid. */
 export interface EntityNode {
@@ -41,23 +41,28 @@ export class EntityTree {
   private readonly paths = new Map<string, string | undefined>();
 
   /**
-   * A tree of `objects` (the first listing of a moid wins). `rootFolder` is the moid of the
+   * A tree of `nodes` (the first listing of a moid wins). `rootFolder` is the moid of the
    * ServiceContent's root folder, which a ContainerView over it does not list.
    */
   constructor(
-    objects: readonly ObjectContent[],
+    nodes: Iterable<EntityNode>,
     private readonly rootFolder?: string,
   ) {
-    for (const o of objects) {
-      // vCenter moids are unique across types; a second listing of one is a duplicate.
-      if (this.nodes.has(o.obj.value)) continue;
-      this.nodes.set(o.obj.value, {
+    // vCenter moids are unique across types; a second listing of one is a duplicate.
+    for (const n of nodes) if (!this.nodes.has(n.moid)) this.nodes.set(n.moid, n);
+  }
+
+  /** A tree of property-collector objects read with `name` and `parent`. */
+  static fromObjects(objects: readonly ObjectContent[], rootFolder?: string): EntityTree {
+    return new EntityTree(
+      objects.map((o) => ({
         moid: o.obj.value,
         type: o.obj.type,
         name: str(o.props.get('name')),
         parent: moRef(o.props.get('parent'))?.value,
-      });
-    }
+      })),
+      rootFolder,
+    );
   }
 
   /** The node of `moid`, if read. */
