@@ -1,13 +1,11 @@
 /**
- * Generates the per-collector tables of docs/metrics.md from the collectors' FamilyDefs, so the
+ * Generates the per-collector tables of docs/metrics.md from the collector registry's entries, so the
  * reference cannot drift from the code. `node --import tsx scripts/metrics-doc.ts` rewrites the
  * file; test/unit/docs/metrics-doc.test.ts fails when it is out of date.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Collector } from '../src/collectors/collector.js';
-import { COLLECTOR_DEFAULTS } from '../src/collectors/names.js';
-import { ALL_COLLECTORS } from '../src/collectors/registry.js';
+import { COLLECTORS, type CollectorEntry } from '../src/collectors/registry.js';
 
 /** docs/metrics.md. */
 export const METRICS_DOC = fileURLToPath(new URL('../docs/metrics.md', import.meta.url));
@@ -17,10 +15,10 @@ const END = '<!-- END GENERATED -->';
 const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 /** The generated Markdown: one table per collector, families in declaration order. */
-export function renderCollectorTables(collectors: readonly Collector[]): string {
+export function renderCollectorTables(collectors: readonly CollectorEntry[]): string {
   const out: string[] = [];
   for (const c of collectors) {
-    const on = COLLECTOR_DEFAULTS[c.name] ? 'on by default' : 'off by default';
+    const on = c.enabledByDefault ? 'on by default' : 'off by default';
     out.push(
       `### Collector \`${c.name}\` (${on}; \`--no-collector.${c.name}\` / \`--collector.${c.name}\`)`,
       '',
@@ -45,7 +43,7 @@ export function replaceGenerated(doc: string, tables: string): string {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const doc = readFileSync(METRICS_DOC, 'utf8');
-  const next = replaceGenerated(doc, renderCollectorTables(ALL_COLLECTORS));
+  const next = replaceGenerated(doc, renderCollectorTables(COLLECTORS));
   if (next !== doc) writeFileSync(METRICS_DOC, next);
   console.log(next === doc ? 'docs/metrics.md: up to date' : 'docs/metrics.md: updated');
 }

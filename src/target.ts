@@ -16,6 +16,8 @@ import { fetchInventory } from './vsphere/inventory.js';
 import { InventoryWatch } from './vsphere/inventory-watch.js';
 import { PerfManager } from './vsphere/perf-manager.js';
 import { connectVim } from './vsphere/connect.js';
+import { connectRest } from './vsphere/rest/connect.js';
+import { TaggingApi } from './vsphere/rest/tagging.js';
 import { msLeft, until } from './vsphere/waits.js';
 
 // A removed target (reload) has this long to end its sessions.
@@ -77,7 +79,13 @@ export async function createTarget(
     concurrency: v.perfConcurrency,
     connections: v.maxConnections,
   });
-  const collectors = enabledCollectors(t.collectors, { vsphere: v, options: config.options, ca, logger });
+  const collectors = enabledCollectors(t.collectors, {
+    options: config.options,
+    openTagging: () => {
+      const rest = connectRest(v, ca, logger);
+      return { tagging: new TaggingApi(rest), close: () => rest.close() };
+    },
+  });
   const { tagCategories, customAttributes } = config.options.infoLabels;
   const tag = collectors.find((c) => c.name === 'tag');
   // The vm and host collectors read the promoted labels from the tag collector's reads.

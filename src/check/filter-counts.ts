@@ -1,5 +1,6 @@
 import { EntityTree, withContainers } from '../vsphere/entity-tree.js';
-import { compileFilter, FILTER_KINDS, type FilterKind, type FiltersSpec } from '../collectors/filter.js';
+import { compileFilter } from '../collectors/filter.js';
+import { FILTER_KINDS, type FilterKind, type FiltersSpec } from '../model/filters.js';
 import type { VimClient } from '../vsphere/client.js';
 import { fetchInventory } from '../vsphere/inventory.js';
 import { retrieveAll } from '../vsphere/property-collector.js';

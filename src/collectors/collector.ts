@@ -6,7 +6,7 @@ import type { PerfManager } from '../vsphere/perf-manager.js';
 import { retrieveAll, type ObjectContent, type PropertySpec } from '../vsphere/property-collector.js';
 import { isVsphereError } from '../vsphere/soap/errors.js';
 import type { PromotedLabels } from './info-labels.js';
-import type { CollectorName } from './names.js';
+import type { CollectorName } from '../model/names.js';
 
 /** A metric family's fixed shape, declared once per module so docs/metrics.md is generated from the code. */
 export interface FamilyDef {

@@ -1,4 +1,4 @@
-import { HISTORICAL_INTERVAL } from '../vsphere/perf-historical.js';
+import { HISTORICAL_INTERVAL } from '../vsphere/perf-manager.js';
 
 /** One historical sample as vCenter timed it. */
 export interface HistoricalValue {

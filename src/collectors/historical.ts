@@ -1,5 +1,5 @@
 import { renderLabels, type MetricFamily } from '../exposition/index.js';
-import { historicalWindow, queryHistorical } from '../vsphere/perf-historical.js';
+import { historicalWindow } from '../vsphere/perf-manager.js';
 import { toBaseUnit } from '../vsphere/units.js';
 import type { CollectContext, FamilyDef } from './collector.js';
 import { family, gauge } from './collector.js';
@@ -117,11 +117,11 @@ export function historicalFamilyDefs(spec: HistoricalSpec): FamilyDef[] {
 }
 
 /**
- * The historical families of `spec` for `targets` (already filtered): served from `cache`, which sends
- * one historical QueryPerf for all targets when a newer sample can exist. `now` is Unix seconds.
+ * The historical families of `spec` for `targets` (already filtered): served from `cache`, which has
+ * the PerfManager query all targets at once when a newer sample can exist. `now` is Unix seconds.
  */
 export async function collectHistorical(
-  ctx: Pick<CollectContext, 'client' | 'perf' | 'signal'>,
+  ctx: Pick<CollectContext, 'perf' | 'signal'>,
   cache: HistoricalCache,
   spec: HistoricalSpec,
   targets: readonly PerfTarget[],
@@ -138,9 +138,7 @@ export async function collectHistorical(
     const names = new Map(usable.map((u) => [u.counter!.key, u.def.counter]));
     const counterIds = [...names.keys()];
     const entries: HistoricalEntry[] = [];
-    await queryHistorical(
-      ctx.client,
-      ctx.perf,
+    await ctx.perf.queryHistorical(
       targets.map((t) => ({ entity: t.entity, counterIds })),
       historicalWindow(now, LOOKBACK_SECONDS),
       ctx.signal,

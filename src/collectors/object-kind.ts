@@ -1,5 +1,5 @@
 import type { CollectContext } from './collector.js';
-import type { CollectorName } from './names.js';
+import type { CollectorName } from '../model/names.js';
 import type { Inventory } from '../vsphere/inventory.js';
 
 // vim25 types whose objects a collector kind's filter governs; other types (folders, networks…) are

@@ -217,10 +217,6 @@ export const HOST_PERF: readonly PerfMetricDef[] = [
   SHARED['net.droppedTx.summation']!,
 ];
 
-/** `group.name.rollup` as vCenter's catalogue names a counter. */
-export const COUNTER_NAME_RE =
-  /^[a-zA-Z][a-zA-Z0-9]*\.[a-zA-Z][a-zA-Z0-9]*\.(average|summation|latest|maximum|minimum|none)$/;
-
 /** Unit marker of an extra counter: the unit is taken from vCenter's catalogue at collection time. */
 export const CATALOGUE_UNIT = '*';
 

@@ -1,60 +1,81 @@
-import type { Logger } from 'pino';
-import type { CollectorOptions, VsphereConfig } from '../config/schema.js';
-import { connectRest } from '../vsphere/rest/connect.js';
-import { TaggingApi } from '../vsphere/rest/tagging.js';
+// Collector registration in one place (node_exporter's registerCollector): per collector its name,
+// whether it runs by default, its families and its factory. docs/metrics.md (scripts/metrics-doc.ts)
+// and the targets (src/target.ts) read these entries; the config reads the same defaults from
+// src/model/names.ts, which stays free of imports so that config/ never loads a collector.
+import type { CollectorOptions } from '../config/schema.js';
+import { promotedLabelNames } from '../model/info-labels.js';
+import { COLLECTOR_DEFAULTS, COLLECTOR_NAMES, type CollectorName } from '../model/names.js';
 import { alarmCollector } from './alarm.js';
-import type { Collector } from './collector.js';
-import { promotedLabelNames } from './info-labels.js';
+import type { Collector, FamilyDef } from './collector.js';
 import { clusterCollector, createClusterCollector } from './cluster.js';
 import { datacenterCollector } from './datacenter.js';
 import { createDatastoreCollector, datastoreCollector } from './datastore.js';
 import { createHostCollector, hostCollector } from './host.js';
 import { createResourcePoolCollector, resourcePoolCollector } from './resource-pool.js';
-import type { CollectorName } from './names.js';
-import { createTagCollector, tagCollector } from './tag.js';
+import { createTagCollector, TAG_FAMILIES, type TagCollectorDeps } from './tag.js';
 import { createVmCollector, vmCollector } from './vm.js';
 
-/** Every collector by name; the config's `collectors` section picks from these. */
-export const ALL_COLLECTORS: readonly Collector[] = [
-  vmCollector,
-  hostCollector,
-  clusterCollector,
-  datastoreCollector,
-  resourcePoolCollector,
-  datacenterCollector,
-  alarmCollector,
-  tagCollector,
-];
-
-/** What collectors with connections of their own (tag: a REST session) are built from. */
+/** What a target builds its collectors from. */
 export interface CollectorDeps {
-  vsphere: VsphereConfig;
   options: CollectorOptions;
-  ca: string | undefined;
-  logger: Logger;
+  /** Opens the tag collector's own REST session; called only when that collector is enabled. */
+  openTagging(): Pick<TagCollectorDeps, 'tagging' | 'close'>;
 }
 
-const BUILDERS: Partial<Record<CollectorName, (deps: CollectorDeps) => Collector>> = {
-  vm: (d) => createVmCollector({ ...d.options.vm, infoLabels: promotedLabelNames(d.options.infoLabels) }),
-  host: (d) =>
-    createHostCollector({ ...d.options.host, infoLabels: promotedLabelNames(d.options.infoLabels) }),
-  cluster: (d) => createClusterCollector({ historical: d.options.historical }),
-  datastore: (d) => createDatastoreCollector({ historical: d.options.historical }),
-  resource_pool: (d) => createResourcePoolCollector({ historical: d.options.historical }),
-  tag: (d) => {
-    const rest = connectRest(d.vsphere, d.ca, d.logger);
-    return createTagCollector({
-      tagging: new TaggingApi(rest),
-      close: () => rest.close(),
-      infoLabels: d.options.infoLabels,
-    });
+/** One collector's registration. */
+export interface CollectorEntry {
+  readonly name: CollectorName;
+  /** Runs unless `collectors.<name>: false` / `--no-collector.<name>` (value from src/model/names.ts). */
+  readonly enabledByDefault: boolean;
+  /** Every family it can emit with default options: the metric reference is generated from these. */
+  readonly families: readonly FamilyDef[];
+  /** Builds the collector of one target from the configured options. */
+  create(deps: CollectorDeps): Collector;
+}
+
+// One registration per name: a collector missing here, or one unknown to the model, is a type error.
+const REGISTRATIONS: { readonly [N in CollectorName]: Pick<CollectorEntry, 'families' | 'create'> } = {
+  vm: {
+    families: vmCollector.families,
+    create: (d) =>
+      createVmCollector({ ...d.options.vm, infoLabels: promotedLabelNames(d.options.infoLabels) }),
+  },
+  host: {
+    families: hostCollector.families,
+    create: (d) =>
+      createHostCollector({ ...d.options.host, infoLabels: promotedLabelNames(d.options.infoLabels) }),
+  },
+  cluster: {
+    families: clusterCollector.families,
+    create: (d) => createClusterCollector({ historical: d.options.historical }),
+  },
+  datastore: {
+    families: datastoreCollector.families,
+    create: (d) => createDatastoreCollector({ historical: d.options.historical }),
+  },
+  resource_pool: {
+    families: resourcePoolCollector.families,
+    create: (d) => createResourcePoolCollector({ historical: d.options.historical }),
+  },
+  datacenter: { families: datacenterCollector.families, create: () => datacenterCollector },
+  alarm: { families: alarmCollector.families, create: () => alarmCollector },
+  tag: {
+    families: TAG_FAMILIES,
+    create: (d) => createTagCollector({ ...d.openTagging(), infoLabels: d.options.infoLabels }),
   },
 };
 
-/** The collectors enabled in `enabled` (name → on/off), in registry order, built from `deps` where needed. */
-export function enabledCollectors(enabled: Record<string, boolean>, deps?: CollectorDeps): Collector[] {
-  return ALL_COLLECTORS.filter((c) => enabled[c.name] !== false).map((c) => {
-    const build = BUILDERS[c.name];
-    return build && deps ? build(deps) : c;
-  });
+/** Every collector, in the order of src/model/names.ts (the order of the docs and of a scrape). */
+export const COLLECTORS: readonly CollectorEntry[] = COLLECTOR_NAMES.map((name) => ({
+  name,
+  enabledByDefault: COLLECTOR_DEFAULTS[name],
+  ...REGISTRATIONS[name],
+}));
+
+/** The collectors `enabled` (name → on/off; an absent name takes its default) turns on, built from `deps`. */
+export function enabledCollectors(
+  enabled: Partial<Record<CollectorName, boolean>>,
+  deps: CollectorDeps,
+): Collector[] {
+  return COLLECTORS.filter((c) => enabled[c.name] ?? c.enabledByDefault).map((c) => c.create(deps));
 }

@@ -9,7 +9,8 @@ import {
   readFieldNames,
   type EntityValues,
 } from './custom-attribute.js';
-import { promotedValues, type InfoLabelsOptions, type PromotedLabels } from './info-labels.js';
+import type { InfoLabelsOptions } from '../model/info-labels.js';
+import { promotedValues, type PromotedLabels } from './info-labels.js';
 import { allowsObject, type KnownObject } from './object-kind.js';
 
 /** vsphere_tag_info: one series per (tag, attached object). */
@@ -19,7 +20,8 @@ export const TAG_INFO = gauge(
   ['category', 'tag', 'object_type', 'object_moid'],
 );
 
-const FAMILIES = [TAG_INFO, CUSTOM_ATTRIBUTE_INFO];
+/** The tag collector's families: tags and custom attributes of every object. */
+export const TAG_FAMILIES = [TAG_INFO, CUSTOM_ATTRIBUTE_INFO];
 /** Categories and tag names change rarely: read them again after this long (attachments: every collection). */
 export const TAG_NAMES_TTL_MS = 5 * 60_000;
 
@@ -146,7 +148,7 @@ export function createTagCollector(deps: TagCollectorDeps): Collector {
 
   return {
     name: 'tag',
-    families: FAMILIES,
+    families: TAG_FAMILIES,
     async collect(ctx, emit) {
       const r = read(ctx);
       const { entities, fields } = await r.soap;
@@ -170,13 +172,3 @@ export function createTagCollector(deps: TagCollectorDeps): Collector {
     close: () => deps.close(),
   };
 }
-
-/**
- * The tag collector as listed in the registry (name and families for the metric reference); the
- * app builds the working one with createTagCollector, since it needs its own REST session.
- */
-export const tagCollector: Collector = {
-  name: 'tag',
-  families: FAMILIES,
-  collect: () => Promise.reject(new Error('the tag collector needs a REST session: build it with deps')),
-};

@@ -7,7 +7,7 @@ import { resolveConfig } from './resolve.js';
 import { checkPemCertificates, readRegularFile, CA_FILE_MAX_BYTES } from './read-file.js';
 import { Secret } from './secret.js';
 import { loadFileLayer } from './yaml-file.js';
-import { COLLECTOR_DEFAULTS, COLLECTOR_NAMES } from '../collectors/names.js';
+import { COLLECTOR_DEFAULTS, COLLECTOR_NAMES } from '../model/names.js';
 
 /** Thrown for every configuration problem; re-exported so callers import it with loadConfig. */
 export { ConfigError } from './errors.js';

@@ -1,8 +1,8 @@
 // Merging validated layers into the runtime Config: defaults, targets, cross-key checks.
 import type { z } from 'zod';
 import { ConfigError } from './errors.js';
-import { COLLECTOR_DEFAULTS, COLLECTOR_NAMES, type CollectorName } from '../collectors/names.js';
-import { infoLabelProblems } from '../collectors/info-labels.js';
+import { COLLECTOR_DEFAULTS, COLLECTOR_NAMES, type CollectorName } from '../model/names.js';
+import { infoLabelProblems } from '../model/info-labels.js';
 import type {
   CollectorOptions,
   Config,

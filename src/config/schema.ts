@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { Secret } from './secret.js';
-import { COLLECTOR_NAMES, type CollectorName } from '../collectors/names.js';
-import { COUNTER_NAME_RE } from '../collectors/perf-metrics.js';
-import { FILTER_KINDS, globRegExp, nameRegExp, type FiltersSpec } from '../collectors/filter.js';
+import { COLLECTOR_NAMES, COUNTER_NAME_RE, type CollectorName } from '../model/names.js';
+import { FILTER_KINDS, globRegExp, nameRegExp, type FiltersSpec } from '../model/filters.js';
 
 /** Log levels accepted by `log.level` / `--log.level`. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';

@@ -1,6 +1,6 @@
 import type { VimClient } from './client.js';
-import type { PerfManager, PerfQuery, PerfSample } from './perf-manager.js';
-import { moRefEl } from './soap/envelope.js';
+import type { PerfQuery, PerfSample } from './perf-manager.js';
+import { moRefEl, type MoRef } from './soap/envelope.js';
 import { PerfAnswerFilter } from './perf-response.js';
 import { child, type XmlNode } from './soap/xml.js';
 import { epochSeconds, num, str } from './values.js';
@@ -85,35 +85,29 @@ export function readNewestSamples(rv: XmlNode, onSample: (s: PerfSample) => void
 }
 
 /**
- * Historical QueryPerf for all queries, in batches of vCenter's metric limit (learnt smaller when
- * vCenter refuses one). Batches are sent one after the other: historical reads hit vCenter's
- * database, and there are few clusters, datastores and pools.
+ * One historical QueryPerf of `batch` to PerformanceManager `perfManager`: PerfManager.queryHistorical
+ * packs the batches. Samples reach `onSample` only once the whole answer was read, so a batch refused
+ * half-way and sent again in halves delivers no series twice.
  */
-export async function queryHistorical(
+export async function queryHistoricalBatch(
   client: VimClient,
-  perf: PerfManager,
-  queries: readonly PerfQuery[],
+  perfManager: MoRef,
+  batch: readonly PerfQuery[],
   window: HistoricalWindow,
   signal: AbortSignal | undefined,
   onSample: (s: PerfSample) => void,
 ): Promise<void> {
-  if (queries.length === 0) return;
-  const perfManager = (await client.content(signal)).perfManager;
-  if (!perfManager) return;
-  await perf.runBatches('historical', queries, signal, 1, async (batch) => {
-    const got: PerfSample[] = [];
-    const filter = new PerfAnswerFilter(batch);
-    const accept = filter.pass((s) => got.push(s));
-    // The csv format is not asked for: these answers are small, and the csv reader keeps only the last sample.
-    await client.invoke(
-      'QueryPerf',
-      perfManager,
-      batch.map((q) => historicalQuerySpec(q, window)).join(''),
-      signal,
-      { depth: 3, name: 'returnval', onElement: (rv) => readNewestSamples(rv, accept) },
-    );
-    filter.report(client.logger, 'QueryPerf');
-    // Only a whole answer counts: a refused batch is sent again in halves.
-    for (const s of got) onSample(s);
-  });
+  const got: PerfSample[] = [];
+  const filter = new PerfAnswerFilter(batch);
+  const accept = filter.pass((s) => got.push(s));
+  // The csv format is not asked for: these answers are small, and the csv reader keeps only the last sample.
+  await client.invoke(
+    'QueryPerf',
+    perfManager,
+    batch.map((q) => historicalQuerySpec(q, window)).join(''),
+    signal,
+    { depth: 3, name: 'returnval', onElement: (rv) => readNewestSamples(rv, accept) },
+  );
+  filter.report(client.logger, 'QueryPerf');
+  for (const s of got) onSample(s);
 }

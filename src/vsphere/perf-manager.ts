@@ -11,6 +11,7 @@ import {
   type BatchSize,
 } from './perf-batches.js';
 import { child, type XmlNode } from './soap/xml.js';
+import { queryHistoricalBatch, type HistoricalWindow } from './perf-historical.js';
 import { PerfAnswerFilter, querySpec, readEntityMetric } from './perf-response.js';
 import { num, str } from './values.js';
 
@@ -48,6 +49,8 @@ export interface PerfSample {
 const DEFAULT_MAX_QUERY_METRICS = 256;
 /** Realtime statistics interval of hosts and VMs. */
 export { REALTIME_INTERVAL } from './perf-response.js';
+/** The 5-minute interval and query window of historical statistics (clusters, datastores, pools). */
+export { HISTORICAL_INTERVAL, historicalWindow, type HistoricalWindow } from './perf-historical.js';
 
 /** Realtime requests go by object count, historical ones by vCenter's metric limit. */
 export type PerfKind = 'realtime' | 'historical';
@@ -160,12 +163,31 @@ export class PerfManager {
   }
 
   /**
+   * Historical QueryPerf (5-minute interval, the newest sample of each series) for all queries, in
+   * batches of vCenter's maxQueryMetrics. Batches go one after the other: historical reads hit
+   * vCenter's statistics database, and there are few clusters, datastores and pools.
+   */
+  async queryHistorical(
+    queries: readonly PerfQuery[],
+    window: HistoricalWindow,
+    signal: AbortSignal | undefined,
+    onSample: (s: PerfSample) => void,
+  ): Promise<void> {
+    if (queries.length === 0) return;
+    const perf = (await this.client.content(signal)).perfManager;
+    if (!perf) return;
+    await this.runBatches('historical', queries, signal, 1, (batch) =>
+      queryHistoricalBatch(this.client, perf, batch, window, signal, onSample),
+    );
+  }
+
+  /**
    * Sends `queries` in batches of the session's size for `kind` (realtime: `batchObjects` entities;
    * historical: maxQueryMetrics ids), at most `workers` at once and within the target's bound. A
    * refused batch is split and retried in this call; the size that was then answered is kept for
    * the session. `send` must hand samples over only once its whole answer was read.
    */
-  async runBatches(
+  private async runBatches(
     kind: PerfKind,
     queries: readonly PerfQuery[],
     signal: AbortSignal | undefined,

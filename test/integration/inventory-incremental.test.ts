@@ -8,7 +8,7 @@ import { rawLogin, startVcsim, type Vcsim } from '../harness/vcsim.js';
 import { startExporter, type ExporterProcess } from '../harness/exporter.js';
 import { startFaultProxy, type FaultProxy } from '../harness/fault-proxy.js';
 import { find, parsePrometheusText } from '../harness/prom-text.js';
-import { COLLECTOR_NAMES } from '../../src/collectors/names.js';
+import { COLLECTOR_NAMES } from '../../src/model/names.js';
 
 const ONLY_VM_HOST = COLLECTOR_NAMES.filter((n) => n !== 'vm' && n !== 'host').map(
   (n) => `--no-collector.${n}`,

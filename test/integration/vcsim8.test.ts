@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { COLLECTOR_DEFAULTS, COLLECTOR_NAMES } from '../../src/collectors/names.js';
+import { COLLECTOR_DEFAULTS, COLLECTOR_NAMES } from '../../src/model/names.js';
 import { startExporter, type ExporterProcess } from '../harness/exporter.js';
 import { fullInventoryArgs, metric } from '../harness/env.js';
 import { startFaultProxy, type FaultProxy } from '../harness/fault-proxy.js';

@@ -4,7 +4,7 @@ import { counterProblems, wantedCounters } from '../../../src/check/counters.js'
 import { splitFormat } from '../../../src/check/command.js';
 import { loginProblem } from '../../../src/check/inspect.js';
 import { exitCode, formatJson, formatText, type TargetReport } from '../../../src/check/report.js';
-import { COLLECTOR_DEFAULTS } from '../../../src/collectors/names.js';
+import { COLLECTOR_DEFAULTS } from '../../../src/model/names.js';
 import { extraCounterSuffix, HOST_PERF, VM_PERF } from '../../../src/collectors/perf-metrics.js';
 import type { CollectorOptions, TargetConfig } from '../../../src/config/schema.js';
 import type { PerfCounter } from '../../../src/vsphere/perf-manager.js';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compileFilter, filterInventory, globRegExp, nameRegExp } from '../../../src/collectors/filter.js';
+import { compileFilter, filterInventory } from '../../../src/collectors/filter.js';
+import { globRegExp, nameRegExp } from '../../../src/model/filters.js';
 import { buildInventory } from '../../../src/vsphere/inventory.js';
 import { BASE_ENV, fails, run, TempDir } from '../config/helpers.js';
 

@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import pino from 'pino';
 import { collectHistorical, type HistoricalSpec } from '../../../src/collectors/historical.js';
 import { HistoricalCache, HISTORICAL_TIMING } from '../../../src/collectors/historical-cache.js';
 import type { MetricFamily } from '../../../src/exposition/index.js';
 import type { VimClient } from '../../../src/vsphere/client.js';
-import type { PerfManager, PerfQuery } from '../../../src/vsphere/perf-manager.js';
+import { PerfManager } from '../../../src/vsphere/perf-manager.js';
 import { parseXml, type StreamSpec } from '../../../src/vsphere/soap/xml.js';
 
 const XSI = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"';
@@ -30,6 +31,8 @@ const TARGETS = [
 function fakeVcenter() {
   const state = { newest: T0, queries: [] as string[] };
   const client = {
+    session: { generation: 1 },
+    logger: pino({ level: 'silent' }),
     content: () => Promise.resolve({ perfManager: { type: 'PerformanceManager', value: 'PerfMgr' } }),
     invoke: (method: string, _self: unknown, body: string, _signal: unknown, stream: StreamSpec) => {
       assert.equal(method, 'QueryPerf');
@@ -54,30 +57,17 @@ function fakeVcenter() {
       return Promise.resolve(parseXml('<QueryPerfResponse/>'));
     },
   } as unknown as VimClient;
-  const perf = {
-    counters: () =>
-      Promise.resolve(
-        new Map([
-          [
-            'cpu.usagemhz.average',
-            { key: 6, name: 'cpu.usagemhz.average', unit: 'megaHertz', statsType: '' },
-          ],
-          [
-            'mem.consumed.average',
-            { key: 98, name: 'mem.consumed.average', unit: 'kiloBytes', statsType: '' },
-          ],
-        ]),
-      ),
-    // One batch for all: the batching itself is tested in test/unit/vsphere/perf-batches.test.ts.
-    runBatches: (
-      _k: unknown,
-      queries: PerfQuery[],
-      _s: unknown,
-      _w: number,
-      send: (b: PerfQuery[]) => Promise<void>,
-    ) => send(queries),
-  } as unknown as PerfManager;
-  return { state, ctx: { client, perf, signal: new AbortController().signal } };
+  // The real PerfManager (batching by maxQueryMetrics: 256 without a vCenter setting) over the fake
+  // client; only its catalogue is stubbed (read with the property collector, tested elsewhere).
+  const perf = new PerfManager(client, {});
+  perf.counters = () =>
+    Promise.resolve(
+      new Map([
+        ['cpu.usagemhz.average', { key: 6, name: 'cpu.usagemhz.average', unit: 'megaHertz', statsType: '' }],
+        ['mem.consumed.average', { key: 98, name: 'mem.consumed.average', unit: 'kiloBytes', statsType: '' }],
+      ]),
+    );
+  return { state, client, ctx: { perf, signal: new AbortController().signal } };
 }
 
 const lines = (families: MetricFamily[]): string[] =>
@@ -161,10 +151,10 @@ test('a vCenter that publishes late is asked at most once per interval, and stal
 });
 
 test('a failed query is not retried at every scrape, and a claimed query is not sent twice', async () => {
-  const { state, ctx } = fakeVcenter();
+  const { state, client, ctx } = fakeVcenter();
   let fail = true;
-  const invoke = ctx.client.invoke.bind(ctx.client);
-  ctx.client.invoke = (...args: Parameters<VimClient['invoke']>) => {
+  const invoke = client.invoke.bind(client);
+  client.invoke = (...args: Parameters<VimClient['invoke']>) => {
     if (fail) {
       state.queries.push('failed');
       return Promise.reject(new Error('boom'));

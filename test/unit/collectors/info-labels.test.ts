@@ -1,12 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CollectContext } from '../../../src/collectors/collector.js';
-import {
-  infoLabelProblems,
-  promotedLabelNames,
-  promotedValues,
-  sanitizeLabelPart,
-} from '../../../src/collectors/info-labels.js';
+import { promotedValues } from '../../../src/collectors/info-labels.js';
+import { infoLabelProblems, promotedLabelNames, sanitizeLabelPart } from '../../../src/model/info-labels.js';
 import { createTagCollector } from '../../../src/collectors/tag.js';
 import { createHostCollector } from '../../../src/collectors/host.js';
 import { createVmCollector } from '../../../src/collectors/vm.js';

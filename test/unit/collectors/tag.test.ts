@@ -1,14 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CollectContext, FilterSubject } from '../../../src/collectors/collector.js';
-import type { CollectorName } from '../../../src/collectors/names.js';
+import type { CollectorName } from '../../../src/model/names.js';
 import {
   customAttributeFamily,
   decodeCustomValues,
   decodeFieldDefs,
   type EntityValues,
 } from '../../../src/collectors/custom-attribute.js';
-import { compileFilter, type FiltersSpec } from '../../../src/collectors/filter.js';
+import { compileFilter } from '../../../src/collectors/filter.js';
+import type { FiltersSpec } from '../../../src/model/filters.js';
 import { kindOfType } from '../../../src/collectors/object-kind.js';
 import { joinTagNames, TagNameCache, tagInfoFamily } from '../../../src/collectors/tag.js';
 import type { Tag } from '../../../src/vsphere/rest/tagging.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { ConfigError, HELP_TEXT, loadConfig, readPassword, VERSION } from '../../../src/config/load.js';
 import { BASE_ENV, CA_PEM, fails, run, TempDir } from './helpers.js';
-import { COLLECTOR_DEFAULTS } from '../../../src/collectors/names.js';
+import { COLLECTOR_DEFAULTS } from '../../../src/model/names.js';
 
 const tmp = new TempDir();
 const write = tmp.write.bind(tmp);

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { ConfigError, readPassword } from '../../../src/config/load.js';
-import { COLLECTOR_DEFAULTS } from '../../../src/collectors/names.js';
+import { COLLECTOR_DEFAULTS } from '../../../src/model/names.js';
 import { CA_PEM, fails, run, TempDir } from './helpers.js';
 
 const tmp = new TempDir();

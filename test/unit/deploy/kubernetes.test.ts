@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import { COLLECTOR_NAMES } from '../../../src/collectors/names.js';
+import { COLLECTOR_NAMES } from '../../../src/model/names.js';
 import { HELP_TEXT, loadConfig, readPassword } from '../../../src/config/load.js';
 import {
   buildKustomization,

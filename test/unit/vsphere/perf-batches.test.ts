@@ -16,7 +16,6 @@ import {
   sizeOf,
   Slots,
 } from '../../../src/vsphere/perf-batches.js';
-import { queryHistorical } from '../../../src/vsphere/perf-historical.js';
 import { PerfManager, type PerfQuery, type PerfSample } from '../../../src/vsphere/perf-manager.js';
 import { VsphereError } from '../../../src/vsphere/soap/errors.js';
 import { faultToError } from '../../../src/vsphere/soap/faults.js';
@@ -366,7 +365,7 @@ test('historical: chunked by maxQueryMetrics; a refused chunk is split and the s
   const window = { startTime: 0, maxSample: 7 };
   const read = async (): Promise<string[]> => {
     const got: PerfSample[] = [];
-    await queryHistorical(client, perf, clusters, window, undefined, (s) => got.push(s));
+    await perf.queryHistorical(clusters, window, undefined, (s) => got.push(s));
     return keysOf(got).sort();
   };
   // The fake answers historical specs too (one sample per id; its timestamp serves as the newest).

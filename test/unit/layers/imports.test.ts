@@ -1,0 +1,156 @@
+// The project's layering, read from the import statements of src/: data flows vCenter → vsphere/ →
+// collectors/ → exposition/; config/ depends on nothing of ours but the import-free model/.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+
+const SRC = fileURLToPath(new URL('../../../src/', import.meta.url));
+
+/** One module specifier of a file: static import, re-export or dynamic import(). */
+interface Import {
+  file: string;
+  specifier: string;
+  /** The src/-relative path it resolves to (relative specifiers only), without extension. */
+  target?: string;
+  typeOnly: boolean;
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(join(SRC, dir), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => join(dir, f))
+    .sort();
+}
+
+function importsOf(file: string): Import[] {
+  const text = readFileSync(join(SRC, file), 'utf8');
+  const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
+  const out: Import[] = [];
+  const add = (spec: ts.Expression | undefined, typeOnly: boolean): void => {
+    if (!spec || !ts.isStringLiteral(spec)) return;
+    const specifier = spec.text;
+    const target = specifier.startsWith('.')
+      ? relative(SRC, resolve(SRC, dirname(file), specifier)).replace(/\.js$/, '')
+      : undefined;
+    out.push({ file, specifier, target, typeOnly });
+  };
+  const visit = (node: ts.Node): void => {
+    if (ts.isImportDeclaration(node)) {
+      const clause = node.importClause;
+      const bindings = clause?.namedBindings;
+      const allTypes =
+        clause !== undefined &&
+        (clause.isTypeOnly ||
+          (clause.name === undefined &&
+            bindings !== undefined &&
+            ts.isNamedImports(bindings) &&
+            bindings.elements.length > 0 &&
+            bindings.elements.every((e) => e.isTypeOnly)));
+      add(node.moduleSpecifier, allTypes);
+    } else if (ts.isExportDeclaration(node)) {
+      add(node.moduleSpecifier, node.isTypeOnly);
+    } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
+      add(node.arguments[0], false);
+    } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument)) {
+      add(node.argument.literal, true);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+  return out;
+}
+
+const show = (list: readonly Import[]): string =>
+  list.map((i) => `${i.file}: ${i.specifier}`).join('\n') || '(none)';
+const under = (i: Import, dir: string): boolean => i.target?.startsWith(`${dir}/`) === true;
+
+void describe('import rules of src/', () => {
+  void it('the import reader sees static, re-exported, dynamic and type-only imports', () => {
+    const found = importsOf('config/schema.ts');
+    assert.ok(found.some((i) => i.specifier === 'zod' && !i.typeOnly));
+    assert.ok(found.some((i) => i.target === 'model/names'));
+    const collector = importsOf('collectors/collector.ts');
+    assert.ok(collector.some((i) => i.target === 'vsphere/client' && i.typeOnly));
+    assert.ok(collector.some((i) => i.target === 'vsphere/property-collector' && !i.typeOnly));
+  });
+
+  void it('config/ imports nothing of ours but config/ and model/ (never collectors/)', () => {
+    const files = sourceFiles('config');
+    assert.ok(files.length >= 5, `config files found: ${files.join(', ')}`);
+    const bad = files
+      .flatMap(importsOf)
+      .filter((i) => i.target !== undefined && !under(i, 'config') && !under(i, 'model'));
+    assert.deepEqual(bad, [], `config/ must not import these:\n${show(bad)}`);
+  });
+
+  void it('model/ imports nothing at all: config/ and collectors/ share it without loading either', () => {
+    const bad = sourceFiles('model').flatMap(importsOf);
+    assert.deepEqual(bad, [], `model/ must stay import-free:\n${show(bad)}`);
+  });
+
+  void it('the perf path of collectors/ goes through the PerfManager only', () => {
+    // historical.ts once sent its own QueryPerf; the client, the property collector and the
+    // transports are vsphere/'s, reached by collectors only as ctx.perf.
+    const perfFiles = sourceFiles('collectors').filter((f) => /\/(historical|perf)[^/]*\.ts$/.test(f));
+    assert.ok(perfFiles.includes('collectors/historical.ts'), perfFiles.join(', '));
+    const bad = perfFiles.flatMap(importsOf).filter((i) => talksToVcenter(i, true));
+    assert.deepEqual(bad, [], show(bad));
+  });
+
+  void it('vsphere/ imports nothing from config/ (skipped while the known imports remain)', (t) => {
+    const found = sourceFiles('vsphere')
+      .flatMap(importsOf)
+      .filter((i) => under(i, 'config'));
+    // vsphere/ reads the password and its settings from config/ until a password source is
+    // injected (issue 13); no other file may start to.
+    const known = new Set([
+      'vsphere/connect.ts',
+      'vsphere/login-backoff.ts',
+      'vsphere/rest/connect.ts',
+      'vsphere/rest/session.ts',
+      'vsphere/secret-scrub.ts',
+      'vsphere/session.ts',
+    ]);
+    const fresh = found.filter((i) => !known.has(i.file));
+    assert.deepEqual(fresh, [], `new vsphere/ → config/ imports:\n${show(fresh)}`);
+    if (found.length > 0)
+      t.skip(`vsphere/ still imports config/ in ${[...new Set(found.map((i) => i.file))].join(', ')}`);
+  });
+
+  void it('collectors/ do not talk to vCenter (skipped while the known reads remain)', (t) => {
+    const found = sourceFiles('collectors')
+      .flatMap(importsOf)
+      .filter((i) => talksToVcenter(i, false));
+    // Collectors that still read their own ContainerView until they read the inventory model.
+    const known = new Set([
+      'collectors/alarm.ts',
+      'collectors/collector.ts',
+      'collectors/custom-attribute.ts',
+    ]);
+    const fresh = found.filter((i) => !known.has(i.file));
+    assert.deepEqual(fresh, [], `new collectors/ → vCenter client imports:\n${show(fresh)}`);
+    if (found.length > 0)
+      t.skip(`collectors/ still read vCenter in ${[...new Set(found.map((i) => i.file))].join(', ')}`);
+  });
+});
+
+/**
+ * True for an import of the code that sends requests: the SOAP/REST clients, sessions, transports
+ * and the property collector (a type, e.g. ObjectContent, is data; `strict` forbids those too).
+ */
+function talksToVcenter(i: Import, strict: boolean): boolean {
+  const t = i.target;
+  if (t === undefined || (i.typeOnly && !strict)) return false;
+  return (
+    t === 'vsphere/client' ||
+    t === 'vsphere/connect' ||
+    t === 'vsphere/session' ||
+    t === 'vsphere/property-collector' ||
+    t === 'vsphere/soap/transport' ||
+    t === 'vsphere/perf-historical' ||
+    t.startsWith('vsphere/rest/')
+  );
+}
