@@ -6,6 +6,8 @@ import type { CollectorOptions } from '../config/schema.js';
 import { promotedLabelNames } from '../model/info-labels.js';
 import { COLLECTOR_DEFAULTS, COLLECTOR_NAMES, type CollectorName } from '../model/names.js';
 import { alarmCollector } from './alarm.js';
+import { certificateCollector } from './certificate.js';
+import { licenseCollector } from './license.js';
 import type { Collector, FamilyDef } from './collector.js';
 import { clusterCollector, createClusterCollector } from './cluster.js';
 import { datacenterCollector } from './datacenter.js';
@@ -59,6 +61,8 @@ const REGISTRATIONS: { readonly [N in CollectorName]: Pick<CollectorEntry, 'fami
   },
   datacenter: { families: datacenterCollector.families, create: () => datacenterCollector },
   alarm: { families: alarmCollector.families, create: () => alarmCollector },
+  license: { families: licenseCollector.families, create: () => licenseCollector },
+  certificate: { families: certificateCollector.families, create: () => certificateCollector },
   tag: {
     families: TAG_FAMILIES,
     create: (d) => createTagCollector({ ...d.openTagging(), infoLabels: d.options.infoLabels }),

@@ -4,6 +4,7 @@ import { poolOptions, type ConnectionOptions } from '../pool-options.js';
 import { Pool, errors as undiciErrors } from 'undici';
 import { VsphereError } from './errors.js';
 import { explainTls } from '../tls-explain.js';
+import type { CertificateInfo } from '../certificate-info.js';
 import { faultToError } from './faults.js';
 import { envelope, type MoRef } from './envelope.js';
 import { child, SoapXmlParser, type StreamSpec, type XmlNode } from './xml.js';
@@ -60,11 +61,25 @@ export class SoapTransport {
   private readonly path: string;
   private closed = false;
   private readonly limits: XmlLimits;
+  private peer: CertificateInfo | undefined;
 
   constructor(private readonly opts: TransportOptions) {
     this.path = opts.url.pathname;
     this.limits = xmlLimits(opts.maxResponseBytes);
-    this.pool = new Pool(opts.url.origin, poolOptions(opts));
+    this.pool = new Pool(
+      opts.url.origin,
+      poolOptions({
+        ...opts,
+        onPeerCertificate: (cert) => {
+          this.peer = cert;
+        },
+      }),
+    );
+  }
+
+  /** The certificate vCenter presented on the latest TLS connection (undefined for http:// or before one). */
+  get peerCertificate(): CertificateInfo | undefined {
+    return this.peer;
   }
 
   /** True while a session cookie is held. */
