@@ -120,7 +120,7 @@ void describe('licences and certificates', { timeout: 240_000 }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const exporterFor = async (vc: Vcsim | Vcsim8): Promise<ExporterProcess> => {
+  const exporterFor = async (vc: Vcsim | Vcsim8, args: string[] = []): Promise<ExporterProcess> => {
     const pw = join(dir, 'password');
     writeFileSync(pw, `${vc.password}\n`, { mode: 0o600 });
     const e = await startExporter({
@@ -130,7 +130,7 @@ void describe('licences and certificates', { timeout: 240_000 }, () => {
         VSPHERE_PASSWORD_FILE: pw,
         VSPHERE_CA_FILE: pki.caCert,
       },
-      args: ['--log.level=debug'],
+      args: ['--log.level=debug', ...args],
     });
     running.push(e);
     return e;
@@ -167,6 +167,43 @@ void describe('licences and certificates', { timeout: 240_000 }, () => {
       raw.map((r) => r.key!),
     );
   });
+
+  test(
+    'incremental mode: licences and host certificates come from the watch, a scrape calls nothing else',
+    { skip: vcsim8SkipReason() },
+    async (t) => {
+      const vc = await startVcsim8({
+        tls: { cert: pki.serverCert, key: pki.serverKey },
+        args: ['-host', '2'],
+      });
+      running.push(vc);
+      // Only the two collectors under test: every other one still reads its own view per scrape.
+      const others = ['vm', 'host', 'cluster', 'datastore', 'resource_pool', 'datacenter', 'alarm'];
+      const e = await exporterFor(
+        vc,
+        others.map((c) => `--no-collector.${c}`),
+      );
+      const calls = async (): Promise<{ samples: Sample[]; byMethod: Map<string, number> }> => {
+        const res = await e.scrape();
+        assert.equal(res.status, 200);
+        const { samples } = parsePrometheusText(res.text);
+        const byMethod = new Map<string, number>();
+        for (const s of find(samples, 'vsphere_soap_requests_total'))
+          byMethod.set(s.labels.method!, (byMethod.get(s.labels.method!) ?? 0) + s.value);
+        return { samples, byMethod };
+      };
+      await calls();
+      const second = await calls();
+      const third = await calls();
+      const delta = [...third.byMethod]
+        .filter(([m, n]) => n !== (second.byMethod.get(m) ?? 0))
+        .map(([m]) => m);
+      t.diagnostic(`methods called by the third scrape: ${delta.join(', ')}`);
+      assert.deepEqual(delta, ['WaitForUpdatesEx']);
+      assert.equal(find(third.samples, 'vsphere_license_info').length, 1);
+      assert.ok(find(third.samples, 'vsphere_host_certificate_expiry_timestamp_seconds').length > 0);
+    },
+  );
 
   test(
     'vSphere 8 simulator over TLS: host certificates as config.certificate decodes, licences',
