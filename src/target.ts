@@ -124,6 +124,7 @@ export async function createTarget(
     logger,
     version: VERSION,
     tlsVerify: v.url.protocol === 'https:' && !v.insecureSkipVerify,
+    peerCertificate: () => transport.peerCertificate,
     ...(infoLabels ? { infoLabels } : {}),
   });
   const background =

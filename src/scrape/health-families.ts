@@ -12,6 +12,8 @@ export interface HealthDeps {
   soapStats: SoapStats;
   /** Whether vCenter's TLS certificate is verified (false only with insecure_skip_verify). */
   tlsVerify?: boolean;
+  /** The certificate vCenter presented on the latest TLS connection, when there was one. */
+  peerCertificate?: () => CertificateInfo | undefined;
 }
 
 /** `vsphere_collector_success{collector}`, filled by the caller. */
@@ -87,7 +89,7 @@ export function healthFamilies(
     lastError,
     build,
     vc,
-    ...targetCertificateFamilies(client.transport.peerCertificate),
+    ...targetCertificateFamilies(deps.peerCertificate?.()),
     ...sessionFamilies(client.session.stats, client.session.isLoggedIn),
     ...soapStats.families(),
   ];
