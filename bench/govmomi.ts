@@ -147,10 +147,14 @@ export async function runGovmomi(
       signal?.removeEventListener('abort', kill);
     }
     signal?.throwIfAborted();
+    // govmomi's errors may quote the request URL, which carries the credentials.
+    const scrub = (text: string): string => text.split(creds.password).join('<password>');
     const failed = lines.find((l) => l.error);
-    if (failed) throw new Error(`govmomi-bench: ${failed.phase}: ${failed.error}`);
+    if (failed) throw new Error(scrub(`govmomi-bench: ${failed.phase}: ${failed.error}`));
     if (exit.code !== 0 || lines.at(-1)?.phase !== 'logout')
-      throw new Error(`govmomi-bench exited (code ${exit.code}, signal ${exit.signal}): ${stderr.trim()}`);
+      throw new Error(
+        scrub(`govmomi-bench exited (code ${exit.code}, signal ${exit.signal}): ${stderr.trim()}`),
+      );
     return summarize(lines, opts);
   } finally {
     await proxy?.close();
