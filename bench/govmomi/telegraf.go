@@ -381,12 +381,12 @@ func (t *telegraf) collectResource(ctx context.Context, k *kind, st *collectStat
 
 // chunkify: per object, one spec per start time with all the kind's metrics; specs go into a
 // query until it holds more than maxRealtimeMetrics metric ids (Telegraf's max_query_objects
-// bounds historical queries only), or -objects objects when set.
+// bounds historical queries only), or -objects objects when set (the README's reading).
 func (t *telegraf) chunkify(k *kind, now, latest time.Time, job func([]types.PerfQuerySpec)) {
 	run := newThrottled(t.concurrency)
 	submit := func(c []types.PerfQuerySpec) { run.do(func() { job(c) }) }
 	var pqs []types.PerfQuerySpec
-	numQs := 0
+	numQs, numObjects := 0, 0
 	for _, o := range k.objects {
 		buckets := map[int64]*types.PerfQuerySpec{}
 		for _, m := range k.metrics {
@@ -417,9 +417,17 @@ func (t *telegraf) chunkify(k *kind, now, latest time.Time, job func([]types.Per
 		for _, b := range buckets {
 			pqs = append(pqs, *b)
 			numQs += len(b.MetricId)
-			if numQs > maxRealtimeMetrics || (t.objectsPerQuery > 0 && len(pqs) >= t.objectsPerQuery) {
+			if numQs > maxRealtimeMetrics {
 				submit(pqs)
-				pqs, numQs = nil, 0
+				pqs, numQs, numObjects = nil, 0, 0
+			}
+		}
+		// An object's specs (one per start time) stay in one query.
+		if len(buckets) > 0 && len(pqs) > 0 {
+			numObjects++
+			if t.objectsPerQuery > 0 && numObjects >= t.objectsPerQuery {
+				submit(pqs)
+				pqs, numQs, numObjects = nil, 0, 0
 			}
 		}
 	}
