@@ -28,7 +28,7 @@ trap 'rm -f "$tmp"' EXIT
 (
   cd "$src_dir"
   GO111MODULE=off GOPATH="$gopath" GOCACHE="$root/.cache/go-build" GOFLAGS='' CGO_ENABLED=0 \
-    go build -o "$tmp" main.go telegraf.go
+    go build -o "$tmp" ./*.go
 )
 mv -f "$tmp" "$bin"
 echo "govmomi-bench: built $bin"
