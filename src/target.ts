@@ -6,6 +6,7 @@ import { compileFilter } from './collectors/filter.js';
 import { VERSION } from './config/load.js';
 import { CA_FILE_MAX_BYTES, readRegularFile } from './config/read-file.js';
 import { currentIdentity, passwordFileExposure } from './config/password-file-mode.js';
+import { passwordSource } from './config/password-source.js';
 import type { CollectorOptions, Config, TargetConfig } from './config/schema.js';
 import { BackgroundCollector } from './scrape/background.js';
 import { Scraper } from './scrape/scraper.js';
@@ -16,6 +17,7 @@ import { fetchInventory } from './vsphere/inventory.js';
 import { InventoryWatch } from './vsphere/inventory-watch.js';
 import { PerfManager } from './vsphere/perf-manager.js';
 import { connectVim } from './vsphere/connect.js';
+import { connectRest } from './vsphere/rest/connect.js';
 import { msLeft, until } from './vsphere/waits.js';
 
 // A removed target (reload) has this long to end its sessions.
@@ -64,7 +66,9 @@ export async function createTarget(
   if (v.passwordFile !== undefined) await warnIfReadableByOthers(v.passwordFile, logger);
   const ca = v.caFile ? await readCa(v.caFile, t.name) : undefined;
   const soapStats = new SoapStats();
-  const { transport, session, client } = connectVim(v, ca, logger, {
+  // One password source and one scrubber for the target's SOAP and REST sessions.
+  const password = passwordSource(v);
+  const { transport, scrubber, session, client } = connectVim(v, password, ca, logger, {
     onCall: (method, outcome, seconds) => soapStats.record(method, outcome, seconds),
   });
   const inventory =
@@ -77,7 +81,11 @@ export async function createTarget(
     concurrency: v.perfConcurrency,
     connections: v.maxConnections,
   });
-  const collectors = enabledCollectors(t.collectors, { vsphere: v, options: config.options, ca, logger });
+  const collectors = enabledCollectors(t.collectors, {
+    options: config.options,
+    logger,
+    rest: () => connectRest(v, password, ca, logger, scrubber),
+  });
   const { tagCategories, customAttributes } = config.options.infoLabels;
   const tag = collectors.find((c) => c.name === 'tag');
   // The vm and host collectors read the promoted labels from the tag collector's reads.

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import type { CollectorOptions, VsphereConfig } from '../config/schema.js';
-import { connectRest } from '../vsphere/rest/connect.js';
+import type { CollectorOptions } from '../config/schema.js';
+import type { RestSession } from '../vsphere/rest/session.js';
 import { TaggingApi } from '../vsphere/rest/tagging.js';
 import { alarmCollector } from './alarm.js';
 import type { Collector } from './collector.js';
@@ -28,10 +28,10 @@ export const ALL_COLLECTORS: readonly Collector[] = [
 
 /** What collectors with connections of their own (tag: a REST session) are built from. */
 export interface CollectorDeps {
-  vsphere: VsphereConfig;
   options: CollectorOptions;
-  ca: string | undefined;
   logger: Logger;
+  /** Opens the target's vAPI session (its password source and TLS settings are the target's). */
+  rest: () => RestSession;
 }
 
 const BUILDERS: Partial<Record<CollectorName, (deps: CollectorDeps) => Collector>> = {
@@ -42,7 +42,7 @@ const BUILDERS: Partial<Record<CollectorName, (deps: CollectorDeps) => Collector
   datastore: (d) => createDatastoreCollector({ historical: d.options.historical }),
   resource_pool: (d) => createResourcePoolCollector({ historical: d.options.historical }),
   tag: (d) => {
-    const rest = connectRest(d.vsphere, d.ca, d.logger);
+    const rest = d.rest();
     return createTagCollector({
       tagging: new TaggingApi(rest),
       close: () => rest.close(),
