@@ -100,9 +100,7 @@ export class Session {
       // answering after another caller's new Login would have logged in again, orphaning that session.
       let check = this.check;
       if (check?.generation !== generation) {
-        const valid: Promise<boolean> = (
-          this.content ? sessionAlive(this.transport, this.content, signal) : Promise.resolve(false)
-        )
+        const valid: Promise<boolean> = this.alive(signal)
           .then((ok) => {
             if (!ok && generation === this.generation && this.loggedIn) {
               this.opts.logger.info(
@@ -233,6 +231,11 @@ export class Session {
     );
     this.logged = error;
     throw error;
+  }
+
+  /** Whether vCenter still knows the session (throws when it cannot tell). */
+  private alive(signal?: AbortSignal): Promise<boolean> {
+    return this.content ? sessionAlive(this.transport, this.content, signal) : Promise.resolve(false);
   }
 
   /** Logs out a session the exporter cannot use (bounded, and by the shutdown deadline once closing). */
