@@ -26,15 +26,10 @@ export class LoginGate {
 
   constructor(
     private readonly creds: LoginCredentials,
-    /** The log line of a refused login (its text is searched for by operators' alerts). */
+    /** The message of the log line of a refused login, naming the API refused. */
     private readonly refusedMessage: string,
   ) {
     this.backoff = new LoginBackoff(creds.now ?? Date.now);
-  }
-
-  /** The user logging in. */
-  get user(): string {
-    return this.creds.user;
   }
 
   /**
