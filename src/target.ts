@@ -6,6 +6,7 @@ import { compileFilter } from './collectors/filter.js';
 import { VERSION } from './config/load.js';
 import { CA_FILE_MAX_BYTES, readRegularFile } from './config/read-file.js';
 import { currentIdentity, passwordFileExposure } from './config/password-file-mode.js';
+import { passwordSource } from './config/password-source.js';
 import type { CollectorOptions, Config, TargetConfig } from './config/schema.js';
 import { BackgroundCollector } from './scrape/background.js';
 import { Scraper } from './scrape/scraper.js';
@@ -66,7 +67,9 @@ export async function createTarget(
   if (v.passwordFile !== undefined) await warnIfReadableByOthers(v.passwordFile, logger);
   const ca = v.caFile ? await readCa(v.caFile, t.name) : undefined;
   const soapStats = new SoapStats();
-  const { transport, session, client } = connectVim(v, ca, logger, {
+  // One password source and one scrubber for the target's SOAP and REST sessions.
+  const password = passwordSource(v);
+  const { transport, scrubber, session, client } = connectVim(v, password, ca, logger, {
     onCall: (method, outcome, seconds) => soapStats.record(method, outcome, seconds),
   });
   const inventory =
@@ -82,7 +85,7 @@ export async function createTarget(
   const collectors = enabledCollectors(t.collectors, {
     options: config.options,
     openTagging: () => {
-      const rest = connectRest(v, ca, logger);
+      const rest = connectRest(v, password, ca, logger, scrubber);
       return { tagging: new TaggingApi(rest), close: () => rest.close() };
     },
   });

@@ -25,7 +25,7 @@ export async function inProcessContext(
   });
   const session = new Session(transport, {
     user: vc.user,
-    password: () => Promise.resolve(new Secret(vc.password)),
+    password: { read: () => Promise.resolve(new Secret(vc.password)) },
     keepaliveIntervalMs: 0,
     logger,
   });

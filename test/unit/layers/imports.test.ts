@@ -100,24 +100,11 @@ void describe('import rules of src/', () => {
     assert.deepEqual(bad, [], show(bad));
   });
 
-  void it('vsphere/ imports nothing from config/ (skipped while the known imports remain)', (t) => {
+  void it('vsphere/ imports nothing from config/ (the password comes from an injected source)', () => {
     const found = sourceFiles('vsphere')
       .flatMap(importsOf)
       .filter((i) => under(i, 'config'));
-    // vsphere/ reads the password and its settings from config/ until a password source is
-    // injected (issue 13); no other file may start to.
-    const known = new Set([
-      'vsphere/connect.ts',
-      'vsphere/login-backoff.ts',
-      'vsphere/rest/connect.ts',
-      'vsphere/rest/session.ts',
-      'vsphere/secret-scrub.ts',
-      'vsphere/session.ts',
-    ]);
-    const fresh = found.filter((i) => !known.has(i.file));
-    assert.deepEqual(fresh, [], `new vsphere/ → config/ imports:\n${show(fresh)}`);
-    if (found.length > 0)
-      t.skip(`vsphere/ still imports config/ in ${[...new Set(found.map((i) => i.file))].join(', ')}`);
+    assert.deepEqual(found, [], `vsphere/ → config/ imports:\n${show(found)}`);
   });
 
   void it('collectors/ do not talk to vCenter (skipped while the known reads remain)', (t) => {
