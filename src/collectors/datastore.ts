@@ -72,7 +72,8 @@ const DS_PATHS = [
   'summary.maintenanceMode',
   'summary.type',
   'summary.url',
-  // Counted only. The model keeps them as read: the vm array of a datastore can list 10,000 VMs.
+  // Only counted, yet the model keeps them as read: ~2.6 MiB for a datastore holding 10,000 VMs,
+  // and vCenter sends the whole array again whenever one VM comes or goes.
   'host',
   'vm',
 ] as const;
