@@ -6,6 +6,7 @@ import type { CollectorOptions } from '../config/schema.js';
 import { promotedLabelNames } from '../model/info-labels.js';
 import { COLLECTOR_DEFAULTS, COLLECTOR_NAMES, type CollectorName } from '../model/names.js';
 import { alarmCollector } from './alarm.js';
+import { CUSTOM_ATTRIBUTE_PROPERTIES } from './custom-attribute.js';
 import type { Collector, FamilyDef } from './collector.js';
 import type { PropertySpec } from '../vsphere/property-collector.js';
 import { clusterCollector, createClusterCollector } from './cluster.js';
@@ -79,7 +80,7 @@ const REGISTRATIONS: {
   },
   tag: {
     families: TAG_FAMILIES,
-    properties: [],
+    properties: CUSTOM_ATTRIBUTE_PROPERTIES,
     create: (d) => createTagCollector({ ...d.openTagging(), infoLabels: d.options.infoLabels }),
   },
 };
