@@ -69,7 +69,7 @@ export async function createTarget(
   });
   const inventory =
     v.inventory === 'incremental'
-      ? new InventoryWatch(client, logger)
+      ? new InventoryWatch(client, logger, { loadTimeoutMs: v.inventoryTimeoutMs })
       : { fetch: (signal?: AbortSignal) => fetchInventory(client, signal), close: () => Promise.resolve() };
   const perf = new PerfManager(client, {
     maxQueryMetrics: v.maxQueryMetrics,
