@@ -6,7 +6,8 @@
  * for BENCH_LARGE_SECONDS (300). Prints a timeline (t, up, reason, vsphere_vm_info count, RSS, and
  * the CPU the exporter and vcsim spent since the previous scrape: where the time goes) and a
  * verdict: `vsphere_up 1` with every VM within 150 s of the exporter's start and on every scrape
- * after, peak RSS ≤ 512 MiB. Loopback only; stops everything it started, also on error and Ctrl-C.
+ * after, peak RSS ≤ 512 MiB. BENCH_LARGE_CPU_PROF=<dir> writes a V8 CPU profile of the exporter
+ * there. Loopback only; stops everything it started, also on error and Ctrl-C.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -86,8 +87,15 @@ async function main(signal: AbortSignal): Promise<boolean> {
     writeFileSync(pw, `${vc.password}\n`, { mode: 0o600 });
     const t0 = performance.now();
     // The default configuration: no config file, only the connection.
+    const prof = process.env.BENCH_LARGE_CPU_PROF;
     exporter = await startExporter({
-      env: { VSPHERE_URL: vc.url, VSPHERE_USER: vc.user, VSPHERE_PASSWORD_FILE: pw },
+      env: {
+        VSPHERE_URL: vc.url,
+        VSPHERE_USER: vc.user,
+        VSPHERE_PASSWORD_FILE: pw,
+        // Where the time goes: V8's sampling profile of the exporter, written when it exits.
+        ...(prof ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${resolve(prof)}` } : {}),
+      },
     });
     const pid = exporter.pid;
     client = new Client(exporter.baseUrl, { headersTimeout: 0, bodyTimeout: 0 });

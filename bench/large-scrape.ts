@@ -71,7 +71,13 @@ export async function largeScrape(
       signal: AbortSignal.timeout(timeoutSeconds * 1000),
     });
     const zipped = res.headers['content-encoding'] === 'gzip';
-    const body: Readable = zipped ? Readable.from(res.body).pipe(createGunzip()) : Readable.from(res.body);
+    let body: Readable = res.body;
+    if (zipped) {
+      const gunzip = createGunzip();
+      // pipe() does not pass a failure on (a timeout mid-body): forward it, or it is unhandled.
+      res.body.on('error', (e) => gunzip.destroy(e));
+      body = res.body.pipe(gunzip);
+    }
     let rest = '';
     for await (const chunk of body as AsyncIterable<Buffer>) {
       const text = rest + chunk.toString('utf8');
