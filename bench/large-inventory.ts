@@ -60,7 +60,8 @@ function printRow(r: Row, previous: Map<string, number>): void {
     `${pad(r.t.toFixed(0), 5)} ${pad(Number.isNaN(r.s.up) ? '-' : r.s.up, 3)} ${pad(r.s.vmInfo, 7)} ` +
       `${pad(r.rssMiB.toFixed(0), 6)} ${pad(r.peakMiB.toFixed(0), 6)} ${pad((r.s.wallMs / 1000).toFixed(1), 6)} ` +
       `${pad(r.exporterCpu.toFixed(1), 6)} ${pad(r.vcsimCpu.toFixed(1), 6)}  ` +
-      `${r.s.reason || 'ok'}${calls ? ` | calls: ${calls}` : ''}${slow ? ` | slowest: ${slow}` : ''}`,
+      `${r.s.reason || 'ok'}${r.s.up === 1 && r.s.failed.length > 0 ? ` (failed: ${r.s.failed.join(', ')})` : ''}` +
+      `${calls ? ` | calls: ${calls}` : ''}${slow ? ` | slowest: ${slow}` : ''}`,
   );
 }
 
@@ -137,7 +138,9 @@ async function main(signal: AbortSignal): Promise<boolean> {
       first >= 0 && rows[first]!.t + rows[first]!.s.wallMs / 1000 <= READY_WITHIN_S && after.every(good);
     console.log(
       `first complete scrape: ${first < 0 ? 'none' : `started at ${rows[first]!.t.toFixed(0)} s, ${rows[first]!.s.wallMs.toFixed(0)} ms`}; ` +
-        `complete after it: ${after.filter(good).length} of ${after.length}; peak RSS ${peak.toFixed(0)} MiB`,
+        `complete after it: ${after.filter(good).length} of ${after.length} ` +
+        `(every collector succeeded in ${after.filter((r) => good(r) && r.s.failed.length === 0).length}); ` +
+        `peak RSS ${peak.toFixed(0)} MiB`,
     );
     console.log(
       `target (up 1 with all ${all} VMs within ${READY_WITHIN_S} s and on every scrape after; peak RSS <= ${MAX_RSS_MIB} MiB): ` +

@@ -21,6 +21,8 @@ export interface LargeScrape {
   calls: Map<string, number>;
   /** vsphere_collector_duration_seconds by collector. */
   collectors: Map<string, number>;
+  /** Collectors whose vsphere_collector_success is 0. */
+  failed: string[];
 }
 
 const label = (line: string, name: string): string | undefined =>
@@ -41,6 +43,8 @@ function tally(s: LargeScrape, line: string): void {
     s.calls.set(m, (s.calls.get(m) ?? 0) + value(line));
   } else if (line.startsWith('vsphere_collector_duration_seconds{'))
     s.collectors.set(label(line, 'collector') ?? '?', value(line));
+  else if (line.startsWith('vsphere_collector_success{') && value(line) === 0)
+    s.failed.push(label(line, 'collector') ?? '?');
 }
 
 /** Scrapes /metrics with Prometheus' timeout header and gzip; never throws (a failure is the reason). */
@@ -58,6 +62,7 @@ export async function largeScrape(
     collectionSeconds: Number.NaN,
     calls: new Map(),
     collectors: new Map(),
+    failed: [],
   };
   const t0 = performance.now();
   try {
