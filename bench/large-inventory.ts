@@ -94,9 +94,9 @@ async function main(signal: AbortSignal): Promise<boolean> {
         VSPHERE_URL: vc.url,
         VSPHERE_USER: vc.user,
         VSPHERE_PASSWORD_FILE: pw,
-        // Where the time goes: V8's sampling profile of the exporter, written when it exits.
-        ...(prof ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${resolve(prof)}` } : {}),
       },
+      // Where the time goes: V8's sampling profile of the exporter, written when it exits.
+      ...(prof ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${resolve(prof)}`] } : {}),
     });
     const pid = exporter.pid;
     client = new Client(exporter.baseUrl, { headersTimeout: 0, bodyTimeout: 0 });
