@@ -92,7 +92,7 @@ export async function createTarget(
   const alarms = new AlarmNames(client, logger);
   const inventory =
     v.inventory === 'incremental'
-      ? new InventoryWatch(client, logger, specs)
+      ? new InventoryWatch(client, logger, specs, { loadTimeoutMs: v.inventoryTimeoutMs })
       : {
           fetch: (signal?: AbortSignal) => fetchInventory(client, specs, signal, alarms),
           close: () => Promise.resolve(),

@@ -54,7 +54,13 @@ export class SoapTransport {
   constructor(private readonly opts: TransportOptions) {
     this.path = opts.url.pathname;
     this.limits = xmlLimits(opts.maxResponseBytes);
-    this.pool = new Pool(opts.url.origin, poolOptions(opts));
+    // undici's own size cap is per pool: set to the streamed bound, the answers read whole are
+    // capped at max_response_bytes by send() itself.
+    this.pool = new Pool(opts.url.origin, {
+      ...poolOptions(opts),
+      // (a margin above it, so that send() names the bound that was crossed)
+      maxResponseSize: this.limits.maxStreamedBytes + 1024 * 1024,
+    });
   }
 
   /** True while a session cookie is held. */
@@ -121,6 +127,10 @@ export class SoapTransport {
         );
       }
       const parser = new SoapXmlParser(options.stream, this.limits);
+      // A streamed answer is held one element at a time (the parser bounds each element and the
+      // rest at max_response_bytes), so an inventory that fits is not refused for its total:
+      // vcsim 0.24 sends a whole first WaitForUpdatesEx at once, ignoring maxObjectUpdates.
+      const cap = options.stream ? this.limits.maxStreamedBytes : this.opts.maxResponseBytes;
       let size = 0;
       let turn = performance.now();
       for await (const chunk of res.body as AsyncIterable<Buffer>) {
@@ -130,12 +140,11 @@ export class SoapTransport {
           turn = performance.now();
         }
         size += chunk.length;
-        if (size > this.opts.maxResponseBytes) {
-          throw new VsphereError(
-            'VSPHERE_RESPONSE_TOO_LARGE',
-            `${method}: response over ${this.opts.maxResponseBytes} bytes`,
-            { method },
-          );
+        if (size > cap) {
+          const what = options.stream ? `${cap} bytes in all (streamed)` : `${cap} bytes`;
+          throw new VsphereError('VSPHERE_RESPONSE_TOO_LARGE', `${method}: response over ${what}`, {
+            method,
+          });
         }
         parser.write(chunk);
       }

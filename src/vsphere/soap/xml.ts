@@ -66,6 +66,13 @@ export class SoapXmlParser {
   /** `elements` when the element that will be handed over next was opened. */
   private streamedFrom = 0;
   private attributes = 0;
+  /** Characters written; of them, those of elements handed over (no longer held). */
+  private chars = 0;
+  private streamedChars = 0;
+  /** Stream position at the last event (near where a next element's `<` is), and at the handed-over element's start. */
+  private mark = 0;
+  private openedAt = 0;
+  private readonly maxElements: number;
   /** What the parser read as U+FFFD instead of rejecting the answer. */
   readonly replacements: CharRefReplacements = { count: 0, refs: [] };
 
@@ -73,6 +80,8 @@ export class SoapXmlParser {
     private readonly stream?: StreamSpec,
     private readonly limits: XmlLimits = DEFAULT_XML_LIMITS,
   ) {
+    // A streamed answer is held one element at a time: its total is bounded apart from what is held.
+    this.maxElements = stream ? limits.maxStreamedElements : limits.maxElements;
     this.sax.on('doctype', () => {
       this.fail('a DOCTYPE is not allowed in a SOAP response');
     });
@@ -85,8 +94,8 @@ export class SoapXmlParser {
         this.fail(`XML nested deeper than ${this.limits.maxDepth} levels`);
         return;
       }
-      if (++this.elements > this.limits.maxElements) {
-        this.tooLarge(`more than ${this.limits.maxElements} elements`);
+      if (++this.elements > this.maxElements) {
+        this.tooLarge(`more than ${this.maxElements} elements`);
         return;
       }
       if (++this.held > this.limits.maxHeldElements) {
@@ -121,7 +130,13 @@ export class SoapXmlParser {
       if (colon >= 0) this.resolve(name.slice(0, colon), name);
       const local = this.intern(colon < 0 ? name : name.slice(colon + 1));
       const s = this.stream;
-      if (s && depth === s.depth && local === s.name) this.streamedFrom = this.elements - 1;
+      if (s) {
+        if (depth === s.depth && local === s.name) {
+          this.streamedFrom = this.elements - 1;
+          this.openedAt = this.mark;
+        }
+        this.mark = this.position();
+      }
       const node: XmlNode = {
         name: local,
         attrs: out,
@@ -139,16 +154,23 @@ export class SoapXmlParser {
     this.sax.on('text', (t) => {
       const top = this.stack[this.stack.length - 1];
       if (top) top.text += t;
+      if (this.stream) this.mark = this.position();
     });
     this.sax.on('closetag', () => {
       const node = this.stack.pop();
       const scope = this.scopes[this.scopes.length - 1];
       if (scope && scope.depth === this.stack.length) this.scopes.pop();
       const s = this.stream;
-      if (s && node && this.stack.length === s.depth && node.name === s.name && !this.error) {
+      if (!s) return;
+      const at = this.position();
+      this.mark = at;
+      if (node && this.stack.length === s.depth && node.name === s.name && !this.error) {
         // Detach: it is the parent's last child, just closed.
         this.stack[this.stack.length - 1]?.children.pop();
         this.held -= this.elements - this.streamedFrom;
+        this.streamedChars += at - this.openedAt;
+        // Held whole while it was read, even when it arrived within one chunk.
+        if (at - this.openedAt > this.limits.maxHeldChars) return this.tooLarge(this.heldMessage());
         try {
           s.onElement(node);
         } catch (e) {
@@ -174,7 +196,21 @@ export class SoapXmlParser {
     this.check();
     const s = typeof chunk === 'string' ? chunk : this.decoder.decode(chunk, { stream: true });
     this.sax.write(s);
+    this.chars += s.length;
+    // Checked per chunk: one streamed element, or what is not streamed, over the cap is refused
+    // within the chunk that crosses it (the whole answer is bounded by the transport).
+    if (this.stream && this.chars - this.streamedChars > this.limits.maxHeldChars)
+      this.tooLarge(this.heldMessage());
     this.check();
+  }
+
+  private heldMessage(): string {
+    return `more than ${this.limits.maxHeldChars} characters held at once (one ${this.stream?.name} element and the rest of the answer)`;
+  }
+
+  /** Characters of the answer read so far (saxes' own count is right only inside its events). */
+  private position(): number {
+    return (this.sax as unknown as { position: number }).position;
   }
 
   /** Ends the document and returns its root element (the Envelope). */
