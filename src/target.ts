@@ -14,6 +14,8 @@ import type { CollectionSource } from './server/metrics-handler.js';
 import type { TargetStatus } from './server/status-page.js';
 import { fetchInventory } from './vsphere/inventory.js';
 import { InventoryWatch } from './vsphere/inventory-watch.js';
+import { inventorySpecs } from './vsphere/inventory-specs.js';
+import { AlarmNames } from './vsphere/alarm-names.js';
 import { PerfManager } from './vsphere/perf-manager.js';
 import { connectVim } from './vsphere/connect.js';
 import { msLeft, until } from './vsphere/waits.js';
@@ -67,10 +69,6 @@ export async function createTarget(
   const { transport, session, client } = connectVim(v, ca, logger, {
     onCall: (method, outcome, seconds) => soapStats.record(method, outcome, seconds),
   });
-  const inventory =
-    v.inventory === 'incremental'
-      ? new InventoryWatch(client, logger)
-      : { fetch: (signal?: AbortSignal) => fetchInventory(client, signal), close: () => Promise.resolve() };
   const perf = new PerfManager(client, {
     maxQueryMetrics: v.maxQueryMetrics,
     batchObjects: v.perfBatchObjects,
@@ -78,6 +76,16 @@ export async function createTarget(
     connections: v.maxConnections,
   });
   const collectors = enabledCollectors(t.collectors, { vsphere: v, options: config.options, ca, logger });
+  // One filter per target: what every enabled collector reads from the model, read together.
+  const specs = inventorySpecs(collectors.flatMap((c) => c.properties ?? []));
+  const alarms = new AlarmNames(client, logger);
+  const inventory =
+    v.inventory === 'incremental'
+      ? new InventoryWatch(client, logger, specs)
+      : {
+          fetch: (signal?: AbortSignal) => fetchInventory(client, specs, signal, alarms),
+          close: () => Promise.resolve(),
+        };
   const { tagCategories, customAttributes } = config.options.infoLabels;
   const tag = collectors.find((c) => c.name === 'tag');
   // The vm and host collectors read the promoted labels from the tag collector's reads.

@@ -2,6 +2,7 @@ import { EntityTree, withContainers } from '../vsphere/entity-tree.js';
 import { compileFilter, FILTER_KINDS, type FilterKind, type FiltersSpec } from '../collectors/filter.js';
 import type { VimClient } from '../vsphere/client.js';
 import { fetchInventory } from '../vsphere/inventory.js';
+import { inventorySpecs } from '../vsphere/inventory-specs.js';
 import { retrieveAll } from '../vsphere/property-collector.js';
 
 /** How many objects of one kind vCenter has and how many of them the target's filters keep. */
@@ -50,7 +51,7 @@ export async function countFiltered(
   filters: FiltersSpec,
   signal: AbortSignal,
 ): Promise<KindCount[]> {
-  const inv = await fetchInventory(client, signal);
+  const inv = await fetchInventory(client, inventorySpecs(), signal);
   const subjects = new Map<FilterKind, Subject[]>([
     ['vm', inv.vms.map((o) => ({ name: o.name, path: inv.path?.(o.moid) }))],
     ['host', inv.hosts.map((o) => ({ name: o.name, path: inv.path?.(o.moid) }))],

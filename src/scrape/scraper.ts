@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import {
   ALLOW_ALL,
-  viewReads,
   type CollectContext,
   type Collector,
   type ObjectFilter,
@@ -169,10 +168,6 @@ export class Scraper {
     let up = false;
     let error: unknown;
     let outcomes: { ok: number; seconds: number }[] | undefined;
-    // The collectors' own view reads need no inventory: started now, they run while vCenter
-    // answers the inventory read (one round trip each, instead of after it).
-    const views = viewReads(client.withoutRecovery(), ac.signal);
-    for (const c of this.deps.collectors) if (c.viewSpecs) void views(c.viewSpecs);
     try {
       const filter = this.deps.filter ?? ALLOW_ALL;
       const wholeInventory = await this.deps.inventory.fetch(ac.signal);
@@ -186,7 +181,6 @@ export class Scraper {
         filter,
         signal: ac.signal,
         logger,
-        views,
       };
       // Started once, before the collectors; a failure leaves the labels empty (the tag collector
       // reports it through its own success metric).
@@ -212,8 +206,6 @@ export class Scraper {
     } catch (e) {
       error = e;
       for (const c of this.deps.collectors) success.add([c.name], 0);
-      // Nobody will read the view reads started above: stop them (their views are still destroyed).
-      ac.abort(e);
     }
     this.logOutcome(error);
     const durationSeconds = seconds(started);

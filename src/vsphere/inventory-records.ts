@@ -107,17 +107,34 @@ export function emptyItem(rawType: string, rawMoid: string): InventoryItem {
 }
 
 /**
- * Sets one property of a record (`undefined` = removed). A path the inventory does not read for
- * that kind is ignored and false is returned, so the caller can say what it skipped.
+ * Sets one property of a record (`undefined` = removed): decoded into its field, or, for a path
+ * without one, kept as XML (copied off the answer) for the collector that asked for it. The
+ * caller has already dropped paths nobody requested.
  */
-export function setProperty(it: InventoryItem, path: string, v: XmlNode | undefined): boolean {
-  if (it.kind === 'vm') return decode(VM_FIELDS, it.vm, path, v);
-  if (it.kind === 'host') return decode(HOST_FIELDS, it.host, path, v);
-  if (decode(PARENT_FIELDS, it, path, v)) return true;
-  // Few objects, few properties: kept as XML and read by the collector that asked for them.
-  if (v === undefined) it.props?.delete(path);
-  else (it.props ??= new Map()).set(unslice(path), detached(v)!);
-  return true;
+export function setProperty(it: InventoryItem, path: string, v: XmlNode | undefined): void {
+  if (it.kind === 'vm') {
+    if (!decode(VM_FIELDS, it.vm, path, v)) it.vm.extra = setExtra(it.vm.extra, path, v);
+  } else if (it.kind === 'host') {
+    if (!decode(HOST_FIELDS, it.host, path, v)) it.host.extra = setExtra(it.host.extra, path, v);
+  } else if (!decode(PARENT_FIELDS, it, path, v)) {
+    // Few objects, few properties: kept as XML and read by the collector that asked for them.
+    if (v === undefined) it.props?.delete(path);
+    else (it.props ??= new Map()).set(unslice(path), detached(v)!);
+  }
+}
+
+// The map of a VM/host being built or already cloned (cloneItem copies it), so it is changed in place.
+function setExtra(
+  extra: ReadonlyMap<string, XmlNode> | undefined,
+  path: string,
+  v: XmlNode | undefined,
+): ReadonlyMap<string, XmlNode> | undefined {
+  const m = extra as Map<string, XmlNode> | undefined;
+  if (v === undefined) {
+    m?.delete(path);
+    return m?.size ? m : undefined;
+  }
+  return (m ?? new Map<string, XmlNode>()).set(unslice(path), detached(v)!);
 }
 
 function decode<T>(
@@ -133,20 +150,17 @@ function decode<T>(
 
 /** A copy of a record to change: an Inventory already handed out keeps seeing the old one. */
 export function cloneItem(it: InventoryItem): InventoryItem {
-  if (it.kind === 'vm') return { kind: 'vm', vm: { ...it.vm } };
-  if (it.kind === 'host') return { kind: 'host', host: { ...it.host } };
+  if (it.kind === 'vm')
+    return { kind: 'vm', vm: { ...it.vm, ...(it.vm.extra && { extra: new Map(it.vm.extra) }) } };
+  if (it.kind === 'host')
+    return { kind: 'host', host: { ...it.host, ...(it.host.extra && { extra: new Map(it.host.extra) }) } };
   return { ...it, ...(it.props && { props: new Map(it.props) }) };
 }
 
-/** Decodes one object's properties into its record; `skipped` is told each path it does not read. */
-export function toItem(
-  type: string,
-  moid: string,
-  props: ReadonlyMap<string, XmlNode>,
-  skipped?: (path: string) => void,
-): InventoryItem {
+/** Decodes one object's properties into its record. */
+export function toItem(type: string, moid: string, props: ReadonlyMap<string, XmlNode>): InventoryItem {
   const it = emptyItem(type, moid);
-  for (const [path, v] of props) if (!setProperty(it, path, v)) skipped?.(path);
+  for (const [path, v] of props) setProperty(it, path, v);
   return it;
 }
 

@@ -1,8 +1,15 @@
 import type { Logger } from 'pino';
 import type { VimClient } from './client.js';
-import { assembleInventory, INVENTORY_SPECS, INVENTORY_TYPES, type Inventory } from './inventory.js';
+import { assembleInventory, type Inventory } from './inventory.js';
 import { cloneItem, emptyItem, setProperty, type InventoryItem } from './inventory-records.js';
-import { createContainerView, UnrequestedProperties, viewFilterSpec } from './property-collector.js';
+import {
+  inventoryFilterSpec,
+  inventorySpecs,
+  singletonRefs,
+  type InventorySpecs,
+} from './inventory-specs.js';
+import { AlarmNames, triggeredAlarmMoids } from './alarm-names.js';
+import { createContainerView, UnrequestedProperties } from './property-collector.js';
 import { el, type MoRef } from './soap/envelope.js';
 import { isVsphereError, VsphereError } from './soap/errors.js';
 import { child, type XmlNode } from './soap/xml.js';
@@ -13,19 +20,23 @@ interface WatchState {
   generation: number;
   collector: MoRef;
   view: MoRef;
+  /** ServiceContent.rootFolder, which the view does not list: where inventory paths start. */
+  rootFolder: string;
   version: string;
   /** Compact records by "type:moid"; a changed object gets a new record, never an edited one. */
   objects: Map<string, InventoryItem>;
   /** The inventory last handed out, reused while nothing changed. */
   last?: Inventory;
+  /** The alarms named in the records' triggeredAlarmState, found again after a change. */
+  alarmMoids?: Set<string>;
 }
 
 // Bounds one WaitForUpdatesEx answer; more updates come back `truncated` and are fetched at once.
 const MAX_OBJECT_UPDATES = 1000;
 
 /**
- * The VM/host inventory kept current incrementally: a private PropertyCollector with one filter on
- * a ContainerView, read with WaitForUpdatesEx (maxWaitSeconds 0) once per collection. The first
+ * The inventory model kept current incrementally: a private PropertyCollector with one filter on a
+ * ContainerView of every type the collectors read (and the singletons they read), read with WaitForUpdatesEx (maxWaitSeconds 0) once per collection. The first
  * read of a session is the full state; later reads carry only what changed, so a steady-state
  * collection retrieves no full inventory. Anything unexpected drops the watch and the collection
  * starts over with a new one (one full read), so a half-applied update can never linger.
@@ -34,11 +45,16 @@ export class InventoryWatch {
   private state: WatchState | undefined;
   private busy: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private readonly alarms: AlarmNames;
 
   constructor(
     private readonly client: VimClient,
     private readonly logger: Logger,
-  ) {}
+    /** What the one filter reads: the base VM/host/parent paths united with the collectors' properties. */
+    private readonly specs: InventorySpecs = inventorySpecs(),
+  ) {
+    this.alarms = new AlarmNames(client, logger);
+  }
 
   /** The inventory as of now. */
   fetch(signal?: AbortSignal): Promise<Inventory> {
@@ -79,7 +95,21 @@ export class InventoryWatch {
       );
       this.state = await this.start(signal);
     }
-    return snapshot(this.state);
+    return this.snapshot(this.state, signal);
+  }
+
+  /** The inventory as the watch holds it (assembled again only after a change), with its alarm names. */
+  private async snapshot(state: WatchState, signal?: AbortSignal): Promise<Inventory> {
+    state.alarmMoids ??= triggeredAlarmMoids(state.objects.values());
+    // Only alarms not named yet this session cost a call: none at steady state.
+    const alarmNames = await this.alarms.resolve(state.alarmMoids, signal);
+    if (!state.last) {
+      state.last = assembleInventory([...state.objects.values()], {
+        rootFolder: state.rootFolder,
+        alarmNames,
+      });
+    } else if (state.last.alarmNames !== alarmNames) state.last = { ...state.last, alarmNames };
+    return state.last;
   }
 
   private async start(signal?: AbortSignal): Promise<WatchState> {
@@ -89,17 +119,20 @@ export class InventoryWatch {
     try {
       const pc = await this.client.invoke('CreatePropertyCollector', content.propertyCollector, '', signal);
       created.collector = ref(pc, 'PropertyCollector');
-      created.view = await createContainerView(this.client, content.rootFolder, INVENTORY_TYPES, signal);
+      created.view = await createContainerView(this.client, content.rootFolder, this.specs.viewTypes, signal);
+      // One filter: every object of the view plus the ServiceContent singletons collectors read.
+      const filter = inventoryFilterSpec(created.view, this.specs, singletonRefs(this.specs, content));
       await this.client.invoke(
         'CreateFilter',
         created.collector,
-        `<spec>${viewFilterSpec(created.view, INVENTORY_SPECS)}</spec><partialUpdates>false</partialUpdates>`,
+        `<spec>${filter}</spec><partialUpdates>false</partialUpdates>`,
         signal,
       );
       const state: WatchState = {
         generation,
         collector: created.collector,
         view: created.view,
+        rootFolder: content.rootFolder.value,
         version: '',
         objects: new Map(),
       };
@@ -116,7 +149,7 @@ export class InventoryWatch {
   private async poll(state: WatchState, signal?: AbortSignal): Promise<void> {
     // `truncated` means more updates are waiting: ask again at once with the version just received.
     for (let more = true; more;) {
-      const odd = new UnrequestedProperties(INVENTORY_SPECS);
+      const odd = new UnrequestedProperties(this.specs.propSets);
       const res = await this.client.invoke(
         'WaitForUpdatesEx',
         state.collector,
@@ -163,12 +196,6 @@ function ref(res: XmlNode, fallbackType: string): MoRef {
   return { type: rv.attrs.type ?? fallbackType, value: rv.text };
 }
 
-/** The inventory as the watch holds it (assembled again only after a change). */
-function snapshot(state: WatchState): Inventory {
-  state.last ??= assembleInventory([...state.objects.values()]);
-  return state.last;
-}
-
 /** Applies one ObjectUpdate (enter / modify / leave) to the records. */
 function apply(state: WatchState, update: XmlNode, odd: UnrequestedProperties): void {
   const kind = child(update, 'kind')?.text;
@@ -178,6 +205,7 @@ function apply(state: WatchState, update: XmlNode, odd: UnrequestedProperties): 
     throw new VsphereError('VSPHERE_BAD_RESPONSE', 'WaitForUpdatesEx: ObjectUpdate without kind or obj');
   const key = `${type}:${objNode.text}`;
   state.last = undefined;
+  state.alarmMoids = undefined;
   if (kind === 'leave') {
     state.objects.delete(key);
     return;

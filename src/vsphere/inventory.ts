@@ -1,15 +1,17 @@
 import type { VimClient } from './client.js';
-import {
-  retrieveFromView,
-  withContainerView,
-  type ObjectContent,
-  type PropertySpec,
-} from './property-collector.js';
+import { retrieveFiltered, withContainerView, type ObjectContent } from './property-collector.js';
 import { isVsphereError } from './soap/errors.js';
 import { EntityTree, type EntityNode } from './entity-tree.js';
 import type { XmlNode } from './soap/xml.js';
 import type { NumericSensor } from './host-sensor-info.js';
-import { HOST_PATHS, toItem, VM_PATHS, type InventoryItem } from './inventory-records.js';
+import { toItem, type InventoryItem } from './inventory-records.js';
+import {
+  inventoryFilterSpec,
+  isSingletonType,
+  singletonRefs,
+  type InventorySpecs,
+} from './inventory-specs.js';
+import { triggeredAlarmMoids, type AlarmNames } from './alarm-names.js';
 
 export type { InventoryItem } from './inventory-records.js';
 
@@ -41,6 +43,8 @@ export interface VmObject {
   snapshot?: XmlNode;
   /** ArrayOfGuestDiskInfo (`guest.disk`). */
   guestDisks?: XmlNode;
+  /** Requested properties without a field of their own (e.g. customValue), as read; see `Inventory.objects`. */
+  extra?: ReadonlyMap<string, XmlNode>;
 }
 
 /** An ESXi host as the collectors see it. */
@@ -72,6 +76,8 @@ export interface HostObject {
   memoryUsageBytes?: number;
   /** Hardware sensors (runtime.healthSystemRuntime.systemHealthInfo.numericSensorInfo), decoded on arrival. */
   sensors?: NumericSensor[];
+  /** Requested properties without a field of their own (e.g. customValue, triggeredAlarmState), as read. */
+  extra?: ReadonlyMap<string, XmlNode>;
 }
 
 /** Where a host sits: its cluster (empty for a standalone host) and datacenter. */
@@ -94,8 +100,9 @@ export interface Inventory {
   /** The one parent tree of every object read, VMs and hosts included. */
   tree: EntityTree;
   /**
-   * Objects of exactly vim25 `type`, other than VMs and hosts, with the properties collectors
-   * asked for (as read; `name` and `parent` are in `tree`). Empty for a type not read.
+   * Objects of exactly vim25 `type` with the properties collectors asked for (as read; `name`
+   * and `parent` are in `tree`), never filtered. For VirtualMachine and HostSystem: every VM/host
+   * with its `extra` properties (the typed fields are in `vms`/`hosts`). Empty for a type not read.
    */
   objects(type: string): readonly ObjectContent[];
   /** Properties of a ServiceContent singleton read with the inventory, by its type (e.g. CustomFieldsManager). */
@@ -112,42 +119,47 @@ export interface InventoryExtras {
   alarmNames?: ReadonlyMap<string, string>;
 }
 
-/** What the inventory reads: per type, the properties the collectors need. Parents are walked host → compute resource/cluster → folders → datacenter. */
-export const INVENTORY_SPECS: readonly PropertySpec[] = [
-  { type: 'VirtualMachine', pathSet: VM_PATHS },
-  { type: 'HostSystem', pathSet: HOST_PATHS },
-  { type: 'ClusterComputeResource', pathSet: ['name', 'parent'] },
-  { type: 'ComputeResource', pathSet: ['name', 'parent'] },
-  { type: 'Datacenter', pathSet: ['name', 'parent'] },
-  { type: 'Folder', pathSet: ['name', 'parent'] },
-];
-/** Types the inventory's ContainerView holds. */
-export const INVENTORY_TYPES: readonly string[] = INVENTORY_SPECS.map((s) => s.type);
-
-/** Reads the whole VM/host inventory through one ContainerView (always destroyed). */
-export async function fetchInventory(client: VimClient, signal?: AbortSignal): Promise<Inventory> {
+/** Reads the whole inventory of `specs` through one filter over a ContainerView (always destroyed). */
+export async function fetchInventory(
+  client: VimClient,
+  specs: InventorySpecs,
+  signal?: AbortSignal,
+  alarms?: AlarmNames,
+): Promise<Inventory> {
   const generation = client.session.generation;
   try {
-    return await fetchOnce(client, signal);
+    return await fetchOnce(client, specs, signal, alarms);
   } catch (e) {
     // A re-login during the read invalidated the view: read once more under the new session.
     if (generation !== client.session.generation && isVsphereError(e, 'VSPHERE_MANAGED_OBJECT_NOT_FOUND')) {
-      return fetchOnce(client, signal);
+      return fetchOnce(client, specs, signal, alarms);
     }
     throw e;
   }
 }
 
-async function fetchOnce(client: VimClient, signal?: AbortSignal): Promise<Inventory> {
+async function fetchOnce(
+  client: VimClient,
+  specs: InventorySpecs,
+  signal?: AbortSignal,
+  alarms?: AlarmNames,
+): Promise<Inventory> {
   const content = await client.content(signal);
   const items: InventoryItem[] = [];
+  const singletons = singletonRefs(specs, content);
   // Each object becomes its compact record as it arrives; its property tree is garbage at once.
-  await withContainerView(client, content.rootFolder, INVENTORY_TYPES, signal, (view) =>
-    retrieveFromView(client, view, INVENTORY_SPECS, signal, 1000, (o) =>
-      items.push(toItem(o.obj.type, o.obj.value, o.props)),
+  await withContainerView(client, content.rootFolder, specs.viewTypes, signal, (view) =>
+    retrieveFiltered(
+      client,
+      inventoryFilterSpec(view, specs, singletons),
+      specs.propSets,
+      signal,
+      1000,
+      (o) => void items.push(toItem(o.obj.type, o.obj.value, o.props)),
     ),
   );
-  return assembleInventory(items);
+  const alarmNames = alarms ? await alarms.resolve(triggeredAlarmMoids(items), signal) : undefined;
+  return assembleInventory(items, { rootFolder: content.rootFolder.value, alarmNames });
 }
 
 /** Turns raw ObjectContents into the inventory model (pure; exported for tests). */
@@ -165,6 +177,7 @@ export function assembleInventory(items: readonly InventoryItem[], extras: Inven
   const nodes: EntityNode[] = [];
   const byType = new Map<string, ObjectContent[]>();
   const seen = new Set<string>();
+  const singletons = new Map(extras.singletons);
   for (const it of items) {
     // An object listed twice (a misbehaving server or proxy) must not become duplicate series.
     const key =
@@ -181,6 +194,8 @@ export function assembleInventory(items: readonly InventoryItem[], extras: Inven
     } else if (it.kind === 'host') {
       hosts.push(it.host);
       nodes.push({ moid: it.host.moid, type: 'HostSystem', name: it.host.name, parent: it.host.parentMoid });
+    } else if (isSingletonType(it.type)) {
+      singletons.set(it.type, it.props ?? new Map<string, XmlNode>());
     } else {
       nodes.push({ moid: it.moid, type: it.type, name: it.name, parent: it.parent });
       let list = byType.get(it.type);
@@ -205,6 +220,14 @@ export function assembleInventory(items: readonly InventoryItem[], extras: Inven
     return result;
   };
   const none: readonly ObjectContent[] = [];
+  // VMs and hosts as ObjectContents of their extra properties, built only when a collector asks.
+  let vmObjects: readonly ObjectContent[] | undefined;
+  let hostObjects: readonly ObjectContent[] | undefined;
+  const objects = (type: string): readonly ObjectContent[] => {
+    if (type === 'VirtualMachine') return (vmObjects ??= asObjects(type, vms));
+    if (type === 'HostSystem') return (hostObjects ??= asObjects(type, hosts));
+    return byType.get(type) ?? none;
+  };
   return {
     vms,
     hosts,
@@ -212,8 +235,21 @@ export function assembleInventory(items: readonly InventoryItem[], extras: Inven
     placement,
     path: (moid) => tree.path(moid),
     tree,
-    objects: (type) => byType.get(type) ?? none,
-    singleton: (type) => extras.singletons?.get(type),
+    objects,
+    singleton: (type) => singletons.get(type),
     alarmNames: extras.alarmNames ?? new Map(),
   };
+}
+
+const NO_PROPS: ReadonlyMap<string, XmlNode> = new Map();
+
+function asObjects(
+  type: string,
+  list: readonly { moid: string; extra?: ReadonlyMap<string, XmlNode> }[],
+): ObjectContent[] {
+  // The Map is read-only to collectors; typed as the shared ObjectContent.
+  return list.map((r) => ({
+    obj: { type, value: r.moid },
+    props: (r.extra ?? NO_PROPS) as Map<string, XmlNode>,
+  }));
 }

@@ -52,16 +52,25 @@ export class UnrequestedProperties {
   }
 }
 
-/** The propSets and objectSet of a PropertyFilterSpec selecting `specs` on every object of `view`. */
-export function viewFilterSpec(view: MoRef, specs: readonly PropertySpec[]): string {
-  const propSets = specs
+/** The propSets of a PropertyFilterSpec: one per spec. */
+export function propSetsXml(specs: readonly PropertySpec[]): string {
+  return specs
     .map((s) => `<propSet>${el('type', s.type)}${s.pathSet.map((p) => el('pathSet', p)).join('')}</propSet>`)
     .join('');
+}
+
+/** The ObjectSpec selecting every object of a ContainerView (the view itself skipped). */
+export function viewObjectSet(view: MoRef): string {
   return (
-    `${propSets}<objectSet>${moRefEl('obj', view)}<skip>true</skip>` +
+    `<objectSet>${moRefEl('obj', view)}<skip>true</skip>` +
     '<selectSet xsi:type="TraversalSpec"><name>view</name><type>ContainerView</type><path>view</path><skip>false</skip></selectSet>' +
     '</objectSet>'
   );
+}
+
+/** The propSets and objectSet of a PropertyFilterSpec selecting `specs` on every object of `view`. */
+export function viewFilterSpec(view: MoRef, specs: readonly PropertySpec[]): string {
+  return propSetsXml(specs) + viewObjectSet(view);
 }
 
 /** CreateContainerView (recursive) over `root` for `types`; the caller owns its destruction. */
@@ -84,9 +93,24 @@ export async function createContainerView(
 }
 
 /** RetrievePropertiesEx over every object of a ContainerView, paging with ContinueRetrievePropertiesEx. */
-export async function retrieveFromView(
+export function retrieveFromView(
   client: VimClient,
   view: MoRef,
+  specs: readonly PropertySpec[],
+  signal: AbortSignal | undefined,
+  maxObjects = 1000,
+  sink?: (o: ObjectContent) => void,
+): Promise<ObjectContent[]> {
+  return retrieveFiltered(client, viewFilterSpec(view, specs), specs, signal, maxObjects, sink);
+}
+
+/**
+ * RetrievePropertiesEx of one PropertyFilterSpec (`filterSpec`: its serialised content, whose
+ * propSets are `specs`), paging with ContinueRetrievePropertiesEx.
+ */
+export async function retrieveFiltered(
+  client: VimClient,
+  filterSpec: string,
   specs: readonly PropertySpec[],
   signal: AbortSignal | undefined,
   maxObjects = 1000,
@@ -103,7 +127,7 @@ export async function retrieveFromView(
   let res = await client.invoke(
     'RetrievePropertiesEx',
     pc,
-    `<specSet>${viewFilterSpec(view, specs)}</specSet><options>${el('maxObjects', maxObjects)}</options>`,
+    `<specSet>${filterSpec}</specSet><options>${el('maxObjects', maxObjects)}</options>`,
     signal,
     stream,
   );

@@ -4,12 +4,15 @@ import { Secret } from '../../src/config/secret.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { VimClient } from '../../src/vsphere/client.js';
 import { fetchInventory } from '../../src/vsphere/inventory.js';
+import { inventorySpecs } from '../../src/vsphere/inventory-specs.js';
+import { AlarmNames } from '../../src/vsphere/alarm-names.js';
+import { ALL_COLLECTORS } from '../../src/collectors/registry.js';
 import { PerfManager } from '../../src/vsphere/perf-manager.js';
 import { Session } from '../../src/vsphere/session.js';
 import { SoapTransport } from '../../src/vsphere/soap/transport.js';
 import type { Vcsim } from './vcsim.js';
 
-/** A logged-in client, perf manager and full inventory read of `vc`; `close` logs out. */
+/** A logged-in client, perf manager and full inventory read of `vc` (every collector's properties); `close` logs out. */
 export async function inProcessContext(
   vc: Vcsim,
   timeoutMs = 30_000,
@@ -36,7 +39,12 @@ export async function inProcessContext(
     const ctx: CollectContext = {
       client,
       perf: new PerfManager(client, { concurrency: 2 }),
-      inventory: await fetchInventory(client, signal),
+      inventory: await fetchInventory(
+        client,
+        inventorySpecs(ALL_COLLECTORS.flatMap((c) => c.properties ?? [])),
+        signal,
+        new AlarmNames(client, logger),
+      ),
       filter: ALLOW_ALL,
       signal,
       logger,
