@@ -1,9 +1,7 @@
-import { EntityTree, withContainers } from '../vsphere/entity-tree.js';
 import { compileFilter, FILTER_KINDS, type FilterKind, type FiltersSpec } from '../collectors/filter.js';
 import type { VimClient } from '../vsphere/client.js';
 import { fetchInventory } from '../vsphere/inventory.js';
 import { inventorySpecs } from '../vsphere/inventory-specs.js';
-import { retrieveAll } from '../vsphere/property-collector.js';
 
 /** How many objects of one kind vCenter has and how many of them the target's filters keep. */
 export interface KindCount {
@@ -43,31 +41,27 @@ interface Subject {
 /**
  * Counts, per filter kind, the objects vCenter has and those `filters` keep, by the rules the
  * collectors apply: VMs and hosts as the inventory reads them (filterInventory), the other kinds
- * with names and paths from one entity tree (as the cluster, datastore, resource_pool and
- * datacenter collectors build theirs).
+ * with names and paths from the same inventory's tree (as the collectors see them in the model).
  */
 export async function countFiltered(
   client: VimClient,
   filters: FiltersSpec,
   signal: AbortSignal,
 ): Promise<KindCount[]> {
-  const inv = await fetchInventory(client, inventorySpecs(), signal);
+  // One read, as the exporter's model makes it: names and paths come from the same tree.
+  const named = [...TYPES_OF_KIND.values()].flat().map((type) => ({ type, pathSet: ['name', 'parent'] }));
+  const inv = await fetchInventory(client, inventorySpecs(named), signal);
   const subjects = new Map<FilterKind, Subject[]>([
-    ['vm', inv.vms.map((o) => ({ name: o.name, path: inv.path?.(o.moid) }))],
-    ['host', inv.hosts.map((o) => ({ name: o.name, path: inv.path?.(o.moid) }))],
+    ['vm', inv.vms.map((o) => ({ name: o.name, path: inv.path(o.moid) }))],
+    ['host', inv.hosts.map((o) => ({ name: o.name, path: inv.path(o.moid) }))],
   ]);
-  const specs = withContainers(
-    [...TYPES_OF_KIND.values()].flat().map((type) => ({ type, pathSet: ['name', 'parent'] })),
-  );
-  const objects = await retrieveAll(client, specs, signal);
-  const tree = EntityTree.fromObjects(objects, (await client.content(signal)).rootFolder.value);
   for (const [kind, types] of TYPES_OF_KIND) {
     const seen = new Set<string>();
     const list: Subject[] = [];
-    for (const o of objects) {
-      if (!types.includes(o.obj.type) || seen.has(o.obj.value)) continue;
+    for (const o of types.flatMap((t) => inv.objects(t))) {
+      if (seen.has(o.obj.value)) continue;
       seen.add(o.obj.value);
-      list.push({ name: tree.get(o.obj.value)?.name ?? o.obj.value, path: tree.path(o.obj.value) });
+      list.push({ name: inv.tree.get(o.obj.value)?.name ?? o.obj.value, path: inv.path(o.obj.value) });
     }
     subjects.set(kind, list);
   }

@@ -3,7 +3,6 @@ import { child, type XmlNode } from '../vsphere/soap/xml.js';
 import { bool, num } from '../vsphere/values.js';
 import type { CollectContext, Collector } from './collector.js';
 import { family, gauge } from './collector.js';
-import { withContainers } from '../vsphere/entity-tree.js';
 import { HistoricalCache } from './historical-cache.js';
 import {
   CLUSTER_HISTORICAL,
@@ -79,13 +78,20 @@ const FAMILIES = [
   HA,
 ];
 
-// Containers are listed too: the model reads what enabled collectors ask for, and every parent
-// walk (datacenter label, path for filters) passes through folders and datacenters.
-const PROPERTIES = withContainers([
+// Folders and datacenters too: the datacenter label and the path filters see walk up through them.
+const PROPERTIES: NonNullable<Collector['properties']> = [
   {
     type: 'ClusterComputeResource',
-    pathSet: ['summary', 'configuration.drsConfig.enabled', 'configuration.dasConfig.enabled'],
+    pathSet: [
+      'name',
+      'parent',
+      'summary',
+      'configuration.drsConfig.enabled',
+      'configuration.dasConfig.enabled',
+    ],
   },
+  { type: 'Folder', pathSet: ['name', 'parent'] },
+  { type: 'Datacenter', pathSet: ['name', 'parent'] },
   {
     type: 'HostSystem',
     pathSet: [
@@ -99,7 +105,7 @@ const PROPERTIES = withContainers([
     type: 'VirtualMachine',
     pathSet: ['summary.runtime.host', 'summary.runtime.powerState', 'summary.config.template'],
   },
-]);
+];
 
 const HISTORICAL = { prefix: 'vsphere_cluster', labelNames: ID, defs: CLUSTER_HISTORICAL };
 

@@ -1,7 +1,6 @@
 import { bool } from '../vsphere/values.js';
 import type { CollectContext, Collector } from './collector.js';
 import { family, gauge } from './collector.js';
-import { withContainers } from '../vsphere/entity-tree.js';
 import { addCounts, bump, type StateCounts } from './state-counts.js';
 
 const ID = ['datacenter', 'datacenter_moid'] as const;
@@ -35,15 +34,19 @@ const DATASTORES = gauge(
   [...ID, 'accessible'],
 );
 
-// Datastores hang off the datacenter's datastore folder; containers are listed for that walk.
-const PROPERTIES = withContainers([
+// Clusters, datastores and hosts are placed by walking up through folders to their datacenter.
+const PROPERTIES: NonNullable<Collector['properties']> = [
+  { type: 'Datacenter', pathSet: ['name', 'parent'] },
+  { type: 'Folder', pathSet: ['name', 'parent'] },
+  { type: 'ClusterComputeResource', pathSet: ['name', 'parent'] },
+  { type: 'ComputeResource', pathSet: ['name', 'parent'] },
   { type: 'Datastore', pathSet: ['name', 'parent', 'summary.accessible'] },
   { type: 'HostSystem', pathSet: ['parent', 'summary.runtime.connectionState'] },
   {
     type: 'VirtualMachine',
     pathSet: ['summary.runtime.host', 'summary.runtime.powerState', 'summary.config.template'],
   },
-]);
+];
 
 /** Datacenters: how many clusters, hosts, VMs and datastores each holds, by state. */
 export const datacenterCollector: Collector = {

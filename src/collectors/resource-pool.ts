@@ -3,7 +3,6 @@ import { child, type XmlNode } from '../vsphere/soap/xml.js';
 import { moRef, num } from '../vsphere/values.js';
 import type { CollectContext, Collector, FamilyDef } from './collector.js';
 import { family, gauge } from './collector.js';
-import { withContainers } from '../vsphere/entity-tree.js';
 import type { Inventory } from '../vsphere/inventory.js';
 import { HistoricalCache } from './historical-cache.js';
 import {
@@ -85,7 +84,14 @@ const POOL_PATHS = [
   'config.memoryAllocation',
 ];
 // vcsim's ContainerView matches exact types only; vCenter would include vApps under ResourcePool.
-const PROPERTIES = withContainers(POOL_TYPES.map((type) => ({ type, pathSet: POOL_PATHS })));
+// The owner (cluster or standalone compute resource), folders and datacenters label each pool.
+const PROPERTIES: NonNullable<Collector['properties']> = [
+  ...POOL_TYPES.map((type) => ({ type, pathSet: POOL_PATHS })),
+  ...['ClusterComputeResource', 'ComputeResource', 'Folder', 'Datacenter'].map((type) => ({
+    type,
+    pathSet: ['name', 'parent'],
+  })),
+];
 
 const HISTORICAL = { prefix: 'vsphere_resource_pool', labelNames: ID, defs: RESOURCE_POOL_HISTORICAL };
 
