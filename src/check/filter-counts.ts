@@ -40,17 +40,18 @@ interface Subject {
 
 /**
  * Counts, per filter kind, the objects vCenter has and those `filters` keep, by the rules the
- * collectors apply: VMs and hosts as the inventory reads them (filterInventory), the other kinds
- * with names and paths from the same inventory's tree (as the collectors see them in the model).
+ * collectors apply: names and paths of every kind from one read of the inventory model.
  */
 export async function countFiltered(
   client: VimClient,
   filters: FiltersSpec,
   signal: AbortSignal,
 ): Promise<KindCount[]> {
-  // One read, as the exporter's model makes it: names and paths come from the same tree.
-  const named = [...TYPES_OF_KIND.values()].flat().map((type) => ({ type, pathSet: ['name', 'parent'] }));
-  const inv = await fetchInventory(client, inventorySpecs(named), signal);
+  // One read of the model, as the exporter reads it: the same tree and path rule for every kind.
+  const specs = inventorySpecs(
+    [...TYPES_OF_KIND.values()].flat().map((type) => ({ type, pathSet: ['name', 'parent'] })),
+  );
+  const inv = await fetchInventory(client, specs, signal);
   const subjects = new Map<FilterKind, Subject[]>([
     ['vm', inv.vms.map((o) => ({ name: o.name, path: inv.path(o.moid) }))],
     ['host', inv.hosts.map((o) => ({ name: o.name, path: inv.path(o.moid) }))],

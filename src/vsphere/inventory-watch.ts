@@ -36,10 +36,11 @@ const MAX_OBJECT_UPDATES = 1000;
 
 /**
  * The inventory model kept current incrementally: a private PropertyCollector with one filter on a
- * ContainerView of every type the collectors read (and the singletons they read), read with WaitForUpdatesEx (maxWaitSeconds 0) once per collection. The first
- * read of a session is the full state; later reads carry only what changed, so a steady-state
- * collection retrieves no full inventory. Anything unexpected drops the watch and the collection
- * starts over with a new one (one full read), so a half-applied update can never linger.
+ * ContainerView of every type the collectors read (and the singletons they read), read with
+ * WaitForUpdatesEx (maxWaitSeconds 0) once per collection. The first read of a session is the full
+ * state; later reads carry only what changed, so a steady-state collection retrieves no full
+ * inventory. Anything unexpected drops the watch and the collection starts over with a new one
+ * (one full read), so a half-applied update can never linger.
  */
 export class InventoryWatch {
   private state: WatchState | undefined;
