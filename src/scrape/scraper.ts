@@ -162,7 +162,7 @@ export class Scraper {
   }
 
   private async run(ac: AbortController, deadline: () => Budget): Promise<Collection> {
-    const { client, logger } = this.deps;
+    const { logger } = this.deps;
     const started = process.hrtime.bigint();
     const perCollector: MetricFamily[][] = this.deps.collectors.map(() => []);
     const success = successFamily();
@@ -181,7 +181,6 @@ export class Scraper {
       const inventory = filterInventory(wholeInventory, filter);
       up = true;
       const ctx: CollectContext = {
-        client,
         perf: this.deps.perf,
         inventory,
         wholeInventory,

@@ -37,7 +37,6 @@ export async function inProcessContext(
   try {
     const signal = AbortSignal.timeout(timeoutMs);
     const ctx: CollectContext = {
-      client,
       perf: new PerfManager(client, { concurrency: 2 }),
       inventory: await fetchInventory(
         client,
