@@ -1,6 +1,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import { SaxesParser } from 'saxes';
 import { VsphereError } from './errors.js';
+import { fastNames } from './sax-names.js';
 import { charRefCodePoint, DEFAULT_XML_LIMITS, isXmlChar, type XmlLimits } from './xml-limits.js';
 
 /** One element of a SOAP response: local name, attributes by local name, children and text. */
@@ -19,10 +20,6 @@ const NO_CHILDREN: XmlNode[] = Object.freeze([]) as unknown as XmlNode[];
 const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
 // Distinct element names shared per answer (vim25 has a few hundred): one string each, not one per node.
 const MAX_INTERNED_NAMES = 4096;
-// XML NameChar among ASCII: letters, digits, '_', ':', '-', '.'.
-const ASCII_NAME = new Uint8Array(128).map((_, c) =>
-  /[A-Za-z0-9_:.-]/.test(String.fromCharCode(c)) ? 1 : 0,
-);
 // Character references replaced by U+FFFD that the log names (the count covers all of them).
 const MAX_REPORTED_REFS = 5;
 
@@ -94,7 +91,7 @@ export class SoapXmlParser {
     });
     this.boundAttributes();
     this.lenientCharRefs();
-    this.fastNames();
+    fastNames(this.sax);
     this.sax.on('opentag', (tag) => {
       this.attributes = 0;
       const depth = this.stack.length;
@@ -238,39 +235,6 @@ export class SoapXmlParser {
         return push.call(this.sax, name, value);
       }
       if (this.attributes === max + 1) this.fail(`an element with more than ${max} attributes`);
-    };
-  }
-
-  /**
-   * saxes reads a name one character at a time through its general decoder (~1/4 of its time on
-   * a QueryPerf answer). ASCII name characters need none of that: they are skipped here with
-   * charCodeAt, and the character that ends the name, if plain ASCII, is read as saxes would;
-   * anything else (a non-ASCII or control character, CR, the chunk's end) is left to saxes from
-   * the name's first character, so it reads exactly what it read before.
-   */
-  private fastNames(): void {
-    const sax = this.sax as unknown as {
-      captureNameChars?: () => number;
-      chunk: string;
-      i: number;
-      prevI: number;
-      name: string;
-    };
-    const slow = sax.captureNameChars;
-    if (typeof slow !== 'function' || typeof sax.chunk !== 'string' || typeof sax.i !== 'number') return;
-    sax.captureNameChars = (): number => {
-      const { chunk, i: start } = sax;
-      let i = start;
-      while (i < chunk.length && ASCII_NAME[chunk.charCodeAt(i)] === 1) i++;
-      const c = i < chunk.length ? chunk.charCodeAt(i) : -1;
-      // Printable ASCII, TAB and LF end a name as saxes' decoder returns them.
-      if ((c >= 0x20 && c < 0x7f) || c === 0x9 || c === 0xa) {
-        sax.name += chunk.slice(start, i);
-        sax.prevI = i;
-        sax.i = i + 1;
-        return c;
-      }
-      return slow.call(sax);
     };
   }
 
