@@ -1,7 +1,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import { SaxesParser } from 'saxes';
 import { VsphereError } from './errors.js';
-import { fastNames } from './sax-names.js';
+import { fastAttributeValues, fastNames } from './sax-shortcuts.js';
 import { charRefCodePoint, DEFAULT_XML_LIMITS, isXmlChar, type XmlLimits } from './xml-limits.js';
 
 /** One element of a SOAP response: local name, attributes by local name, children and text. */
@@ -92,6 +92,7 @@ export class SoapXmlParser {
     this.boundAttributes();
     this.lenientCharRefs();
     fastNames(this.sax);
+    fastAttributeValues(this.sax);
     this.sax.on('opentag', (tag) => {
       this.attributes = 0;
       const depth = this.stack.length;

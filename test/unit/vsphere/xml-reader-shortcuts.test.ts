@@ -25,7 +25,8 @@ const DOC =
   '\uFEFF<?xml version="1.0" encoding="UTF-8"?>\r\n<r xmlns:x="urn:x" xmlns:XMLSchema-instance="http://www.w3.org/2001/XMLSchema-instance">' +
   '<résumé\tx:a="1"\r\nb=\'2\'>t</résumé><a·b>u</a·b><x:long-name.with_all/>' +
   '<v XMLSchema-instance:type="xsd:int"><id>1</id><value>2</value></v><v XMLSchema-instance:type="PerfMetricIntSeries"><id>3</id><value>4</value></v>' +
-  '<q xmlns:x="urn:other" x:a="z"><id>5</id></q><id\n>6</id\t></r>';
+  '<q xmlns:x="urn:other" x:a="z"><id>5</id></q><id\n>6</id\t>' +
+  '<w k="a &amp; b&#9;c\td\ne \'q\' é &lt;" k2=\'say "hi"\' k3=""/></r>';
 
 describe('SoapXmlParser shortcuts', () => {
   test('a document split at every byte reads as the whole (names, attributes, CR/LF/TAB after names, BOM)', () => {
@@ -34,8 +35,9 @@ describe('SoapXmlParser shortcuts', () => {
     const root = whole as { children: { name: string; attrs: Record<string, string> }[] };
     assert.deepEqual(
       root.children.map((c) => c.name),
-      ['résumé', 'a·b', 'long-name.with_all', 'v', 'v', 'q', 'id'],
+      ['résumé', 'a·b', 'long-name.with_all', 'v', 'v', 'q', 'id', 'w'],
     );
+    assert.deepEqual(root.children[7]!.attrs, { k: "a & b\tc d e 'q' é <", k2: 'say "hi"', k3: '' });
     assert.deepEqual(root.children[0]!.attrs, { a: '1', b: '2' });
     assert.deepEqual(root.children[3]!.attrs, { type: 'int' });
     assert.deepEqual(root.children[4]!.attrs, { type: 'PerfMetricIntSeries' });

@@ -38,3 +38,39 @@ export function fastNames(parser: object): void {
     return slow.call(sax);
   };
 }
+
+/**
+ * The same for quoted attribute values (`xsi:type="PerfMetricIntSeries"` on every series): a run of
+ * printable ASCII other than the quote, `&` and `<` is taken with charCodeAt into saxes' pending
+ * text, and saxes then reads on from the first character it must judge itself (the closing quote,
+ * an entity, a newline to normalise, the chunk's end), exactly as if it had read the run.
+ */
+export function fastAttributeValues(parser: object): void {
+  const sax = parser as {
+    sAttribValueQuoted?: () => void;
+    stateTable?: unknown[];
+    chunk: string;
+    i: number;
+    q: number | null;
+    text: string;
+  };
+  const slow = (Object.getPrototypeOf(sax) as typeof sax).sAttribValueQuoted;
+  const table = sax.stateTable;
+  if (typeof slow !== 'function' || !Array.isArray(table) || typeof sax.chunk !== 'string') return;
+  // saxes dispatches through a table of its state methods built in its constructor.
+  const at = table.indexOf(slow);
+  if (at < 0 || table.indexOf(slow, at + 1) >= 0) return;
+  table[at] = function (this: typeof sax): void {
+    const { chunk, i: start, q } = this;
+    let i = start;
+    for (; i < chunk.length; i++) {
+      const c = chunk.charCodeAt(i);
+      if (c < 0x20 || c >= 0x7f || c === q || c === 0x26 /* & */ || c === 0x3c /* < */) break;
+    }
+    if (i > start) {
+      this.text += chunk.slice(start, i);
+      this.i = i;
+    }
+    slow.call(this);
+  };
+}
