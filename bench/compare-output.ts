@@ -30,10 +30,7 @@ const VOLATILE = [
   /^vsphere_collector_duration_seconds\b/,
   /^vsphere_soap_/,
   /^vsphere_rest_/,
-  /^vsphere_exporter_/,
-  /^vsphere_inventory_/,
-  /^vsphere_perf_query/,
-  /^vsphere_session_/,
+  /^vsphere_exporter_config_last_reload_success_timestamp_seconds\b/,
   /^process_/,
   /^nodejs_/,
 ];
