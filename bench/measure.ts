@@ -2,7 +2,8 @@
  * One size of the benchmark at one latency profile: vcsim with N VMs and that per-call delay, the
  * built exporter behind the counting proxy, warm-up scrapes, measured scrapes (wall, CPU, RSS, SOAP
  * calls by method, their durations and concurrency, output size), one gzip scrape, and the floor
- * made from the last measured scrape (bench/floor.ts). Everything it starts is stopped before it returns.
+ * made from the last measured scrape (bench/floor.ts), then, with the exporter stopped, the govmomi
+ * comparison on the same vcsim (bench/govmomi.ts). Everything it starts is stopped before it returns.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +19,7 @@ import {
 } from './counting-proxy.js';
 import { callsByMethod, callTimesByMethod, median, peakInFlight, type CallTimes } from './call-stats.js';
 import { measureFloor, type FloorResult } from './floor.js';
+import { runGovmomi, type GovmomiOptions, type GovmomiResult } from './govmomi.js';
 import type { PerfBatching } from './perf-batches.js';
 import { latencyArgs, vcsimArgsFor, type LatencyProfile } from './profiles.js';
 import { cpuSeconds, resetPeakRss, statusBytes } from './proc-stats.js';
@@ -36,6 +38,8 @@ export interface MeasureOptions {
   floorConcurrency?: number;
   /** Exporter configuration (YAML object); scrape.timeout_seconds is the scrape timeout header. */
   exporterConfig: Record<string, unknown>;
+  /** Run the govmomi comparison (Telegraf's collection) after the exporter; absent: not run. */
+  govmomi?: GovmomiOptions;
   signal?: AbortSignal;
   log: (line: string) => void;
 }
@@ -79,6 +83,10 @@ export interface SizeResult {
   served: { samples: number; plainBytes: number; gzipBytes: number | null };
   floor: FloorResult & { viaProxyMedianMs: number };
   ratioToFloor: number;
+  /** The govmomi comparison on the same vcsim, or null when not run. */
+  govmomi: GovmomiResult | null;
+  /** Exporter wall p50 / govmomi's steady collection wall (NaN when not run). */
+  ratioToGovmomi: number;
 }
 
 const MiB = 1024 * 1024;
@@ -213,6 +221,17 @@ export async function measureSize(size: number, opts: MeasureOptions): Promise<S
     const floor = await measureFloor(vc.url, capture, opts.floorRuns, floorOpts, signal);
     const viaProxy = await measureFloor(proxy.url, capture, opts.floorRuns, floorOpts, signal);
     proxy.drain();
+    let govmomi: GovmomiResult | null = null;
+    if (opts.govmomi) {
+      // Alone on the machine with vcsim, as the exporter was: it shares the same 2 cores.
+      await exporter.stop();
+      log(`[${tag}] govmomi (Telegraf-style): ${opts.govmomi.collections} collections`);
+      govmomi = await runGovmomi(vc.url, vc, opts.govmomi, signal);
+      log(
+        `[${tag}] govmomi: collection ${govmomi.collect.wallMs.toFixed(0)} ms, ${govmomi.collect.totalCalls} calls; ` +
+          `login→logout ${govmomi.cycle.wallMs.toFixed(0)} ms, ${govmomi.cycle.totalCalls} calls`,
+      );
+    }
     const n = opts.scrapes;
     const wallMedian = median(walls);
     const exporterSecondsPerScrape = cpuTotal / n;
@@ -260,6 +279,8 @@ export async function measureSize(size: number, opts: MeasureOptions): Promise<S
       served: { samples, plainBytes, gzipBytes },
       floor: { ...floor, viaProxyMedianMs: viaProxy.medianMs },
       ratioToFloor: floor.requests > 0 ? wallMedian / floor.medianMs : Number.NaN,
+      govmomi,
+      ratioToGovmomi: govmomi ? wallMedian / govmomi.collect.wallMs : Number.NaN,
     };
   } finally {
     await client?.close();

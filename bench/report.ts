@@ -39,6 +39,8 @@ export const TARGETS = {
   scrapeMethods: ['QueryPerf', 'WaitForUpdatesEx'],
   backgroundP50Ms: 50,
   linearGrowth: 1.2,
+  /** Issue 13, 10,000 VMs at 100 ms per call: exporter wall ≤ this × govmomi's (Telegraf-style) collection. */
+  ratioToGovmomi: 0.5,
 } as const;
 
 function git(args: string[]): string | null {
@@ -89,6 +91,7 @@ export function checkTargets(r: SizeResult): Record<string, boolean> {
     scrapeMethods: Object.keys(r.soap.requestsPerScrape).every((m) =>
       (TARGETS.scrapeMethods as readonly string[]).includes(m),
     ),
+    ...(r.govmomi ? { ratioToGovmomi: r.ratioToGovmomi <= TARGETS.ratioToGovmomi } : {}),
   };
 }
 
@@ -168,10 +171,75 @@ function methodTable(sizes: readonly SizeResult[]): string[] {
   ]);
 }
 
+/** Calls by method, most first, as `QueryPerf 40, GetCurrentTime 3`. */
+function callList(calls: Record<string, number>): string {
+  return Object.entries(calls)
+    .sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
+    .map(([m, n]) => `${m} ${n}`)
+    .join(', ');
+}
+
+/** The govmomi comparison beside the exporter and the floor, one row per run that has it. */
+function govmomiTable(sizes: readonly SizeResult[]): string[] {
+  const runs = sizes.filter((r) => r.govmomi);
+  if (runs.length === 0) return [];
+  const rows = runs.map((r) => {
+    const g = r.govmomi!;
+    return [
+      String(r.vms),
+      latencyLabel(r.latency),
+      r.wallMs.median.toFixed(0),
+      r.floor.medianMs.toFixed(0),
+      g.collect.wallMs.toFixed(0),
+      r.ratioToGovmomi.toFixed(2),
+      g.cycle.wallMs.toFixed(0),
+      count(r.soap.totalRequestsPerScrape),
+      String(g.collect.totalCalls),
+      String(g.cycle.totalCalls),
+      r.cpu.usPerSample.toFixed(1),
+      g.collect.usPerSample.toFixed(1),
+      String(g.collect.samples),
+      g.peakRssMiB.toFixed(0),
+    ];
+  });
+  const out = [
+    'govmomi (Telegraf-style collection, bench/govmomi/) beside the exporter and the floor:',
+    ...table([
+      [
+        'VMs',
+        'latency ms',
+        'exporter ms',
+        'floor ms',
+        'govmomi collect ms',
+        'exporter/govmomi',
+        'govmomi login→logout ms',
+        'exporter calls',
+        'govmomi calls',
+        'login→logout calls',
+        'exporter µs/sample',
+        'govmomi µs/sample',
+        'govmomi samples',
+        'govmomi RSS MiB',
+      ],
+      ...rows,
+    ]),
+  ];
+  for (const r of runs) {
+    const g = r.govmomi!;
+    out.push(
+      `${r.size} @ ${latencyLabel(r.latency)} ms: govmomi collection ${callList(g.collect.calls)}` +
+        ` (${g.collect.peakInFlight} in flight at most, collections ${g.collect.wallEachMs.map((m) => m.toFixed(0)).join('/')} ms);` +
+        ` login→logout ${callList(g.cycle.calls)}; ${g.objects} objects, ${g.metricsPerObject} metric ids each at most`,
+    );
+  }
+  return [...out, ''];
+}
+
 /** The printed report: one table row per run, the calls by method, then per run the floor, problems and targets. */
 export function formatReport(sizes: readonly SizeResult[], growth: LinearGrowth | null): string {
   const out = table([[...COLUMNS], ...sizes.map(row)]);
   out.push('', 'SOAP calls per steady-state scrape, by method:', ...methodTable(sizes), '');
+  out.push(...govmomiTable(sizes));
   for (const r of sizes) {
     const id = `${r.size} @ ${latencyLabel(r.latency)} ms`;
     const f = r.floor;

@@ -9,6 +9,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
+import { govmomiBinary, type GovmomiOptions } from './govmomi.js';
 import { measureSize, type SizeResult } from './measure.js';
 import type { PerfBatching } from './perf-batches.js';
 import type { LatencyProfile } from './profiles.js';
@@ -42,6 +43,8 @@ export interface BenchOptions {
   resultsDir: string;
   /** Merged over the default exporter configuration `{ scrape: { timeout_seconds: 120 } }`. */
   exporterConfig?: Record<string, unknown>;
+  /** The govmomi comparison (Telegraf's collection) per size and latency; absent: not run. */
+  govmomi?: GovmomiOptions;
   signal?: AbortSignal;
   /** Progress lines (default: stderr). */
   log?: (line: string) => void;
@@ -60,6 +63,7 @@ export interface BenchResult {
     jitter: number;
     batching: PerfBatching;
     floorConcurrency: number | null;
+    govmomi: GovmomiOptions | null;
   };
   exporterConfig: Record<string, unknown>;
   targets: typeof TARGETS;
@@ -126,7 +130,9 @@ export function deepMerge(
 
 /**
  * Options from BENCH_SIZES, BENCH_LATENCY_MS, BENCH_JITTER, BENCH_SCRAPES, BENCH_WARMUP,
- * BENCH_FLOOR_RUNS, BENCH_FLOOR_OBJECTS, BENCH_FLOOR_CONCURRENCY, BENCH_RESULTS_DIR, BENCH_EXPORTER_CONFIG.
+ * BENCH_FLOOR_RUNS, BENCH_FLOOR_OBJECTS, BENCH_FLOOR_CONCURRENCY, BENCH_RESULTS_DIR, BENCH_EXPORTER_CONFIG,
+ * BENCH_GOVMOMI, BENCH_GOVMOMI_COLLECTIONS, BENCH_GOVMOMI_OBJECTS, BENCH_GOVMOMI_METRICS, BENCH_GOVMOMI_CONCURRENCY,
+ * BENCH_GOVMOMI_TIMEOUT_S.
  */
 export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): BenchOptions {
   const sizes = list('BENCH_SIZES', env.BENCH_SIZES ?? '1000,5000,10000', 1);
@@ -153,8 +159,34 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): BenchOptio
       maxQueryMetrics: maxQueryMetricsOf(exporterConfig),
     },
     ...(floorConcurrency > 0 ? { floorConcurrency } : {}),
+    ...govmomiFromEnv(env),
     resultsDir: resolve(env.BENCH_RESULTS_DIR ?? join(import.meta.dirname, 'results')),
     ...(exporterConfig ? { exporterConfig } : {}),
+  };
+}
+
+/**
+ * BENCH_GOVMOMI: `1` runs the govmomi comparison (an error if its binary is missing), `0` does
+ * not; unset, it runs when scripts/build-govmomi-bench.sh has built the binary.
+ */
+function govmomiFromEnv(env: NodeJS.ProcessEnv): { govmomi?: GovmomiOptions } {
+  const raw = (env.BENCH_GOVMOMI ?? '').trim();
+  if (raw !== '' && raw !== '0' && raw !== '1')
+    throw new Error(`BENCH_GOVMOMI must be 0 or 1, got ${JSON.stringify(raw)}`);
+  if (raw === '0' || (raw === '' && !existsSync(govmomiBinary))) return {};
+  const metrics = (env.BENCH_GOVMOMI_METRICS ?? 'sample').trim() || 'sample';
+  if (metrics !== 'sample' && metrics !== 'all')
+    throw new Error(`BENCH_GOVMOMI_METRICS must be sample or all, got ${JSON.stringify(metrics)}`);
+  if (!existsSync(govmomiBinary))
+    throw new Error(`BENCH_GOVMOMI=1 but ${govmomiBinary} is missing: run scripts/build-govmomi-bench.sh`);
+  return {
+    govmomi: {
+      collections: positiveInt('BENCH_GOVMOMI_COLLECTIONS', env.BENCH_GOVMOMI_COLLECTIONS, 3),
+      objectsPerQuery: positiveInt('BENCH_GOVMOMI_OBJECTS', env.BENCH_GOVMOMI_OBJECTS, 0, 0),
+      metrics,
+      concurrency: positiveInt('BENCH_GOVMOMI_CONCURRENCY', env.BENCH_GOVMOMI_CONCURRENCY, 1),
+      timeoutMs: positiveInt('BENCH_GOVMOMI_TIMEOUT_S', env.BENCH_GOVMOMI_TIMEOUT_S, 600) * 1000,
+    },
   };
 }
 
@@ -181,6 +213,7 @@ export async function runBenchmark(opts: BenchOptions): Promise<{ result: BenchR
       jitter: opts.jitter,
       batching: opts.batching,
       floorConcurrency: opts.floorConcurrency ?? null,
+      govmomi: opts.govmomi ?? null,
     },
     exporterConfig,
     targets: TARGETS,
@@ -201,6 +234,7 @@ export async function runBenchmark(opts: BenchOptions): Promise<{ result: BenchR
             batching: opts.batching,
             ...(opts.floorConcurrency ? { floorConcurrency: opts.floorConcurrency } : {}),
             exporterConfig,
+            ...(opts.govmomi ? { govmomi: opts.govmomi } : {}),
             log,
             ...(opts.signal ? { signal: opts.signal } : {}),
           }),

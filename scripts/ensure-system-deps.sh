@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite needs, if missing:
-#   golang-go + golang-github-vmware-govmomi-dev  to build the vCenter simulator (offline, GOPATH mode)
+#   golang-go + golang-github-vmware-govmomi-dev  to build the vCenter simulator and the benchmark's
+#                                                 govmomi comparison (offline, GOPATH mode)
 #   prometheus                                    for /usr/bin/promtool (and /usr/bin/prometheus)
 #   chromium                                      for the status page's browser test (playwright-core)
 # Usage: scripts/ensure-system-deps.sh [PACKAGE...]   (default: all four)

@@ -19,6 +19,9 @@ step "build"
 npm run --silent build
 step "vcsim"
 bash scripts/build-vcsim.sh
+step "govmomi-bench"
+# The benchmark's govmomi comparison; its smoke test skips with a notice when it cannot be built.
+bash scripts/build-govmomi-bench.sh || echo "govmomi-bench not built: the comparison's smoke test will be skipped" >&2
 step "typecheck"
 npx tsc -p tsconfig.json --noEmit
 step "eslint"

@@ -6,6 +6,7 @@ import { compileFilter } from './collectors/filter.js';
 import { VERSION } from './config/load.js';
 import { CA_FILE_MAX_BYTES, readRegularFile } from './config/read-file.js';
 import { currentIdentity, passwordFileExposure } from './config/password-file-mode.js';
+import { passwordSource } from './config/password-source.js';
 import type { CollectorOptions, Config, TargetConfig } from './config/schema.js';
 import { BackgroundCollector } from './scrape/background.js';
 import { Scraper } from './scrape/scraper.js';
@@ -68,7 +69,9 @@ export async function createTarget(
   if (v.passwordFile !== undefined) await warnIfReadableByOthers(v.passwordFile, logger);
   const ca = v.caFile ? await readCa(v.caFile, t.name) : undefined;
   const soapStats = new SoapStats();
-  const { transport, session, client } = connectVim(v, ca, logger, {
+  // One password source and one scrubber for the target's SOAP and REST sessions.
+  const password = passwordSource(v);
+  const { transport, scrubber, session, client } = connectVim(v, password, ca, logger, {
     onCall: (method, outcome, seconds) => soapStats.record(method, outcome, seconds),
   });
   const perf = new PerfManager(client, {
@@ -80,7 +83,7 @@ export async function createTarget(
   const collectors = enabledCollectors(t.collectors, {
     options: config.options,
     openTagging: () => {
-      const rest = connectRest(v, ca, logger);
+      const rest = connectRest(v, password, ca, logger, scrubber);
       return { tagging: new TaggingApi(rest), close: () => rest.close() };
     },
   });
@@ -89,7 +92,7 @@ export async function createTarget(
   const alarms = new AlarmNames(client, logger);
   const inventory =
     v.inventory === 'incremental'
-      ? new InventoryWatch(client, logger, specs)
+      ? new InventoryWatch(client, logger, specs, { loadTimeoutMs: v.inventoryTimeoutMs })
       : {
           fetch: (signal?: AbortSignal) => fetchInventory(client, specs, signal, alarms),
           close: () => Promise.resolve(),

@@ -1,4 +1,5 @@
 import { pino } from 'pino';
+import { passwordSource } from '../config/password-source.js';
 import type { CollectorOptions, TargetConfig } from '../config/schema.js';
 import { PerfManager } from '../vsphere/perf-manager.js';
 import { loginProblem } from '../vsphere/login-problem.js';
@@ -42,7 +43,9 @@ export async function inspectTarget(
       },
     },
   );
-  const { transport, session, client } = connectVim(v, ca, logger, { maxConnections: 1 });
+  const { transport, session, client } = connectVim(v, passwordSource(v), ca, logger, {
+    maxConnections: 1,
+  });
   const signal = AbortSignal.timeout(Math.max(MIN_TARGET_BUDGET_MS, 3 * v.requestTimeoutMs));
   try {
     let content;

@@ -1,12 +1,12 @@
 import type { MetricFamily } from '../exposition/index.js';
-import { retrieveOne, type ObjectContent, type PropertySpec } from '../vsphere/property-collector.js';
-import { isVsphereError } from '../vsphere/soap/errors.js';
+import type { Inventory } from '../vsphere/inventory.js';
+import type { PropertySpec } from '../vsphere/property-collector.js';
 import type { XmlNode } from '../vsphere/soap/xml.js';
 import { child } from '../vsphere/soap/xml.js';
 import { bool, epochSeconds, moRef, str } from '../vsphere/values.js';
 import type { CollectContext, Collector, ObjectFilter } from './collector.js';
-import { family, gauge, readView } from './collector.js';
-import { EntityTree } from '../vsphere/entity-tree.js';
+import { family, gauge } from './collector.js';
+import { MANAGED_ENTITY_TYPES, specsFor } from './entity-types.js';
 import { kindOfType } from './object-kind.js';
 
 const ENTITY = ['entity_type', 'entity', 'entity_moid'] as const;
@@ -41,28 +41,13 @@ export const STATUS_VALUES: Readonly<Record<string, number>> = { gray: 0, green:
 // comes from the VM inventory (overallStatus), and their triggered alarms from their ancestors,
 // whose triggeredAlarmState lists the alarms of all descendants (vSphere API: "triggered by this
 // entity or by its descendants"). So a 10,000-VM vCenter costs this collector a few hundred objects.
-const NON_VM_TYPES = [
-  'Folder',
-  'Datacenter',
-  'ComputeResource',
-  'ClusterComputeResource',
-  'HostSystem',
-  'ResourcePool',
-  'VirtualApp',
-  'Datastore',
-  'StoragePod',
-  'Network',
-  'DistributedVirtualPortgroup',
-  'OpaqueNetwork',
-  'DistributedVirtualSwitch',
-  'VmwareDistributedVirtualSwitch',
-] as const;
+const NON_VM_TYPES = MANAGED_ENTITY_TYPES.filter((t) => t !== 'VirtualMachine');
 
-/** One ContainerView of every managed entity but VMs: folders, datacenters, compute, pools, datastores, pods, networks. */
-export const ALARM_SPECS: readonly PropertySpec[] = NON_VM_TYPES.map((type) => ({
-  type,
-  pathSet: ['name', 'parent', 'overallStatus', 'triggeredAlarmState'],
-}));
+/** What the alarm collector reads from the model: status and triggered alarms of every managed entity but VMs, whose status is a typed field. */
+export const ALARM_PROPERTIES: readonly PropertySpec[] = [
+  ...specsFor(NON_VM_TYPES, ['overallStatus', 'triggeredAlarmState']),
+  { type: 'VirtualMachine', pathSet: ['name', 'parent', 'overallStatus'] },
+];
 
 /** One entry of triggeredAlarmState. */
 export interface TriggeredAlarm {
@@ -102,26 +87,39 @@ export function decodeAlarmStates(val: XmlNode | undefined): TriggeredAlarm[] {
   return out;
 }
 
-/** Entities of one read with their own alarms (pure; exported for tests). */
-export function readEntities(objects: readonly ObjectContent[], rootMoid: string): EntityAlarms[] {
-  const tree = EntityTree.fromObjects(objects, rootMoid);
-  const out: EntityAlarms[] = [];
-  const seen = new Set<string>();
-  for (const o of objects) {
-    const moid = o.obj.value;
-    if (seen.has(moid)) continue;
-    seen.add(moid);
-    out.push({
-      type: o.obj.type,
-      moid,
-      name: str(o.props.get('name')) ?? moid,
-      path: tree.path(moid),
-      status: str(o.props.get('overallStatus')),
-      // vCenter propagates a triggered alarm up to every ancestor: keep it only on its own entity.
-      alarms: decodeAlarmStates(o.props.get('triggeredAlarmState')).filter((a) => a.entityMoid === moid),
-    });
+/** An entity of the model with its status and every triggeredAlarmState entry it carries (its descendants' too). */
+interface EntityStates {
+  entity: EntityAlarms;
+  states: TriggeredAlarm[];
+}
+
+// Each entity's triggeredAlarmState decoded once: its own entries, and those it carries for its VMs.
+function entityStates(inv: Inventory): EntityStates[] {
+  const out: EntityStates[] = [];
+  for (const type of NON_VM_TYPES) {
+    for (const { obj, props } of inv.objects(type)) {
+      const moid = obj.value;
+      const states = decodeAlarmStates(props.get('triggeredAlarmState'));
+      out.push({
+        entity: {
+          type,
+          moid,
+          name: inv.tree.get(moid)?.name ?? moid,
+          path: inv.path(moid),
+          status: str(props.get('overallStatus')),
+          // vCenter propagates a triggered alarm up to every ancestor: keep it only on its own entity.
+          alarms: states.filter((a) => a.entityMoid === moid),
+        },
+        states,
+      });
+    }
   }
   return out;
+}
+
+/** Every managed entity but VMs, with its status and own alarms, from an inventory snapshot (pure). */
+export function readEntities(inv: Inventory): EntityAlarms[] {
+  return entityStates(inv).map((e) => e.entity);
 }
 
 /**
@@ -130,7 +128,7 @@ export function readEntities(objects: readonly ObjectContent[], rootMoid: string
  */
 export function vmEntities(
   vms: readonly { moid: string; name: string; overallStatus?: string }[],
-  objects: readonly ObjectContent[],
+  carried: Iterable<readonly TriggeredAlarm[]>,
   path: (moid: string) => string | undefined,
 ): EntityAlarms[] {
   const byMoid = new Map<string, EntityAlarms>();
@@ -144,8 +142,8 @@ export function vmEntities(
       alarms: [],
     });
   }
-  for (const o of objects) {
-    for (const a of decodeAlarmStates(o.props.get('triggeredAlarmState'))) {
+  for (const states of carried) {
+    for (const a of states) {
       const vm = byMoid.get(a.entityMoid);
       // Each ancestor repeats the entry: keep one per alarm.
       if (vm && !vm.alarms.some((x) => x.alarmMoid === a.alarmMoid)) vm.alarms.push(a);
@@ -154,57 +152,32 @@ export function vmEntities(
   return [...byMoid.values()];
 }
 
+/** The entities `ctx.filter` allows, VMs included, with their status and own alarms (pure). */
+export function alarmEntities(ctx: Pick<CollectContext, 'inventory' | 'filter'>): EntityAlarms[] {
+  const inv = ctx.inventory;
+  const others = entityStates(inv);
+  const vms = vmEntities(
+    inv.vms,
+    others.map((e) => e.states),
+    (moid) => inv.path(moid),
+  );
+  return [...others.map((e) => e.entity), ...vms].filter((e) => entityAllowed(ctx.filter, e));
+}
+
 /** Whether `filter` lets `e` through (types no collector owns, such as folders and networks, always pass). */
 export function entityAllowed(filter: ObjectFilter, e: EntityAlarms): boolean {
   const kind = kindOfType(e.type);
   return kind === undefined || filter.allows(kind, { name: e.name, path: e.path });
 }
 
-// Distinct triggered alarms are few (tens), but a vCenter in a storm may have hundreds: bound the fan-out.
-const NAME_CONCURRENCY = 8;
-
-/** Alarm names (info.name) for `moids`, one RetrievePropertiesEx each (one missing object would fault a batched read); an alarm deleted meanwhile gets "". */
-async function alarmNames(ctx: CollectContext, moids: readonly string[]): Promise<Map<string, string>> {
-  const names = new Map<string, string>();
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < moids.length) {
-      const moid = moids[next++]!;
-      try {
-        const props = await retrieveOne(
-          ctx.client,
-          { type: 'Alarm', value: moid },
-          ['info.name'],
-          ctx.signal,
-        );
-        names.set(moid, str(props.get('info.name')) ?? '');
-      } catch (e) {
-        // Only a vanished alarm is expected here; anything else (session, network) fails the collector.
-        if (!isVsphereError(e, 'VSPHERE_MANAGED_OBJECT_NOT_FOUND')) throw e;
-        ctx.logger.debug({ alarm: moid }, 'triggered alarm deleted before its name was read');
-        names.set(moid, '');
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(NAME_CONCURRENCY, moids.length) }, worker));
-  return names;
-}
-
 /** Triggered alarms and the overall status of every managed entity (VMs through the inventory). */
 export const alarmCollector: Collector = {
   name: 'alarm',
-  viewSpecs: ALARM_SPECS,
+  properties: ALARM_PROPERTIES,
   families: DEFS,
-  async collect(ctx: CollectContext, emit): Promise<void> {
-    const content = await ctx.client.content(ctx.signal);
-    const objects = await readView(ctx, ALARM_SPECS);
-    const vms = vmEntities(ctx.inventory.vms, objects, (moid) => ctx.inventory.path?.(moid));
-    const entities = [...readEntities(objects, content.rootFolder.value), ...vms].filter((e) =>
-      entityAllowed(ctx.filter, e),
-    );
-    const alarmMoids = [...new Set(entities.flatMap((e) => e.alarms.map((a) => a.alarmMoid)))];
-    const names = await alarmNames(ctx, alarmMoids);
-    for (const f of alarmFamilies(entities, names)) emit(f);
+  collect(ctx: CollectContext, emit): Promise<void> {
+    for (const f of alarmFamilies(alarmEntities(ctx), ctx.inventory.alarmNames)) emit(f);
+    return Promise.resolve();
   },
 };
 

@@ -1,9 +1,8 @@
 import type { MetricFamily } from '../exposition/index.js';
 import { child, type XmlNode } from '../vsphere/soap/xml.js';
-import { bool, moRef, num, str } from '../vsphere/values.js';
+import { bool, num } from '../vsphere/values.js';
 import type { CollectContext, Collector } from './collector.js';
-import { family, gauge, readView } from './collector.js';
-import { EntityTree, withContainers } from '../vsphere/entity-tree.js';
+import { family, gauge } from './collector.js';
 import { HistoricalCache } from './historical-cache.js';
 import {
   CLUSTER_HISTORICAL,
@@ -79,11 +78,20 @@ const FAMILIES = [
   HA,
 ];
 
-const SPECS = withContainers([
+// Folders and datacenters too: the datacenter label and the path filters see walk up through them.
+const PROPERTIES: NonNullable<Collector['properties']> = [
   {
     type: 'ClusterComputeResource',
-    pathSet: ['summary', 'configuration.drsConfig.enabled', 'configuration.dasConfig.enabled'],
+    pathSet: [
+      'name',
+      'parent',
+      'summary',
+      'configuration.drsConfig.enabled',
+      'configuration.dasConfig.enabled',
+    ],
   },
+  { type: 'Folder', pathSet: ['name', 'parent'] },
+  { type: 'Datacenter', pathSet: ['name', 'parent'] },
   {
     type: 'HostSystem',
     pathSet: [
@@ -93,13 +101,17 @@ const SPECS = withContainers([
       'summary.quickStats.overallMemoryUsage',
     ],
   },
-]);
+  {
+    type: 'VirtualMachine',
+    pathSet: ['summary.runtime.host', 'summary.runtime.powerState', 'summary.config.template'],
+  },
+];
 
 const HISTORICAL = { prefix: 'vsphere_cluster', labelNames: ID, defs: CLUSTER_HISTORICAL };
 
 interface Usage {
   cpuMhz?: number;
-  memMib?: number;
+  memBytes?: number;
 }
 
 /** Clusters: capacity, usage, host and VM counts, DRS/HA switches; optionally 5-minute historical counters. */
@@ -107,10 +119,10 @@ export function createClusterCollector(options: HistoricalOptions = {}): Collect
   const cache = options.historical ? new HistoricalCache() : undefined;
   return {
     name: 'cluster',
-    viewSpecs: SPECS,
+    properties: PROPERTIES,
     families: [...FAMILIES, ...historicalFamilyDefs(HISTORICAL)],
     async collect(ctx: CollectContext, emit): Promise<void> {
-      const targets = await fromProperties.collect(ctx, emit);
+      const targets = fromInventory(ctx, emit);
       if (!cache) return;
       for (const f of await collectHistorical(ctx, cache, HISTORICAL, targets, Date.now() / 1000)) emit(f);
     },
@@ -121,74 +133,65 @@ export function createClusterCollector(options: HistoricalOptions = {}): Collect
 export const clusterCollector: Collector = createClusterCollector();
 
 /** The families read from cluster and host properties; returns the clusters the filter allows. */
-const fromProperties = {
-  async collect(ctx: CollectContext, emit: (f: MetricFamily) => void): Promise<PerfTarget[]> {
-    const objects = await readView(ctx, SPECS);
-    const tree = EntityTree.fromObjects(objects, (await ctx.client.content(ctx.signal)).rootFolder.value);
-    const usage = new Map<string, Usage>();
-    for (const o of objects) {
-      if (o.obj.type !== 'HostSystem') continue;
-      // A disconnected host's quickStats are stale or zero: they say nothing about current use.
-      if (str(o.props.get('summary.runtime.connectionState')) !== 'connected') continue;
-      const parent = moRef(o.props.get('parent'))?.value;
-      if (parent === undefined) continue;
-      const u = usage.get(parent) ?? {};
-      u.cpuMhz = addDefined(u.cpuMhz, num(o.props.get('summary.quickStats.overallCpuUsage')));
-      u.memMib = addDefined(u.memMib, num(o.props.get('summary.quickStats.overallMemoryUsage')));
-      usage.set(parent, u);
+function fromInventory(ctx: CollectContext, emit: (f: MetricFamily) => void): PerfTarget[] {
+  const tree = ctx.inventory.tree;
+  // Usage and counts describe the whole cluster, like summary.numHosts beside them: filters pick
+  // which hosts and VMs get series of their own, not what a cluster holds.
+  const whole = ctx.wholeInventory ?? ctx.inventory;
+  const usage = new Map<string, Usage>();
+  const hostStates = new Map<string, Map<string, number>>();
+  const hostCluster = new Map<string, string>();
+  for (const h of whole.hosts) {
+    if (h.parentMoid === undefined) continue;
+    // A disconnected host's quickStats are stale or zero: they say nothing about current use.
+    if (h.connectionState === 'connected') {
+      const u = usage.get(h.parentMoid) ?? {};
+      u.cpuMhz = addDefined(u.cpuMhz, h.cpuUsageMhz);
+      u.memBytes = addDefined(u.memBytes, h.memoryUsageBytes);
+      usage.set(h.parentMoid, u);
     }
-    // Counts describe the whole cluster, like summary.numHosts beside them: filters pick which
-    // hosts and VMs get series of their own, not what a cluster holds.
-    const whole = ctx.wholeInventory ?? ctx.inventory;
-    const hostStates = new Map<string, Map<string, number>>();
-    const hostCluster = new Map<string, string>();
-    for (const h of whole.hosts) {
-      if (h.parentMoid === undefined || h.connectionState === undefined) continue;
-      hostCluster.set(h.moid, h.parentMoid);
-      bump(hostStates, h.parentMoid, h.connectionState);
-    }
-    const vmStates = new Map<string, Map<string, number>>();
-    for (const vm of whole.vms) {
-      const cluster = vm.hostMoid === undefined ? undefined : hostCluster.get(vm.hostMoid);
-      if (vm.template || cluster === undefined || vm.powerState === undefined) continue;
-      bump(vmStates, cluster, vm.powerState);
-    }
+    if (h.connectionState === undefined) continue;
+    hostCluster.set(h.moid, h.parentMoid);
+    bump(hostStates, h.parentMoid, h.connectionState);
+  }
+  const vmStates = new Map<string, Map<string, number>>();
+  for (const vm of whole.vms) {
+    const cluster = vm.hostMoid === undefined ? undefined : hostCluster.get(vm.hostMoid);
+    if (vm.template || cluster === undefined || vm.powerState === undefined) continue;
+    bump(vmStates, cluster, vm.powerState);
+  }
 
-    const fams = new Map(FAMILIES.map((d) => [d, family(d)]));
-    const f = (d: (typeof FAMILIES)[number]): MetricFamily => fams.get(d)!;
-    const seen = new Set<string>();
-    const targets: PerfTarget[] = [];
-    for (const o of objects) {
-      if (o.obj.type !== 'ClusterComputeResource' || seen.has(o.obj.value)) continue;
-      seen.add(o.obj.value);
-      const moid = o.obj.value;
-      const name = tree.get(moid)?.name ?? moid;
-      const path = tree.path(moid);
-      if (!ctx.filter.allows('cluster', path === undefined ? { name } : { name, path })) continue;
-      const id = [name, moid];
-      targets.push({ entity: o.obj, labels: id });
-      f(INFO).add([...id, tree.datacenterOf(moid)?.name ?? ''], 1);
-      const summary = o.props.get('summary');
-      const field = (n: string): number | undefined => (summary ? num(child(summary, n)) : undefined);
-      addScaled(f(CPU_CAPACITY), id, field('totalCpu'), MHZ);
-      addScaled(f(CPU_EFFECTIVE), id, field('effectiveCpu'), MHZ);
-      addScaled(f(MEM_CAPACITY), id, field('totalMemory'), 1);
-      // vim25 gives effectiveMemory in MiB (totalMemory in bytes); vcsim 0.24 wrongly sums bytes into it.
-      addScaled(f(MEM_EFFECTIVE), id, field('effectiveMemory'), MIB);
-      addScaled(f(HOSTS), id, field('numHosts'), 1);
-      addScaled(f(EFFECTIVE_HOSTS), id, field('numEffectiveHosts'), 1);
-      const u = usage.get(moid);
-      addScaled(f(CPU_USAGE), id, u?.cpuMhz, MHZ);
-      addScaled(f(MEM_USAGE), id, u?.memMib, MIB);
-      addCounts(f(HOSTS_BY_STATE), id, CONNECTION_STATES, hostStates.get(moid));
-      addCounts(f(VMS_BY_STATE), id, POWER_STATES, vmStates.get(moid));
-      addFlag(f(DRS), id, o.props.get('configuration.drsConfig.enabled'));
-      addFlag(f(HA), id, o.props.get('configuration.dasConfig.enabled'));
-    }
-    for (const fam of fams.values()) emit(fam);
-    return targets;
-  },
-};
+  const fams = new Map(FAMILIES.map((d) => [d, family(d)]));
+  const f = (d: (typeof FAMILIES)[number]): MetricFamily => fams.get(d)!;
+  const targets: PerfTarget[] = [];
+  for (const o of ctx.inventory.objects('ClusterComputeResource')) {
+    const moid = o.obj.value;
+    const name = tree.get(moid)?.name ?? moid;
+    const path = tree.path(moid);
+    if (!ctx.filter.allows('cluster', path === undefined ? { name } : { name, path })) continue;
+    const id = [name, moid];
+    targets.push({ entity: o.obj, labels: id });
+    f(INFO).add([...id, tree.datacenterOf(moid)?.name ?? ''], 1);
+    const summary = o.props.get('summary');
+    const field = (n: string): number | undefined => (summary ? num(child(summary, n)) : undefined);
+    addScaled(f(CPU_CAPACITY), id, field('totalCpu'), MHZ);
+    addScaled(f(CPU_EFFECTIVE), id, field('effectiveCpu'), MHZ);
+    addScaled(f(MEM_CAPACITY), id, field('totalMemory'), 1);
+    // vim25 gives effectiveMemory in MiB (totalMemory in bytes); vcsim 0.24 wrongly sums bytes into it.
+    addScaled(f(MEM_EFFECTIVE), id, field('effectiveMemory'), MIB);
+    addScaled(f(HOSTS), id, field('numHosts'), 1);
+    addScaled(f(EFFECTIVE_HOSTS), id, field('numEffectiveHosts'), 1);
+    const u = usage.get(moid);
+    addScaled(f(CPU_USAGE), id, u?.cpuMhz, MHZ);
+    addScaled(f(MEM_USAGE), id, u?.memBytes, 1);
+    addCounts(f(HOSTS_BY_STATE), id, CONNECTION_STATES, hostStates.get(moid));
+    addCounts(f(VMS_BY_STATE), id, POWER_STATES, vmStates.get(moid));
+    addFlag(f(DRS), id, o.props.get('configuration.drsConfig.enabled'));
+    addFlag(f(HA), id, o.props.get('configuration.dasConfig.enabled'));
+  }
+  for (const fam of fams.values()) emit(fam);
+  return targets;
+}
 
 function addScaled(fam: MetricFamily, id: readonly string[], v: number | undefined, factor: number): void {
   if (v !== undefined) fam.add(id, v * factor);

@@ -1,10 +1,8 @@
 import type { Logger } from 'pino';
 import { MetricFamily, type MetricType } from '../exposition/index.js';
-import type { VimClient } from '../vsphere/client.js';
 import type { Inventory } from '../vsphere/inventory.js';
 import type { PerfManager } from '../vsphere/perf-manager.js';
-import { retrieveAll, type ObjectContent, type PropertySpec } from '../vsphere/property-collector.js';
-import { isVsphereError } from '../vsphere/soap/errors.js';
+import type { PropertySpec } from '../vsphere/property-collector.js';
 import type { PromotedLabels } from './info-labels.js';
 import type { CollectorName } from '../model/names.js';
 
@@ -47,7 +45,6 @@ export const ALLOW_ALL: ObjectFilter = { allows: () => true, filters: () => fals
 
 /** What a collector gets for one collection. */
 export interface CollectContext {
-  client: VimClient;
   perf: PerfManager;
   /** The VMs and hosts `filter` allows: the objects that get series of their own. */
   inventory: Inventory;
@@ -61,49 +58,6 @@ export interface CollectContext {
   logger: Logger;
   /** Promoted tag/attribute label values (`info_labels`), read once per collection; undefined when that read failed. */
   infoLabels?: Promise<PromotedLabels | undefined>;
-  /** This collection's read of `specs` over a ContainerView, started by the scraper (see `viewSpecs`). */
-  views?: (specs: readonly PropertySpec[]) => Promise<ObjectContent[]>;
-}
-
-/** One collection's view reads, each started once and shared (a rejection is seen by its reader only). */
-export function viewReads(
-  client: VimClient,
-  signal: AbortSignal,
-): (specs: readonly PropertySpec[]) => Promise<ObjectContent[]> {
-  const reads = new Map<readonly PropertySpec[], Promise<ObjectContent[]>>();
-  return (specs) => {
-    let p = reads.get(specs);
-    if (!p) {
-      p = retrieveAll(client, specs, signal);
-      p.catch(() => undefined); // read (and reported) by the collector, or dropped with a failed collection
-      reads.set(specs, p);
-    }
-    return p;
-  };
-}
-
-/** The objects of a ContainerView read of `specs` for this collection: the one the scraper started, or a new one. */
-export async function readView(
-  ctx: CollectContext,
-  specs: readonly PropertySpec[],
-): Promise<ObjectContent[]> {
-  if (ctx.views) {
-    try {
-      return await ctx.views(specs);
-    } catch (e) {
-      // Only what the early read cannot handle itself is read again: it does not recover a lost
-      // session, and a re-login meanwhile takes the view it made. Any other failure is this read's.
-      if (
-        ctx.signal.aborted ||
-        !(
-          isVsphereError(e, 'VSPHERE_NOT_AUTHENTICATED') ||
-          isVsphereError(e, 'VSPHERE_MANAGED_OBJECT_NOT_FOUND')
-        )
-      )
-        throw e;
-    }
-  }
-  return retrieveAll(ctx.client, specs, ctx.signal);
 }
 
 /** One resource kind's metrics (node_exporter style: own name, own success/duration series). */
@@ -118,11 +72,6 @@ export interface Collector {
    * them in `ctx.inventory` (objects(type), singleton(type), tree) and never reads vCenter itself.
    */
   readonly properties?: readonly PropertySpec[];
-  /**
-   * The view read collect() starts with (via readView). The scraper starts it together with the
-   * inventory read: it needs no inventory, and vCenter answers both at once.
-   */
-  readonly viewSpecs?: readonly PropertySpec[];
   /**
    * Emits finished families through `emit`. Families emitted before a failure are kept (their data
    * is complete); a family still being filled when an error is thrown is dropped with it.

@@ -1,8 +1,9 @@
 import type { MetricFamily } from '../exposition/index.js';
-import { retrieveAll, retrieveOne } from '../vsphere/property-collector.js';
+import type { Inventory } from '../vsphere/inventory.js';
+import type { PropertySpec } from '../vsphere/property-collector.js';
 import type { XmlNode } from '../vsphere/soap/xml.js';
 import { family, gauge, type CollectContext } from './collector.js';
-import { EntityTree } from '../vsphere/entity-tree.js';
+import { MANAGED_ENTITY_TYPES, specsFor } from './entity-types.js';
 import { allowsObject, kindOfType } from './object-kind.js';
 
 /** vsphere_custom_attribute_info: one series per (object, custom attribute) with a value. */
@@ -46,38 +47,45 @@ export function decodeCustomValues(val: XmlNode | undefined): Map<string, string
 }
 
 /**
- * Every managed entity's name and custom values (one view over ManagedEntity, always destroyed),
- * with its inventory path where a `paths` filter of its kind may need it.
+ * What custom attributes need from the model: every managed entity's customValue, and the
+ * attribute definitions. Declared by the collector that exports them, so without it the model
+ * reads neither.
  */
-export async function readEntities(ctx: CollectContext): Promise<EntityValues[]> {
-  const objects = await retrieveAll(
-    ctx.client,
-    [{ type: 'ManagedEntity', pathSet: ['name', 'parent', 'customValue'] }],
-    ctx.signal,
-  );
-  const root = (await ctx.client.content(ctx.signal)).rootFolder.value;
-  // Paths are walked only for kinds with filter rules: without them no path is ever read.
-  let tree: EntityTree | undefined;
-  return objects.map((o) => {
-    const kind = kindOfType(o.obj.type);
+export const CUSTOM_ATTRIBUTE_PROPERTIES: readonly PropertySpec[] = [
+  ...specsFor(MANAGED_ENTITY_TYPES, ['customValue']),
+  { type: 'CustomFieldsManager', pathSet: ['field'] },
+];
+
+/**
+ * Every managed entity with custom values (VMs and hosts unfiltered, as promotion needs them), with
+ * its name, and its inventory path where a filter of its kind may need it (pure).
+ */
+export function readEntities(ctx: Pick<CollectContext, 'inventory' | 'filter'>): EntityValues[] {
+  const inv = ctx.inventory;
+  const out: EntityValues[] = [];
+  for (const type of MANAGED_ENTITY_TYPES) {
+    const kind = kindOfType(type);
+    // Paths are walked only for kinds with filter rules: without them no path is ever built.
     const filtered = kind !== undefined && ctx.filter.filters?.(kind) !== false;
-    if (filtered) tree ??= EntityTree.fromObjects(objects, root);
-    return {
-      type: o.obj.type,
-      moid: o.obj.value,
-      name: o.props.get('name')?.text,
-      ...(filtered && { path: tree!.path(o.obj.value) }),
-      values: decodeCustomValues(o.props.get('customValue')),
-    };
-  });
+    for (const { obj, props } of inv.objects(type)) {
+      const values = decodeCustomValues(props.get('customValue'));
+      if (values.size === 0) continue;
+      const moid = obj.value;
+      out.push({
+        type,
+        moid,
+        name: inv.tree.get(moid)?.name,
+        ...(filtered && { path: inv.path(moid) }),
+        values,
+      });
+    }
+  }
+  return out;
 }
 
-/** The custom attribute definitions (key → name); empty when ServiceContent names no CustomFieldsManager. */
-export async function readFieldNames(ctx: CollectContext): Promise<Map<string, string>> {
-  const content = await ctx.client.content(ctx.signal);
-  if (!content.customFieldsManager) return new Map();
-  const props = await retrieveOne(ctx.client, content.customFieldsManager, ['field'], ctx.signal);
-  return decodeFieldDefs(props.get('field'));
+/** The custom attribute definitions (key → name); empty when the endpoint has no CustomFieldsManager. */
+export function readFieldNames(inv: Inventory): Map<string, string> {
+  return decodeFieldDefs(inv.singleton('CustomFieldsManager')?.get('field'));
 }
 
 /** The custom attribute family for `entities` the filter allows; values of undefined keys are skipped. */

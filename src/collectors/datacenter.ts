@@ -1,7 +1,6 @@
 import { bool } from '../vsphere/values.js';
 import type { CollectContext, Collector } from './collector.js';
-import { family, gauge, readView } from './collector.js';
-import { EntityTree, withContainers } from '../vsphere/entity-tree.js';
+import { family, gauge } from './collector.js';
 import { addCounts, bump, type StateCounts } from './state-counts.js';
 
 const ID = ['datacenter', 'datacenter_moid'] as const;
@@ -35,28 +34,37 @@ const DATASTORES = gauge(
   [...ID, 'accessible'],
 );
 
-const SPECS = withContainers([{ type: 'Datastore', pathSet: ['parent', 'summary.accessible'] }]);
+// Clusters, datastores and hosts are placed by walking up through folders to their datacenter.
+const PROPERTIES: NonNullable<Collector['properties']> = [
+  { type: 'Datacenter', pathSet: ['name', 'parent'] },
+  { type: 'Folder', pathSet: ['name', 'parent'] },
+  { type: 'ClusterComputeResource', pathSet: ['name', 'parent'] },
+  { type: 'ComputeResource', pathSet: ['name', 'parent'] },
+  { type: 'Datastore', pathSet: ['name', 'parent', 'summary.accessible'] },
+  { type: 'HostSystem', pathSet: ['parent', 'summary.runtime.connectionState'] },
+  {
+    type: 'VirtualMachine',
+    pathSet: ['summary.runtime.host', 'summary.runtime.powerState', 'summary.config.template'],
+  },
+];
 
 /** Datacenters: how many clusters, hosts, VMs and datastores each holds, by state. */
 export const datacenterCollector: Collector = {
   name: 'datacenter',
-  viewSpecs: SPECS,
+  properties: PROPERTIES,
   families: [INFO, CLUSTERS, HOSTS, VMS, DATASTORES],
-  async collect(ctx: CollectContext, emit): Promise<void> {
-    const objects = await readView(ctx, SPECS);
-    const tree = EntityTree.fromObjects(objects, (await ctx.client.content(ctx.signal)).rootFolder.value);
+  collect(ctx: CollectContext, emit): Promise<void> {
+    const tree = ctx.inventory.tree;
     const clusters = new Map<string, number>();
+    for (const o of ctx.inventory.objects('ClusterComputeResource')) {
+      const dc = tree.datacenterOf(o.obj.value);
+      if (dc) clusters.set(dc.moid, (clusters.get(dc.moid) ?? 0) + 1);
+    }
     const datastores: StateCounts = new Map();
-    const datacenters = new Set<string>();
-    for (const o of objects) {
-      const t = o.obj.type;
-      if (t === 'Datacenter') datacenters.add(o.obj.value);
-      const dc =
-        t === 'ClusterComputeResource' || t === 'Datastore' ? tree.datacenterOf(o.obj.value) : undefined;
-      if (!dc) continue;
-      if (t === 'ClusterComputeResource') clusters.set(dc.moid, (clusters.get(dc.moid) ?? 0) + 1);
+    for (const o of ctx.inventory.objects('Datastore')) {
+      const dc = tree.datacenterOf(o.obj.value);
       const accessible = bool(o.props.get('summary.accessible'));
-      if (t === 'Datastore' && accessible !== undefined) bump(datastores, dc.moid, String(accessible));
+      if (dc && accessible !== undefined) bump(datastores, dc.moid, String(accessible));
     }
     // Counts describe the whole datacenter (like its cluster and datastore counts): filters pick
     // which hosts and VMs get series of their own, not what a datacenter holds.
@@ -82,7 +90,8 @@ export const datacenterCollector: Collector = {
     }
 
     const [info, clusterFam, hostFam, vmFam, dsFam] = [INFO, CLUSTERS, HOSTS, VMS, DATASTORES].map(family);
-    for (const moid of datacenters) {
+    for (const o of ctx.inventory.objects('Datacenter')) {
+      const moid = o.obj.value;
       const name = tree.get(moid)?.name ?? moid;
       const path = tree.path(moid);
       if (!ctx.filter.allows('datacenter', path === undefined ? { name } : { name, path })) continue;
@@ -94,5 +103,6 @@ export const datacenterCollector: Collector = {
       addCounts(dsFam!, id, ACCESSIBLE, datastores.get(moid));
     }
     for (const f of [info, clusterFam, hostFam, vmFam, dsFam]) emit(f!);
+    return Promise.resolve();
   },
 };

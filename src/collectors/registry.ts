@@ -6,9 +6,11 @@ import type { CollectorOptions } from '../config/schema.js';
 import { promotedLabelNames } from '../model/info-labels.js';
 import { COLLECTOR_DEFAULTS, COLLECTOR_NAMES, type CollectorName } from '../model/names.js';
 import { alarmCollector } from './alarm.js';
+import { CUSTOM_ATTRIBUTE_PROPERTIES } from './custom-attribute.js';
 import { certificateCollector } from './certificate.js';
 import { licenseCollector } from './license.js';
 import type { Collector, FamilyDef } from './collector.js';
+import type { PropertySpec } from '../vsphere/property-collector.js';
 import { clusterCollector, createClusterCollector } from './cluster.js';
 import { datacenterCollector } from './datacenter.js';
 import { createDatastoreCollector, datastoreCollector } from './datastore.js';
@@ -31,40 +33,66 @@ export interface CollectorEntry {
   readonly enabledByDefault: boolean;
   /** Every family it can emit with default options: the metric reference is generated from these. */
   readonly families: readonly FamilyDef[];
+  /** What it reads from the inventory model (its Collector.properties, the same whatever the options). */
+  readonly properties: readonly PropertySpec[];
   /** Builds the collector of one target from the configured options. */
   create(deps: CollectorDeps): Collector;
 }
 
 // One registration per name: a collector missing here, or one unknown to the model, is a type error.
-const REGISTRATIONS: { readonly [N in CollectorName]: Pick<CollectorEntry, 'families' | 'create'> } = {
+const REGISTRATIONS: {
+  readonly [N in CollectorName]: Pick<CollectorEntry, 'families' | 'properties' | 'create'>;
+} = {
   vm: {
     families: vmCollector.families,
+    properties: vmCollector.properties ?? [],
     create: (d) =>
       createVmCollector({ ...d.options.vm, infoLabels: promotedLabelNames(d.options.infoLabels) }),
   },
   host: {
     families: hostCollector.families,
+    properties: hostCollector.properties ?? [],
     create: (d) =>
       createHostCollector({ ...d.options.host, infoLabels: promotedLabelNames(d.options.infoLabels) }),
   },
   cluster: {
     families: clusterCollector.families,
+    properties: clusterCollector.properties ?? [],
     create: (d) => createClusterCollector({ historical: d.options.historical }),
   },
   datastore: {
     families: datastoreCollector.families,
+    properties: datastoreCollector.properties ?? [],
     create: (d) => createDatastoreCollector({ historical: d.options.historical }),
   },
   resource_pool: {
     families: resourcePoolCollector.families,
+    properties: resourcePoolCollector.properties ?? [],
     create: (d) => createResourcePoolCollector({ historical: d.options.historical }),
   },
-  datacenter: { families: datacenterCollector.families, create: () => datacenterCollector },
-  alarm: { families: alarmCollector.families, create: () => alarmCollector },
-  license: { families: licenseCollector.families, create: () => licenseCollector },
-  certificate: { families: certificateCollector.families, create: () => certificateCollector },
+  datacenter: {
+    families: datacenterCollector.families,
+    properties: datacenterCollector.properties ?? [],
+    create: () => datacenterCollector,
+  },
+  alarm: {
+    families: alarmCollector.families,
+    properties: alarmCollector.properties ?? [],
+    create: () => alarmCollector,
+  },
+  license: {
+    families: licenseCollector.families,
+    properties: licenseCollector.properties ?? [],
+    create: () => licenseCollector,
+  },
+  certificate: {
+    families: certificateCollector.families,
+    properties: certificateCollector.properties ?? [],
+    create: () => certificateCollector,
+  },
   tag: {
     families: TAG_FAMILIES,
+    properties: CUSTOM_ATTRIBUTE_PROPERTIES,
     create: (d) => createTagCollector({ ...d.openTagging(), infoLabels: d.options.infoLabels }),
   },
 };
@@ -82,4 +110,9 @@ export function enabledCollectors(
   deps: CollectorDeps,
 ): Collector[] {
   return COLLECTORS.filter((c) => enabled[c.name] ?? c.enabledByDefault).map((c) => c.create(deps));
+}
+
+/** Every registered collector's model properties together (what a target with all collectors reads). */
+export function allCollectorProperties(): PropertySpec[] {
+  return COLLECTORS.flatMap((c) => c.properties);
 }

@@ -1,10 +1,9 @@
 import type { MetricFamily } from '../exposition/index.js';
-import type { ObjectContent } from '../vsphere/property-collector.js';
 import { child, type XmlNode } from '../vsphere/soap/xml.js';
 import { moRef, num } from '../vsphere/values.js';
 import type { CollectContext, Collector, FamilyDef } from './collector.js';
-import { family, gauge, readView } from './collector.js';
-import { EntityTree, withContainers } from '../vsphere/entity-tree.js';
+import { family, gauge } from './collector.js';
+import type { Inventory } from '../vsphere/inventory.js';
 import { HistoricalCache } from './historical-cache.js';
 import {
   collectHistorical,
@@ -85,19 +84,29 @@ const POOL_PATHS = [
   'config.memoryAllocation',
 ];
 // vcsim's ContainerView matches exact types only; vCenter would include vApps under ResourcePool.
-const SPECS = withContainers(POOL_TYPES.map((type) => ({ type, pathSet: POOL_PATHS })));
+// The owner (cluster or standalone compute resource), folders and datacenters label each pool.
+const PROPERTIES: NonNullable<Collector['properties']> = [
+  ...POOL_TYPES.map((type) => ({ type, pathSet: POOL_PATHS })),
+  ...['ClusterComputeResource', 'ComputeResource', 'Folder', 'Datacenter'].map((type) => ({
+    type,
+    pathSet: ['name', 'parent'],
+  })),
+];
 
 const HISTORICAL = { prefix: 'vsphere_resource_pool', labelNames: ID, defs: RESOURCE_POOL_HISTORICAL };
+
+/** A ResourcePool or VirtualApp as the model keeps it. */
+type PoolObject = ReturnType<Inventory['objects']>[number];
 
 /** Resource pools and vApps (a compute resource's root pool included): usage, allocation, placement; optionally 5-minute historical counters. */
 export function createResourcePoolCollector(options: HistoricalOptions = {}): Collector {
   const cache = options.historical ? new HistoricalCache() : undefined;
   return {
     name: 'resource_pool',
-    viewSpecs: SPECS,
+    properties: PROPERTIES,
     families: [...FAMILIES, ...historicalFamilyDefs(HISTORICAL)],
     async collect(ctx: CollectContext, emit): Promise<void> {
-      const targets = await fromProperties.collect(ctx, emit);
+      const targets = fromInventory(ctx, emit);
       if (!cache) return;
       for (const f of await collectHistorical(ctx, cache, HISTORICAL, targets, Date.now() / 1000)) emit(f);
     },
@@ -108,42 +117,39 @@ export function createResourcePoolCollector(options: HistoricalOptions = {}): Co
 export const resourcePoolCollector: Collector = createResourcePoolCollector();
 
 /** The families read from pool properties; returns the resource pools (not vApps) the filter allows. */
-const fromProperties = {
-  async collect(ctx: CollectContext, emit: (f: MetricFamily) => void): Promise<PerfTarget[]> {
-    const objects = await readView(ctx, SPECS);
-    const tree = EntityTree.fromObjects(objects, (await ctx.client.content(ctx.signal)).rootFolder.value);
-    const fams = new Map(FAMILIES.map((d) => [d, family(d)]));
-    const f = (d: FamilyDef): MetricFamily => fams.get(d)!;
-    const seen = new Set<string>();
-    const targets: PerfTarget[] = [];
-    for (const o of objects) {
-      if (!POOL_TYPES.includes(o.obj.type) || seen.has(o.obj.value)) continue;
-      seen.add(o.obj.value);
+function fromInventory(ctx: CollectContext, emit: (f: MetricFamily) => void): PerfTarget[] {
+  const tree = ctx.inventory.tree;
+  const fams = new Map(FAMILIES.map((d) => [d, family(d)]));
+  const f = (d: FamilyDef): MetricFamily => fams.get(d)!;
+  const targets: PerfTarget[] = [];
+  for (const type of POOL_TYPES) {
+    for (const o of ctx.inventory.objects(type)) {
       const moid = o.obj.value;
       const name = tree.get(moid)?.name ?? moid;
       const path = tree.path(moid);
       if (!ctx.filter.allows('resource_pool', path === undefined ? { name } : { name, path })) continue;
       addPool(o, [name, moid], path, tree, f);
       // vcsim has no statistics for VirtualApp and fails the whole QueryPerf on one.
-      if (o.obj.type === 'ResourcePool') targets.push({ entity: o.obj, labels: [name, moid] });
+      if (type === 'ResourcePool') targets.push({ entity: o.obj, labels: [name, moid] });
     }
-    for (const fam of fams.values()) emit(fam);
-    return targets;
-  },
-};
+  }
+  for (const fam of fams.values()) emit(fam);
+  return targets;
+}
 
 function addPool(
-  o: ObjectContent,
+  o: PoolObject,
   id: readonly string[],
   path: string | undefined,
-  tree: EntityTree,
+  tree: Inventory['tree'],
   f: (d: FamilyDef) => MetricFamily,
 ): void {
   const moid = o.obj.value;
   const owner =
     tree.get(moRef(o.props.get('owner'))?.value) ??
     tree.ancestor(moid, ['ClusterComputeResource', 'ComputeResource']);
-  const parent = tree.get(moRef(o.props.get('parent'))?.value);
+  // name and parent live in the tree, not in props.
+  const parent = tree.get(tree.get(moid)?.parent);
   f(INFO).add(
     [
       ...id,

@@ -4,6 +4,7 @@ import type { TagAttachments, TaggingApi } from '../vsphere/rest/tagging.js';
 import { family, gauge, type CollectContext, type Collector } from './collector.js';
 import {
   CUSTOM_ATTRIBUTE_INFO,
+  CUSTOM_ATTRIBUTE_PROPERTIES,
   customAttributeFamily,
   readEntities,
   readFieldNames,
@@ -12,6 +13,7 @@ import {
 import type { InfoLabelsOptions } from '../model/info-labels.js';
 import { promotedValues, type PromotedLabels } from './info-labels.js';
 import { allowsObject, type KnownObject } from './object-kind.js';
+import type { Inventory } from '../vsphere/inventory.js';
 
 /** vsphere_tag_info: one series per (tag, attached object). */
 export const TAG_INFO = gauge(
@@ -38,9 +40,9 @@ export interface TagCollectorDeps {
   infoLabels?: InfoLabelsOptions;
 }
 
-/** One collection's reads: custom attributes over SOAP, tags over REST (each may fail on its own). */
+/** One collection's reads: custom attributes from the inventory model, tags over REST (which may fail). */
 interface TagRead {
-  soap: Promise<{ entities: EntityValues[]; fields: Map<string, string> }>;
+  custom: { entities: EntityValues[]; fields: Map<string, string> };
   rest: Promise<{ tags: TagNames; attachments: TagAttachments[] }>;
 }
 
@@ -57,6 +59,28 @@ export function joinTagNames(
   return out;
 }
 
+/** Objects' names and inventory paths by moid, as the filter sees them. */
+export type KnownObjects = Pick<ReadonlyMap<string, KnownObject>, 'get'>;
+
+/** Every object of the inventory model by its name and path. */
+export function modelObjects(inv: Inventory): KnownObjects {
+  return {
+    get: (moid) => {
+      const node = inv.tree.get(moid);
+      // A getter: allowsObject reads the path only for kinds with filter rules, and thousands of
+      // tagged VMs need not each have their path built (and kept by the tree) for nothing.
+      return (
+        node && {
+          name: node.name,
+          get path() {
+            return inv.path(moid);
+          },
+        }
+      );
+    },
+  };
+}
+
 /**
  * The tag family: one series per attachment of a known tag to an object the filter allows;
  * `known` gives objects' names and inventory paths for the filter (moid → name, path).
@@ -65,7 +89,7 @@ export function tagInfoFamily(
   ctx: CollectContext,
   attachments: readonly TagAttachments[],
   tags: TagNames,
-  known: ReadonlyMap<string, KnownObject>,
+  known: KnownObjects,
 ): MetricFamily {
   const out = family(TAG_INFO);
   const seen = new Set<string>();
@@ -108,8 +132,8 @@ export class TagNameCache {
 }
 
 /**
- * Tags (vSphere Automation REST API, a second session) and custom attributes (SOAP) of every
- * managed entity. Custom attributes are emitted first, so they survive a failing REST login.
+ * Tags (vSphere Automation REST API, a second session) and custom attributes (inventory model) of
+ * every managed entity. Custom attributes are emitted first, so they survive a failing REST login.
  */
 export function createTagCollector(deps: TagCollectorDeps): Collector {
   const cache = new TagNameCache(deps.tagging, deps.namesTtlMs ?? TAG_NAMES_TTL_MS, deps.now);
@@ -134,13 +158,11 @@ export function createTagCollector(deps: TagCollectorDeps): Collector {
   function read(ctx: CollectContext): TagRead {
     let r = reads.get(ctx);
     if (!r) {
-      const soap = (async () => ({ entities: await readEntities(ctx), fields: await readFieldNames(ctx) }))();
-      // REST follows the SOAP part (as before): when SOAP fails, nobody needs the tags.
-      const rest = soap.then(() => readAttachments(ctx));
-      // Whoever reads a part handles its failure; these only keep an unread one from being "unhandled".
-      soap.catch(() => undefined);
+      const custom = { entities: readEntities(ctx), fields: readFieldNames(ctx.inventory) };
+      const rest = readAttachments(ctx);
+      // Whoever reads it handles its failure; this only keeps an unread one from being "unhandled".
       rest.catch(() => undefined);
-      r = { soap, rest };
+      r = { custom, rest };
       reads.set(ctx, r);
     }
     return r;
@@ -148,18 +170,18 @@ export function createTagCollector(deps: TagCollectorDeps): Collector {
 
   return {
     name: 'tag',
+    properties: CUSTOM_ATTRIBUTE_PROPERTIES,
     families: TAG_FAMILIES,
     async collect(ctx, emit) {
       const r = read(ctx);
-      const { entities, fields } = await r.soap;
+      const { entities, fields } = r.custom;
       emit(customAttributeFamily(ctx, entities, fields));
-      const known = new Map(entities.map((e) => [e.moid, e]));
       const { tags, attachments } = await r.rest;
-      emit(tagInfoFamily(ctx, attachments, tags, known));
+      emit(tagInfoFamily(ctx, attachments, tags, modelObjects(ctx.inventory)));
     },
     async infoLabels(ctx): Promise<PromotedLabels> {
       const r = read(ctx);
-      const { entities, fields } = await r.soap;
+      const { entities, fields } = r.custom;
       const { tags, attachments } = await r.rest;
       const values = new Map(entities.map((e) => [e.moid, e.values]));
       return promotedValues(deps.infoLabels ?? { tagCategories: [], customAttributes: [] }, {

@@ -216,6 +216,8 @@ function toVsphereConfig(
     keepaliveIntervalMs: ms(v.keepalive_interval_seconds ?? 300),
     perfConcurrency: v.perf_concurrency,
     inventory: v.inventory ?? 'incremental',
+    // A first read of 50,000 VMs takes a real vCenter minutes (~1,000 objects per answer).
+    inventoryTimeoutMs: ms(v.inventory_timeout_seconds ?? 600),
   };
   // Optional keys are only set when present so `'password' in config.vsphere` stays meaningful.
   if (v.password !== undefined) out.password = v.password;

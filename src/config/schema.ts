@@ -34,6 +34,8 @@ export interface VsphereConfig {
   perfBatchObjects?: number;
   /** `incremental` (default): WaitForUpdatesEx deltas; `full`: one RetrievePropertiesEx per collection. */
   inventory: 'full' | 'incremental';
+  /** Deadline of a full inventory read (first of a session, resync), which outlives the scrape that started it. */
+  inventoryTimeoutMs: number;
   /** Metric ids per historical QueryPerf; undefined: read from vCenter. */
   maxQueryMetrics?: number;
 }
@@ -210,6 +212,10 @@ export const VSPHERE_SHAPE = {
   perf_concurrency: int(1, 32),
   perf_batch_objects: int(1, 10_000),
   inventory: z.enum(['full', 'incremental'], { error: 'expected full or incremental' }),
+  inventory_timeout_seconds: z
+    .number({ error: 'expected a number of seconds between 10 and 86400' })
+    .min(10)
+    .max(86_400),
   max_query_metrics: int(1),
   password_env: z
     .string({ error: 'expected an environment variable name' })

@@ -37,7 +37,11 @@ export interface Collection {
 export interface ScraperDeps {
   client: VimClient;
   /** Where each collection's inventory comes from (kept current incrementally). */
-  inventory: { fetch(signal?: AbortSignal): Promise<Inventory> };
+  inventory: {
+    fetch(signal?: AbortSignal): Promise<Inventory>;
+    /** Why there is no inventory yet while a full read runs in the background (VSPHERE_INVENTORY_LOADING). */
+    loading?(): Error | undefined;
+  };
   perf: PerfManager;
   collectors: readonly Collector[];
   /** Which objects are collected (default: all). */
@@ -131,13 +135,16 @@ export class Scraper {
 
   /** The answer of a scrape that left before the shared collection finished: health families only. */
   private departed(why: Departure, started: bigint, budgetSeconds: number): Collection {
+    // A full inventory read outlives the scrape: say how far it got, not just that time ran out.
+    const loading = this.deps.inventory.loading?.();
     const error =
-      why.kind === 'deadline'
+      loading ??
+      (why.kind === 'deadline'
         ? new VsphereError(
             'VSPHERE_TIMEOUT',
             `scrape deadline of ${why.budgetSeconds.toFixed(1)} s reached before the shared collection finished`,
           )
-        : new VsphereError('VSPHERE_ABORTED', 'the scraper hung up before the collection finished');
+        : new VsphereError('VSPHERE_ABORTED', 'the scraper hung up before the collection finished'));
     if (why.kind === 'deadline')
       this.deps.logger.debug({ budgetSeconds: why.budgetSeconds }, 'scrape answered at its own deadline');
     const success = successFamily();
@@ -158,7 +165,7 @@ export class Scraper {
   }
 
   private async run(ac: AbortController, deadline: () => Budget): Promise<Collection> {
-    const { client, logger } = this.deps;
+    const { logger } = this.deps;
     const started = process.hrtime.bigint();
     const perCollector: MetricFamily[][] = this.deps.collectors.map(() => []);
     const success = successFamily();
@@ -177,7 +184,6 @@ export class Scraper {
       const inventory = filterInventory(wholeInventory, filter);
       up = true;
       const ctx: CollectContext = {
-        client,
         perf: this.deps.perf,
         inventory,
         wholeInventory,
@@ -241,7 +247,13 @@ export class Scraper {
     const code = error === undefined ? undefined : errorReason(error);
     // One line per change of state, not one per failed scrape while vCenter is down.
     if (code !== this.lastErrorCode) {
-      if (code)
+      if (code === LOADING)
+        this.deps.logger.info(
+          { reason: error instanceof Error ? error.message : String(error) },
+          'inventory still loading in the background; scrapes answer vsphere_up 0 until it is read',
+        );
+      else if (this.lastErrorCode === LOADING && !code) this.deps.logger.info('inventory loaded');
+      else if (code)
         this.deps.logger.warn(
           { error: describe(error) },
           'collection failed: vCenter unreachable or refusing',
@@ -251,6 +263,8 @@ export class Scraper {
     this.lastErrorCode = code;
   }
 }
+
+const LOADING = 'VSPHERE_INVENTORY_LOADING';
 
 function seconds(since: bigint): number {
   return Number(process.hrtime.bigint() - since) / 1e9;

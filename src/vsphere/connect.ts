@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
-import { readPassword } from '../config/load.js';
-import type { VsphereConfig } from '../config/schema.js';
 import { VimClient } from './client.js';
+import type { PasswordSource, TargetSettings } from './credentials.js';
 import { Session } from './session.js';
 import type { ConnectionOptions } from './pool-options.js';
 import type { SoapTransport, TransportOptions } from './soap/transport.js';
@@ -11,7 +10,7 @@ import { ScrubbingSoapTransport, SecretScrubber } from './secret-scrub.js';
 // hold the target for the whole request timeout.
 const MAX_LOGIN_TIMEOUT_MS = 30_000;
 
-/** The SOAP pieces of one target, built from its config (the exporter's targets and `check` alike). */
+/** The SOAP pieces of one target (the exporter's targets and `check` alike). */
 export interface VimConnection {
   transport: SoapTransport;
   /** Removes the target's password from texts vCenter sent (its errors are already scrubbed). */
@@ -22,7 +21,7 @@ export interface VimConnection {
 
 /** The connection limits and TLS settings of target `v`, shared by its SOAP and vAPI (REST) transports. */
 export function connectionOptions(
-  v: VsphereConfig,
+  v: TargetSettings,
   ca: string | undefined,
   maxConnections: number,
 ): ConnectionOptions {
@@ -38,9 +37,15 @@ export function connectionOptions(
   };
 }
 
-/** Transport, session and client for `v` (nothing connects until the first call). */
+/** The deadline of one login of target `v`, SOAP or REST. */
+export function loginTimeoutMs(v: TargetSettings): number {
+  return Math.min(v.requestTimeoutMs, MAX_LOGIN_TIMEOUT_MS);
+}
+
+/** Transport, session and client for `v`, logging in with `password` (nothing connects until the first call). */
 export function connectVim(
-  v: VsphereConfig,
+  v: TargetSettings,
+  password: PasswordSource,
   ca: string | undefined,
   logger: Logger,
   opts: { maxConnections?: number; onCall?: TransportOptions['onCall'] } = {},
@@ -48,7 +53,6 @@ export function connectVim(
   // Every password read for a login is remembered, so a fault string echoing it is scrubbed at the
   // one place all of vCenter's answers pass, whoever made the call.
   const scrubber = new SecretScrubber();
-  if (v.password !== undefined) scrubber.remember(v.password);
   const transport = new ScrubbingSoapTransport(
     {
       ...connectionOptions(v, ca, opts.maxConnections ?? v.maxConnections),
@@ -60,9 +64,10 @@ export function connectVim(
   );
   const session = new Session(transport, {
     user: v.user,
-    password: async () => scrubber.remember(await readPassword(v)),
+    password,
+    scrubber,
     keepaliveIntervalMs: v.keepaliveIntervalMs,
-    loginTimeoutMs: Math.min(v.requestTimeoutMs, MAX_LOGIN_TIMEOUT_MS),
+    loginTimeoutMs: loginTimeoutMs(v),
     logger,
     url: v.url,
   });

@@ -1,4 +1,4 @@
-import type { ObjectContent, PropertySpec } from './property-collector.js';
+import type { ObjectContent } from './property-collector.js';
 import { moRef, str } from './values.js';
 
 /** One managed entity as the tree knows it: its type, name and parent's moid. */
@@ -7,29 +7,6 @@ export interface EntityNode {
   type: string;
   name?: string;
   parent?: string;
-}
-
-/**
- * The containers every datacenter/path walk passes through. vCenter's ContainerView includes
- * subtypes of a listed type but vcsim's matches the exact type only, so clusters are listed too.
- */
-export const CONTAINER_SPECS: readonly PropertySpec[] = [
-  { type: 'Folder', pathSet: ['name', 'parent'] },
-  { type: 'Datacenter', pathSet: ['name', 'parent'] },
-  { type: 'ComputeResource', pathSet: ['name', 'parent'] },
-  { type: 'ClusterComputeResource', pathSet: ['name', 'parent'] },
-];
-
-/** CONTAINER_SPECS plus `extra`, merged into one PropertySpec per type (path sets united). */
-export function withContainers(extra: readonly PropertySpec[]): PropertySpec[] {
-  const paths = new Map<string, Set<string>>();
-  // One propSet per type: a filter spec listing a type twice is not something to rely on.
-  for (const s of [...CONTAINER_SPECS, ...extra]) {
-    const set = paths.get(s.type) ?? new Set<string>();
-    for (const p of s.pathSet) set.add(p);
-    paths.set(s.type, set);
-  }
-  return [...paths].map(([type, set]) => ({ type, pathSet: [...set] }));
 }
 
 // Folders nest, but never more deeply than this; a longer chain is a cycle or garbage.

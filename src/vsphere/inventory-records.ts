@@ -60,6 +60,7 @@ const HOST_FIELDS = fields<HostObject>({
   'summary.quickStats.uptime': (r, v) => void (r.uptimeSeconds = num(v)),
   'config.service.service': (r, v) => void (r.ntpRunning = ntpdRunning(v)),
   'config.dateTimeInfo.ntpConfig.server': (r, v) => void (r.ntpServers = v?.children.length),
+  'summary.quickStats.overallCpuUsage': (r, v) => void (r.cpuUsageMhz = num(v)),
   'summary.quickStats.overallMemoryUsage': (r, v) => void (r.memoryUsageBytes = mib(num(v))),
   // ESXi lists ~100 software packages as "sensors" next to a handful of hardware ones: decoded
   // on arrival, software entries dropped.

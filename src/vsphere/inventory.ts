@@ -71,6 +71,8 @@ export interface HostObject {
   ntpRunning?: boolean;
   /** NTP servers configured (config.dateTimeInfo.ntpConfig.server). */
   ntpServers?: number;
+  /** CPU in use in MHz (summary.quickStats.overallCpuUsage). */
+  cpuUsageMhz?: number;
   memoryUsageBytes?: number;
   /** Hardware sensors (runtime.healthSystemRuntime.systemHealthInfo.numericSensorInfo), decoded on arrival. */
   sensors?: NumericSensor[];

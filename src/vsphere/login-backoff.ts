@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Secret } from '../config/secret.js';
+import type { Password } from './credentials.js';
 import type { VsphereError } from './soap/errors.js';
 
 const START_MS = 15_000;
@@ -18,14 +18,14 @@ export class LoginBackoff {
   constructor(private readonly now: () => number) {}
 
   /** The earlier failure to repeat when `password` (or every password) is still waiting. */
-  blocked(password: Secret): VsphereError | undefined {
+  blocked(password: Password): VsphereError | undefined {
     const f = this.failure;
     if (!f || this.now() >= f.notBefore) return undefined;
     return f.digest === undefined || f.digest === digest(password) ? f.error : undefined;
   }
 
   /** Records a refusal of `password`; returns the wait before it is tried again, in ms. */
-  refused(password: Secret, error: VsphereError): number {
+  refused(password: Password, error: VsphereError): number {
     return this.record(digest(password), error);
   }
 
@@ -46,6 +46,6 @@ export class LoginBackoff {
   }
 }
 
-function digest(password: Secret): string {
+function digest(password: Password): string {
   return createHash('sha256').update(password.reveal()).digest('hex');
 }

@@ -114,8 +114,7 @@ export function readEntityMetric(rv: XmlNode, onSample: (s: PerfSample) => void)
 
 function sampleInfo(rv: XmlNode): { intervalSeconds: number; timestamp: number | undefined } {
   // maxSample 1 → one sampleInfo; with more, the last one is the newest.
-  const infos = rv.children.filter((c) => c.name === 'sampleInfo');
-  const info = infos[infos.length - 1];
+  const info = lastChild(rv, 'sampleInfo');
   return {
     intervalSeconds: num(info && child(info, 'interval')) ?? REALTIME_INTERVAL,
     timestamp: epochSeconds(info && child(info, 'timestamp')),
@@ -134,8 +133,14 @@ function csvSampleInfo(rv: XmlNode): { intervalSeconds: number; timestamp: numbe
 }
 
 function latestNormal(series: XmlNode): number | undefined {
-  const values = series.children.filter((c) => c.name === 'value');
-  return num(values[values.length - 1]);
+  return num(lastChild(series, 'value'));
+}
+
+// Searched from the end, without an array per call: this runs once per series of every answer.
+function lastChild(node: XmlNode, name: string): XmlNode | undefined {
+  const children = node.children;
+  for (let i = children.length - 1; i >= 0; i--) if (children[i]!.name === name) return children[i];
+  return undefined;
 }
 
 function latestCsv(series: XmlNode): number | undefined {

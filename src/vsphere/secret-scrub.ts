@@ -1,4 +1,4 @@
-import type { Secret } from '../config/secret.js';
+import type { Password } from './credentials.js';
 import { SoapTransport, type CallOptions, type TransportOptions } from './soap/transport.js';
 import type { MoRef } from './soap/envelope.js';
 import type { XmlNode } from './soap/xml.js';
@@ -17,7 +17,7 @@ export class SecretScrubber {
   private secrets: string[] = [];
 
   /** Remembers `secret` (as sent) so later texts from vCenter are scrubbed of it; returns it. */
-  remember(secret: Secret): Secret {
+  remember<T extends Password>(secret: T): T {
     const value = secret.reveal();
     if (value !== '' && this.secrets[0] !== value) {
       this.secrets = [value, ...this.secrets.filter((s) => s !== value)].slice(0, KEEP);

@@ -1,30 +1,25 @@
-import type { Logger } from 'pino';
-import type { Secret } from '../config/secret.js';
+import type { Password } from './credentials.js';
 import { el } from './soap/envelope.js';
-import { LoginBackoff } from './login-backoff.js';
+import { LoginGate, type LoginCredentials } from './login-gate.js';
+import { LoginFlight } from './login-flight.js';
 import { endOrphanSession, orphanCookies } from './orphan-session.js';
-import { msLeft, until, waitFor } from './waits.js';
+import { waitFor } from './waits.js';
 import { isVsphereError, VsphereError } from './soap/errors.js';
 import type { SoapTransport } from './soap/transport.js';
-import { child, type XmlNode } from './soap/xml.js';
 import { retrieveServiceContent, type ServiceContent } from './service-content.js';
+import { sessionAlive } from './session-check.js';
 import { describe, Keepalive } from './keepalive.js';
 import { LoginFailureLog } from './login-log.js';
 
 export { describe } from './keepalive.js';
 
 /** What the session needs from the outside world. */
-export interface SessionOptions {
-  user: string;
-  /** Read at every login attempt, so a rotated or fixed password file needs no restart. */
-  password: () => Promise<Secret>;
+export interface SessionOptions extends LoginCredentials {
   keepaliveIntervalMs: number;
   /** Deadline of one login attempt (password, ServiceContent, Login): a trickled answer is abandoned then. */
   loginTimeoutMs?: number;
-  logger: Logger;
   /** The target's URL, named in the hints of failed-login log lines. */
   url?: URL;
-  now?: () => number;
 }
 
 /** Login bookkeeping exposed as metrics. */
@@ -34,12 +29,8 @@ export interface SessionStats {
   relogins: number;
 }
 
-const LOGIN_TIMEOUT_MS = 30_000;
 // Bound of the Logout of a session given up before a re-login (on top of the login deadline).
 const OLD_LOGOUT_MS = 2000;
-
-// vCenter SSO locks an account after 5 failed logins in 180 s (default policy): back off so that
-// at most 4 attempts fall in any 180 s window (15 s, 30 s, 60 s, … between attempts).
 
 /**
  * One persistent vCenter session: a single Login shared by concurrent callers, a CurrentTime
@@ -51,29 +42,29 @@ export class Session {
   readonly stats: SessionStats = { logins: 0, loginFailures: 0, relogins: 0 };
   content: ServiceContent | undefined;
   private loggedIn = false;
-  private inflight: Promise<void> | undefined;
-  /** Aborts the login in flight (shutdown). */
-  private loginAbort: AbortController | undefined;
-  /** Fires at the shutdown deadline; bounds the Logout of a session an aborted Login left. */
-  private closeSignal: AbortSignal | undefined;
+  private readonly flight: LoginFlight<void>;
   /** The session check of recover() in progress, shared by every call that failed under `generation`. */
   private check: { generation: number; valid: Promise<boolean> } | undefined;
   private readonly keepalive: Keepalive;
-  private closed = false;
-  private readonly backoff: LoginBackoff;
+  private readonly gate: LoginGate;
   private readonly failures: LoginFailureLog;
   /** The last login error attempt() logged itself. */
   private logged: unknown;
-  private readonly now: () => number;
 
   constructor(
     private readonly transport: SoapTransport,
     private readonly opts: SessionOptions,
   ) {
-    this.now = opts.now ?? Date.now;
-    this.backoff = new LoginBackoff(this.now);
+    this.gate = new LoginGate(opts, 'vCenter rejected the login');
     this.failures = new LoginFailureLog(opts.logger, opts.user, opts.url);
-    this.keepalive = new Keepalive(transport, opts.keepaliveIntervalMs, opts.logger, this.now);
+    this.keepalive = new Keepalive(transport, opts.keepaliveIntervalMs, opts.logger, opts.now ?? Date.now);
+    this.flight = new LoginFlight({
+      what: 'session',
+      timeoutMs: opts.loginTimeoutMs,
+      // Refused passwords and cookie-less answers were logged (with their back-off) by attempt().
+      settled: (e) =>
+        e === undefined ? this.failures.succeeded() : this.failures.failed(e, e === this.logged),
+    });
   }
 
   /** Why the last login failed, with a hint at the fix; undefined once one succeeds. */
@@ -88,15 +79,10 @@ export class Session {
 
   /** Resolves when a valid session exists, logging in (once, shared) if needed. */
   async ensure(signal?: AbortSignal): Promise<ServiceContent> {
-    if (this.closed) throw new VsphereError('VSPHERE_CLOSED', 'session is closed');
+    this.flight.assertOpen();
     this.keepalive.touch();
-    if (!this.loggedIn) {
-      // Concurrent first scrapes share one login attempt.
-      this.inflight ??= this.login().finally(() => {
-        this.inflight = undefined;
-      });
-      await waitFor(this.inflight, signal, 'deadline reached while waiting for login');
-    }
+    // Concurrent first scrapes share one login attempt.
+    if (!this.loggedIn) await this.flight.join((s) => this.attempt(s), signal);
     if (!this.content) throw new VsphereError('VSPHERE_NOT_AUTHENTICATED', 'no session');
     return this.content;
   }
@@ -107,14 +93,14 @@ export class Session {
    * Returns true when the caller should retry its call.
    */
   async recover(generation: number, signal?: AbortSignal): Promise<boolean> {
-    if (this.closed) return false;
+    if (this.flight.closed) return false;
     if (generation === this.generation && this.loggedIn) {
       // Calls failing together (parallel QueryPerf after a TerminateSession) share one check, so
       // one lost session is one re-login: separate checks each counted a re-login, and a check
       // answering after another caller's new Login would have logged in again, orphaning that session.
       let check = this.check;
       if (check?.generation !== generation) {
-        const valid: Promise<boolean> = this.stillValid(signal)
+        const valid: Promise<boolean> = this.alive(signal)
           .then((ok) => {
             if (!ok && generation === this.generation && this.loggedIn) {
               this.opts.logger.info(
@@ -149,21 +135,15 @@ export class Session {
    * abandoned; a session its answer already named is logged out too.
    */
   async close(deadline = Date.now() + 2000): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.flight.closed) return;
     this.keepalive.stop();
-    this.closeSignal = AbortSignal.timeout(msLeft(deadline));
-    const login = this.inflight;
-    if (login) {
-      await until(login, Date.now() + msLeft(deadline) / 2);
-      this.loginAbort?.abort(new Error('exporter shutting down'));
-      // Its answer may have named a session: the abandoned login logs it out by the deadline.
-      await until(login, deadline);
-    }
+    await this.flight.close(deadline);
     if (this.loggedIn && this.content) {
       this.loggedIn = false;
       try {
-        await this.transport.call('Logout', this.content.sessionManager, '', { signal: this.closeSignal });
+        await this.transport.call('Logout', this.content.sessionManager, '', {
+          signal: this.flight.closeSignal,
+        });
         this.opts.logger.info('logged out of vCenter');
       } catch (e) {
         this.opts.logger.warn({ error: describe(e) }, 'vCenter Logout failed');
@@ -172,47 +152,15 @@ export class Session {
     this.transport.clearSession();
   }
 
-  private async login(): Promise<void> {
-    const abort = (this.loginAbort = new AbortController());
-    const timeoutMs = this.opts.loginTimeoutMs ?? LOGIN_TIMEOUT_MS;
-    const timeout = AbortSignal.timeout(timeoutMs);
-    try {
-      await this.attempt(AbortSignal.any([abort.signal, timeout]));
-      this.failures.succeeded();
-    } catch (e) {
-      const err =
-        timeout.aborted && isVsphereError(e, 'VSPHERE_ABORTED')
-          ? // A Login answer trickled byte by byte never trips the per-chunk body timeout: this does,
-            // so the next scrape tries again instead of waiting behind a login that may never end.
-            new VsphereError(
-              'VSPHERE_TIMEOUT',
-              `${e.method ?? 'Login'}: no complete answer from vCenter within the login deadline of ${timeoutMs / 1000} s`,
-              { method: e.method ?? 'Login', cause: e },
-            )
-          : e;
-      // Refused passwords and cookie-less answers were logged (with their back-off) by attempt().
-      this.failures.failed(err, err === this.logged);
-      throw err;
-    } finally {
-      if (this.loginAbort === abort) this.loginAbort = undefined;
-    }
-  }
-
   private async attempt(signal: AbortSignal): Promise<void> {
-    let password: Secret;
+    let password: Password;
     try {
-      password = await waitFor(this.opts.password(), signal, 'deadline reached while reading the password');
+      password = await this.gate.password(signal);
     } catch (e) {
       this.stats.loginFailures++;
-      // The file vanished, became unreadable or blocks (a FIFO without writer) after start: say so,
-      // without guessing at vCenter.
-      throw new VsphereError(
-        'VSPHERE_PASSWORD_UNREADABLE',
-        e instanceof Error ? e.message.replace(/^config error: /, '') : String(e),
-      );
+      throw e;
     }
-    const refused = this.backoff.blocked(password);
-    if (refused) throw refused;
+    this.gate.check(password);
     let setCookie: string[] = [];
     try {
       this.content ??= await retrieveServiceContent(this.transport, signal);
@@ -241,11 +189,7 @@ export class Session {
       }
       if (isVsphereError(e, 'VSPHERE_INVALID_LOGIN')) {
         this.stats.loginFailures++;
-        const backoffMs = this.backoff.refused(password, e);
-        this.opts.logger.error(
-          { user: this.opts.user, retryInSeconds: backoffMs / 1000 },
-          'vCenter rejected the login',
-        );
+        this.gate.refused(password, e);
         this.logged = e;
       } else if (isVsphereError(e)) {
         this.stats.loginFailures++;
@@ -255,7 +199,7 @@ export class Session {
       throw e;
     }
     if (!this.transport.hasSession) await this.noCookie(setCookie);
-    this.backoff.succeeded();
+    this.gate.succeeded();
     this.loggedIn = true;
     this.generation++;
     this.stats.logins++;
@@ -264,7 +208,7 @@ export class Session {
       'logged in to vCenter',
     );
     // A login that lands while close() waits for it must not restart the keepalive close() stopped.
-    if (!this.closed) this.keepalive.start(() => this.loggedIn);
+    if (!this.flight.closed) this.keepalive.start(() => this.loggedIn);
   }
 
   /**
@@ -280,7 +224,7 @@ export class Session {
       { method: 'Login' },
     );
     const ended = await this.endOrphan(orphanCookies(setCookie), 'Login answer without a session cookie');
-    const backoffMs = this.backoff.failed(error);
+    const backoffMs = this.gate.failed(error);
     this.opts.logger.error(
       { user: this.opts.user, retryInSeconds: backoffMs / 1000, sessionLoggedOut: ended },
       'vCenter Login answer had no session cookie; login failed',
@@ -289,38 +233,21 @@ export class Session {
     throw error;
   }
 
-  private async stillValid(signal?: AbortSignal): Promise<boolean> {
-    if (!this.content) return false;
-    try {
-      // Straight on the transport, not retrieveOne(): that goes through VimClient.invoke, whose
-      // NotAuthenticated handling would call back into recover().
-      const res = await this.transport.call(
-        'RetrievePropertiesEx',
-        this.content.propertyCollector,
-        '<specSet><propSet><type>SessionManager</type><pathSet>currentSession</pathSet></propSet>' +
-          `<objectSet><obj type="SessionManager">${this.content.sessionManager.value}</obj></objectSet></specSet><options/>`,
-        { signal },
-      );
-      // An expired session reads currentSession as unset rather than failing.
-      const objects = child(res, 'returnval') && child(child(res, 'returnval') as XmlNode, 'objects');
-      return objects !== undefined && child(objects, 'propSet') !== undefined;
-    } catch (e) {
-      if (isVsphereError(e, 'VSPHERE_NOT_AUTHENTICATED')) return false;
-      // Unknown (timeout, network, abort): logging in again would orphan a session that may well
-      // still be alive on vCenter, so fail this call instead and let the next scrape find out.
-      throw e;
-    }
+  /** Whether vCenter still knows the session (throws when it cannot tell). */
+  private alive(signal?: AbortSignal): Promise<boolean> {
+    return this.content ? sessionAlive(this.transport, this.content, signal) : Promise.resolve(false);
   }
 
   /** Logs out a session the exporter cannot use (bounded, and by the shutdown deadline once closing). */
   private endOrphan(cookies: string[], why: string, own = false): Promise<boolean> {
     if (!this.content) return Promise.resolve(false);
+    const outer = this.flight.closeSignal;
     return endOrphanSession(this.transport, this.content.sessionManager, cookies, {
       why,
       own,
       user: this.opts.user,
       logger: this.opts.logger,
-      ...(this.closeSignal && { outer: this.closeSignal }),
+      ...(outer && { outer }),
     });
   }
 }

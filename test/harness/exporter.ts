@@ -52,20 +52,26 @@ function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
 }
 
 /** Spawns `node dist/main.js args`, optionally under a lower open-files limit. */
-function spawnExporter(args: string[], env: Record<string, string>, ulimitNofile?: number): ChildProcess {
-  if (!existsSync(exporterEntry)) throw new Error(`${exporterEntry} is missing: run npm run build first`);
+function spawnExporter(
+  args: string[],
+  env: Record<string, string>,
+  ulimitNofile?: number,
+  nodeArgs: readonly string[] = [],
+  entry: string = exporterEntry,
+): ChildProcess {
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run npm run build first`);
   const node = process.execPath;
   const opts = { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] as ('ignore' | 'pipe')[] };
   // setpriv and bash both exec, so the pid we hold is node's. Arguments travel as "$@", never
   // through the shell's parser.
   const [cmd, argv] =
     ulimitNofile === undefined
-      ? orphanSafe(node, [exporterEntry, ...args])
+      ? orphanSafe(node, [...nodeArgs, entry, ...args])
       : orphanSafe('bash', [
           '-c',
           `ulimit -n ${Math.trunc(ulimitNofile)} && exec "$0" "$@"`,
           node,
-          exporterEntry,
+          entry,
           ...args,
         ]);
   const child = spawn(cmd, argv, opts);
@@ -75,10 +81,19 @@ function spawnExporter(args: string[], env: Record<string, string>, ulimitNofile
 
 /** Starts the exporter on 127.0.0.1:0 with JSON logs and waits for it to listen (and, by default, be ready). */
 export async function startExporter(
-  opts: { env?: Record<string, string>; args?: string[]; ulimitNofile?: number; waitReady?: boolean } = {},
+  opts: {
+    env?: Record<string, string>;
+    args?: string[];
+    ulimitNofile?: number;
+    waitReady?: boolean;
+    /** Flags for node itself that NODE_OPTIONS does not take (e.g. --cpu-prof); not with ulimitNofile. */
+    nodeArgs?: string[];
+    /** Another build's main.js (default: dist/main.js), e.g. to compare two versions. */
+    entry?: string;
+  } = {},
 ): Promise<ExporterProcess> {
   const args = ['--web.listen-address=127.0.0.1:0', '--log.format=json', ...(opts.args ?? [])];
-  const child = spawnExporter(args, cleanEnv(opts.env), opts.ulimitNofile);
+  const child = spawnExporter(args, cleanEnv(opts.env), opts.ulimitNofile, opts.nodeArgs, opts.entry);
   const exited = closed(child);
   const logs: Record<string, unknown>[] = [];
   let onLog: ((entry: Record<string, unknown>) => void) | undefined;

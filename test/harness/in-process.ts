@@ -6,7 +6,7 @@ import { VimClient } from '../../src/vsphere/client.js';
 import { fetchInventory } from '../../src/vsphere/inventory.js';
 import { inventorySpecs } from '../../src/vsphere/inventory-specs.js';
 import { AlarmNames } from '../../src/vsphere/alarm-names.js';
-import { ALL_COLLECTORS } from './all-collectors.js';
+import { allCollectorProperties } from '../../src/collectors/registry.js';
 import { PerfManager } from '../../src/vsphere/perf-manager.js';
 import { Session } from '../../src/vsphere/session.js';
 import { SoapTransport } from '../../src/vsphere/soap/transport.js';
@@ -28,7 +28,7 @@ export async function inProcessContext(
   });
   const session = new Session(transport, {
     user: vc.user,
-    password: () => Promise.resolve(new Secret(vc.password)),
+    password: { read: () => Promise.resolve(new Secret(vc.password)) },
     keepaliveIntervalMs: 0,
     logger,
   });
@@ -37,11 +37,10 @@ export async function inProcessContext(
   try {
     const signal = AbortSignal.timeout(timeoutMs);
     const ctx: CollectContext = {
-      client,
       perf: new PerfManager(client, { concurrency: 2 }),
       inventory: await fetchInventory(
         client,
-        inventorySpecs(ALL_COLLECTORS.flatMap((c) => c.properties ?? [])),
+        inventorySpecs(allCollectorProperties()),
         signal,
         new AlarmNames(client, logger),
       ),

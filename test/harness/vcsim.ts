@@ -74,7 +74,7 @@ const STOP_GRACE_MS = 5_000;
 
 /** Starts a simulator (default VPX model, plus `args`) that accepts only `user`/`password`. */
 export async function startVcsim(
-  opts: { user?: string; password?: string; args?: readonly string[] } = {},
+  opts: { user?: string; password?: string; args?: readonly string[]; startTimeoutMs?: number } = {},
 ): Promise<Vcsim> {
   const user = opts.user ?? 'exporter';
   const password = opts.password ?? 's3cret-pässword';
@@ -109,10 +109,9 @@ export async function startVcsim(
 
   try {
     const first = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`vcsim printed no URL within ${START_TIMEOUT_MS} ms`)),
-        START_TIMEOUT_MS,
-      );
+      // A 50,000-VM model takes vcsim minutes to build before it listens.
+      const startMs = opts.startTimeoutMs ?? START_TIMEOUT_MS;
+      const timer = setTimeout(() => reject(new Error(`vcsim printed no URL within ${startMs} ms`)), startMs);
       let seen = false;
       // Keep reading stdout after the first line so the pipe never fills up.
       eachLine(child.stdout, (line) => {

@@ -8,6 +8,8 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -17,6 +19,9 @@ import { optionsFromEnv, runBenchmark, type BenchResult } from '../../bench/run.
 import { startCountingProxy, type CountingProxy } from '../../bench/counting-proxy.js';
 import { measureFloor } from '../../bench/floor.js';
 import { formatReport } from '../../bench/report.js';
+import { runGovmomi } from '../../bench/govmomi.js';
+import { repoRoot } from '../harness/procs.js';
+import { startVcsim, type Vcsim } from '../harness/vcsim.js';
 
 void describe('npm run bench, smallest size (BENCH_SIZES=1000 BENCH_SCRAPES=1)', () => {
   let dir: string;
@@ -24,7 +29,12 @@ void describe('npm run bench, smallest size (BENCH_SIZES=1000 BENCH_SCRAPES=1)',
   let file: string;
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'vsx-bench-smoke-'));
-    const opts = optionsFromEnv({ BENCH_SIZES: '1000', BENCH_SCRAPES: '1', BENCH_RESULTS_DIR: dir });
+    const opts = optionsFromEnv({
+      BENCH_SIZES: '1000',
+      BENCH_SCRAPES: '1',
+      BENCH_RESULTS_DIR: dir,
+      BENCH_GOVMOMI: '0',
+    });
     ({ result, file } = await runBenchmark({ ...opts, log: () => undefined }));
   });
   after(() => {
@@ -99,6 +109,7 @@ void describe('npm run bench with a latency (BENCH_SIZES=20 BENCH_LATENCY_MS=40)
         BENCH_WARMUP: '1',
         BENCH_FLOOR_RUNS: '1',
         BENCH_RESULTS_DIR: dir,
+        BENCH_GOVMOMI: '0',
         ...env,
       });
       return (await runBenchmark({ ...opts, log: () => undefined })).result;
@@ -158,6 +169,117 @@ void describe('npm run bench with a latency (BENCH_SIZES=20 BENCH_LATENCY_MS=40)
     assert.ok(shortest < 0.95 * LATENCY, `${shortest} ms`);
   });
 });
+/** Builds the govmomi program; the reason it could not be built, or undefined. */
+async function buildGovmomiBench(): Promise<string | undefined> {
+  try {
+    await promisify(execFile)('bash', [join(repoRoot, 'scripts', 'build-govmomi-bench.sh')], {
+      cwd: repoRoot,
+    });
+    return undefined;
+  } catch (err) {
+    return `govmomi comparison not built (Go toolchain or Debian's govmomi source missing?): ${String(err).slice(0, 300)}`;
+  }
+}
+
+void describe('the govmomi comparison (BENCH_GOVMOMI=1, Telegraf-style collection)', () => {
+  const LATENCY = 40;
+  let skip: string | undefined;
+  let result: BenchResult;
+  before(async () => {
+    skip = await buildGovmomiBench();
+    if (skip) return console.error(`NOTICE: ${skip}; skipping`);
+    const dir = mkdtempSync(join(tmpdir(), 'vsx-bench-govmomi-'));
+    try {
+      const opts = optionsFromEnv({
+        BENCH_SIZES: '20',
+        BENCH_LATENCY_MS: String(LATENCY),
+        BENCH_SCRAPES: '1',
+        BENCH_WARMUP: '1',
+        BENCH_FLOOR_RUNS: '1',
+        BENCH_RESULTS_DIR: dir,
+        BENCH_GOVMOMI: '1',
+        BENCH_GOVMOMI_COLLECTIONS: '2',
+      });
+      result = (await runBenchmark({ ...opts, log: () => undefined })).result;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  void test('runs on the same vcsim after the exporter: its calls counted per phase at the proxy', (t) => {
+    if (skip) return t.skip(skip);
+    const r = result.sizes[0]!;
+    const g = r.govmomi!;
+    assert.ok(g, 'govmomi result');
+    assert.deepEqual(
+      g.phases.map((p) => p.phase),
+      ['login', 'discover', 'collect1', 'collect2', 'logout'],
+    );
+    // 20 VMs and 1 host, each asked for sample.conf's counters that vcsim knows.
+    assert.equal(g.objects, 21);
+    assert.ok(g.metricsPerObject > 10, String(g.metricsPerObject));
+    assert.deepEqual(g.phases[0]!.calls, {
+      Login: 1,
+      QueryOptions: 1,
+      RetrieveServiceContent: 1,
+      CreateContainerView: 1,
+    });
+    assert.deepEqual(g.phases.at(-1)!.calls, { Logout: 1 });
+    // A steady collection: one QueryPerf per kind (21 objects × their counters < 50,000 metric
+    // ids), each Telegraf getClient preceded by a GetCurrentTime.
+    assert.equal(g.collect.calls.QueryPerf, 2);
+    assert.deepEqual(Object.keys(g.collect.calls), ['CurrentTime', 'QueryPerf']);
+    assert.equal(g.collect.totalCalls, g.collect.calls.QueryPerf + g.collect.calls.CurrentTime!);
+    assert.equal(g.cycle.calls.Login, 1);
+    assert.ok((g.cycle.calls.CreateContainerView ?? 0) >= 4 && (g.cycle.calls.RetrieveProperties ?? 0) >= 2);
+    assert.ok(g.collect.samples > 20, String(g.collect.samples));
+    // getClient, GetCurrentTime, getClient, QueryPerf: at least four delays one after the other.
+    assert.ok(g.collect.wallMs >= 4 * LATENCY, String(g.collect.wallMs));
+    assert.ok(g.cycle.wallMs > g.phases[2]!.wallMs && g.peakRssMiB > 0);
+    assert.ok(Number.isFinite(r.ratioToGovmomi) && r.ratioToGovmomi > 0);
+    const report = formatReport(result.sizes, null);
+    assert.match(report, /govmomi \(Telegraf-style collection/);
+    assert.match(report, /ratioToGovmomi (met|MISSED)/);
+    assert.deepEqual(result.options.govmomi, {
+      collections: 2,
+      objectsPerQuery: 0,
+      metrics: 'sample',
+      concurrency: 1,
+      timeoutMs: 600_000,
+    });
+  });
+
+  void test('BENCH_GOVMOMI_OBJECTS bounds the realtime objects per QueryPerf', async (t) => {
+    if (skip) return t.skip(skip);
+    let vc: Vcsim | undefined;
+    try {
+      vc = await startVcsim({ args: ['-cluster', '1', '-host', '1', '-vm', '20', '-standalone-host', '0'] });
+      const g = await runGovmomi(vc.url, vc, {
+        collections: 1,
+        objectsPerQuery: 8,
+        metrics: 'sample',
+        concurrency: 1,
+        timeoutMs: 60_000,
+      });
+      // 20 VMs at 8 per call and 1 host.
+      assert.equal(g.collect.calls.QueryPerf, 4);
+      assert.equal(g.phases.find((p) => p.phase === 'collect1')!.queries, 4);
+    } finally {
+      await vc?.stop();
+    }
+  });
+
+  void test('BENCH_GOVMOMI is checked', () => {
+    assert.throws(() => optionsFromEnv({ BENCH_GOVMOMI: 'yes' }), /BENCH_GOVMOMI must be 0 or 1/);
+    assert.equal(optionsFromEnv({ BENCH_GOVMOMI: '0' }).govmomi, undefined);
+    if (!skip)
+      assert.throws(
+        () => optionsFromEnv({ BENCH_GOVMOMI: '1', BENCH_GOVMOMI_METRICS: 'some' }),
+        /BENCH_GOVMOMI_METRICS must be sample or all/,
+      );
+  });
+});
+
 /**
  * A fake vCenter answering every call after DELAY_MS: it records, per QueryPerf, each entity's
  * metric ids, the most QueryPerf in flight at once, and the order of methods; only cookie "abc" is let in.

@@ -1,26 +1,21 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from 'pino';
-import type { Secret } from '../../config/secret.js';
-import { LoginBackoff } from '../login-backoff.js';
+import { describe } from '../keepalive.js';
+import { LoginFlight } from '../login-flight.js';
+import { LoginGate, type LoginCredentials } from '../login-gate.js';
 import { SecretScrubber } from '../secret-scrub.js';
-import { waitFor } from '../waits.js';
 import { VsphereError } from '../soap/errors.js';
 import { basicAuth, vapiValue } from './response.js';
 import type { RestTransport } from './transport.js';
 
 /** What the REST session needs from the outside world. */
-export interface RestSessionOptions {
-  user: string;
-  /** Read at every login, so a rotated password file needs no restart. */
-  password: () => Promise<Secret>;
-  logger: Logger;
-  now?: () => number;
+export interface RestSessionOptions extends LoginCredentials {
+  /** Deadline of one login (password and vCenter's answer). */
+  loginTimeoutMs?: number | undefined;
 }
 
 const SESSION_PATH = '/rest/com/vmware/cis/session';
 const SESSION_HEADER = 'vmware-api-session-id';
-// The REST login goes to the same SSO as the SOAP one, whose default policy locks an account after
-// 5 failures in 180 s: the same back-off as the SOAP session (retry the same password at most 4×/180 s).
+// Shutdown budget when the caller gives no deadline.
+const CLOSE_MS = 1500;
 
 /**
  * One kept vAPI session (the Automation REST API's own, separate from the SOAP one): a single
@@ -29,19 +24,18 @@ const SESSION_HEADER = 'vmware-api-session-id';
  */
 export class RestSession {
   private id: string | undefined;
-  private inflight: Promise<string> | undefined;
-  private closed = false;
-  private readonly backoff: LoginBackoff;
-  private readonly now: () => number;
-  /** vCenter's error texts pass here: the password sent is removed from them. */
-  private readonly scrubber = new SecretScrubber();
+  private readonly flight: LoginFlight<string>;
+  private readonly gate: LoginGate;
+  /** vCenter's error texts pass here: the passwords sent are removed from them. */
+  private readonly scrubber: SecretScrubber;
 
   constructor(
     private readonly transport: RestTransport,
     private readonly opts: RestSessionOptions,
   ) {
-    this.now = opts.now ?? Date.now;
-    this.backoff = new LoginBackoff(this.now);
+    this.scrubber = opts.scrubber ?? new SecretScrubber();
+    this.flight = new LoginFlight({ what: 'REST session', timeoutMs: opts.loginTimeoutMs });
+    this.gate = new LoginGate({ ...opts, scrubber: this.scrubber }, 'vCenter rejected the REST login');
   }
 
   /** Sends an authenticated request and returns the answer's `value`; one re-login on 401. */
@@ -80,60 +74,36 @@ export class RestSession {
     return vapiValue(res, label);
   }
 
-  /** Deletes the session (bounded by `timeoutMs`) and closes the transport; later calls fail. */
-  async close(timeoutMs = 1500): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    const deadline = AbortSignal.timeout(timeoutMs);
-    // A login still in flight gets part of the budget; if it lands after that, login() deletes it.
-    if (this.inflight)
-      await Promise.race([
-        this.inflight.catch(() => undefined),
-        sleep(timeoutMs / 2, undefined, { ref: false }),
-      ]);
+  /**
+   * Deletes the session and closes the transport, all by `deadline` (ms since the epoch); later
+   * calls fail with VSPHERE_CLOSED. A login in flight gets half of the time left to land.
+   */
+  async close(deadline = Date.now() + CLOSE_MS): Promise<void> {
+    if (this.flight.closed) return;
+    // A login landing after this is deleted by login() itself.
+    await this.flight.close(deadline);
     const id = this.id;
     this.id = undefined;
     if (id !== undefined) {
       try {
-        const res = await this.transport.request({
-          method: 'DELETE',
-          path: SESSION_PATH,
-          headers: { [SESSION_HEADER]: id },
-          signal: deadline,
-        });
-        vapiValue(res, `DELETE ${SESSION_PATH}`);
+        await this.delete(id, this.flight.closeSignal);
         this.opts.logger.info('logged out of the vCenter REST session');
       } catch (e) {
-        this.opts.logger.warn({ error: String(e) }, 'vCenter REST session logout failed');
+        this.opts.logger.warn({ error: describe(e) }, 'vCenter REST session logout failed');
       }
     }
     await this.transport.close();
   }
 
   private ensure(signal: AbortSignal): Promise<string> {
-    if (this.closed) return Promise.reject(new VsphereError('VSPHERE_CLOSED', 'REST session is closed'));
+    this.flight.assertOpen();
     if (this.id !== undefined) return Promise.resolve(this.id);
-    this.inflight ??= this.login(signal).finally(() => {
-      this.inflight = undefined;
-    });
-    return this.inflight;
+    return this.flight.join((s) => this.login(s), signal);
   }
 
   private async login(signal: AbortSignal): Promise<string> {
-    let password: Secret;
-    try {
-      // A password file that blocks (a FIFO without writer) must not hold the login past its deadline.
-      password = this.scrubber.remember(
-        await waitFor(this.opts.password(), signal, 'deadline reached while reading the password'),
-      );
-    } catch (e) {
-      throw new VsphereError(
-        'VSPHERE_PASSWORD_UNREADABLE',
-        e instanceof Error ? e.message.replace(/^config error: /, '') : String(e),
-      );
-    }
-    const refused = this.backoff.blocked(password);
-    if (refused) throw refused;
+    const password = await this.gate.password(signal);
+    this.gate.check(password);
     const label = `POST ${SESSION_PATH}`;
     const res = await this.transport.request({
       method: 'POST',
@@ -147,11 +117,7 @@ export class RestSession {
         `${label}: vCenter rejected the REST login of ${this.opts.user} (HTTP ${res.status})`,
         { statusCode: res.status, method: label },
       );
-      const backoffMs = this.backoff.refused(password, error);
-      this.opts.logger.error(
-        { user: this.opts.user, retryInSeconds: backoffMs / 1000 },
-        'vCenter rejected the REST login',
-      );
+      this.gate.refused(password, error);
       throw error;
     }
     const id = vapiValue(res, label);
@@ -159,16 +125,24 @@ export class RestSession {
       throw new VsphereError('VSPHERE_BAD_RESPONSE', `${label}: no session id in the answer`, {
         method: label,
       });
-    this.backoff.succeeded();
-    if (this.closed) {
+    this.gate.succeeded();
+    if (this.flight.closed) {
       // close() raced the login: do not leave the new session behind on vCenter.
-      await this.transport
-        .request({ method: 'DELETE', path: SESSION_PATH, headers: { [SESSION_HEADER]: id } })
-        .catch(() => undefined);
+      await this.delete(id, this.flight.closeSignal).catch(() => undefined);
       throw new VsphereError('VSPHERE_CLOSED', 'REST session is closed');
     }
     this.id = id;
     this.opts.logger.info({ user: this.opts.user }, 'logged in to the vCenter REST API');
     return id;
+  }
+
+  private async delete(id: string, signal: AbortSignal | undefined): Promise<void> {
+    const res = await this.transport.request({
+      method: 'DELETE',
+      path: SESSION_PATH,
+      headers: { [SESSION_HEADER]: id },
+      signal,
+    });
+    vapiValue(res, `DELETE ${SESSION_PATH}`);
   }
 }

@@ -1,7 +1,8 @@
 import { poolOptions, type ConnectionOptions } from '../pool-options.js';
 import { Pool } from 'undici';
 import { VsphereError } from '../soap/errors.js';
-import { toVsphereError } from '../soap/transport.js';
+import { toVsphereError } from '../http-errors.js';
+import { readBody } from '../body-reader.js';
 
 /** How to reach vCenter's vAPI endpoint: same TLS and limits as the SOAP transport. */
 export interface RestTransportOptions extends ConnectionOptions {
@@ -27,8 +28,8 @@ export interface RestResponse {
 }
 
 /**
- * JSON over one undici Pool with the SOAP transport's discipline: explicit timeouts, a response
- * size cap, and every body consumed or destroyed so no socket outlives a failed call.
+ * JSON over one undici Pool with the SOAP transport's discipline: explicit timeouts, and the one
+ * body reader (size cap, every body consumed or destroyed so no socket outlives a failed call).
  */
 export class RestTransport {
   private readonly pool: Pool;
@@ -67,31 +68,14 @@ export class RestTransport {
       body: req.body === undefined ? null : JSON.stringify(req.body),
       signal: req.signal,
     });
-    let consumed = false;
-    try {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        size += chunk.length;
-        if (size > this.opts.maxResponseBytes) {
-          throw new VsphereError(
-            'VSPHERE_RESPONSE_TOO_LARGE',
-            `${label}: response over ${this.opts.maxResponseBytes} bytes`,
-            { method: label },
-          );
-        }
-        chunks.push(chunk);
-      }
-      consumed = true;
-      return { status: res.statusCode, json: parseJson(Buffer.concat(chunks).toString('utf8')) };
-    } finally {
-      // Same as the SOAP transport: an unread body pins its socket; destroy it, swallowing the
-      // RequestAbortedError that destroying an unfinished body emits.
-      if (!consumed && !res.body.destroyed) {
-        res.body.on('error', () => undefined);
-        res.body.destroy();
-      }
-    }
+    const chunks: Buffer[] = [];
+    await readBody(res.body, {
+      label,
+      maxBytes: this.opts.maxResponseBytes,
+      signal: req.signal,
+      onChunk: (chunk) => chunks.push(chunk),
+    });
+    return { status: res.statusCode, json: parseJson(Buffer.concat(chunks).toString('utf8')) };
   }
 }
 

@@ -14,6 +14,7 @@ export type VsphereErrorCode =
   | 'VSPHERE_BAD_RESPONSE'
   | 'VSPHERE_ABORTED'
   | 'VSPHERE_CLOSED'
+  | 'VSPHERE_INVENTORY_LOADING'
   | 'VSPHERE_PASSWORD_UNREADABLE';
 
 /** Details a caller may branch on; never contains credentials or session cookies. */

@@ -1,10 +1,11 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { poolOptions, type ConnectionOptions } from '../pool-options.js';
-import { Pool, errors as undiciErrors } from 'undici';
+import { Pool } from 'undici';
 import { VsphereError } from './errors.js';
 import { explainTls } from '../tls-explain.js';
 import type { CertificateInfo } from '../certificate-info.js';
+import { toVsphereError } from '../http-errors.js';
 import { faultToError } from './faults.js';
 import { envelope, type MoRef } from './envelope.js';
 import { child, SoapXmlParser, type StreamSpec, type XmlNode } from './xml.js';
@@ -37,17 +38,6 @@ export const COOKIE_NAME = 'vmware_soap_session';
 // Parsing an answer already in the socket's buffer never waits for I/O: give the event loop a
 // turn this often, so /-/healthy and other targets' scrapes are served while a large one parses.
 const PARSE_SLICE_MS = 10;
-// Node's TLS error codes, with what an operator has to do about each.
-const TLS_REASONS: Record<string, string> = {
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'certificate signed by a CA this exporter does not trust (set ca_file)',
-  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'certificate signed by a CA this exporter does not trust (set ca_file)',
-  SELF_SIGNED_CERT_IN_CHAIN: 'certificate chain ends in an untrusted self-signed CA (set ca_file to it)',
-  DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed certificate (set ca_file to it, or replace it)',
-  CERT_HAS_EXPIRED: 'certificate has expired',
-  CERT_NOT_YET_VALID: 'certificate is not valid yet (check both clocks)',
-  ERR_TLS_CERT_ALTNAME_INVALID: 'certificate does not name this host (fix the URL or set server_name)',
-  ERR_SSL_WRONG_VERSION_NUMBER: 'the server does not speak TLS on this port (http:// URL?)',
-};
 
 /**
  * SOAP over one undici Pool: bounded keep-alive connections, explicit timeouts, a response size cap,
@@ -66,15 +56,18 @@ export class SoapTransport {
   constructor(private readonly opts: TransportOptions) {
     this.path = opts.url.pathname;
     this.limits = xmlLimits(opts.maxResponseBytes);
-    this.pool = new Pool(
-      opts.url.origin,
-      poolOptions({
+    // undici's own size cap is per pool: set to the streamed bound, the answers read whole are
+    // capped at max_response_bytes by send() itself.
+    this.pool = new Pool(opts.url.origin, {
+      ...poolOptions({
         ...opts,
         onPeerCertificate: (cert) => {
           this.peer = cert;
         },
       }),
-    );
+      // (a margin above it, so that send() names the bound that was crossed)
+      maxResponseSize: this.limits.maxStreamedBytes + 1024 * 1024,
+    });
   }
 
   /** The certificate vCenter presented on the latest TLS connection (undefined for http:// or before one). */
@@ -146,6 +139,10 @@ export class SoapTransport {
         );
       }
       const parser = new SoapXmlParser(options.stream, this.limits);
+      // A streamed answer is held one element at a time (the parser bounds each element and the
+      // rest at max_response_bytes), so an inventory that fits is not refused for its total:
+      // vcsim 0.24 sends a whole first WaitForUpdatesEx at once, ignoring maxObjectUpdates.
+      const cap = options.stream ? this.limits.maxStreamedBytes : this.opts.maxResponseBytes;
       let size = 0;
       let turn = performance.now();
       for await (const chunk of res.body as AsyncIterable<Buffer>) {
@@ -155,12 +152,11 @@ export class SoapTransport {
           turn = performance.now();
         }
         size += chunk.length;
-        if (size > this.opts.maxResponseBytes) {
-          throw new VsphereError(
-            'VSPHERE_RESPONSE_TOO_LARGE',
-            `${method}: response over ${this.opts.maxResponseBytes} bytes`,
-            { method },
-          );
+        if (size > cap) {
+          const what = options.stream ? `${cap} bytes in all (streamed)` : `${cap} bytes`;
+          throw new VsphereError('VSPHERE_RESPONSE_TOO_LARGE', `${method}: response over ${what}`, {
+            method,
+          });
         }
         parser.write(chunk);
       }
@@ -216,76 +212,4 @@ export class SoapTransport {
 
 function setCookieLines(header: string | string[] | undefined): string[] {
   return Array.isArray(header) ? header : header ? [header] : [];
-}
-
-/** Maps an undici or abort failure of `method` to a VsphereError (shared with the vAPI REST client). */
-export function toVsphereError(e: unknown, method: string, signal: AbortSignal | undefined): VsphereError {
-  if (e instanceof VsphereError) {
-    e.method ??= method;
-    return e;
-  }
-  if (signal?.aborted) {
-    const reason: unknown = signal.reason;
-    const why = reason instanceof Error ? reason.message : 'aborted';
-    return new VsphereError('VSPHERE_ABORTED', `${method}: ${why}`, { method, cause: e });
-  }
-  const code = errorCode(e);
-  const msg = e instanceof Error ? e.message : String(e);
-  if (e instanceof undiciErrors.ResponseExceededMaxSizeError || code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') {
-    return new VsphereError(
-      'VSPHERE_RESPONSE_TOO_LARGE',
-      `${method}: response larger than the configured cap`,
-      { method },
-    );
-  }
-  if (
-    code === 'UND_ERR_HEADERS_TIMEOUT' ||
-    code === 'UND_ERR_BODY_TIMEOUT' ||
-    code === 'UND_ERR_CONNECT_TIMEOUT'
-  ) {
-    return new VsphereError('VSPHERE_TIMEOUT', `${method}: ${msg}`, { method, cause: e });
-  }
-  if (code === 'UND_ERR_DESTROYED' || code === 'UND_ERR_CLOSED') {
-    return new VsphereError('VSPHERE_CLOSED', `${method}: connection pool closed`, { method, cause: e });
-  }
-  const reason = code === undefined ? undefined : TLS_REASONS[code];
-  if (code && reason) {
-    const subject = certSubject(e);
-    const which = subject ? ` (certificate ${subject})` : '';
-    return new VsphereError(
-      'VSPHERE_TLS',
-      `${method}: TLS verification of vCenter failed: ${reason}${which}: ${code}: ${msg}`,
-      {
-        method,
-        cause: e,
-      },
-    );
-  }
-  return new VsphereError('VSPHERE_CONNECTION', `${method}: ${code ? `${code}: ` : ''}${msg}`, {
-    method,
-    cause: e,
-  });
-}
-
-// Node attaches the peer certificate to host-name errors; name it so the operator knows which one.
-function certSubject(e: unknown): string | undefined {
-  for (let cur: unknown = e, i = 0; cur && i < 5; i++) {
-    const cert = (cur as { cert?: { subject?: { CN?: string }; valid_to?: string } }).cert;
-    if (cert?.subject?.CN)
-      return `CN=${cert.subject.CN}${cert.valid_to ? `, valid to ${cert.valid_to}` : ''}`;
-    cur = (cur as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
-
-function errorCode(e: unknown): string | undefined {
-  let cur: unknown = e;
-  // undici wraps socket errors; the useful code (ECONNREFUSED, CERT_HAS_EXPIRED…) is on the cause.
-  for (let i = 0; i < 3 && cur instanceof Error; i++) {
-    const c = (cur as { code?: unknown }).code;
-    if (typeof c === 'string' && c !== 'UND_ERR_SOCKET') return c;
-    cur = cur.cause;
-  }
-  const c = (e as { code?: unknown } | undefined)?.code;
-  return typeof c === 'string' ? c : undefined;
 }

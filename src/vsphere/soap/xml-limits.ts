@@ -4,8 +4,20 @@
  * would cost hundreds of MiB and seconds of blocked event loop while staying under the byte cap.
  */
 export interface XmlLimits {
-  /** Elements in the whole answer, handed-over (streamed) ones included. */
+  /** Elements in a whole answer that is not streamed. */
   maxElements: number;
+  /** Elements in a whole streamed answer, handed-over ones included. */
+  maxStreamedElements: number;
+  /**
+   * Bytes of a whole streamed answer. Its memory is bounded by what is held at once
+   * (maxHeldChars, maxHeldElements), so this bounds only the parsing time a server can demand.
+   */
+  maxStreamedBytes: number;
+  /**
+   * Characters of XML held at once in a streamed answer: the element being read plus everything
+   * that is not streamed (the envelope and the answer's other fields). A byte each for ASCII.
+   */
+  maxHeldChars: number;
   /** Elements held in the tree at once: streamed elements leave it as they close. */
   maxHeldElements: number;
   /** Attributes on one element. */
@@ -28,14 +40,24 @@ const BYTES_PER_HELD_ELEMENT = 64;
 const MAX_ATTRIBUTES = 256;
 // vim25 nests a few levels deep (a snapshot tree perhaps 40); nothing legitimate comes near this.
 const MAX_DEPTH = 64;
+// A streamed answer (a first WaitForUpdatesEx, which vcsim 0.24 sends whole whatever
+// maxObjectUpdates says: ~5 KiB per VM, ~250 MiB at 50,000 VMs; RetrievePropertiesEx pages;
+// QueryPerf) is held one element at a time, so its total needs no tight bound for memory: 32 times
+// the cap (1 GiB at the default 32 MiB) only stops a server streaming without end from holding
+// the parser for minutes (~10 s of CPU per GiB); the caller's wall deadline bounds it as well.
+const STREAMED_TOTAL_FACTOR = 32;
 // Floors, so that a small byte cap does not refuse the fixed-size answers (the counter catalogue).
 const MIN_ELEMENTS = 200_000;
 const MIN_HELD_ELEMENTS = 100_000;
 
 /** The bounds for answers of at most `maxBytes` bytes. */
 export function xmlLimits(maxBytes: number): XmlLimits {
+  const streamedBytes = maxBytes * STREAMED_TOTAL_FACTOR;
   return {
     maxElements: Math.max(MIN_ELEMENTS, Math.floor(maxBytes / BYTES_PER_ELEMENT)),
+    maxStreamedElements: Math.max(MIN_ELEMENTS, Math.floor(streamedBytes / BYTES_PER_ELEMENT)),
+    maxStreamedBytes: streamedBytes,
+    maxHeldChars: maxBytes,
     maxHeldElements: Math.max(MIN_HELD_ELEMENTS, Math.floor(maxBytes / BYTES_PER_HELD_ELEMENT)),
     maxAttributes: MAX_ATTRIBUTES,
     maxDepth: MAX_DEPTH,

@@ -1,149 +1,90 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import pino from 'pino';
-import { alarmCollector } from '../../../src/collectors/alarm.js';
-import type { CollectContext, ObjectFilter } from '../../../src/collectors/collector.js';
-import { encodeFamilies, type MetricFamily } from '../../../src/exposition/index.js';
-import type { VimClient } from '../../../src/vsphere/client.js';
-import type { MoRef } from '../../../src/vsphere/soap/envelope.js';
-import { VsphereError, type VsphereErrorCode } from '../../../src/vsphere/soap/errors.js';
-import { child, SoapXmlParser, type StreamSpec, type XmlNode } from '../../../src/vsphere/soap/xml.js';
-import { find, parsePrometheusText, type Sample } from '../../harness/prom-text.js';
+import { ALARM_PROPERTIES, alarmCollector } from '../../../src/collectors/alarm.js';
+import type { ObjectFilter } from '../../../src/collectors/collector.js';
+import { MANAGED_ENTITY_TYPES } from '../../../src/collectors/entity-types.js';
+import type { ObjectContent } from '../../../src/vsphere/property-collector.js';
+import { child, parseXml } from '../../../src/vsphere/soap/xml.js';
+import { collectSamples, contextOf, inventoryOf, obj, ref, val } from '../../harness/model-fixture.js';
+import { find, type Sample } from '../../harness/prom-text.js';
 
+// Every non-VM entity as vCenter 8 answers {name, parent, overallStatus, triggeredAlarmState}.
 const FIXTURE = readFileSync(
   new URL('../../fixtures/alarm-retrieve-properties.xml', import.meta.url),
   'utf8',
 );
-const ALARM_NAMES: Record<string, string> = { 'alarm-7': 'Host connection state', 'alarm-3': 'VM CPU usage' };
 
-const envelope = (body: string): string =>
-  '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" ' +
-  `xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body>${body}</soapenv:Body></soapenv:Envelope>`;
-
-/** The Body's first element, parsed by the real streaming parser in small chunks as the transport does. */
-function answer(xml: string, stream?: StreamSpec): XmlNode {
-  const p = new SoapXmlParser(stream);
-  for (let i = 0; i < xml.length; i += 97) p.write(Buffer.from(xml.slice(i, i + 97)));
-  const body = child(p.close(), 'Body');
-  return body!.children[0]!;
+/** The fixture's objects, as the property collector hands them to the model. */
+function fixtureObjects(): ObjectContent[] {
+  const answer = child(child(parseXml(FIXTURE), 'Body')!, 'RetrievePropertiesExResponse')!;
+  return child(answer, 'returnval')!
+    .children.filter((c) => c.name === 'objects')
+    .map((o) => {
+      const ref = child(o, 'obj')!;
+      const props = o.children
+        .filter((c) => c.name === 'propSet')
+        .map((p) => [child(p, 'name')!.text, child(p, 'val')!] as const);
+      return { obj: { type: ref.attrs.type!, value: ref.text }, props: new Map(props) };
+    });
 }
 
-/** A VimClient that answers from the fixture (the ManagedEntity view) and a table of alarm names. */
-function fakeClient(
-  calls: string[],
-  missing: VsphereErrorCode = 'VSPHERE_MANAGED_OBJECT_NOT_FOUND',
-): VimClient {
-  const content = {
-    rootFolder: { type: 'Folder', value: 'group-d1' },
-    propertyCollector: { type: 'PropertyCollector', value: 'propertyCollector' },
-    viewManager: { type: 'ViewManager', value: 'ViewManager' },
-  };
-  const client = {
-    session: { generation: 1 },
-    logger: pino({ level: 'silent' }),
-    content: () => Promise.resolve(content),
-    invoke: (method: string, _self: MoRef, body: string, _signal?: AbortSignal, stream?: StreamSpec) => {
-      calls.push(
-        method === 'RetrievePropertiesEx' ? `${method} ${/<type>(\w+)<\/type>/.exec(body)?.[1]}` : method,
-      );
-      if (method === 'CreateContainerView') {
-        // VMs come from the inventory, not from this view.
-        assert.match(body, /<type>HostSystem<\/type>/);
-        assert.doesNotMatch(body, /VirtualMachine|ManagedEntity/);
-        return Promise.resolve(
-          answer(
-            envelope(
-              '<CreateContainerViewResponse xmlns="urn:vim25"><returnval type="ContainerView">session[1]v</returnval></CreateContainerViewResponse>',
-            ),
-          ),
-        );
-      }
-      if (method === 'DestroyView') return Promise.resolve(answer(envelope('<DestroyViewResponse/>')));
-      if (method === 'RetrievePropertiesEx' && body.includes('ContainerView')) {
-        return Promise.resolve(answer(FIXTURE, stream));
-      }
-      const alarm = /<obj type="Alarm">([^<]+)<\/obj>/.exec(body)?.[1];
-      const name = alarm === undefined ? undefined : ALARM_NAMES[alarm];
-      if (name === undefined) {
-        // An alarm deleted between the two reads.
-        return Promise.reject(new VsphereError(missing, 'The object has already been deleted'));
-      }
-      return Promise.resolve(
-        answer(
-          envelope(
-            '<RetrievePropertiesExResponse xmlns="urn:vim25"><returnval><objects>' +
-              `<obj type="Alarm">${alarm}</obj><propSet><name>info.name</name>` +
-              `<val xsi:type="xsd:string">${name}</val></propSet></objects></returnval></RetrievePropertiesExResponse>`,
-          ),
-        ),
-      );
-    },
-  };
-  return client as unknown as VimClient;
-}
+const vm = (moid: string, name: string, status: string): ObjectContent =>
+  obj('VirtualMachine', moid, [
+    ['name', val(name)],
+    ['parent', ref('Folder', 'group-v3')],
+    ['overallStatus', val(status)],
+  ]);
 
-async function collect(
-  filter: ObjectFilter,
-  missing?: VsphereErrorCode,
-): Promise<{ samples: Sample[]; calls: string[] }> {
-  const calls: string[] = [];
-  const families: MetricFamily[] = [];
-  const ctx = {
-    client: fakeClient(calls, missing),
-    filter,
-    inventory: {
-      vms: [
-        { moid: 'vm-57', name: 'db-01', overallStatus: 'yellow' },
-        { moid: 'vm-58', name: 'secret-vm', overallStatus: 'red' },
-        { moid: 'vm-59', name: 'web-01', overallStatus: 'purple' },
-      ],
-      path: (moid: string) =>
-        ({ 'vm-57': '/DC-west/vm/db-01', 'vm-58': '/DC-west/vm/secret-vm', 'vm-59': '/DC-west/vm/web-01' })[
-          moid
-        ],
-    },
-    signal: new AbortController().signal,
-    logger: pino({ level: 'silent' }),
-  } as unknown as CollectContext;
-  await alarmCollector.collect(ctx, (f) => families.push(f));
-  return { samples: parsePrometheusText(encodeFamilies(families).toString()).samples, calls };
-}
+const INVENTORY = inventoryOf(
+  [
+    ...fixtureObjects(),
+    vm('vm-57', 'db-01', 'yellow'),
+    vm('vm-58', 'secret-vm', 'red'),
+    vm('vm-59', 'web-01', 'purple'),
+  ],
+  // alarm-9 and alarm-66 were deleted before the model read their names.
+  {
+    alarmNames: new Map([
+      ['alarm-7', 'Host connection state'],
+      ['alarm-3', 'VM CPU usage'],
+      ['alarm-9', ''],
+    ]),
+  },
+);
+
+const collect = (filter?: ObjectFilter): Promise<Sample[]> =>
+  collectSamples(alarmCollector, contextOf(INVENTORY, filter));
 
 const hidesSecretVm: ObjectFilter = { allows: (kind, s) => !(kind === 'vm' && s.name === 'secret-vm') };
 
 test('triggered alarms: one series per alarm on its own entity, not on the ancestors it propagates to', async () => {
-  const { samples } = await collect(hidesSecretVm);
+  const samples = await collect(hidesSecretVm);
   const triggered = find(samples, 'vsphere_alarm_triggered');
+  const alarm = (
+    type: string,
+    entity: string,
+    moid: string,
+    name: string,
+    alarmMoid: string,
+    status: string,
+  ) => ({
+    entity_type: type,
+    entity,
+    entity_moid: moid,
+    alarm: name,
+    alarm_moid: alarmMoid,
+    status,
+  });
   assert.deepEqual(
-    triggered.map((s) => s.labels),
+    triggered.map((s) => s.labels).sort((a, b) => a.entity_moid!.localeCompare(b.entity_moid!)),
     [
-      {
-        entity_type: 'HostSystem',
-        entity: 'esx01.lab',
-        entity_moid: 'host-21',
-        alarm: 'Host connection state',
-        alarm_moid: 'alarm-7',
-        status: 'red',
-      },
       // Its Alarm object is gone: kept, with an empty name.
-      {
-        entity_type: 'Datastore',
-        entity: 'vsan-ds',
-        entity_moid: 'datastore-11',
-        alarm: '',
-        alarm_moid: 'alarm-9',
-        status: 'yellow',
-      },
-      // A VM's alarm, found in its ancestors' (propagated) triggeredAlarmState.
-      {
-        entity_type: 'VirtualMachine',
-        entity: 'db-01',
-        entity_moid: 'vm-57',
-        alarm: 'VM CPU usage',
-        alarm_moid: 'alarm-3',
-        status: 'yellow',
-      },
+      alarm('Datastore', 'vsan-ds', 'datastore-11', '', 'alarm-9', 'yellow'),
+      // The entry without an <alarm> is malformed and skipped.
+      alarm('HostSystem', 'esx01.lab', 'host-21', 'Host connection state', 'alarm-7', 'red'),
+      // A VM's alarm, found in its ancestors' (propagated) triggeredAlarmState, listed twice there.
+      alarm('VirtualMachine', 'db-01', 'vm-57', 'VM CPU usage', 'alarm-3', 'yellow'),
     ],
   );
   assert.ok(triggered.every((s) => s.value === 1));
@@ -160,39 +101,33 @@ test('triggered alarms: one series per alarm on its own entity, not on the ances
 });
 
 test('overall status is one number per entity; unknown values and filtered objects produce nothing', async () => {
-  const { samples } = await collect(hidesSecretVm);
-  const status: Record<string, number> = {};
-  for (const s of find(samples, 'vsphere_entity_overall_status'))
-    status[s.labels.entity_moid ?? ''] = s.value;
-  assert.deepEqual(status, {
-    'datacenter-2': 3,
-    'group-h4': 3,
-    'domain-c7': 3,
-    'host-21': 3,
-    'vm-57': 2,
-    'group-v3': 0,
-    'datastore-11': 2,
-  });
+  const samples = await collect(hidesSecretVm);
+  const status = new Map(
+    find(samples, 'vsphere_entity_overall_status').map((s) => [s.labels.entity_moid, s.value]),
+  );
+  assert.deepEqual([...status].sort(), [
+    ['datacenter-2', 3],
+    ['datastore-11', 2],
+    ['domain-c7', 3],
+    ['group-h4', 3],
+    ['group-v3', 0],
+    ['host-21', 3],
+    ['vm-57', 2],
+  ]);
   assert.equal(
     find(samples, 'vsphere_entity_overall_status', { entity_moid: 'vm-57' })[0]?.labels.entity_type,
     'VirtualMachine',
   );
-  // secret-vm is filtered out: no status, no alarm, and its alarm's name is never asked for.
+  // secret-vm is filtered out: no status, no alarm.
   assert.equal(samples.filter((s) => s.labels.entity_moid === 'vm-58').length, 0);
-});
-
-test('one view read, one name read per distinct triggered alarm of allowed entities, view destroyed', async () => {
-  const { calls } = await collect(hidesSecretVm);
+  // Without the filter its alarm (name deleted: "") is there.
+  const all = await collect();
   assert.deepEqual(
-    calls.filter((c) => c !== 'RetrievePropertiesEx Alarm'),
-    ['CreateContainerView', 'RetrievePropertiesEx Folder', 'DestroyView'],
-  );
-  assert.equal(calls.filter((c) => c === 'RetrievePropertiesEx Alarm').length, 3);
-  const all = await collect({ allows: () => true });
-  assert.equal(all.calls.filter((c) => c === 'RetrievePropertiesEx Alarm').length, 4);
-  assert.equal(
-    find(all.samples, 'vsphere_alarm_triggered', { entity_moid: 'vm-58', alarm_moid: 'alarm-66' }).length,
-    1,
+    find(all, 'vsphere_alarm_triggered', { entity_moid: 'vm-58' }).map((s) => [
+      s.labels.alarm,
+      s.labels.alarm_moid,
+    ]),
+    [['', 'alarm-66']],
   );
 });
 
@@ -204,10 +139,11 @@ test('the filter sees each entity by its collector kind, name and inventory path
       return true;
     },
   });
-  assert.deepEqual(seen.sort(), [
+  // VMs and hosts are asked once by the scraper's filterInventory and once by the collector.
+  assert.deepEqual([...new Set(seen)].sort(), [
     'cluster prod /DC-west/host/prod',
     'datacenter DC-west /DC-west',
-    // Its parent folder is not in the answer: the path is unknown rather than wrong.
+    // Its parent folder is not in the model: the path is unknown rather than wrong.
     'datastore vsan-ds -',
     'host esx01.lab /DC-west/host/prod/esx01.lab',
     'vm db-01 /DC-west/vm/db-01',
@@ -216,6 +152,60 @@ test('the filter sees each entity by its collector kind, name and inventory path
   ]);
 });
 
-test('a failure other than a vanished alarm fails the collector instead of blanking names', async () => {
-  await assert.rejects(collect({ allows: () => true }, 'VSPHERE_CONNECTION'), { code: 'VSPHERE_CONNECTION' });
+test('hostile keys: alarm moids, entity moids and statuses named like Object.prototype members are plain data', async () => {
+  const state = (entity: string, alarm: string, status: string): string =>
+    `<AlarmState><key>k</key><entity type="Datastore">${entity}</entity><alarm type="Alarm">${alarm}</alarm>` +
+    `<overallStatus>${status}</overallStatus><acknowledged>true</acknowledged></AlarmState>`;
+  const inv = inventoryOf(
+    [
+      obj('Datastore', 'constructor', [
+        ['name', val('__proto__')],
+        ['parent', ref('Folder', 'group-d1')],
+        ['overallStatus', val('constructor')],
+        [
+          'triggeredAlarmState',
+          val(
+            state('constructor', '__proto__', 'red') + state('constructor', 'toString', 'yellow'),
+            'ArrayOfAlarmState',
+          ),
+        ],
+      ]),
+      obj('Datastore', '__proto__', [
+        ['name', val('hasOwnProperty')],
+        ['overallStatus', val('__proto__')],
+      ]),
+    ],
+    { alarmNames: new Map([['__proto__', 'proto alarm']]) },
+  );
+  const samples = await collectSamples(alarmCollector, contextOf(inv));
+  assert.deepEqual(
+    find(samples, 'vsphere_alarm_triggered').map((s) => [
+      s.labels.entity,
+      s.labels.alarm,
+      s.labels.alarm_moid,
+    ]),
+    [
+      ['__proto__', 'proto alarm', '__proto__'],
+      // Not a name of Object.prototype's: no name read for it, so "".
+      ['__proto__', '', 'toString'],
+    ],
+  );
+  assert.deepEqual(
+    find(samples, 'vsphere_alarm_acknowledged').map((s) => s.value),
+    [1, 1],
+  );
+  // Statuses other than gray/green/yellow/red are not looked up on an object's prototype.
+  assert.deepEqual(find(samples, 'vsphere_entity_overall_status'), []);
+});
+
+test('the collector declares what it reads: status and alarms of every entity type but VMs, VM status', () => {
+  const byType = new Map(ALARM_PROPERTIES.map((s) => [s.type, [...s.pathSet].sort()]));
+  for (const type of MANAGED_ENTITY_TYPES) {
+    const want =
+      type === 'VirtualMachine'
+        ? ['name', 'overallStatus', 'parent']
+        : ['name', 'overallStatus', 'parent', 'triggeredAlarmState'];
+    assert.deepEqual(byType.get(type), want, type);
+  }
+  assert.equal(byType.size, MANAGED_ENTITY_TYPES.length);
 });

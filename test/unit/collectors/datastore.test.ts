@@ -1,19 +1,25 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { datastoreFamilies, readDatastores } from '../../../src/collectors/datastore.js';
+import {
+  DATASTORE_PROPERTIES,
+  datastoreCollector,
+  readDatastores,
+} from '../../../src/collectors/datastore.js';
 import type { ObjectFilter } from '../../../src/collectors/collector.js';
-import { encodeFamilies } from '../../../src/exposition/index.js';
-import type { ObjectContent } from '../../../src/vsphere/property-collector.js';
-import { parseXml } from '../../../src/vsphere/soap/xml.js';
-import { find, parsePrometheusText, type Sample } from '../../harness/prom-text.js';
+import {
+  collectSamples,
+  contextOf,
+  inventoryOf,
+  obj as object,
+  ref,
+  val as value,
+} from '../../harness/model-fixture.js';
+import { find, type Sample } from '../../harness/prom-text.js';
 
 const X = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"';
-const obj = (type: string, value: string, props: Record<string, string>): ObjectContent => ({
-  obj: { type, value },
-  props: new Map(Object.entries(props).map(([k, xml]) => [k, parseXml(xml)])),
-});
-const ref = (type: string, v: string): string => `<val type="${type}">${v}</val>`;
-const val = (v: string): string => `<val>${v}</val>`;
+const obj = (type: string, moid: string, props: Record<string, string>) =>
+  object(type, moid, Object.entries(props));
+const val = (v: string): string => value(v);
 const mounts = (...hosts: string[]): string =>
   `<val ${X} xsi:type="ArrayOfDatastoreHostMount">` +
   hosts
@@ -72,10 +78,9 @@ const OBJECTS = [
   obj('Datastore', 'datastore-3', { name: val('ds-c'), parent: ref('Folder', 'group-s5') }),
 ];
 
-const scrape = (filter: ObjectFilter): Sample[] => {
-  const { datastores, pods } = readDatastores(OBJECTS, 'group-d1');
-  return parsePrometheusText(encodeFamilies(datastoreFamilies(datastores, pods, filter)).toString()).samples;
-};
+const INVENTORY = inventoryOf(OBJECTS);
+const scrape = (filter: ObjectFilter): Promise<Sample[]> =>
+  collectSamples(datastoreCollector, contextOf(INVENTORY, filter));
 const one = (samples: Sample[], name: string, labels: Record<string, string>): number | undefined => {
   const hits = find(samples, name, labels);
   assert.ok(hits.length <= 1, `${name}${JSON.stringify(labels)} repeated`);
@@ -83,7 +88,7 @@ const one = (samples: Sample[], name: string, labels: Record<string, string>): n
 };
 
 test('readDatastores: paths through folders and the pod, datacenter, pod membership, counts', () => {
-  const { datastores, pods } = readDatastores(OBJECTS, 'group-d1');
+  const { datastores, pods } = readDatastores(INVENTORY);
   assert.deepEqual(pods, [
     { moid: 'group-p1', name: 'gold', path: '/west/datastore/tier1/gold', datacenter: 'west' },
   ]);
@@ -102,8 +107,8 @@ test('readDatastores: paths through folders and the pod, datacenter, pod members
   assert.equal(c?.path, '/west/datastore/ds-c');
 });
 
-test('datastore families: values in bytes, provisioned = capacity − free + uncommitted, absent values skipped', () => {
-  const s = scrape({ allows: () => true });
+test('datastore families: values in bytes, provisioned = capacity − free + uncommitted, absent values skipped', async () => {
+  const s = await scrape({ allows: () => true });
   const a = { datastore: 'ds-a', datastore_moid: 'datastore-1' };
   const b = { datastore: 'ds-b', datastore_moid: 'datastore-2' };
   const c = { datastore: 'ds-c', datastore_moid: 'datastore-3' };
@@ -139,9 +144,9 @@ test('datastore families: values in bytes, provisioned = capacity − free + unc
   assert.equal(one(s, 'vsphere_datastore_cluster_free_bytes', pod), 50 * GiB);
 });
 
-test('the filter removes every series of an excluded datastore or pod; pod totals still count all members', () => {
+test('the filter removes every series of an excluded datastore or pod; pod totals still count all members', async () => {
   const asked: string[] = [];
-  const s = scrape({
+  const s = await scrape({
     allows: (kind, subj) => {
       asked.push(`${kind} ${subj.path ?? '-'}`);
       return subj.name !== 'ds-b';
@@ -159,8 +164,17 @@ test('the filter removes every series of an excluded datastore or pod; pod total
     one(s, 'vsphere_datastore_cluster_capacity_bytes', { datastore_cluster_moid: 'group-p1' }),
     150 * GiB,
   );
-  const noPod = scrape({ allows: (_k, subj) => subj.name !== 'gold' });
+  const noPod = await scrape({ allows: (_k, subj) => subj.name !== 'gold' });
   assert.equal(find(noPod, 'vsphere_datastore_cluster_info').length, 0);
   assert.equal(find(noPod, 'vsphere_datastore_cluster_capacity_bytes').length, 0);
   assert.equal(find(noPod, 'vsphere_datastore_info').length, 3);
+});
+
+test('the collector declares what it reads: every datastore property used, pods and the containers of their paths', () => {
+  const paths = new Map(DATASTORE_PROPERTIES.map((s) => [s.type, new Set(s.pathSet)]));
+  assert.deepEqual([...paths.keys()].sort(), ['Datacenter', 'Datastore', 'Folder', 'StoragePod']);
+  for (const o of OBJECTS.filter((x) => x.obj.type === 'Datastore'))
+    for (const p of o.props.keys()) assert.ok(paths.get('Datastore')?.has(p), p);
+  for (const type of ['StoragePod', 'Folder', 'Datacenter'])
+    assert.deepEqual([...(paths.get(type) ?? [])].sort(), ['name', 'parent']);
 });

@@ -7,9 +7,8 @@ import { createTagCollector } from '../../../src/collectors/tag.js';
 import { createHostCollector } from '../../../src/collectors/host.js';
 import { createVmCollector } from '../../../src/collectors/vm.js';
 import type { MetricFamily } from '../../../src/exposition/index.js';
-import type { VimClient } from '../../../src/vsphere/client.js';
 import type { Inventory } from '../../../src/vsphere/inventory.js';
-import { parseXml } from '../../../src/vsphere/soap/xml.js';
+import { contextOf, inventoryOf, obj, singleton, val } from '../../harness/model-fixture.js';
 
 test('sanitizeLabelPart: lowercase, [^a-z0-9_] → "_", runs collapsed, trimmed', () => {
   assert.equal(sanitizeLabelPart('Owner Team'), 'owner_team');
@@ -88,37 +87,26 @@ test('promotedValues: tags of a category sorted and joined, attribute values by 
   assert.deepEqual(labels('vm-404'), ['', '', '']);
 });
 
-/** A VimClient answering the tag collector's SOAP reads, counting each call. */
-function fakeClient(calls: string[]): VimClient {
-  const moref = (type: string, value: string) => ({ type, value });
-  const entities =
-    '<objects><obj type="VirtualMachine">vm-1</obj><propSet><name>name</name><val>web01</val></propSet>' +
-    '<propSet><name>customValue</name><val><CustomFieldValue><key>101</key><value>alice</value></CustomFieldValue></val></propSet></objects>' +
-    '<objects><obj type="HostSystem">host-1</obj><propSet><name>name</name><val>esx01</val></propSet></objects>';
-  const fields =
-    '<objects><obj type="CustomFieldsManager">cfm</obj><propSet><name>field</name><val>' +
-    '<CustomFieldDef><key>101</key><name>owner</name></CustomFieldDef></val></propSet></objects>';
-  return {
-    session: { generation: 1 },
-    logger: { warn: () => undefined },
-    content: () =>
-      Promise.resolve({
-        rootFolder: moref('Folder', 'root'),
-        propertyCollector: moref('PropertyCollector', 'pc'),
-        viewManager: moref('ViewManager', 'vm'),
-        customFieldsManager: moref('CustomFieldsManager', 'cfm'),
-      }),
-    invoke: (method: string, _this: unknown, params: string) => {
-      calls.push(method);
-      const body =
-        method === 'CreateContainerView'
-          ? '<returnval type="ContainerView">v1</returnval>'
-          : method === 'RetrievePropertiesEx'
-            ? `<returnval>${params.includes('CustomFieldsManager') ? fields : entities}</returnval>`
-            : '';
-      return Promise.resolve(parseXml(`<${method}Response>${body}</${method}Response>`));
+/** A model holding vm-1 (with attribute 101 = alice), vm-2, host-1 and the attribute definitions. */
+function modelInventory(): Inventory {
+  return inventoryOf(
+    [
+      obj('VirtualMachine', 'vm-1', [
+        ['name', val('web01')],
+        ['customValue', val('<CustomFieldValue><key>101</key><value>alice</value></CustomFieldValue>')],
+      ]),
+      obj('VirtualMachine', 'vm-2', [['name', val('web02')]]),
+      obj('HostSystem', 'host-1', [['name', val('esx01')]]),
+    ],
+    {
+      singletons: new Map([
+        [
+          'CustomFieldsManager',
+          singleton([['field', val('<CustomFieldDef><key>101</key><name>owner</name></CustomFieldDef>')]]),
+        ],
+      ]),
     },
-  } as unknown as VimClient;
+  );
 }
 
 function fakeTagging(calls: string[]) {
@@ -141,7 +129,8 @@ function fakeTagging(calls: string[]) {
   };
 }
 
-function fakeCtx(calls: string[]): CollectContext {
+/** What the vm and host collectors get: an inventory of two powered-off VMs and a disconnected host. */
+function fakeCtx(): CollectContext {
   const inventory = {
     vms: [
       { moid: 'vm-1', name: 'web01', template: false, powerState: 'poweredOff' },
@@ -152,7 +141,6 @@ function fakeCtx(calls: string[]): CollectContext {
     placement: () => ({ cluster: 'C0', datacenter: 'DC0' }),
   } as unknown as Inventory;
   return {
-    client: fakeClient(calls),
     inventory,
     filter: { allows: () => true },
     signal: new AbortController().signal,
@@ -160,32 +148,24 @@ function fakeCtx(calls: string[]): CollectContext {
   } as unknown as CollectContext;
 }
 
-test('tag collector: collect() and infoLabels() of one collection share ONE read; a new one reads again', async () => {
+test('tag collector: collect() and infoLabels() of one collection share ONE tagging read; a new one reads again', async () => {
   const calls: string[] = [];
   const tag = createTagCollector({
     tagging: fakeTagging(calls),
     close: () => Promise.resolve(),
     infoLabels: { tagCategories: ['env'], customAttributes: ['owner'] },
   });
-  const ctx = fakeCtx(calls);
+  const ctx = contextOf(modelInventory());
   const [labels] = await Promise.all([tag.infoLabels!(ctx), tag.collect(ctx, () => undefined)]);
   assert.deepEqual(labels('vm-1'), ['blue,prod', 'alice']);
   assert.deepEqual(labels('host-1'), ['', '']);
   await tag.infoLabels!(ctx);
-  const once = [
-    'CreateContainerView',
-    'RetrievePropertiesEx',
-    'DestroyView',
-    'RetrievePropertiesEx',
-    'categories',
-    'tags',
-    'attachments',
-  ];
-  assert.deepEqual(calls, once);
+  // Custom attributes come from the model: the only calls are the tagging API's.
+  assert.deepEqual(calls, ['categories', 'tags', 'attachments']);
   calls.length = 0;
-  await tag.collect(fakeCtx(calls), () => undefined);
-  // Tag names are cached across collections; entities, fields and attachments are read again.
-  assert.deepEqual(calls, [...once.slice(0, 4), 'attachments']);
+  await tag.collect(contextOf(modelInventory()), () => undefined);
+  // Tag names are cached across collections; attachments are read again.
+  assert.deepEqual(calls, ['attachments']);
 });
 
 test('vm and host collectors append the promoted labels to their info family only', async () => {
@@ -195,7 +175,7 @@ test('vm and host collectors append the promoted labels to their info family onl
   assert.deepEqual(vm.families[0]!.labels.slice(-3), ['tools_version', ...names]);
   assert.deepEqual(host.families[0]!.labels.slice(-3), ['model', ...names]);
   assert.equal(createVmCollector().families[0]!.labels.at(-1), 'tools_version');
-  const ctx = fakeCtx([]);
+  const ctx = fakeCtx();
   ctx.infoLabels = Promise.resolve((moid: string) => (moid === 'vm-1' ? ['prod', 'alice'] : ['', '']));
   const fams: MetricFamily[] = [];
   await vm.collect(ctx, (f) => fams.push(f));
@@ -205,7 +185,7 @@ test('vm and host collectors append the promoted labels to their info family onl
   assert.match(info('vsphere_vm_info')[1]!, /vm_moid="vm-2",.*tag_env="",attribute_owner=""\}$/);
   assert.match(info('vsphere_host_info')[0]!, /model="",tag_env="",attribute_owner=""\}$/);
   // A failed read (undefined) still gives every series the same label set.
-  const failed = fakeCtx([]);
+  const failed = fakeCtx();
   failed.infoLabels = Promise.resolve(undefined);
   const again: MetricFamily[] = [];
   await vm.collect(failed, (f) => again.push(f));

@@ -2,19 +2,46 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CollectContext, FilterSubject } from '../../../src/collectors/collector.js';
 import type { CollectorName } from '../../../src/model/names.js';
+import { alarmCollector } from '../../../src/collectors/alarm.js';
+import { COLLECTORS } from '../../../src/collectors/registry.js';
 import {
   customAttributeFamily,
   decodeCustomValues,
   decodeFieldDefs,
+  readEntities,
+  readFieldNames,
   type EntityValues,
 } from '../../../src/collectors/custom-attribute.js';
 import { compileFilter } from '../../../src/collectors/filter.js';
 import type { FiltersSpec } from '../../../src/model/filters.js';
+import { datastoreCollector } from '../../../src/collectors/datastore.js';
+import { MANAGED_ENTITY_TYPES } from '../../../src/collectors/entity-types.js';
 import { kindOfType } from '../../../src/collectors/object-kind.js';
-import { joinTagNames, TagNameCache, tagInfoFamily } from '../../../src/collectors/tag.js';
+import {
+  createTagCollector,
+  joinTagNames,
+  TagNameCache,
+  tagInfoFamily,
+} from '../../../src/collectors/tag.js';
 import type { Tag } from '../../../src/vsphere/rest/tagging.js';
 import type { Inventory } from '../../../src/vsphere/inventory.js';
 import { parseXml } from '../../../src/vsphere/soap/xml.js';
+import {
+  collectSamples,
+  contextOf,
+  inventoryOf,
+  obj,
+  ref,
+  singleton,
+  val,
+} from '../../harness/model-fixture.js';
+import { find } from '../../harness/prom-text.js';
+
+const fakeTagging = () => ({
+  categories: () => Promise.resolve(new Map<string, string>()),
+  tags: () => Promise.resolve([]),
+  attachments: () => Promise.resolve([]),
+});
 
 /** A context whose filter rejects the names in `deny` and records what it was asked. */
 function fakeCtx(deny: string[] = []): { ctx: CollectContext; asked: [CollectorName, string][] } {
@@ -274,4 +301,147 @@ test('custom attributes follow paths filters too', () => {
   assert.deepEqual(fam.labelBlocks, [
     '{object_type="VirtualMachine",object_moid="vm-1",attribute="owner",value="alice"}',
   ]);
+});
+
+/** A tag collector over a fake tagging API attaching tag t1 (env/prod) to `objects`. */
+function modelTagCollector(objects: { type: string; moid: string }[]) {
+  return createTagCollector({
+    tagging: {
+      categories: () => Promise.resolve(new Map([['c1', 'env']])),
+      tags: () => Promise.resolve([{ id: 't1', name: 'prod', categoryId: 'c1' }]),
+      attachments: () => Promise.resolve([{ tagId: 't1', objects }]),
+    },
+    close: () => Promise.resolve(),
+  });
+}
+
+const customValues = (...kv: [string, string][]): string =>
+  val(kv.map(([k, v]) => `<CustomFieldValue><key>${k}</key><value>${v}</value></CustomFieldValue>`).join(''));
+const fieldDefs = (...kv: [string, string][]) =>
+  singleton([
+    [
+      'field',
+      val(kv.map(([k, n]) => `<CustomFieldDef><key>${k}</key><name>${n}</name></CustomFieldDef>`).join('')),
+    ],
+  ]);
+
+// Root group-d1 > DC0 > datastore folder > san1 (attributes), vm folder > web01 (attributes), host folder > esx09.
+const MODEL = [
+  obj('Datacenter', 'datacenter-2', [
+    ['name', val('DC0')],
+    ['parent', ref('Folder', 'group-d1')],
+  ]),
+  obj('Folder', 'group-s5', [
+    ['name', val('datastore')],
+    ['parent', ref('Datacenter', 'datacenter-2')],
+  ]),
+  obj('Folder', 'group-v3', [
+    ['name', val('vm')],
+    ['parent', ref('Datacenter', 'datacenter-2')],
+    ['customValue', customValues(['__proto__', 'folder-owner'])],
+  ]),
+  obj('Folder', 'group-h4', [
+    ['name', val('host')],
+    ['parent', ref('Datacenter', 'datacenter-2')],
+  ]),
+  obj('Datastore', 'datastore-1', [
+    ['name', val('san1')],
+    ['parent', ref('Folder', 'group-s5')],
+    ['customValue', customValues(['constructor', 'rack 7'], ['999', 'orphan'])],
+  ]),
+  obj('Datastore', 'datastore-2', [
+    ['name', val('local')],
+    ['parent', ref('Folder', 'group-s5')],
+  ]),
+  obj('VirtualMachine', 'vm-1', [
+    ['name', val('web01')],
+    ['parent', ref('Folder', 'group-v3')],
+    ['customValue', customValues(['__proto__', 'alice'])],
+  ]),
+  obj('HostSystem', 'host-9', [
+    ['name', val('esx09')],
+    ['parent', ref('Folder', 'group-h4')],
+    ['customValue', customValues(['toString', 'b2'])],
+  ]),
+];
+// Attribute keys named like Object.prototype members: plain data in Maps, never prototype lookups.
+const FIELDS = fieldDefs(['__proto__', 'owner'], ['constructor', 'rack'], ['toString', '__proto__']);
+
+test('custom attributes come from the model: customValue of every entity type named by CustomFieldsManager.field', async () => {
+  const inv = inventoryOf(MODEL, { singletons: new Map([['CustomFieldsManager', FIELDS]]) });
+  const samples = await collectSamples(modelTagCollector([]), contextOf(inv));
+  assert.deepEqual(
+    find(samples, 'vsphere_custom_attribute_info')
+      .map((s) => `${s.labels.object_type} ${s.labels.object_moid} ${s.labels.attribute}=${s.labels.value}`)
+      .sort(),
+    [
+      'Datastore datastore-1 rack=rack 7',
+      'Folder group-v3 owner=folder-owner',
+      'HostSystem host-9 __proto__=b2',
+      'VirtualMachine vm-1 owner=alice',
+    ],
+  );
+  // Promotion sees the same values (keys as data).
+  assert.deepEqual(
+    [...readFieldNames(inv)],
+    [
+      ['__proto__', 'owner'],
+      ['constructor', 'rack'],
+      ['toString', '__proto__'],
+    ],
+  );
+  const values = new Map(readEntities(contextOf(inv)).map((e) => [e.moid, [...e.values]]));
+  assert.deepEqual(values.get('vm-1'), [['__proto__', 'alice']]);
+  assert.equal(values.has('datastore-2'), false);
+});
+
+test('without a CustomFieldsManager in the model no attribute is exported; tags still are', async () => {
+  const samples = await collectSamples(
+    modelTagCollector([{ type: 'VirtualMachine', moid: 'vm-1' }]),
+    contextOf(inventoryOf(MODEL)),
+  );
+  assert.deepEqual(find(samples, 'vsphere_custom_attribute_info'), []);
+  assert.deepEqual(
+    find(samples, 'vsphere_tag_info').map((s) => s.labels.object_moid),
+    ['vm-1'],
+  );
+});
+
+test('tags and attributes are filtered by the names and paths the model knows', async () => {
+  const inv = inventoryOf(MODEL, { singletons: new Map([['CustomFieldsManager', FIELDS]]) });
+  const filter = compileFilter({
+    datastore: { exclude: { paths: ['/DC0/datastore/san1'] } },
+    host: { exclude: { names: ['esx09'] } },
+  });
+  const tagged = ['datastore-1', 'datastore-2', 'host-9', 'vm-1', 'group-v3'];
+  const samples = await collectSamples(
+    modelTagCollector(tagged.map((moid) => ({ type: inv.tree.get(moid)!.type, moid }))),
+    contextOf(inv, filter),
+  );
+  assert.deepEqual(
+    find(samples, 'vsphere_tag_info')
+      .map((s) => s.labels.object_moid)
+      .sort(),
+    ['datastore-2', 'group-v3', 'vm-1'],
+  );
+  assert.deepEqual(
+    find(samples, 'vsphere_custom_attribute_info')
+      .map((s) => s.labels.object_moid)
+      .sort(),
+    ['group-v3', 'vm-1'],
+  );
+});
+
+test('custom attributes are asked of the model only by the collector that exports them', () => {
+  const specs =
+    createTagCollector({ tagging: fakeTagging(), close: () => Promise.resolve() }).properties ?? [];
+  assert.deepEqual(COLLECTORS.find((c) => c.name === 'tag')?.properties, specs);
+  const byType = new Map(specs.map((s) => [s.type, s.pathSet]));
+  for (const type of MANAGED_ENTITY_TYPES) assert.ok(byType.get(type)?.includes('customValue'), type);
+  assert.deepEqual(byType.get('CustomFieldsManager'), ['field']);
+  for (const other of [alarmCollector, datastoreCollector])
+    for (const s of other.properties ?? []) {
+      assert.notEqual(s.type, 'CustomFieldsManager');
+      assert.ok(!s.pathSet.includes('customValue'), `${other.name} ${s.type}`);
+    }
 });

@@ -25,6 +25,15 @@ void describe('loadConfig: errors', () => {
     );
   });
 
+  void it('bounds vsphere.inventory_timeout_seconds (a full read needs time, but not forever)', async () => {
+    const file = write('inv.yml', 'vsphere:\n  url: https://vc\n  user: u\n  inventory_timeout_seconds: 5\n');
+    await fails(
+      ['--config.file', file],
+      {},
+      `config error: vsphere.inventory_timeout_seconds in ${file} line 4: expected a number of seconds between 10 and 86400, got 5`,
+    );
+  });
+
   void it('reports each problem on its own line', async () => {
     const file = write('multi.yml', 'vsphere:\n  perf_concurrency: 0\nweb:\n  telemetry_path: /\nbogus: 1\n');
     await assert.rejects(loadConfig(['--config.file', file], {}), (err: unknown) => {

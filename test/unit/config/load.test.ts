@@ -25,6 +25,7 @@ void describe('loadConfig: sources and precedence', () => {
       [4, 10_000, 60_000],
     );
     assert.deepEqual([c.vsphere!.maxResponseBytes, c.vsphere!.keepaliveIntervalMs], [33554432, 300_000]);
+    assert.equal(c.vsphere!.inventoryTimeoutMs, 600_000, 'a full inventory read may take 10 minutes');
     assert.equal(c.vsphere!.perfConcurrency, undefined, 'the connection pool size');
     assert.equal(c.vsphere!.perfBatchObjects, undefined, '256 objects per realtime QueryPerf');
     assert.equal(c.vsphere!.insecureSkipVerify, false);
@@ -60,6 +61,7 @@ void describe('loadConfig: sources and precedence', () => {
   perf_concurrency: 2
   perf_batch_objects: 100
   max_query_metrics: 64
+  inventory_timeout_seconds: 90.5
 web:
   listen_address: "127.0.0.1:9000"
   telemetry_path: /vsphere
@@ -97,6 +99,7 @@ collectors:
       ],
       [10_000, 2, 100, 64],
     );
+    assert.equal(c.vsphere!.inventoryTimeoutMs, 90_500);
     assert.deepEqual(c.web, { listenAddress: '127.0.0.1:9000', telemetryPath: '/vsphere', maxRequests: 8 });
     assert.deepEqual(c.scrape, {
       timeoutSeconds: 20,

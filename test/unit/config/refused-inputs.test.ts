@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig, readPassword } from '../../../src/config/load.js';
+import { passwordSource } from '../../../src/config/password-source.js';
 import { BASE_ENV, CA_PEM, fails, run, TempDir } from './helpers.js';
 
 const tmp = new TempDir();
@@ -78,6 +79,23 @@ void describe('password and CA files that are not regular files', () => {
     assert.equal(
       await outcome(readPassword(c.targets[0]!.vsphere, {}), pw),
       `config error: targets[eu].password_file: ${pw} is a named pipe (FIFO), not a regular file`,
+    );
+  });
+
+  void it("the password source the sessions read refuses a swapped-in FIFO at once, in a login problem's words", async () => {
+    const pw = write('source-pw', 'p\n');
+    const file = write(
+      'source.yml',
+      `targets:\n  - {name: eu, url: "https://a", user: u, password_file: source-pw}\n`,
+    );
+    const c = await run(['--config.file', file], {});
+    const source = passwordSource(c.targets[0]!.vsphere, {});
+    assert.equal((await source.read()).reveal(), 'p');
+    fs.rmSync(pw);
+    execFileSync('mkfifo', [pw]);
+    assert.equal(
+      await outcome(source.read(), pw),
+      `targets[eu].password_file: ${pw} is a named pipe (FIFO), not a regular file`,
     );
   });
 

@@ -73,8 +73,8 @@ void describe('import rules of src/', () => {
     assert.ok(found.some((i) => i.specifier === 'zod' && !i.typeOnly));
     assert.ok(found.some((i) => i.target === 'model/names'));
     const collector = importsOf('collectors/collector.ts');
-    assert.ok(collector.some((i) => i.target === 'vsphere/client' && i.typeOnly));
-    assert.ok(collector.some((i) => i.target === 'vsphere/property-collector' && !i.typeOnly));
+    assert.ok(collector.some((i) => i.target === 'vsphere/property-collector' && i.typeOnly));
+    assert.ok(collector.some((i) => i.target === 'exposition/index' && !i.typeOnly));
   });
 
   void it('config/ imports nothing of ours but config/ and model/ (never collectors/)', () => {
@@ -100,40 +100,18 @@ void describe('import rules of src/', () => {
     assert.deepEqual(bad, [], show(bad));
   });
 
-  void it('vsphere/ imports nothing from config/ (skipped while the known imports remain)', (t) => {
+  void it('vsphere/ imports nothing from config/ (the password comes from an injected source)', () => {
     const found = sourceFiles('vsphere')
       .flatMap(importsOf)
       .filter((i) => under(i, 'config'));
-    // vsphere/ reads the password and its settings from config/ until a password source is
-    // injected (issue 13); no other file may start to.
-    const known = new Set([
-      'vsphere/connect.ts',
-      'vsphere/login-backoff.ts',
-      'vsphere/rest/connect.ts',
-      'vsphere/rest/session.ts',
-      'vsphere/secret-scrub.ts',
-      'vsphere/session.ts',
-    ]);
-    const fresh = found.filter((i) => !known.has(i.file));
-    assert.deepEqual(fresh, [], `new vsphere/ → config/ imports:\n${show(fresh)}`);
-    if (found.length > 0)
-      t.skip(`vsphere/ still imports config/ in ${[...new Set(found.map((i) => i.file))].join(', ')}`);
+    assert.deepEqual(found, [], `vsphere/ → config/ imports:\n${show(found)}`);
   });
 
-  void it('collectors/ do not talk to vCenter (skipped while the known reads remain)', (t) => {
+  void it('collectors/ do not talk to vCenter (they read the inventory model and ctx.perf)', () => {
     const found = sourceFiles('collectors')
       .flatMap(importsOf)
       .filter((i) => talksToVcenter(i, false));
-    // Collectors that still read their own ContainerView until they read the inventory model.
-    const known = new Set([
-      'collectors/alarm.ts',
-      'collectors/collector.ts',
-      'collectors/custom-attribute.ts',
-    ]);
-    const fresh = found.filter((i) => !known.has(i.file));
-    assert.deepEqual(fresh, [], `new collectors/ → vCenter client imports:\n${show(fresh)}`);
-    if (found.length > 0)
-      t.skip(`collectors/ still read vCenter in ${[...new Set(found.map((i) => i.file))].join(', ')}`);
+    assert.deepEqual(found, [], `collectors/ → vCenter client imports:\n${show(found)}`);
   });
 });
 

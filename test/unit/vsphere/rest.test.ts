@@ -147,7 +147,12 @@ describe('RestSession against a local vAPI stand-in', () => {
         maxResponseBytes: 1024,
         insecureSkipVerify: false,
       }),
-      { user: 'u', password: () => Promise.resolve(new Secret(password)), logger: silentLogger(), now },
+      {
+        user: 'u',
+        password: { read: () => Promise.resolve(new Secret(password)) },
+        logger: silentLogger(),
+        now,
+      },
     );
   const signal = () => AbortSignal.timeout(5000);
 
@@ -192,7 +197,7 @@ describe('RestSession against a local vAPI stand-in', () => {
       }),
       {
         user: 'u',
-        password: () => Promise.resolve(new Secret(configured)),
+        password: { read: () => Promise.resolve(new Secret(configured)) },
         logger: silentLogger(),
         now: () => now,
       },

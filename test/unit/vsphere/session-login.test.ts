@@ -71,7 +71,7 @@ function recordingLogger(): { logger: Logger; msgs: Record<string, unknown>[] } 
 function session(t: FakeTransport, logger: Logger, extra: { loginTimeoutMs?: number } = {}): Session {
   return new Session(t as unknown as SoapTransport, {
     user: 'exporter',
-    password: () => Promise.resolve(new Secret(PASSWORD)),
+    password: { read: () => Promise.resolve(new Secret(PASSWORD)) },
     keepaliveIntervalMs: 600_000,
     logger,
     ...extra,

@@ -12,12 +12,23 @@ const HEAD =
   '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" ' +
   'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema"><soapenv:Body>';
 const TAIL = '</soapenv:Body></soapenv:Envelope>';
-const small: XmlLimits = { maxElements: 1000, maxHeldElements: 300, maxAttributes: 8, maxDepth: 64 };
+const small: XmlLimits = {
+  maxElements: 1000,
+  maxStreamedElements: 1000,
+  maxStreamedBytes: 1 * MiB,
+  maxHeldChars: 1 * MiB,
+  maxHeldElements: 300,
+  maxAttributes: 8,
+  maxDepth: 64,
+};
 
 describe('xmlLimits', () => {
   test('scale with the byte cap, with floors for small caps', () => {
     assert.deepEqual(xmlLimits(32 * MiB), {
       maxElements: 4 * MiB,
+      maxStreamedElements: 128 * MiB,
+      maxStreamedBytes: 1024 * MiB,
+      maxHeldChars: 32 * MiB,
       maxHeldElements: 512 * 1024,
       maxAttributes: 256,
       maxDepth: 64,
@@ -97,6 +108,70 @@ describe('SoapXmlParser bounds', () => {
     assert.throws(
       () => parseXml('<r><a/></r>', stream),
       code('VSPHERE_BAD_RESPONSE', /unreadable a element/),
+    );
+  });
+});
+
+describe('the byte cap of a streamed answer: what is held at once, not the total', () => {
+  // A WaitForUpdatesEx answer as vcsim sends a first read: every object in one answer.
+  const update = (i: number, pad = 0): string =>
+    `<objectSet><kind>enter</kind><obj type="VirtualMachine">vm-${i}</obj>` +
+    `<changeSet><name>name</name><op>assign</op><val xsi:type="xsd:string">vm-${i}${'x'.repeat(pad)}</val></changeSet></objectSet>`;
+  const open = `${HEAD}<WaitForUpdatesExResponse xmlns="urn:vim25"><returnval><filterSet><filter type="PropertyFilter">f</filter>`;
+  const close = `</filterSet><version>1</version></returnval></WaitForUpdatesExResponse>${TAIL}`;
+  const limits = xmlLimits(MiB); // 1 MiB held at once, 32 MiB in all
+
+  function parseStreamed(parts: Iterable<string>): number {
+    let n = 0;
+    const p = new SoapXmlParser({ depth: 5, name: 'objectSet', onElement: () => void n++ }, limits);
+    for (const part of parts) p.write(part);
+    p.close();
+    return n;
+  }
+  function* objects(count: number, pad = 0, between = ''): Generator<string> {
+    yield open;
+    for (let i = 0; i < count; i += 100)
+      yield Array.from({ length: 100 }, (_, k) => update(i + k, pad)).join(between);
+    yield close;
+  }
+
+  test('an answer 8 times the cap whose objects each fit is read whole', () => {
+    // ~8 MiB: 40,000 objects of ~210 bytes.
+    assert.equal(parseStreamed(objects(40_000)), 40_000);
+  });
+
+  test('one object larger than the cap is refused', () => {
+    assert.throws(
+      () => parseStreamed([open, update(1), update(2, 1100 * 1024), close]),
+      code('VSPHERE_RESPONSE_TOO_LARGE', /characters held at once \(one objectSet element/),
+    );
+  });
+
+  test('what is not streamed is held: text between the objects counts against the cap', () => {
+    // 1.2 MiB of whitespace kept in filterSet's text, in slices between small objects.
+    assert.throws(
+      () => parseStreamed(objects(12_000, 0, ' '.repeat(100))),
+      code('VSPHERE_RESPONSE_TOO_LARGE', /characters held at once/),
+    );
+  });
+
+  test('fan-out is still refused: empty elements outside the streamed ones are held', () => {
+    const flood = '<a/>'.repeat(16_384);
+    assert.throws(
+      () => parseStreamed([open, update(1), ...Array.from({ length: 40 }, () => flood), close]),
+      code('VSPHERE_RESPONSE_TOO_LARGE', /elements held at once/),
+    );
+  });
+
+  test('the total of a streamed answer is bounded by its own, larger bound (elements too)', () => {
+    const tiny: XmlLimits = { ...limits, maxStreamedElements: 5000 };
+    const p = new SoapXmlParser({ depth: 5, name: 'objectSet', onElement: () => undefined }, tiny);
+    p.write(open);
+    assert.throws(
+      () => {
+        for (let i = 0; i < 1000; i++) p.write(update(i));
+      },
+      code('VSPHERE_RESPONSE_TOO_LARGE', /more than 5000 elements/),
     );
   });
 });

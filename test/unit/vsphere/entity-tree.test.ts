@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EntityTree, withContainers } from '../../../src/vsphere/entity-tree.js';
+import { EntityTree } from '../../../src/vsphere/entity-tree.js';
 import type { ObjectContent } from '../../../src/vsphere/property-collector.js';
 import { parseXml, type XmlNode } from '../../../src/vsphere/soap/xml.js';
 
@@ -77,19 +77,4 @@ test('a parent cycle ends the walk instead of looping; duplicates keep the first
   assert.equal(tree.datacenterOf('a'), undefined);
   assert.equal(tree.path('a'), undefined);
   assert.equal(tree.get('dc')?.name, 'DC0');
-});
-
-test('withContainers: one propSet per type, path sets united', () => {
-  const specs = withContainers([
-    { type: 'ClusterComputeResource', pathSet: ['summary', 'name'] },
-    { type: 'Datastore', pathSet: ['parent'] },
-  ]);
-  assert.equal(new Set(specs.map((s) => s.type)).size, specs.length);
-  assert.deepEqual(specs.find((s) => s.type === 'ClusterComputeResource')?.pathSet, [
-    'name',
-    'parent',
-    'summary',
-  ]);
-  assert.deepEqual(specs.find((s) => s.type === 'Folder')?.pathSet, ['name', 'parent']);
-  assert.deepEqual(specs.find((s) => s.type === 'Datastore')?.pathSet, ['parent']);
 });
