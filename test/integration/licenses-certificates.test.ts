@@ -177,7 +177,7 @@ void describe('licences and certificates', { timeout: 240_000 }, () => {
         args: ['-host', '2'],
       });
       running.push(vc);
-      // Only the two collectors under test: every other one still reads its own view per scrape.
+      // Only the two collectors under test, so every call counted is made for them.
       const others = ['vm', 'host', 'cluster', 'datastore', 'resource_pool', 'datacenter', 'alarm'];
       const e = await exporterFor(
         vc,
