@@ -127,6 +127,7 @@ export async function createTarget(
     logger,
     version: VERSION,
     tlsVerify: v.url.protocol === 'https:' && !v.insecureSkipVerify,
+    peerCertificate: () => transport.peerCertificate,
     ...(infoLabels ? { infoLabels } : {}),
   });
   const background =

@@ -7,6 +7,8 @@ import { promotedLabelNames } from '../model/info-labels.js';
 import { COLLECTOR_DEFAULTS, COLLECTOR_NAMES, type CollectorName } from '../model/names.js';
 import { alarmCollector } from './alarm.js';
 import { CUSTOM_ATTRIBUTE_PROPERTIES } from './custom-attribute.js';
+import { certificateCollector } from './certificate.js';
+import { licenseCollector } from './license.js';
 import type { Collector, FamilyDef } from './collector.js';
 import type { PropertySpec } from '../vsphere/property-collector.js';
 import { clusterCollector, createClusterCollector } from './cluster.js';
@@ -77,6 +79,16 @@ const REGISTRATIONS: {
     families: alarmCollector.families,
     properties: alarmCollector.properties ?? [],
     create: () => alarmCollector,
+  },
+  license: {
+    families: licenseCollector.families,
+    properties: licenseCollector.properties ?? [],
+    create: () => licenseCollector,
+  },
+  certificate: {
+    families: certificateCollector.families,
+    properties: certificateCollector.properties ?? [],
+    create: () => certificateCollector,
   },
   tag: {
     families: TAG_FAMILIES,

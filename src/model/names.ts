@@ -12,6 +12,8 @@ export const COLLECTOR_DEFAULTS = {
   resource_pool: true,
   datacenter: true,
   alarm: true,
+  license: true,
+  certificate: true,
   tag: false,
 } as const;
 

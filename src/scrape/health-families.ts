@@ -1,5 +1,6 @@
 import { MetricFamily } from '../exposition/index.js';
 import type { VimClient } from '../vsphere/client.js';
+import type { CertificateInfo } from '../vsphere/certificate-info.js';
 import { errorReason } from '../vsphere/soap/errors.js';
 import { errorText } from './error-text.js';
 import { sessionFamilies, type SoapStats } from './self-stats.js';
@@ -11,6 +12,8 @@ export interface HealthDeps {
   soapStats: SoapStats;
   /** Whether vCenter's TLS certificate is verified (false only with insecure_skip_verify). */
   tlsVerify?: boolean;
+  /** The certificate vCenter presented on the latest TLS connection, when there was one. */
+  peerCertificate?: () => CertificateInfo | undefined;
 }
 
 /** `vsphere_collector_success{collector}`, filled by the caller. */
@@ -86,7 +89,29 @@ export function healthFamilies(
     lastError,
     build,
     vc,
+    ...targetCertificateFamilies(deps.peerCertificate?.()),
     ...sessionFamilies(client.session.stats, client.session.isLoggedIn),
     ...soapStats.families(),
   ];
+}
+
+/** vCenter's TLS certificate as presented at connect: its not-after time and who it names (absent for http://). */
+export function targetCertificateFamilies(cert: CertificateInfo | undefined): MetricFamily[] {
+  const expiry = new MetricFamily(
+    'vsphere_target_certificate_expiry_timestamp_seconds',
+    "Unix time vCenter's TLS certificate (as presented on the exporter's latest connection) stops being valid (notAfter).",
+    'gauge',
+    [],
+  );
+  const info = new MetricFamily(
+    'vsphere_target_certificate_info',
+    "Subject, issuer, serial number and SHA-256 fingerprint of vCenter's TLS certificate as presented on the latest connection; value is always 1.",
+    'gauge',
+    ['subject', 'issuer', 'serial_number', 'sha256_fingerprint'],
+  );
+  if (cert) {
+    expiry.add([], cert.notAfterSeconds);
+    info.add([cert.subject, cert.issuer, cert.serialNumber, cert.sha256Fingerprint], 1);
+  }
+  return [expiry, info];
 }

@@ -1,3 +1,4 @@
+import type { CertificateInfo } from '../vsphere/certificate-info.js';
 import type { Logger } from 'pino';
 import {
   ALLOW_ALL,
@@ -54,6 +55,8 @@ export interface ScraperDeps {
   version: string;
   /** Whether vCenter's TLS certificate is verified (false only with insecure_skip_verify). */
   tlsVerify?: boolean;
+  /** The certificate vCenter presented on the latest TLS connection (vsphere_target_certificate_*). */
+  peerCertificate?: () => CertificateInfo | undefined;
   /** Reads the `info_labels` values of a collection (from the tag collector), when promotion is configured. */
   infoLabels?: (ctx: CollectContext) => Promise<PromotedLabels>;
 }

@@ -1,5 +1,5 @@
 import type { XmlNode } from './soap/xml.js';
-import { bool, detached, epochSeconds, moRef, num, str, unslice } from './values.js';
+import { bool, compactByteArray, detached, epochSeconds, moRef, num, str, unslice } from './values.js';
 import { hardwareSensors } from './host-sensor-info.js';
 import type { HostObject, VmObject } from './inventory.js';
 
@@ -119,7 +119,7 @@ export function setProperty(it: InventoryItem, path: string, v: XmlNode | undefi
   } else if (!decode(PARENT_FIELDS, it, path, v)) {
     // Few objects, few properties: kept as XML and read by the collector that asked for them.
     if (v === undefined) it.props?.delete(path);
-    else (it.props ??= new Map()).set(unslice(path), detached(v)!);
+    else (it.props ??= new Map()).set(unslice(path), detached(compactByteArray(v))!);
   }
 }
 
@@ -134,7 +134,7 @@ function setExtra(
     m?.delete(path);
     return m?.size ? m : undefined;
   }
-  return (m ?? new Map<string, XmlNode>()).set(unslice(path), detached(v)!);
+  return (m ?? new Map<string, XmlNode>()).set(unslice(path), detached(compactByteArray(v))!);
 }
 
 function decode<T>(

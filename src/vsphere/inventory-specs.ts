@@ -19,6 +19,7 @@ export const BASE_SPECS: readonly PropertySpec[] = [
 // object keyed by a type name.
 const SINGLETONS: ReadonlyMap<string, (c: ServiceContent) => MoRef | undefined> = new Map([
   ['CustomFieldsManager', (c: ServiceContent) => c.customFieldsManager],
+  ['LicenseManager', (c: ServiceContent) => c.licenseManager],
 ]);
 
 // The abstract type whose paths apply to every entity. vcsim's ContainerView lists exact types

@@ -1,5 +1,7 @@
 import { rootCertificates } from 'node:tls';
 import type { Pool } from 'undici';
+import type { CertificateInfo } from './certificate-info.js';
+import { certificateCapturingConnector } from './peer-certificate.js';
 
 /** Connection limits and TLS settings shared by the SOAP and the vAPI (REST) transports. */
 export interface ConnectionOptions {
@@ -14,6 +16,8 @@ export interface ConnectionOptions {
   insecureSkipVerify: boolean;
   /** TLS name to verify instead of the URL's host. */
   serverName?: string;
+  /** Told the certificate vCenter presented on each new TLS connection (parsed once per distinct one). */
+  onPeerCertificate?: (cert: CertificateInfo) => void;
 }
 
 /**
@@ -21,6 +25,12 @@ export interface ConnectionOptions {
  * size cap, so neither a slow nor a huge answer can hold a socket or memory without limit.
  */
 export function poolOptions(opts: ConnectionOptions): Pool.Options {
+  const connect = {
+    timeout: opts.connectTimeoutMs,
+    rejectUnauthorized: !opts.insecureSkipVerify,
+    ...(opts.ca ? { ca: [...rootCertificates, opts.ca] } : {}),
+    ...(opts.serverName ? { servername: opts.serverName } : {}),
+  };
   return {
     connections: opts.maxConnections,
     pipelining: 1,
@@ -29,11 +39,8 @@ export function poolOptions(opts: ConnectionOptions): Pool.Options {
     headersTimeout: opts.requestTimeoutMs,
     bodyTimeout: opts.requestTimeoutMs,
     maxResponseSize: opts.maxResponseBytes,
-    connect: {
-      timeout: opts.connectTimeoutMs,
-      rejectUnauthorized: !opts.insecureSkipVerify,
-      ...(opts.ca ? { ca: [...rootCertificates, opts.ca] } : {}),
-      ...(opts.serverName ? { servername: opts.serverName } : {}),
-    },
+    connect: opts.onPeerCertificate
+      ? certificateCapturingConnector(connect, opts.onPeerCertificate)
+      : connect,
   };
 }

@@ -14,6 +14,8 @@ export interface ServiceContent {
   setting?: MoRef;
   /** Optional in the vim25 schema (ServiceContent.customFieldsManager). */
   customFieldsManager?: MoRef;
+  /** Optional in the vim25 schema (ServiceContent.licenseManager). */
+  licenseManager?: MoRef;
   about: {
     name: string;
     fullName: string;
@@ -50,6 +52,7 @@ export async function retrieveServiceContent(
     perfManager: optional(rv, 'perfManager'),
     setting: optional(rv, 'setting'),
     customFieldsManager: optional(rv, 'customFieldsManager'),
+    licenseManager: optional(rv, 'licenseManager'),
     about: {
       name: a('name'),
       fullName: a('fullName'),

@@ -63,3 +63,20 @@ export function detached(node: XmlNode | undefined): XmlNode | undefined {
     children: node.children.map((c) => detached(c)!),
   };
 }
+
+/**
+ * An xsd:byte[] (ArrayOfByte: one `<byte>` element per byte, signed) as one node whose text holds
+ * the bytes as latin1 characters; any other node as it is. A host certificate is ~1,500 `<byte>`
+ * elements: kept as nodes by the model for hundreds of hosts, they would cost tens of megabytes.
+ */
+export function compactByteArray(node: XmlNode | undefined): XmlNode | undefined {
+  if (node?.attrs.type !== 'ArrayOfByte') return node;
+  let text = '';
+  for (const c of node.children) {
+    const n = Number(c.text.trim());
+    // Not a byte: left as read, for the reader to reject.
+    if (c.name !== 'byte' || !Number.isInteger(n) || n < -128 || n > 255) return node;
+    text += String.fromCharCode(n & 0xff);
+  }
+  return { name: node.name, attrs: { type: 'ArrayOfByte' }, children: [], text };
+}

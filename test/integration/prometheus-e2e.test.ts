@@ -68,6 +68,10 @@ const ABSENT: Record<string, string> = {
   vsphere_resource_pool_memory_swapped_bytes: "vcsim's resource pools have no summary.quickStats",
   vsphere_collection_age_seconds: 'exists only with scrape.collection: background',
   vsphere_last_error_info: 'exists only while vsphere_up is 0',
+  vsphere_license_used: "vcsim's evaluation licence has no used",
+  vsphere_license_expiration_timestamp_seconds: "vcsim's evaluation licence has no expirationDate",
+  vsphere_target_certificate_expiry_timestamp_seconds: 'this vcsim speaks http://: no certificate',
+  vsphere_host_certificate_expiry_timestamp_seconds: "vcsim 0.24's hosts have a one-byte config.certificate",
 };
 
 /** Panels whose query selects failures only: a healthy run against vcsim gives them no rows. */

@@ -4,6 +4,7 @@ import { poolOptions, type ConnectionOptions } from '../pool-options.js';
 import { Pool } from 'undici';
 import { VsphereError } from './errors.js';
 import { explainTls } from '../tls-explain.js';
+import type { CertificateInfo } from '../certificate-info.js';
 import { toVsphereError } from '../http-errors.js';
 import { faultToError } from './faults.js';
 import { envelope, type MoRef } from './envelope.js';
@@ -50,6 +51,7 @@ export class SoapTransport {
   private readonly path: string;
   private closed = false;
   private readonly limits: XmlLimits;
+  private peer: CertificateInfo | undefined;
 
   constructor(private readonly opts: TransportOptions) {
     this.path = opts.url.pathname;
@@ -57,10 +59,20 @@ export class SoapTransport {
     // undici's own size cap is per pool: set to the streamed bound, the answers read whole are
     // capped at max_response_bytes by send() itself.
     this.pool = new Pool(opts.url.origin, {
-      ...poolOptions(opts),
+      ...poolOptions({
+        ...opts,
+        onPeerCertificate: (cert) => {
+          this.peer = cert;
+        },
+      }),
       // (a margin above it, so that send() names the bound that was crossed)
       maxResponseSize: this.limits.maxStreamedBytes + 1024 * 1024,
     });
+  }
+
+  /** The certificate vCenter presented on the latest TLS connection (undefined for http:// or before one). */
+  get peerCertificate(): CertificateInfo | undefined {
+    return this.peer;
   }
 
   /** True while a session cookie is held. */

@@ -79,6 +79,8 @@ void describe('collector registry', () => {
       'datastore',
       'resource_pool',
       'datacenter',
+      'license',
+      'certificate',
     ]);
     const withTag = enabledCollectors({ tag: true }, d);
     assert.deepEqual(withTag.at(-1)!.name, 'tag');
