@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { VimClient } from './client.js';
 import { assembleInventory, type Inventory } from './inventory.js';
-import { cloneItem, emptyItem, setProperty, type InventoryItem } from './inventory-records.js';
+import { applyUpdate, type WatchRecords } from './inventory-updates.js';
 import {
   inventoryFilterSpec,
   inventorySpecs,
@@ -13,7 +13,6 @@ import { createContainerView, UnrequestedProperties } from './property-collector
 import { el, type MoRef } from './soap/envelope.js';
 import { isVsphereError, VsphereError } from './soap/errors.js';
 import { child, type XmlNode } from './soap/xml.js';
-import { unslice } from './values.js';
 import { InventoryLoad } from './inventory-loader.js';
 import { msLeft, until } from './waits.js';
 
@@ -28,19 +27,13 @@ export interface WatchOptions {
 const DEFAULT_LOAD_TIMEOUT_MS = 600_000;
 
 /** Server-side objects of one watch; they live as long as the session that created them. */
-interface WatchState {
+interface WatchState extends WatchRecords {
   generation: number;
   collector: MoRef;
   view: MoRef;
   version: string;
   /** ServiceContent.rootFolder, which the view does not list: where inventory paths start. */
   rootFolder: string;
-  /** Compact records by "type:moid"; a changed object gets a new record, never an edited one. */
-  objects: Map<string, InventoryItem>;
-  /** The inventory last handed out, reused while nothing changed. */
-  last?: Inventory;
-  /** The alarms named in the records' triggeredAlarmState, found again after a change. */
-  alarmMoids?: Set<string>;
 }
 
 // Bounds one WaitForUpdatesEx answer; more updates come back `truncated` and are fetched at once.
@@ -245,7 +238,7 @@ export class InventoryWatch {
           depth: 5,
           name: 'objectSet',
           onElement: (o) => {
-            apply(state, o, odd);
+            applyUpdate(state, o, odd);
             if (progress) progress.received++;
           },
         },
@@ -292,32 +285,4 @@ function ref(res: XmlNode, fallbackType: string): MoRef {
   if (!rv?.text)
     throw new VsphereError('VSPHERE_BAD_RESPONSE', `${res.name}: no managed object reference returned`);
   return { type: rv.attrs.type ?? fallbackType, value: rv.text };
-}
-
-/** Applies one ObjectUpdate (enter / modify / leave) to the records. */
-function apply(state: WatchState, update: XmlNode, odd: UnrequestedProperties): void {
-  const kind = child(update, 'kind')?.text;
-  const objNode = child(update, 'obj');
-  const type = objNode?.attrs.type;
-  if (!objNode || !type || !kind)
-    throw new VsphereError('VSPHERE_BAD_RESPONSE', 'WaitForUpdatesEx: ObjectUpdate without kind or obj');
-  const key = `${type}:${objNode.text}`;
-  state.last = undefined;
-  state.alarmMoids = undefined;
-  if (kind === 'leave') {
-    state.objects.delete(key);
-    return;
-  }
-  const old = kind === 'enter' ? undefined : state.objects.get(key);
-  // Records are decoded from the changed values only; the property trees are garbage at once.
-  const it = old ? cloneItem(old) : emptyItem(type, objNode.text);
-  for (const c of update.children) {
-    if (c.name !== 'changeSet') continue;
-    const name = child(c, 'name')?.text;
-    const op = child(c, 'op')?.text;
-    if (name === undefined || !odd.keep(type, objNode.text, name)) continue;
-    const val = child(c, 'val');
-    setProperty(it, name, (op === 'assign' || op === 'add') && val ? val : undefined);
-  }
-  state.objects.set(unslice(key), it);
 }

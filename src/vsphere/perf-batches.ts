@@ -65,6 +65,11 @@ export function packQueries(queries: readonly PerfQuery[], limit: BatchSize): Pe
   return batches;
 }
 
+/** Packs queries into requests of at most `limit` metric ids each (splitting an entity's list if needed). */
+export function chunkQueries(queries: readonly PerfQuery[], limit: number): PerfQuery[][] {
+  return packQueries(queries, { objects: Number.POSITIVE_INFINITY, metrics: limit });
+}
+
 /**
  * The size to use after vCenter refused a batch of size `refused` sent within `size`: half of
  * `size` (so sizes stay 256, 128, 64, … whatever the batch's own size), or half of the refused

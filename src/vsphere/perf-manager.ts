@@ -4,7 +4,6 @@ import { el, type MoRef } from './soap/envelope.js';
 import { errorReason, isVsphereError } from './soap/errors.js';
 import {
   DEFAULT_BATCH_OBJECTS,
-  packQueries,
   REALTIME_MAX_METRICS,
   runBatches,
   Slots,
@@ -88,7 +87,6 @@ export class PerfManager {
     if (this.catalogue?.generation !== generation) {
       const byName = this.readCounters(content.perfManager, signal);
       this.catalogue = { generation, byName };
-      // A failed read must not stick for the rest of the session.
       // A failed or empty read (a session that died mid-collection) must not stick for the session.
       const forget = (): void => {
         if (this.catalogue?.byName === byName) this.catalogue = undefined;
@@ -276,11 +274,6 @@ export class PerfManager {
   private csvFor(generation: number): boolean {
     return this.csv?.generation === generation ? this.csv.supported : true;
   }
-}
-
-/** Packs queries into requests of at most `limit` metric ids each (splitting an entity's list if needed). */
-export function chunkQueries(queries: readonly PerfQuery[], limit: number): PerfQuery[][] {
-  return packQueries(queries, { objects: Number.POSITIVE_INFINITY, metrics: limit });
 }
 
 function errorText(e: unknown): string {

@@ -39,8 +39,9 @@ describe('background collection mode (scrape.collection: background)', () => {
   test('scrapes serve the last collection at once, with its age; collections follow the schedule, not the scrapes', async (t) => {
     const first = parsePrometheusText((await exporter.scrape()).text).samples;
     assert.equal(one(first, 'vsphere_up'), 1);
+    // Each collection reads the inventory model's changes with one WaitForUpdatesEx.
     const views = (s: Sample[]): number =>
-      one(s, 'vsphere_soap_requests_total', { method: 'CreateContainerView', outcome: 'success' }) ?? 0;
+      one(s, 'vsphere_soap_requests_total', { method: 'WaitForUpdatesEx', outcome: 'success' }) ?? 0;
     const times: number[] = [];
     let last: Sample[] = first;
     for (let i = 0; i < 20; i++) {

@@ -1,8 +1,11 @@
 import { StringDecoder } from 'node:string_decoder';
 import { SaxesParser } from 'saxes';
 import { VsphereError } from './errors.js';
+import { NameInterner } from './name-interner.js';
+import { boundAttributes, lenientCharRefs, type CharRefReplacements } from './sax-hooks.js';
 import { fastAttributeValues, fastNames } from './sax-shortcuts.js';
-import { charRefCodePoint, DEFAULT_XML_LIMITS, isXmlChar, type XmlLimits } from './xml-limits.js';
+import { localPart, NamespaceScopes, XSI } from './xml-namespaces.js';
+import { DEFAULT_XML_LIMITS, type XmlLimits } from './xml-limits.js';
 
 /** One element of a SOAP response: local name, attributes by local name, children and text. */
 export interface XmlNode {
@@ -13,15 +16,8 @@ export interface XmlNode {
   text: string;
 }
 
-const XSI = 'http://www.w3.org/2001/XMLSchema-instance';
-const XML_NS = 'http://www.w3.org/XML/1998/namespace';
 const NO_ATTRS: Record<string, string> = Object.freeze({});
 const NO_CHILDREN: XmlNode[] = Object.freeze([]) as unknown as XmlNode[];
-const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
-// Distinct element names shared per answer (vim25 has a few hundred): one string each, not one per node.
-const MAX_INTERNED_NAMES = 4096;
-// Character references replaced by U+FFFD that the log names (the count covers all of them).
-const MAX_REPORTED_REFS = 5;
 
 /**
  * Elements to hand over as soon as they close, instead of keeping them in the tree: the
@@ -36,11 +32,7 @@ export interface StreamSpec {
 }
 
 /** Character references to characters XML 1.0 forbids, read as U+FFFD (see SoapXmlParser). */
-export interface CharRefReplacements {
-  count: number;
-  /** The first few references as sent (e.g. `&#x1b;`) and the element they were in. */
-  refs: { ref: string; element: string }[];
-}
+export type { CharRefReplacements } from './sax-hooks.js';
 
 /**
  * Streaming, strict SOAP response parser: fed chunks as they arrive, it builds a small tree
@@ -48,9 +40,7 @@ export interface CharRefReplacements {
  * answers past the element, attribute and depth bounds of XmlLimits.
  */
 export class SoapXmlParser {
-  // Namespaces are resolved here, not by saxes: its xmlns mode cost ~10 % of a 10,000-VM scrape's
-  // CPU, while SOAP declares prefixes on one or two elements only. Unbound prefixes, a prefix
-  // "undeclared" with an empty URI, and misuse of the reserved prefixes are still rejected.
+  // Namespaces are resolved by NamespaceScopes, not by saxes' xmlns mode (its CPU cost).
   private readonly sax = new SaxesParser<{ xmlns: false; position: false }>({
     xmlns: false,
     position: false,
@@ -61,13 +51,10 @@ export class SoapXmlParser {
   private readonly decoder = new StringDecoder('utf8');
   private started = false;
   private readonly stack: XmlNode[] = [];
-  /** Prefix bindings, innermost last; each entry belongs to the element at `depth`. */
-  private readonly scopes: { depth: number; prefixes: Map<string, string> }[] = [];
-  /** The last prefix resolve() found bound, and its URI; dropped whenever the bindings change. */
-  private resolved: { prefix: string; uri: string } | undefined;
+  private readonly namespaces = new NamespaceScopes();
   private root: XmlNode | undefined;
   private error: Error | undefined;
-  private readonly names = new Map<string, string>();
+  private readonly names = new NameInterner();
   /** Elements opened, and those of them still in the tree (not handed over). */
   private elements = 0;
   private held = 0;
@@ -84,8 +71,6 @@ export class SoapXmlParser {
   /** Attribute names of the tag being read, in order, when boundAttributes counts them (`counted`). */
   private keys: string[] = [];
   private counted = false;
-  /** The interned names of the last two elements opened at each depth `d`, at 2d and 2d + 1. */
-  private readonly lastNames: (string | undefined)[] = [];
   /** What the parser read as U+FFFD instead of rejecting the answer. */
   readonly replacements: CharRefReplacements = { count: 0, refs: [] };
 
@@ -98,8 +83,8 @@ export class SoapXmlParser {
     this.sax.on('doctype', () => {
       this.fail('a DOCTYPE is not allowed in a SOAP response');
     });
-    this.boundAttributes();
-    this.lenientCharRefs();
+    this.counted = boundAttributes(this.sax, (name) => this.countAttribute(name));
+    lenientCharRefs(this.sax, this.replacements, () => this.stack[this.stack.length - 1]?.name ?? '');
     fastNames(this.sax);
     fastAttributeValues(this.sax);
     this.sax.on('opentag', (tag) => {
@@ -148,7 +133,7 @@ export class SoapXmlParser {
       const colon = name.indexOf(':');
       if (colon >= 0) this.resolve(name.slice(0, colon), name);
       const bare = colon < 0 ? name : name.slice(colon + 1);
-      const local = this.internAt(depth, bare);
+      const local = this.names.internAt(depth, bare);
       const s = this.stream;
       if (s) {
         if (depth === s.depth && local === s.name) {
@@ -178,11 +163,7 @@ export class SoapXmlParser {
     });
     this.sax.on('closetag', () => {
       const node = this.stack.pop();
-      const scope = this.scopes[this.scopes.length - 1];
-      if (scope && scope.depth === this.stack.length) {
-        this.scopes.pop();
-        this.resolved = undefined;
-      }
+      this.namespaces.close(this.stack.length);
       const s = this.stream;
       if (!s) return;
       const at = this.position();
@@ -255,104 +236,29 @@ export class SoapXmlParser {
   }
 
   /**
-   * Attributes are counted as saxes reads them, before it assembles the whole tag: one element
-   * with millions of attributes is stopped within the chunk that crosses the bound, and saxes
-   * keeps no more of them. (Its 'attribute' event would do, but a handler on it made every
-   * answer parse ~4 times slower.) The count restarts at each tag's end.
+   * Counts an attribute as saxes reads it, before it assembles the whole tag (boundAttributes);
+   * false drops it. The count restarts at each tag's end.
    */
-  private boundAttributes(): void {
-    const sax = this.sax as unknown as { pushAttrib?: (name: string, value: string) => void };
-    const push = sax.pushAttrib;
-    if (typeof push !== 'function') return;
+  private countAttribute(name: string): boolean {
     const max = this.limits.maxAttributes;
-    this.counted = true;
-    sax.pushAttrib = (name: string, value: string): void => {
-      if (++this.attributes <= max) {
-        this.keys.push(name);
-        return push.call(this.sax, name, value);
-      }
-      if (this.attributes === max + 1) this.fail(`an element with more than ${max} attributes`);
-    };
-  }
-
-  /**
-   * Character references to characters XML 1.0 forbids (`&#x1b;` in a VM name typed or pasted by
-   * someone) are read as U+FFFD instead of failing the whole answer; replacements lists them.
-   * saxes has no option for it: its entity resolution is wrapped.
-   */
-  private lenientCharRefs(): void {
-    const sax = this.sax as unknown as { parseEntity?: (entity: string) => string };
-    const strict = sax.parseEntity;
-    if (typeof strict !== 'function') return;
-    sax.parseEntity = (entity: string): string => {
-      const cp = entity.startsWith('#') ? charRefCodePoint(entity) : undefined;
-      if (cp === undefined || isXmlChar(cp)) return strict.call(this.sax, entity);
-      const r = this.replacements;
-      if (++r.count <= MAX_REPORTED_REFS)
-        r.refs.push({
-          ref: `&${entity.slice(0, 12)};`,
-          element: this.stack[this.stack.length - 1]?.name ?? '',
-        });
-      return '\uFFFD';
-    };
-  }
-
-  /**
-   * intern() with a memory of the last two names opened at `depth`: siblings alternate between
-   * one or two names (`id`, `value`, `id`, … in a QueryPerf series), so a string comparison or two
-   * usually finds the shared copy without hashing the fresh name for the Map.
-   */
-  private internAt(depth: number, name: string): string {
-    const names = this.lastNames;
-    const i = 2 * depth;
-    const a = names[i];
-    if (a === name) return a;
-    const b = names[i + 1];
-    if (b === name) return b;
-    const known = this.intern(name);
-    names[i + 1] = a;
-    names[i] = known;
-    return known;
-  }
-
-  /** One shared copy of each element name (copied off the chunk it was cut from). */
-  private intern(name: string): string {
-    const known = this.names.get(name);
-    if (known !== undefined) return known;
-    if (this.names.size >= MAX_INTERNED_NAMES) return name;
-    const copy = name.length < 13 ? name : (' ' + name).slice(1);
-    this.names.set(copy, copy);
-    return copy;
+    if (++this.attributes <= max) {
+      this.keys.push(name);
+      return true;
+    }
+    if (this.attributes === max + 1) this.fail(`an element with more than ${max} attributes`);
+    return false;
   }
 
   private declare(depth: number, key: string, uri: string): void {
-    const prefix = key === 'xmlns' ? '' : key.slice(6);
-    if (prefix === 'xmlns') return this.fail('the xmlns prefix must not be declared');
-    if (prefix === 'xml' ? uri !== XML_NS : uri === XML_NS || uri === XMLNS_NS)
-      return this.fail(`prefix ${prefix || '(default)'} bound to a reserved namespace`);
-    if (prefix !== '' && uri === '') return this.fail(`prefix ${prefix} declared with an empty namespace`);
-    let scope = this.scopes[this.scopes.length - 1];
-    if (!scope || scope.depth !== depth) this.scopes.push((scope = { depth, prefixes: new Map() }));
-    scope.prefixes.set(prefix, uri);
-    this.resolved = undefined;
+    const invalid = this.namespaces.declare(depth, key, uri);
+    if (invalid !== undefined) this.fail(invalid);
   }
 
   /** The namespace URI bound to `prefix` here; an unbound prefix makes the document invalid. */
   private resolve(prefix: string, qname: string): string | undefined {
-    if (prefix === 'xml') return XML_NS;
-    // The same prefix is looked up on element after element (xsi:type on every series) while the
-    // bindings stay as they are: the last answer holds until a declaration or a scope's end.
-    const last = this.resolved;
-    if (last !== undefined && last.prefix === prefix) return last.uri;
-    for (let i = this.scopes.length - 1; i >= 0; i--) {
-      const uri = this.scopes[i]!.prefixes.get(prefix);
-      if (uri !== undefined) {
-        this.resolved = { prefix, uri };
-        return uri;
-      }
-    }
-    this.fail(`unbound namespace prefix: ${JSON.stringify(qname)}`);
-    return undefined;
+    const uri = this.namespaces.resolve(prefix);
+    if (uri === undefined) this.fail(`unbound namespace prefix: ${JSON.stringify(qname)}`);
+    return uri;
   }
 
   private check(): void {
@@ -374,11 +280,6 @@ export function parseXml(xml: string, stream?: StreamSpec, limits?: XmlLimits): 
   const p = new SoapXmlParser(stream, limits);
   p.write(xml);
   return p.close();
-}
-
-function localPart(qname: string): string {
-  const i = qname.indexOf(':');
-  return i < 0 ? qname : qname.slice(i + 1);
 }
 
 /** First child element with that local name. */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { chunkQueries } from '../../../src/vsphere/perf-manager.js';
+import { chunkQueries } from '../../../src/vsphere/perf-batches.js';
 
 test('chunkQueries never exceeds the limit and keeps every (entity, counter) pair exactly once', () => {
   fc.assert(

@@ -1,0 +1,44 @@
+import type { Inventory } from './inventory.js';
+import { cloneItem, emptyItem, setProperty, type InventoryItem } from './inventory-records.js';
+import type { UnrequestedProperties } from './property-collector.js';
+import { VsphereError } from './soap/errors.js';
+import { child, type XmlNode } from './soap/xml.js';
+import { unslice } from './values.js';
+
+/** What InventoryWatch keeps of the objects it watches, changed by each ObjectUpdate. */
+export interface WatchRecords {
+  /** Compact records by "type:moid"; a changed object gets a new record, never an edited one. */
+  objects: Map<string, InventoryItem>;
+  /** The inventory last handed out, reused while nothing changed. */
+  last?: Inventory;
+  /** The alarms named in the records' triggeredAlarmState, found again after a change. */
+  alarmMoids?: Set<string>;
+}
+
+/** Applies one ObjectUpdate (enter / modify / leave) to the records. */
+export function applyUpdate(state: WatchRecords, update: XmlNode, odd: UnrequestedProperties): void {
+  const kind = child(update, 'kind')?.text;
+  const objNode = child(update, 'obj');
+  const type = objNode?.attrs.type;
+  if (!objNode || !type || !kind)
+    throw new VsphereError('VSPHERE_BAD_RESPONSE', 'WaitForUpdatesEx: ObjectUpdate without kind or obj');
+  const key = `${type}:${objNode.text}`;
+  state.last = undefined;
+  state.alarmMoids = undefined;
+  if (kind === 'leave') {
+    state.objects.delete(key);
+    return;
+  }
+  const old = kind === 'enter' ? undefined : state.objects.get(key);
+  // Records are decoded from the changed values only; the property trees are garbage at once.
+  const it = old ? cloneItem(old) : emptyItem(type, objNode.text);
+  for (const c of update.children) {
+    if (c.name !== 'changeSet') continue;
+    const name = child(c, 'name')?.text;
+    const op = child(c, 'op')?.text;
+    if (name === undefined || !odd.keep(type, objNode.text, name)) continue;
+    const val = child(c, 'val');
+    setProperty(it, name, (op === 'assign' || op === 'add') && val ? val : undefined);
+  }
+  state.objects.set(unslice(key), it);
+}
