@@ -1,8 +1,6 @@
 import type { MetricFamily } from '../exposition/index.js';
 import type { Inventory } from '../vsphere/inventory.js';
-import type { PropertySpec } from '../vsphere/property-collector.js';
-import type { XmlNode } from '../vsphere/soap/xml.js';
-import { child } from '../vsphere/soap/xml.js';
+import { child, type PropertySpec, type XmlNode } from '../vsphere/answer-data.js';
 import { bool, epochSeconds, moRef, str } from '../vsphere/values.js';
 import type { CollectContext, Collector, ObjectFilter } from './collector.js';
 import { family, gauge } from './collector.js';

@@ -1,5 +1,5 @@
 import { certificateInfo, type CertificateInfo } from '../vsphere/certificate-info.js';
-import type { XmlNode } from '../vsphere/soap/xml.js';
+import type { XmlNode } from '../vsphere/answer-data.js';
 import type { CollectContext, Collector } from './collector.js';
 import { family, gauge } from './collector.js';
 

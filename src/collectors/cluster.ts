@@ -1,5 +1,5 @@
 import type { MetricFamily } from '../exposition/index.js';
-import { child, type XmlNode } from '../vsphere/soap/xml.js';
+import { child, type XmlNode } from '../vsphere/answer-data.js';
 import { bool, num } from '../vsphere/values.js';
 import type { CollectContext, Collector } from './collector.js';
 import { family, gauge } from './collector.js';

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { MetricFamily, type MetricType } from '../exposition/index.js';
 import type { Inventory } from '../vsphere/inventory.js';
 import type { PerfManager } from '../vsphere/perf-manager.js';
-import type { PropertySpec } from '../vsphere/property-collector.js';
+import type { PropertySpec } from '../vsphere/answer-data.js';
 import type { PromotedLabels } from './info-labels.js';
 import type { CollectorName } from '../model/names.js';
 

@@ -1,7 +1,6 @@
 import type { MetricFamily } from '../exposition/index.js';
 import type { Inventory } from '../vsphere/inventory.js';
-import type { PropertySpec } from '../vsphere/property-collector.js';
-import type { XmlNode } from '../vsphere/soap/xml.js';
+import type { PropertySpec, XmlNode } from '../vsphere/answer-data.js';
 import { family, gauge, type CollectContext } from './collector.js';
 import { MANAGED_ENTITY_TYPES, specsFor } from './entity-types.js';
 import { allowsObject, kindOfType } from './object-kind.js';

@@ -1,4 +1,4 @@
-import type { PropertySpec } from '../vsphere/property-collector.js';
+import type { PropertySpec } from '../vsphere/answer-data.js';
 
 /**
  * Every concrete vim25 ManagedEntity type. vCenter's ContainerView includes subtypes of a listed

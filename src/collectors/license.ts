@@ -1,4 +1,4 @@
-import type { XmlNode } from '../vsphere/soap/xml.js';
+import type { XmlNode } from '../vsphere/answer-data.js';
 import { epochSeconds, num } from '../vsphere/values.js';
 import type { CollectContext, Collector } from './collector.js';
 import { family, gauge } from './collector.js';

@@ -1,5 +1,5 @@
 import { MetricFamily, RenderedLabels, renderLabels } from '../exposition/index.js';
-import type { MoRef } from '../vsphere/soap/envelope.js';
+import type { MoRef } from '../vsphere/answer-data.js';
 import type { PerfManager } from '../vsphere/perf-manager.js';
 import { perInterval, toBaseUnit } from '../vsphere/units.js';
 import { CATALOGUE_UNIT, extraCounterSuffix, type PerfMetricDef } from './perf-metrics.js';

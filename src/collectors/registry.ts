@@ -10,7 +10,7 @@ import { CUSTOM_ATTRIBUTE_PROPERTIES } from './custom-attribute.js';
 import { certificateCollector } from './certificate.js';
 import { licenseCollector } from './license.js';
 import type { Collector, FamilyDef } from './collector.js';
-import type { PropertySpec } from '../vsphere/property-collector.js';
+import type { PropertySpec } from '../vsphere/answer-data.js';
 import { clusterCollector, createClusterCollector } from './cluster.js';
 import { datacenterCollector } from './datacenter.js';
 import { createDatastoreCollector, datastoreCollector } from './datastore.js';

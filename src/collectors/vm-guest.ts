@@ -1,5 +1,5 @@
 import type { MetricFamily } from '../exposition/index.js';
-import type { XmlNode } from '../vsphere/soap/xml.js';
+import type { XmlNode } from '../vsphere/answer-data.js';
 import { num } from '../vsphere/values.js';
 import { gauge } from './collector.js';
 

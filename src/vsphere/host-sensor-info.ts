@@ -1,4 +1,4 @@
-import type { XmlNode } from './soap/xml.js';
+import type { XmlNode } from './answer-data.js';
 import { num, str, unslice } from './values.js';
 
 /** One decoded HostNumericSensorInfo. */

@@ -4,17 +4,9 @@ import { el, escapeXml, moRefEl, type MoRef } from './soap/envelope.js';
 import { VsphereError } from './soap/errors.js';
 import { child, type StreamSpec, type XmlNode } from './soap/xml.js';
 
-/** Properties to read from every object of one type. */
-export interface PropertySpec {
-  type: string;
-  pathSet: readonly string[];
-}
+import type { ObjectContent, PropertySpec } from './answer-data.js';
 
-/** One object's properties: path → value element (absent paths are simply missing). */
-export interface ObjectContent {
-  obj: MoRef;
-  props: Map<string, XmlNode>;
-}
+export type { ObjectContent, PropertySpec } from './answer-data.js';
 
 // Unrequested properties named in the log per retrieval (the count covers all of them).
 const MAX_REPORTED_PROPERTIES = 5;

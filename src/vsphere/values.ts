@@ -1,5 +1,5 @@
 import type { MoRef } from './soap/envelope.js';
-import type { XmlNode } from './soap/xml.js';
+import type { XmlNode } from './answer-data.js';
 
 // Decoders for the leaf values of vim25 properties. vCenter sends every scalar as text;
 // absent or malformed values become undefined rather than NaN, so a metric is skipped, not wrong.

@@ -1,8 +1,6 @@
-/** A managed object reference: type and value (the moid), e.g. `{type: 'VirtualMachine', value: 'vm-42'}`. */
-export interface MoRef {
-  type: string;
-  value: string;
-}
+import type { MoRef } from '../answer-data.js';
+
+export type { MoRef } from '../answer-data.js';
 
 const ESCAPES: Record<string, string> = {
   '&': '&amp;',

@@ -6,15 +6,9 @@ import { boundAttributes, lenientCharRefs, type CharRefReplacements } from './sa
 import { fastAttributeValues, fastNames } from './sax-shortcuts.js';
 import { localPart, NamespaceScopes, XSI } from './xml-namespaces.js';
 import { DEFAULT_XML_LIMITS, type XmlLimits } from './xml-limits.js';
+import type { XmlNode } from '../answer-data.js';
 
-/** One element of a SOAP response: local name, attributes by local name, children and text. */
-export interface XmlNode {
-  name: string;
-  /** Attributes by local name; `type` holds the local part of `xsi:type` (or the MoRef `type`). */
-  attrs: Record<string, string>;
-  children: XmlNode[];
-  text: string;
-}
+export { child, type XmlNode } from '../answer-data.js';
 
 const NO_ATTRS: Record<string, string> = Object.freeze({});
 const NO_CHILDREN: XmlNode[] = Object.freeze([]) as unknown as XmlNode[];
@@ -280,10 +274,4 @@ export function parseXml(xml: string, stream?: StreamSpec, limits?: XmlLimits): 
   const p = new SoapXmlParser(stream, limits);
   p.write(xml);
   return p.close();
-}
-
-/** First child element with that local name. */
-export function child(node: XmlNode, name: string): XmlNode | undefined {
-  for (const c of node.children) if (c.name === name) return c;
-  return undefined;
 }

@@ -73,7 +73,7 @@ void describe('import rules of src/', () => {
     assert.ok(found.some((i) => i.specifier === 'zod' && !i.typeOnly));
     assert.ok(found.some((i) => i.target === 'model/names'));
     const collector = importsOf('collectors/collector.ts');
-    assert.ok(collector.some((i) => i.target === 'vsphere/property-collector' && i.typeOnly));
+    assert.ok(collector.some((i) => i.target === 'vsphere/answer-data' && i.typeOnly));
     assert.ok(collector.some((i) => i.target === 'exposition/index' && !i.typeOnly));
   });
 

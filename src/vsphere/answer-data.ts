@@ -1,0 +1,35 @@
+// The shapes of what vCenter answers, apart from the code that asks and reads: collectors and other
+// pure code depend on this data, never on a transport or the property collector.
+
+/** One element of a SOAP response: local name, attributes by local name, children and text. */
+export interface XmlNode {
+  name: string;
+  /** Attributes by local name; `type` holds the local part of `xsi:type` (or the MoRef `type`). */
+  attrs: Record<string, string>;
+  children: XmlNode[];
+  text: string;
+}
+
+/** First child element with that local name. */
+export function child(node: XmlNode, name: string): XmlNode | undefined {
+  for (const c of node.children) if (c.name === name) return c;
+  return undefined;
+}
+
+/** A managed object reference: type and value (the moid), e.g. `{type: 'VirtualMachine', value: 'vm-42'}`. */
+export interface MoRef {
+  type: string;
+  value: string;
+}
+
+/** Properties to read from every object of one type. */
+export interface PropertySpec {
+  type: string;
+  pathSet: readonly string[];
+}
+
+/** One object's properties: path → value element (absent paths are simply missing). */
+export interface ObjectContent {
+  obj: MoRef;
+  props: Map<string, XmlNode>;
+}
