@@ -1,9 +1,5 @@
 import type { MetricFamily } from '../exposition/index.js';
-import {
-  HARDWARE_STATES,
-  type HardwareElement,
-  type PhysicalNicLink,
-} from '../vsphere/host-health-info.js';
+import { HARDWARE_STATES, type HardwareElement, type PhysicalNicLink } from '../vsphere/host-health-info.js';
 import { gauge } from './collector.js';
 import { addStateSet } from './perf-families.js';
 
