@@ -33,7 +33,9 @@ interface Sim {
 /** Counts what was compared, so a simulator that answers nothing fails the test rather than passing it. */
 interface Compared {
   elements: number;
+  notGreen: number;
   nics: number;
+  linksDown: number;
   clusters: number;
 }
 
@@ -50,10 +52,14 @@ async function compare(vc: Sim): Promise<Compared> {
     const res = await e.scrape();
     assert.equal(res.status, 200);
     const { samples } = parsePrometheusText(res.text);
-    const n: Compared = { elements: 0, nics: 0, clusters: 0 };
+    const n: Compared = { elements: 0, notGreen: 0, nics: 0, linksDown: 0, clusters: 0 };
     for (const h of await raw.retrieveAll('HostSystem', [HW, 'config.network.pnic'])) {
-      n.elements += compareHardware(samples, h.moid, h.props[HW] ?? '');
-      n.nics += compareNics(samples, h.moid, h.props['config.network.pnic'] ?? '');
+      const hw = compareHardware(samples, h.moid, h.props[HW] ?? '');
+      const nics = compareNics(samples, h.moid, h.props['config.network.pnic'] ?? '');
+      n.elements += hw.elements;
+      n.notGreen += hw.notGreen;
+      n.nics += nics.nics;
+      n.linksDown += nics.down;
     }
     const paths = [
       'summary',
@@ -72,8 +78,13 @@ async function compare(vc: Sim): Promise<Compared> {
   }
 }
 
-function compareHardware(samples: Sample[], moid: string, xml: string): number {
+function compareHardware(
+  samples: Sample[],
+  moid: string,
+  xml: string,
+): { elements: number; notGreen: number } {
   let count = 0;
+  let notGreen = 0;
   const mine = find(samples, 'vsphere_host_hardware_status', { host_moid: moid });
   for (const [tag, component] of COMPONENTS) {
     for (const el of allTags(xml, tag)) {
@@ -88,14 +99,16 @@ function compareHardware(samples: Sample[], moid: string, xml: string): number {
       );
       assert.equal(series.length, 4, 'green/yellow/red/unknown');
       count++;
+      if (key !== 'green') notGreen++;
     }
   }
   assert.equal(mine.length, count * 4, `${moid}: no element the raw client does not see`);
-  return count;
+  return { elements: count, notGreen };
 }
 
-function compareNics(samples: Sample[], moid: string, xml: string): number {
+function compareNics(samples: Sample[], moid: string, xml: string): { nics: number; down: number } {
   const nics = allTags(xml, 'PhysicalNic');
+  let down = 0;
   assert.equal(find(samples, 'vsphere_host_pnic_link_up', { host_moid: moid }).length, nics.length);
   for (const nic of nics) {
     const device = firstTag(nic, 'device')!;
@@ -104,6 +117,7 @@ function compareNics(samples: Sample[], moid: string, xml: string): number {
     const labels = { host_moid: moid, nic: device };
     const value = (name: string): number | undefined => find(samples, name, labels)[0]?.value;
     assert.equal(value('vsphere_host_pnic_link_up'), link === undefined ? 0 : 1, device);
+    if (link === undefined) down++;
     const speedMb = link === undefined ? undefined : Number(firstTag(link, 'speedMb'));
     assert.equal(
       value('vsphere_host_pnic_speed_bytes_per_second'),
@@ -112,7 +126,7 @@ function compareNics(samples: Sample[], moid: string, xml: string): number {
     const duplex = link === undefined ? undefined : firstTag(link, 'duplex') === 'true' ? 1 : 0;
     assert.equal(value('vsphere_host_pnic_full_duplex'), duplex);
   }
-  return nics.length;
+  return { nics: nics.length, down };
 }
 
 function compareCluster(samples: Sample[], moid: string, props: Record<string, string>): void {
@@ -153,18 +167,21 @@ void describe('cluster and host health, compared with the raw client', { timeout
     for (const s of sims) await s.stop();
   });
 
-  test('vcsim 0.24: hardware status (CPU sockets), pNIC link/speed/duplex, failover level; no DRS/HA series it does not answer', async () => {
-    const vc = await startVcsim({ args: MODEL });
+  test('vcsim 0.24 -extras: hardware status (CPU, memory, storage; one yellow), pNIC link/speed/duplex (one down), failover level; no DRS/HA series it does not answer', async () => {
+    const vc = await startVcsim({ args: [...MODEL, '-extras'] });
     sims.push(vc);
     const n = await compare(vc);
-    // 2 clusters × 2 hosts + 1 standalone host; vcsim gives each host 2 CPU sockets and 2 vmnics.
-    assert.deepEqual(n, { elements: 10, nics: 10, clusters: 2 });
+    // 2 clusters × 2 hosts + 1 standalone host, each with 2 CPU sockets and 2 vmnics; -extras
+    // adds a memory element and a storage controller to each (yellow on one host) and takes the
+    // link of one host's vmnic1 down.
+    assert.deepEqual(n, { elements: 20, notGreen: 1, nics: 10, linksDown: 1, clusters: 2 });
   });
 
   test('vcsim 8: the same families, the same answers', { skip: vcsim8SkipReason() }, async () => {
     const vc = await startVcsim8({ args: MODEL });
     sims.push(vc);
     const n = await compare(vc);
-    assert.deepEqual(n, { elements: 10, nics: 10, clusters: 2 });
+    // Stock vcsim 8: each host's 2 CPU sockets (green) and 2 vmnics with a link.
+    assert.deepEqual(n, { elements: 10, notGreen: 0, nics: 10, linksDown: 0, clusters: 2 });
   });
 });
