@@ -2,6 +2,7 @@ import type { MetricFamily } from '../exposition/index.js';
 import { child, type XmlNode } from '../vsphere/answer-data.js';
 import { bool, num } from '../vsphere/values.js';
 import type { CollectContext, Collector } from './collector.js';
+import { addClusterHealth, CLUSTER_HEALTH_FAMILIES, CLUSTER_HEALTH_PATHS } from './cluster-health.js';
 import { family, gauge } from './collector.js';
 import { HistoricalCache } from './historical-cache.js';
 import {
@@ -76,6 +77,7 @@ const FAMILIES = [
   VMS_BY_STATE,
   DRS,
   HA,
+  ...CLUSTER_HEALTH_FAMILIES,
 ];
 
 // Folders and datacenters too: the datacenter label and the path filters see walk up through them.
@@ -88,6 +90,7 @@ const PROPERTIES: NonNullable<Collector['properties']> = [
       'summary',
       'configuration.drsConfig.enabled',
       'configuration.dasConfig.enabled',
+      ...CLUSTER_HEALTH_PATHS,
     ],
   },
   { type: 'Folder', pathSet: ['name', 'parent'] },
@@ -188,6 +191,7 @@ function fromInventory(ctx: CollectContext, emit: (f: MetricFamily) => void): Pe
     addCounts(f(VMS_BY_STATE), id, POWER_STATES, vmStates.get(moid));
     addFlag(f(DRS), id, o.props.get('configuration.drsConfig.enabled'));
     addFlag(f(HA), id, o.props.get('configuration.dasConfig.enabled'));
+    addClusterHealth(f, id, o.props);
   }
   for (const fam of fams.values()) emit(fam);
   return targets;

@@ -11,6 +11,7 @@ import {
   SENSOR_POWER,
   SENSOR_TEMPERATURE,
 } from './host-sensors.js';
+import { addHealthSeries, HEALTH_FAMILIES } from './host-health.js';
 
 const ID = ['host', 'host_moid'] as const;
 const CONNECTION_STATES = ['connected', 'disconnected', 'notResponding'] as const;
@@ -97,6 +98,7 @@ export function createHostCollector(options: HostCollectorOptions = {}): Collect
       NTP_SERVERS,
       MEM_USAGE,
       ...SENSORS,
+      ...HEALTH_FAMILIES,
       ...perfFamilyDefs('vsphere_host', ID, PERF),
     ],
     async collect(ctx: CollectContext, emit): Promise<void> {
@@ -119,6 +121,12 @@ export function createHostCollector(options: HostCollectorOptions = {}): Collect
       const ntpServers = family(NTP_SERVERS);
       const memUsage = family(MEM_USAGE);
       const [temperature, fan, sensorPower, health] = SENSORS.map(family) as [
+        MetricFamily,
+        MetricFamily,
+        MetricFamily,
+        MetricFamily,
+      ];
+      const [hwStatus, linkUp, linkSpeed, duplex] = HEALTH_FAMILIES.map(family) as [
         MetricFamily,
         MetricFamily,
         MetricFamily,
@@ -157,6 +165,12 @@ export function createHostCollector(options: HostCollectorOptions = {}): Collect
         if (h.ntpServers !== undefined) ntpServers.add(id, h.ntpServers);
         if (h.memoryUsageBytes !== undefined) memUsage.add(id, h.memoryUsageBytes);
         addSensorSeries(id, h.sensors, { temperature, fan, power: sensorPower, health });
+        addHealthSeries(id, h.hardwareStatus, h.pnics, {
+          status: hwStatus,
+          linkUp,
+          speed: linkSpeed,
+          duplex,
+        });
         // A disconnected or powered-off host has no realtime statistics to give.
         if (h.connectionState === 'connected' && h.powerState === 'poweredOn')
           targets.push({ entity: { type: 'HostSystem', value: h.moid }, labels: id });
@@ -165,6 +179,7 @@ export function createHostCollector(options: HostCollectorOptions = {}): Collect
         emit(f);
       for (const f of [uptime, ntpRunning, ntpServers, memUsage, temperature, fan, sensorPower, health])
         emit(f);
+      for (const f of [hwStatus, linkUp, linkSpeed, duplex]) emit(f);
       for (const f of await collectPerfFamilies(ctx.perf, 'vsphere_host', ID, perfDefs, targets, ctx.signal))
         emit(f);
     },

@@ -1,6 +1,7 @@
 import type { XmlNode } from './soap/xml.js';
 import { bool, compactByteArray, detached, epochSeconds, moRef, num, str, unslice } from './values.js';
 import { hardwareSensors } from './host-sensor-info.js';
+import { hardwareElements, physicalNicLinks } from './host-health-info.js';
 import type { HostObject, VmObject } from './inventory.js';
 
 // One decoder per property path, shared by full reads and incremental updates: a changed
@@ -65,6 +66,9 @@ const HOST_FIELDS = fields<HostObject>({
   // ESXi lists ~100 software packages as "sensors" next to a handful of hardware ones: decoded
   // on arrival, software entries dropped.
   [SENSORS]: (r, v) => void (r.sensors = hardwareSensors(v)),
+  // Both decoded on arrival to a few short strings per element: the PhysicalNic answer is ~1 KiB a NIC.
+  'runtime.healthSystemRuntime.hardwareStatusInfo': (r, v) => void (r.hardwareStatus = hardwareElements(v)),
+  'config.network.pnic': (r, v) => void (r.pnics = physicalNicLinks(v)),
 });
 
 /**

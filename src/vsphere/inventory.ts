@@ -4,6 +4,7 @@ import { isVsphereError } from './soap/errors.js';
 import { EntityTree, type EntityNode } from './entity-tree.js';
 import type { XmlNode } from './soap/xml.js';
 import type { NumericSensor } from './host-sensor-info.js';
+import type { HardwareElement, PhysicalNicLink } from './host-health-info.js';
 import { toItem, type InventoryItem } from './inventory-records.js';
 import {
   inventoryFilterSpec,
@@ -76,6 +77,10 @@ export interface HostObject {
   memoryUsageBytes?: number;
   /** Hardware sensors (runtime.healthSystemRuntime.systemHealthInfo.numericSensorInfo), decoded on arrival. */
   sensors?: NumericSensor[];
+  /** Memory, CPU and storage element status (runtime.healthSystemRuntime.hardwareStatusInfo), capped. */
+  hardwareStatus?: HardwareElement[];
+  /** Physical NICs and their link (config.network.pnic), capped. */
+  pnics?: PhysicalNicLink[];
   /** Requested properties without a field of their own (e.g. customValue, triggeredAlarmState), as read. */
   extra?: ReadonlyMap<string, XmlNode>;
 }

@@ -72,6 +72,16 @@ const ABSENT: Record<string, string> = {
   vsphere_license_expiration_timestamp_seconds: "vcsim's evaluation licence has no expirationDate",
   vsphere_target_certificate_expiry_timestamp_seconds: 'this vcsim speaks http://: no certificate',
   vsphere_host_certificate_expiry_timestamp_seconds: "vcsim 0.24's hosts have a one-byte config.certificate",
+  // Cluster health: vcsim's clusters have no DRS score and an empty configuration.dasConfig.
+  vsphere_cluster_drs_score_ratio: "vcsim's cluster summary has no drsScore",
+  vsphere_cluster_drs_score_bucket_vms: "vcsim's cluster summary has no numVmsPerDrsScoreBucket",
+  vsphere_cluster_ha_admission_control_enabled: "vcsim's clusters have no configuration.dasConfig",
+  vsphere_cluster_ha_admission_control_policy: "vcsim's clusters have no configuration.dasConfig",
+  vsphere_cluster_ha_configured_failover_level: "vcsim's clusters have no configuration.dasConfig",
+  vsphere_cluster_ha_failover_cpu_available_ratio: "vcsim's cluster summary has no admissionControlInfo",
+  vsphere_cluster_ha_failover_memory_available_ratio: "vcsim's cluster summary has no admissionControlInfo",
+  vsphere_cluster_ha_failover_cpu_reserved_ratio: "vcsim's clusters have no configuration.dasConfig",
+  vsphere_cluster_ha_failover_memory_reserved_ratio: "vcsim's clusters have no configuration.dasConfig",
 };
 
 /** Panels whose query selects failures only: a healthy run against vcsim gives them no rows. */

@@ -336,6 +336,31 @@ func addExtras() {
 			types.HostNumericSensorInfo{Name: "Fan Block 1 FAN1", HealthState: health("yellow"), CurrentReading: int64(564 + i), UnitModifier: 1, BaseUnits: "RPM", SensorType: "fan"},
 			types.HostNumericSensorInfo{Name: "Power Supply 1 PS1 Input Power", HealthState: health("red"), CurrentReading: int64(120 + i), UnitModifier: 0, BaseUnits: "Watts", SensorType: "power"},
 		)
-		h.Runtime.HealthSystemRuntime = &types.HealthSystemRuntime{SystemHealthInfo: &types.HostSystemHealthInfo{NumericSensorInfo: sensors}}
+		// Hardware status: vcsim's CPU sockets kept, a memory element and a storage controller added
+		// (yellow on the first host), so every component has an element and not all are green.
+		hw := &types.HostHardwareStatusInfo{}
+		if rt := h.Runtime.HealthSystemRuntime; rt != nil && rt.HardwareStatusInfo != nil {
+			hw.CpuStatusInfo = append(hw.CpuStatusInfo, rt.HardwareStatusInfo.CpuStatusInfo...)
+		}
+		hwHealth := func(key string) *types.ElementDescription {
+			return &types.ElementDescription{Description: types.Description{Label: key, Summary: key}, Key: key}
+		}
+		storage := "Green"
+		if i == 0 {
+			storage = "Yellow"
+		}
+		hw.MemoryStatusInfo = append(hw.MemoryStatusInfo, &types.HostHardwareElementInfo{Name: "System Memory", Status: hwHealth("Green")})
+		hw.StorageStatusInfo = append(hw.StorageStatusInfo, types.HostStorageElementInfo{HostHardwareElementInfo: types.HostHardwareElementInfo{Name: "Storage controller 0", Status: hwHealth(storage)}})
+		h.Runtime.HealthSystemRuntime = &types.HealthSystemRuntime{SystemHealthInfo: &types.HostSystemHealthInfo{NumericSensorInfo: sensors}, HardwareStatusInfo: hw}
+		// The first host's second physical NIC has no link (vim25: linkSpeed unset). Config and its
+		// network info may be shared between hosts: copied before the change.
+		if i == 0 && h.Config != nil && h.Config.Network != nil && len(h.Config.Network.Pnic) > 1 {
+			cfg := *h.Config
+			network := *cfg.Network
+			network.Pnic = append([]types.PhysicalNic(nil), network.Pnic...)
+			network.Pnic[1].LinkSpeed = nil
+			cfg.Network = &network
+			h.Config = &cfg
+		}
 	}
 }
