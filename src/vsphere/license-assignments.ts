@@ -3,6 +3,7 @@ import type { MoRef, XmlNode } from './answer-data.js';
 import { child } from './answer-data.js';
 import type { VimClient } from './client.js';
 import { assignmentId, keySuffix } from './license-key.js';
+import { isVsphereError } from './soap/errors.js';
 
 // Licences are assigned by hand and rarely: one read per interval is plenty, and a scrape in between costs nothing.
 const INTERVAL_MS = 5 * 60_000;
@@ -69,12 +70,18 @@ export class LicenseAssignments implements LicenseAssignmentSource {
     } catch (e) {
       // An aborted scrape is not a failed read: the next collection asks again.
       if (signal?.aborted) return this.last;
-      this.nextAt = this.now() + this.retryMs;
+      // vcsim 0.24 names a LicenseAssignmentManager it does not have: asked again only once per
+      // interval, and said at debug level; anything else is retried sooner and said as a warning.
+      const absent = isVsphereError(e, 'VSPHERE_MANAGED_OBJECT_NOT_FOUND');
+      this.nextAt = this.now() + (absent ? this.intervalMs : this.retryMs);
       // Said once per cause, not once per retry; the message never holds a key (the answer's
       // fault text is scrubbed by the transport and no key is sent in the request).
       const message = e instanceof Error ? e.message : String(e);
       if (message !== this.lastError)
-        this.logger.warn({ error: message }, 'QueryAssignedLicenses failed; assigned assets are not counted');
+        this.logger[absent ? 'debug' : 'warn'](
+          { error: message },
+          'QueryAssignedLicenses failed; assigned assets are not counted',
+        );
       this.lastError = message;
     }
     return this.last;

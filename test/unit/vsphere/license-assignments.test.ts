@@ -101,3 +101,25 @@ test('a failed read gives the last counts (none at first), is said once per caus
   assert.equal((await src.counts(LAM))!.get(assignmentId('NP9QR', 'e')), 1);
   assert.equal(calls.length, 1);
 });
+
+test('a LicenseAssignmentManager vCenter does not have (vcsim 0.24) is asked once per interval, at debug level', async () => {
+  let now = 0;
+  const lines: string[] = [];
+  const logger = pino({ level: 'warn' }, { write: (l: string) => void lines.push(l) });
+  let asked = 0;
+  const client = {
+    invoke: () => {
+      asked++;
+      return Promise.reject(new VsphereError('VSPHERE_MANAGED_OBJECT_NOT_FOUND', 'managed object not found'));
+    },
+  } as unknown as VimClient;
+  const src = new LicenseAssignments(client, logger, 300_000, 60_000, () => now);
+  assert.equal(await src.counts(LAM), undefined);
+  now += 299_000;
+  assert.equal(await src.counts(LAM), undefined);
+  assert.equal(asked, 1, 'not retried within the interval');
+  now += 1_000;
+  await src.counts(LAM);
+  assert.equal(asked, 2);
+  assert.deepEqual(lines, [], 'no warning');
+});
