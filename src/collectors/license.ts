@@ -25,7 +25,7 @@ const USED = gauge(
 );
 const ASSIGNED = gauge(
   'vsphere_license_assigned_assets',
-  'Assets (vCenter instances, hosts, vSAN clusters, solutions) the licence is assigned to: entries of LicenseAssignmentManager.QueryAssignedLicenses per licence, read at most every 5 minutes; absent where vCenter has no LicenseAssignmentManager or the read failed.',
+  'Assets (vCenter instances, hosts, vSAN clusters, solutions) the licence is assigned to: entries of LicenseAssignmentManager.QueryAssignedLicenses per licence, read at most every 5 minutes; absent where the endpoint has no LicenseAssignmentManager or the read failed.',
   ID,
 );
 const EXPIRATION = gauge(
@@ -97,7 +97,7 @@ export const licenseCollector: Collector = {
       family,
     );
     const manager = ctx.inventory.singleton('LicenseManager');
-    // vcsim 0.24 (and a standalone ESXi) has no LicenseAssignmentManager: nothing is asked then.
+    // An endpoint without a LicenseAssignmentManager (ServiceContent leaves it unset): nothing is asked.
     const lam = moRef(manager?.get('licenseAssignmentManager'));
     const counts = lam && (await ctx.licenseAssignments?.counts(lam, ctx.signal));
     const seen = new Set<string>();

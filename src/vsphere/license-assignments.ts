@@ -70,8 +70,8 @@ export class LicenseAssignments implements LicenseAssignmentSource {
     } catch (e) {
       // An aborted scrape is not a failed read: the next collection asks again.
       if (signal?.aborted) return this.last;
-      // vcsim 0.24 names a LicenseAssignmentManager it does not have: asked again only once per
-      // interval, and said at debug level; anything else is retried sooner and said as a warning.
+      // A LicenseAssignmentManager the endpoint names but does not have is asked again only once
+      // per interval, and said at debug level; anything else is retried sooner and said as a warning.
       const absent = isVsphereError(e, 'VSPHERE_MANAGED_OBJECT_NOT_FOUND');
       this.nextAt = this.now() + (absent ? this.intervalMs : this.retryMs);
       // Said once per cause, not once per retry; the message never holds a key (the answer's

@@ -59,8 +59,7 @@ describe('steady state with every default collector (inventory: incremental)', (
       assert.equal(sent[m] ?? 0, 0, m);
     assert.equal(sent.WaitForUpdatesEx, 3, 'one WaitForUpdatesEx per scrape');
     // Nothing but the watch and the perf queries. The licence collector's QueryAssignedLicenses is
-    // read at most once per 5 minutes: by the first scrape, never by the back-to-back ones after it
-    // (vcsim 0.24 answers it ManagedObjectNotFound; it is not asked again within the interval either).
+    // read at most once per 5 minutes: by the first scrape, never by the back-to-back ones after it.
     assert.deepEqual(
       Object.keys(sent).filter((m) => m !== 'WaitForUpdatesEx' && m !== 'QueryPerf'),
       [],

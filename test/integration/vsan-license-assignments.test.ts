@@ -12,15 +12,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startExporter, type ExporterProcess } from '../harness/exporter.js';
 import { find, parsePrometheusText, type Sample } from '../harness/prom-text.js';
+import { rawLogin, startVcsim } from '../harness/vcsim.js';
 import { startVcsim8, vcsim8SkipReason, withRaw, type Vcsim8 } from '../harness/vcsim8.js';
 import { allTags, firstTag, refXml, xmlUnescape, type RawVimClient } from '../harness/vim-soap.js';
 import { waitTask } from '../harness/vim-tasks.js';
 
 /** QueryAssignedLicenses as the raw client reads it: `suffix|edition` → assets, and every key seen. */
 async function rawAssignments(c: RawVimClient): Promise<{ counts: Map<string, number>; keys: string[] }> {
+  // The manager's moid as LicenseManager names it (vcsim 8: LicenseAssignmentManager, vcsim 0.24: licenseassignmentmanager-1).
+  const { propertyCollector } = await c.serviceContent();
+  const lm = await c.call(
+    'RetrievePropertiesEx',
+    refXml('_this', propertyCollector) +
+      '<specSet><propSet><type>LicenseManager</type><pathSet>licenseAssignmentManager</pathSet></propSet>' +
+      `<objectSet>${refXml('obj', { type: 'LicenseManager', value: 'LicenseManager' })}</objectSet></specSet><options/>`,
+  );
+  const moid = firstTag(lm, 'val');
+  assert.ok(moid, 'LicenseManager names a LicenseAssignmentManager');
   const xml = await c.call(
     'QueryAssignedLicenses',
-    refXml('_this', { type: 'LicenseAssignmentManager', value: 'LicenseAssignmentManager' }),
+    refXml('_this', { type: 'LicenseAssignmentManager', value: moid }),
   );
   const counts = new Map<string, number>();
   const keys: string[] = [];
@@ -209,3 +220,39 @@ void describe(
     });
   },
 );
+
+void describe('licence assignments against vcsim 0.24', { timeout: 120_000 }, () => {
+  test('assigned assets as the raw client reads them; every cluster says vSAN 0 (vcsim 0.24 cannot enable it)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vsx-vsan24-'));
+    const vc = await startVcsim();
+    let exporter: ExporterProcess | undefined;
+    try {
+      const pw = join(dir, 'password');
+      writeFileSync(pw, vc.password, { mode: 0o600 });
+      exporter = await startExporter({
+        env: { VSPHERE_URL: vc.url, VSPHERE_USER: vc.user, VSPHERE_PASSWORD_FILE: pw },
+      });
+      const r = await exporter.scrape();
+      const samples = parsePrometheusText(r.text).samples;
+      const s = await rawLogin(vc);
+      const raw = await rawAssignments(s.client).finally(() => s.logout());
+      assert.ok(raw.counts.size > 0);
+      for (const [id, n] of raw.counts) {
+        const [suffix, edition] = id.split('|');
+        assert.equal(
+          find(samples, 'vsphere_license_assigned_assets', { license_key_suffix: suffix, edition })[0]?.value,
+          n,
+          id,
+        );
+      }
+      const enabled = find(samples, 'vsphere_cluster_vsan_enabled');
+      assert.ok(enabled.length > 0);
+      assert.ok(enabled.every((e) => e.value === 0));
+      assert.equal(find(samples, 'vsphere_collector_success', { collector: 'vsan' })[0]?.value, 1);
+    } finally {
+      await exporter?.stop();
+      await vc.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

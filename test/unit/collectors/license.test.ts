@@ -155,7 +155,7 @@ void describe('licence decoder and collector', () => {
       return Promise.resolve(undefined);
     };
     const none = parsePrometheusText(await scrape(licensesVal(ENTERPRISE), { counts, lam: false }));
-    assert.equal(asked, 0, 'vcsim 0.24 has no LicenseAssignmentManager: no call');
+    assert.equal(asked, 0, 'no LicenseAssignmentManager (a standalone ESXi): no call');
     assert.equal(find(none.samples, 'vsphere_license_assigned_assets').length, 0);
     const failed = parsePrometheusText(await scrape(licensesVal(ENTERPRISE), { counts }));
     assert.equal(asked, 1);

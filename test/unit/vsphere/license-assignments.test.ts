@@ -102,7 +102,7 @@ test('a failed read gives the last counts (none at first), is said once per caus
   assert.equal(calls.length, 1);
 });
 
-test('a LicenseAssignmentManager vCenter does not have (vcsim 0.24) is asked once per interval, at debug level', async () => {
+test('a LicenseAssignmentManager the endpoint does not have is asked once per interval, at debug level', async () => {
   let now = 0;
   const lines: string[] = [];
   const logger = pino({ level: 'warn' }, { write: (l: string) => void lines.push(l) });
