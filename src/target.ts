@@ -17,6 +17,7 @@ import { fetchInventory } from './vsphere/inventory.js';
 import { InventoryWatch } from './vsphere/inventory-watch.js';
 import { inventorySpecs } from './vsphere/inventory-specs.js';
 import { AlarmNames } from './vsphere/alarm-names.js';
+import { LicenseAssignments } from './vsphere/license-assignments.js';
 import { PerfManager } from './vsphere/perf-manager.js';
 import { connectVim } from './vsphere/connect.js';
 import { connectRest } from './vsphere/rest/connect.js';
@@ -119,6 +120,7 @@ export async function createTarget(
     client,
     inventory,
     perf,
+    licenseAssignments: new LicenseAssignments(client, logger),
     collectors,
     filter: compileFilter(t.filters),
     soapStats,

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { MetricFamily, type MetricType } from '../exposition/index.js';
 import type { Inventory } from '../vsphere/inventory.js';
 import type { PerfManager } from '../vsphere/perf-manager.js';
+import type { LicenseAssignmentSource } from '../vsphere/license-assignments.js';
 import type { PropertySpec } from '../vsphere/answer-data.js';
 import type { PromotedLabels } from './info-labels.js';
 import type { CollectorName } from '../model/names.js';
@@ -56,6 +57,8 @@ export interface CollectContext {
   filter: ObjectFilter;
   signal: AbortSignal;
   logger: Logger;
+  /** Licence assignments (QueryAssignedLicenses, read at most once per interval); absent: not counted. */
+  licenseAssignments?: LicenseAssignmentSource;
   /** Promoted tag/attribute label values (`info_labels`), read once per collection; undefined when that read failed. */
   infoLabels?: Promise<PromotedLabels | undefined>;
 }

@@ -1,7 +1,10 @@
 import type { XmlNode } from '../vsphere/answer-data.js';
-import { epochSeconds, num } from '../vsphere/values.js';
+import { assignmentId, keySuffix } from '../vsphere/license-key.js';
+import { epochSeconds, moRef, num } from '../vsphere/values.js';
 import type { CollectContext, Collector } from './collector.js';
 import { family, gauge } from './collector.js';
+
+export { keySuffix } from '../vsphere/license-key.js';
 
 const ID = ['license_key_suffix', 'edition'] as const;
 
@@ -20,6 +23,11 @@ const USED = gauge(
   'Units of the licence in use (LicenseManagerLicenseInfo.used), in its unit (costUnit); absent when vCenter does not report it.',
   [...ID, 'unit'],
 );
+const ASSIGNED = gauge(
+  'vsphere_license_assigned_assets',
+  'Assets (vCenter instances, hosts, vSAN clusters, solutions) the licence is assigned to: entries of LicenseAssignmentManager.QueryAssignedLicenses per licence, read at most every 5 minutes; absent where the endpoint has no LicenseAssignmentManager or the read failed.',
+  ID,
+);
 const EXPIRATION = gauge(
   'vsphere_license_expiration_timestamp_seconds',
   'Unix time the licence expires (its expirationDate property); absent for a licence that does not expire.',
@@ -37,16 +45,6 @@ export interface LicenseSummary {
   total?: number;
   used?: number;
   expirationSeconds?: number;
-}
-
-// Below this length a "last five characters" would be most of the key: none is shown then. Real
-// keys are 29 characters (five groups of five).
-const MIN_KEY_LENGTH = 20;
-
-/** The last five characters of a licence key, as vSphere's own UI shows it; "" for a key too short to hide. */
-export function keySuffix(key: string): string {
-  const k = key.trim();
-  return k.length >= MIN_KEY_LENGTH ? k.slice(-5) : '';
 }
 
 /** LicenseManager.licenses (ArrayOfLicenseManagerLicenseInfo) → one summary per licence; the keys are dropped here. */
@@ -87,27 +85,35 @@ function licenseProperties(info: XmlNode): Map<string, XmlNode> {
 
 /**
  * Licences (LicenseManager.licenses): read with the inventory model as a ServiceContent singleton,
- * so the watch keeps them and a scrape costs no call.
+ * so the watch keeps them and a scrape costs no call; the assets each is assigned to come from
+ * ctx.licenseAssignments, which calls vCenter at most once per interval.
  */
 export const licenseCollector: Collector = {
   name: 'license',
-  properties: [{ type: 'LicenseManager', pathSet: ['licenses'] }],
-  families: [INFO, CAPACITY, USED, EXPIRATION],
-  collect(ctx: CollectContext, emit): Promise<void> {
-    const [info, capacity, used, expiration] = [INFO, CAPACITY, USED, EXPIRATION].map(family);
+  properties: [{ type: 'LicenseManager', pathSet: ['licenses', 'licenseAssignmentManager'] }],
+  families: [INFO, CAPACITY, USED, ASSIGNED, EXPIRATION],
+  async collect(ctx: CollectContext, emit): Promise<void> {
+    const [info, capacity, used, assigned, expiration] = [INFO, CAPACITY, USED, ASSIGNED, EXPIRATION].map(
+      family,
+    );
+    const manager = ctx.inventory.singleton('LicenseManager');
+    // An endpoint without a LicenseAssignmentManager (ServiceContent leaves it unset): nothing is asked.
+    const lam = moRef(manager?.get('licenseAssignmentManager'));
+    const counts = lam && (await ctx.licenseAssignments?.counts(lam, ctx.signal));
     const seen = new Set<string>();
-    for (const l of decodeLicenses(ctx.inventory.singleton('LicenseManager')?.get('licenses'))) {
+    for (const l of decodeLicenses(manager?.get('licenses'))) {
       const id = [l.keySuffix, l.edition];
       // Two licences whose keys end alike with one edition would be one series: the first stays.
-      const idKey = JSON.stringify(id);
+      const idKey = assignmentId(l.keySuffix, l.edition);
       if (seen.has(idKey)) continue;
       seen.add(idKey);
       info!.add([...id, l.name, l.product, l.productVersion, l.costUnit], 1);
       if (l.total !== undefined) capacity!.add([...id, l.costUnit], l.total);
       if (l.used !== undefined) used!.add([...id, l.costUnit], l.used);
+      // A licence assigned to nothing is not in the answer: it counts 0.
+      if (counts) assigned!.add(id, counts.get(idKey) ?? 0);
       if (l.expirationSeconds !== undefined) expiration!.add(id, l.expirationSeconds);
     }
-    for (const f of [info, capacity, used, expiration]) emit(f!);
-    return Promise.resolve();
+    for (const f of [info, capacity, used, assigned, expiration]) emit(f!);
   },
 };

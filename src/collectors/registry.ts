@@ -18,6 +18,7 @@ import { createHostCollector, hostCollector } from './host.js';
 import { createResourcePoolCollector, resourcePoolCollector } from './resource-pool.js';
 import { createTagCollector, TAG_FAMILIES, type TagCollectorDeps } from './tag.js';
 import { createVmCollector, vmCollector } from './vm.js';
+import { vsanCollector } from './vsan.js';
 
 /** What a target builds its collectors from. */
 export interface CollectorDeps {
@@ -94,6 +95,11 @@ const REGISTRATIONS: {
     families: TAG_FAMILIES,
     properties: CUSTOM_ATTRIBUTE_PROPERTIES,
     create: (d) => createTagCollector({ ...d.openTagging(), infoLabels: d.options.infoLabels }),
+  },
+  vsan: {
+    families: vsanCollector.families,
+    properties: vsanCollector.properties ?? [],
+    create: () => vsanCollector,
   },
 };
 

@@ -15,6 +15,7 @@ export const COLLECTOR_DEFAULTS = {
   license: true,
   certificate: true,
   tag: false,
+  vsan: true,
 } as const;
 
 /** A collector's name, as used in `collectors.<name>` and `--collector.<name>`. */

@@ -12,6 +12,7 @@ import { encodeFamilyChunks, gzipChunks, MetricFamily } from '../exposition/inde
 import type { VimClient } from '../vsphere/client.js';
 import type { Inventory } from '../vsphere/inventory.js';
 import type { PerfManager } from '../vsphere/perf-manager.js';
+import type { LicenseAssignmentSource } from '../vsphere/license-assignments.js';
 import { errorReason, VsphereError } from '../vsphere/soap/errors.js';
 import { describe } from '../vsphere/session.js';
 import type { CollectionSummary } from './collection-summary.js';
@@ -43,6 +44,8 @@ export interface ScraperDeps {
     loading?(): Error | undefined;
   };
   perf: PerfManager;
+  /** Licence assignments, read at most once per interval (the license collector's assigned assets). */
+  licenseAssignments?: LicenseAssignmentSource;
   collectors: readonly Collector[];
   /** Which objects are collected (default: all). */
   filter?: ObjectFilter;
@@ -185,6 +188,7 @@ export class Scraper {
       up = true;
       const ctx: CollectContext = {
         perf: this.deps.perf,
+        ...(this.deps.licenseAssignments ? { licenseAssignments: this.deps.licenseAssignments } : {}),
         inventory,
         wholeInventory,
         filter,

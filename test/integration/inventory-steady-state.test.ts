@@ -58,5 +58,13 @@ describe('steady state with every default collector (inventory: incremental)', (
     for (const m of ['RetrievePropertiesEx', 'CreateContainerView', 'DestroyView', 'CreateFilter'])
       assert.equal(sent[m] ?? 0, 0, m);
     assert.equal(sent.WaitForUpdatesEx, 3, 'one WaitForUpdatesEx per scrape');
+    // Nothing but the watch and the perf queries. The licence collector's QueryAssignedLicenses is
+    // read at most once per 5 minutes: by the first scrape, never by the back-to-back ones after it.
+    assert.deepEqual(
+      Object.keys(sent).filter((m) => m !== 'WaitForUpdatesEx' && m !== 'QueryPerf'),
+      [],
+      'only WaitForUpdatesEx and QueryPerf in steady state',
+    );
+    assert.equal(after.QueryAssignedLicenses, 1, 'QueryAssignedLicenses once, by the first scrape');
   });
 });

@@ -200,6 +200,9 @@ void describe('licences and certificates', { timeout: 240_000 }, () => {
         .map(([m]) => m);
       t.diagnostic(`methods called by the third scrape: ${delta.join(', ')}`);
       assert.deepEqual(delta, ['WaitForUpdatesEx']);
+      // The assigned assets are read once per 5-minute interval: by the first scrape only.
+      assert.equal(third.byMethod.get('QueryAssignedLicenses'), 1);
+      assert.equal(find(third.samples, 'vsphere_license_assigned_assets').length, 1);
       assert.equal(find(third.samples, 'vsphere_license_info').length, 1);
       assert.ok(find(third.samples, 'vsphere_host_certificate_expiry_timestamp_seconds').length > 0);
     },

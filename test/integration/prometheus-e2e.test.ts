@@ -72,6 +72,11 @@ const ABSENT: Record<string, string> = {
   vsphere_license_expiration_timestamp_seconds: "vcsim's evaluation licence has no expirationDate",
   vsphere_target_certificate_expiry_timestamp_seconds: 'this vcsim speaks http://: no certificate',
   vsphere_host_certificate_expiry_timestamp_seconds: "vcsim 0.24's hosts have a one-byte config.certificate",
+  // vcsim 0.24 ignores a vsanConfig in ReconfigureComputeResource_Task: no cluster has vSAN here
+  // (vcsim 8 does: test/integration/vsan-license-assignments.test.ts).
+  vsphere_cluster_vsan_auto_claim_storage: 'vcsim 0.24 cannot enable vSAN on a cluster',
+  vsphere_cluster_vsan_datastore_capacity_bytes: 'vcsim 0.24 has no vSAN datastore',
+  vsphere_cluster_vsan_datastore_free_bytes: 'vcsim 0.24 has no vSAN datastore',
   // Cluster health: vcsim's clusters have no DRS score and an empty configuration.dasConfig.
   vsphere_cluster_drs_score_ratio: "vcsim's cluster summary has no drsScore",
   vsphere_cluster_drs_score_bucket_vms: "vcsim's cluster summary has no numVmsPerDrsScoreBucket",

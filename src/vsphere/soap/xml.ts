@@ -120,7 +120,11 @@ export class SoapXmlParser {
           const uri = this.resolve(key.slice(0, colon), key);
           const local = key.slice(colon + 1);
           // xsi:type values carry a prefix ("xsd:int", "vim25:HostSystem"): keep the local part.
-          out[local] = uri === XSI && local === 'type' ? localPart(raw[key]!) : raw[key]!;
+          // A MoRef value carries both (type="Folder" xsi:type="ManagedObjectReference"): its own
+          // type is what names the object, whichever comes first (vcsim 8 writes xsi:type last).
+          if (uri === XSI && local === 'type') {
+            if (!('type' in raw)) out.type = localPart(raw[key]!);
+          } else out[local] = raw[key]!;
         }
       }
       const name = tag.name;

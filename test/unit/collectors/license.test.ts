@@ -5,7 +5,9 @@ import { ALLOW_ALL, type CollectContext } from '../../../src/collectors/collecto
 import { decodeLicenses, keySuffix, licenseCollector } from '../../../src/collectors/license.js';
 import { encodeFamilies, type MetricFamily } from '../../../src/exposition/index.js';
 import { assembleInventory } from '../../../src/vsphere/inventory.js';
-import { child, SoapXmlParser, type XmlNode } from '../../../src/vsphere/soap/xml.js';
+import { child, parseXml, SoapXmlParser, type XmlNode } from '../../../src/vsphere/soap/xml.js';
+import type { LicenseAssignmentSource } from '../../../src/vsphere/license-assignments.js';
+import { assignmentId } from '../../../src/vsphere/license-key.js';
 import { find, parsePrometheusText } from '../../harness/prom-text.js';
 
 const KEY = 'AB12C-DE34F-GH56J-KL78M-NP9QR';
@@ -33,9 +35,16 @@ const ENTERPRISE =
   '<properties><key>feature</key><value xsi:type="KeyValue"><key>dvs</key><value>vSphere Distributed Switch</value></value></properties>' +
   '</LicenseManagerLicenseInfo>';
 
-async function scrape(val: XmlNode | undefined): Promise<string> {
+const LAM_REF = parseXml('<val type="LicenseAssignmentManager">LicenseAssignmentManager</val>');
+
+async function scrape(
+  val: XmlNode | undefined,
+  assignments?: { counts: LicenseAssignmentSource['counts']; lam?: boolean },
+): Promise<string> {
+  const props = new Map<string, XmlNode>(val ? [['licenses', val]] : []);
+  if (assignments?.lam !== false) props.set('licenseAssignmentManager', LAM_REF);
   const inventory = assembleInventory([], {
-    singletons: new Map(val ? [['LicenseManager', new Map([['licenses', val]])]] : []),
+    singletons: new Map(val ? [['LicenseManager', props]] : []),
   });
   const fams: MetricFamily[] = [];
   const ctx = {
@@ -43,6 +52,7 @@ async function scrape(val: XmlNode | undefined): Promise<string> {
     filter: ALLOW_ALL,
     signal: new AbortController().signal,
     logger: pino({ level: 'silent' }),
+    ...(assignments ? { licenseAssignments: { counts: assignments.counts } } : {}),
   } as unknown as CollectContext;
   await licenseCollector.collect(ctx, (f) => fams.push(f));
   return encodeFamilies(fams).toString();
@@ -115,5 +125,41 @@ void describe('licence decoder and collector', () => {
   void it('emits empty families when the endpoint has no LicenseManager', async () => {
     const { samples } = parsePrometheusText(await scrape(undefined));
     assert.equal(find(samples, 'vsphere_license_info').length, 0);
+  });
+
+  void it('counts assigned assets per licence from the injected source, 0 for a licence assigned to nothing', async () => {
+    const EVAL =
+      '<LicenseManagerLicenseInfo><licenseKey>00000-00000-00000-00000-00000</licenseKey><editionKey>eval</editionKey>' +
+      '<name>Evaluation Mode</name><total>0</total></LicenseManagerLicenseInfo>';
+    const asked: string[] = [];
+    const counts: LicenseAssignmentSource['counts'] = (manager) => {
+      asked.push(manager.value);
+      return Promise.resolve(new Map([[assignmentId('NP9QR', 'esx.enterprisePlus.cpuPackage'), 7]]));
+    };
+    const { samples } = parsePrometheusText(await scrape(licensesVal(ENTERPRISE + EVAL), { counts }));
+    assert.deepEqual(asked, ['LicenseAssignmentManager'], 'the manager named by LicenseManager is asked');
+    const assigned = find(samples, 'vsphere_license_assigned_assets');
+    assert.deepEqual(
+      assigned.map((s) => [s.labels.license_key_suffix, s.labels.edition, s.value]),
+      [
+        ['NP9QR', 'esx.enterprisePlus.cpuPackage', 7],
+        ['00000', 'eval', 0],
+      ],
+    );
+  });
+
+  void it('asks nothing and exports no count without a LicenseAssignmentManager or when the read failed', async () => {
+    let asked = 0;
+    const counts: LicenseAssignmentSource['counts'] = () => {
+      asked++;
+      return Promise.resolve(undefined);
+    };
+    const none = parsePrometheusText(await scrape(licensesVal(ENTERPRISE), { counts, lam: false }));
+    assert.equal(asked, 0, 'no LicenseAssignmentManager (a standalone ESXi): no call');
+    assert.equal(find(none.samples, 'vsphere_license_assigned_assets').length, 0);
+    const failed = parsePrometheusText(await scrape(licensesVal(ENTERPRISE), { counts }));
+    assert.equal(asked, 1);
+    assert.equal(find(failed.samples, 'vsphere_license_assigned_assets').length, 0);
+    assert.equal(find(failed.samples, 'vsphere_license_info').length, 1, 'the other families stay');
   });
 });

@@ -37,6 +37,16 @@ describe('SoapXmlParser', () => {
     assert.equal(root.children[0]!.attrs.type, 'PerfMetricIntSeries');
   });
 
+  test('a MoRef value keeps its own type whether xsi:type comes before or after it', () => {
+    // vcsim 8 writes <val type="LicenseAssignmentManager" …:type="ManagedObjectReference">.
+    const ns = 'xmlns:_XMLSchema-instance="http://www.w3.org/2001/XMLSchema-instance"';
+    for (const v of [
+      `<val type="Folder" ${ns} _XMLSchema-instance:type="ManagedObjectReference">group-4</val>`,
+      `<val ${ns} _XMLSchema-instance:type="ManagedObjectReference" type="Folder">group-4</val>`,
+    ])
+      assert.equal(parseXml(`<r>${v}</r>`).children[0]!.attrs.type, 'Folder', v);
+  });
+
   test('decodes entities and multi-byte UTF-8 split across chunks', () => {
     const xml = Buffer.from('<r><name>vm &amp; &lt;db&gt; ☃ ünï</name></r>');
     const p = new SoapXmlParser();
