@@ -9,7 +9,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exporterEnv, metric } from '../harness/env.js';
@@ -17,7 +17,7 @@ import { startExporter, type ExporterProcess } from '../harness/exporter.js';
 import { startFaultProxy, type FaultProxy } from '../harness/fault-proxy.js';
 import { find, parsePrometheusText, type Sample } from '../harness/prom-text.js';
 import { LARGE_MODEL, startVcsim, type Vcsim } from '../harness/vcsim.js';
-import { perfCounterKeys } from '../harness/vcsim8.js';
+import { perfCounterKeys, startVcsim8, vcsim8SkipReason } from '../harness/vcsim8.js';
 import { allTags, firstTag, RawVimClient, refXml, xmlUnescape } from '../harness/vim-soap.js';
 
 // family → counter, how hosts combine, factor from vCenter's unit to the base unit.
@@ -182,5 +182,90 @@ describe('datastores by name: per-datastore realtime series against vcsim (-data
     t.diagnostic(
       `realtime QueryPerf per scrape: ${withDs.queries.length} with, ${withoutDs.queries.length} without the datastore collector`,
     );
+  });
+});
+
+/** The instances (and whether any carries a value) a raw "*" QueryPerf of one host's datastore.read.average returns. */
+async function rawInstances(c: RawVimClient, host: string): Promise<{ instance: string; valued: boolean }[]> {
+  const key = (await perfCounterKeys(c)).get('datastore.read.average')!;
+  const xml = await c.call(
+    'QueryPerf',
+    refXml('_this', { type: 'PerformanceManager', value: 'PerfMgr' }) +
+      `<querySpec>${refXml('entity', { type: 'HostSystem', value: host })}<maxSample>1</maxSample>` +
+      `<metricId><counterId>${key}</counterId><instance>*</instance></metricId><intervalId>20</intervalId></querySpec>`,
+  );
+  const series = /<instance(?:\/>|>([^<]*)<\/instance>)<\/id>((?:<value>-?\d+<\/value>)*)/g;
+  return [...xml.matchAll(series)].map((m) => ({ instance: xmlUnescape(m[1] ?? ''), valued: m[2] !== '' }));
+}
+
+describe('stock simulators: their own instance naming maps to no datastore and breaks nothing', () => {
+  const check = async (
+    t: { diagnostic(s: string): void },
+    url: string,
+    user: string,
+    password: string,
+    env: Record<string, string>,
+  ): Promise<{ instances: { instance: string; valued: boolean }[]; datastoreUrls: string[] }> => {
+    const c = new RawVimClient(url);
+    await c.login(user, password);
+    let instances;
+    let datastoreUrls;
+    try {
+      const host = (await c.retrieveAll('HostSystem', ['name']))[0]!.moid;
+      instances = await rawInstances(c, host);
+      datastoreUrls = (await c.retrieveAll('Datastore', ['summary.url'])).map((d) =>
+        text(d.props['summary.url']),
+      );
+    } finally {
+      await c.logout();
+    }
+    const e = await startExporter({ env });
+    try {
+      const res = await e.scrape();
+      assert.equal(res.status, 200);
+      const samples = parsePrometheusText(res.text).samples;
+      assert.equal(metric(samples, 'vsphere_collector_success', { collector: 'datastore' }), 1);
+      assert.equal(metric(samples, 'vsphere_collector_success', { collector: 'host' }), 1);
+      for (const [name] of FAMILIES) assert.equal(find(samples, name).length, 0, name);
+      assert.ok(find(samples, 'vsphere_datastore_info').length > 0, 'the datastores themselves are there');
+    } finally {
+      await e.stop();
+    }
+    t.diagnostic(`instances: ${JSON.stringify(instances)}; datastore URLs: ${JSON.stringify(datastoreUrls)}`);
+    return { instances, datastoreUrls };
+  };
+
+  test("vcsim 0.24: the instance is the moid of the host's first datastore, without samples", async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'vsx-dsperf-stock-'));
+    const vc = await startVcsim({ args: ['-ds', '2'] });
+    try {
+      const { instances, datastoreUrls } = await check(t, vc.url, vc.user, vc.password, exporterEnv(vc, dir));
+      const named = instances.filter((i) => i.instance !== '');
+      assert.equal(named.length, 1, 'one instance besides the aggregate');
+      assert.match(named[0]!.instance, /@folder-/, 'a vcsim 0.24 datastore moid');
+      assert.ok(!named[0]!.valued, 'no sample');
+      assert.ok(!datastoreUrls.some((u) => u.endsWith(named[0]!.instance)), 'no datastore URL ends in it');
+    } finally {
+      await vc.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('vcsim 8: "*" is echoed, no instance at all', { skip: vcsim8SkipReason() }, async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'vsx-dsperf-8-'));
+    const vc = await startVcsim8({ args: ['-host', '2', '-ds', '2'] });
+    try {
+      const file = join(dir, 'password');
+      writeFileSync(file, `${vc.password}\n`, { mode: 0o600 });
+      const env = { VSPHERE_URL: vc.url, VSPHERE_USER: vc.user, VSPHERE_PASSWORD_FILE: file };
+      const { instances } = await check(t, vc.url, vc.user, vc.password, env);
+      assert.deepEqual(
+        instances.map((i) => i.instance),
+        ['*'],
+      );
+    } finally {
+      await vc.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
