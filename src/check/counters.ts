@@ -4,6 +4,7 @@ import {
   RESOURCE_POOL_HISTORICAL,
 } from '../collectors/historical.js';
 import { HOST_INSTANCE_PERF, VM_INSTANCE_PERF } from '../collectors/perf-instance-metrics.js';
+import { DATASTORE_PERF } from '../collectors/datastore-perf.js';
 import {
   CATALOGUE_UNIT,
   extraCounterSuffix,
@@ -69,6 +70,8 @@ export function wantedCounters(t: TargetConfig, options: CollectorOptions): Want
     add([...HOST_PERF, ...HOST_INSTANCE_PERF], 'host');
     add(extra(options.host.extraCounters), 'host.extra_counters');
   }
+  // Host counters (every instance), aggregated per datastore by name.
+  if (on.datastore) add(DATASTORE_PERF, 'datastore (host realtime)');
   if (options.historical) {
     if (on.cluster) add(CLUSTER_HISTORICAL, 'cluster (historical.enabled)');
     if (on.datastore) add(DATASTORE_HISTORICAL, 'datastore (historical.enabled)');

@@ -6,6 +6,7 @@ import type { LicenseAssignmentSource } from '../vsphere/license-assignments.js'
 import type { PropertySpec } from '../vsphere/answer-data.js';
 import type { PromotedLabels } from './info-labels.js';
 import type { CollectorName } from '../model/names.js';
+import type { HostPerfShare } from './host-perf-share.js';
 
 /** A metric family's fixed shape, declared once per module so docs/metrics.md is generated from the code. */
 export interface FamilyDef {
@@ -61,6 +62,8 @@ export interface CollectContext {
   licenseAssignments?: LicenseAssignmentSource;
   /** Promoted tag/attribute label values (`info_labels`), read once per collection; undefined when that read failed. */
   infoLabels?: Promise<PromotedLabels | undefined>;
+  /** Host realtime samples of the counters collectors declare in `hostCounters` (one read per collection). */
+  hostPerf?: HostPerfShare;
 }
 
 /** One resource kind's metrics (node_exporter style: own name, own success/duration series). */
@@ -75,6 +78,13 @@ export interface Collector {
    * them in `ctx.inventory` (objects(type), singleton(type), tree) and never reads vCenter itself.
    */
   readonly properties?: readonly PropertySpec[];
+  /**
+   * Host realtime counters (`group.name.rollup`, every instance) this collector reads through
+   * `ctx.hostPerf`: the host collector's QueryPerf carries them, so they add no request.
+   */
+  readonly hostCounters?: readonly string[];
+  /** True for the collector whose host QueryPerf feeds `ctx.hostPerf` (the host collector). */
+  readonly feedsHostPerf?: boolean;
   /**
    * Emits finished families through `emit`. Families emitted before a failure are kept (their data
    * is complete); a family still being filled when an error is thrown is dropped with it.

@@ -13,6 +13,12 @@ import {
   type HistoricalOptions,
 } from './historical.js';
 import { addStateSet } from './perf-families.js';
+import {
+  DATASTORE_HOST_COUNTERS,
+  DATASTORE_PERF_FAMILIES,
+  datastorePerfFamilies,
+  instanceMapOf,
+} from './datastore-perf.js';
 
 const ID = ['datastore', 'datastore_moid'] as const;
 const POD_ID = ['datastore_cluster', 'datastore_cluster_moid'] as const;
@@ -154,14 +160,33 @@ export function createDatastoreCollector(options: HistoricalOptions = {}): Colle
   return {
     name: 'datastore',
     properties: DATASTORE_PROPERTIES,
-    families: [...DATASTORE_DEFS, ...POD_DEFS, ...historicalFamilyDefs(HISTORICAL)],
+    hostCounters: DATASTORE_HOST_COUNTERS,
+    families: [
+      ...DATASTORE_DEFS,
+      ...POD_DEFS,
+      ...DATASTORE_PERF_FAMILIES,
+      ...historicalFamilyDefs(HISTORICAL),
+    ],
     async collect(ctx: CollectContext, emit): Promise<void> {
       const { datastores, pods } = readDatastores(ctx.inventory);
       for (const f of datastoreFamilies(datastores, pods, ctx.filter)) emit(f);
+      if (!ctx.hostPerf && !cache) return;
+      const allowed = datastores.filter((ds) =>
+        ctx.filter.allows('datastore', { name: ds.name, path: ds.path }),
+      );
+      if (ctx.hostPerf) {
+        const [samples, catalogue] = await Promise.all([
+          ctx.hostPerf.samples(ctx),
+          ctx.perf.counters(ctx.signal),
+        ]);
+        const map = instanceMapOf(ctx.wholeInventory ?? ctx.inventory);
+        for (const f of datastorePerfFamilies(samples, catalogue, map, allowed)) emit(f);
+      }
       if (!cache) return;
-      const targets = datastores
-        .filter((ds) => ctx.filter.allows('datastore', { name: ds.name, path: ds.path }))
-        .map((ds) => ({ entity: { type: 'Datastore', value: ds.moid }, labels: [ds.name, ds.moid] }));
+      const targets = allowed.map((ds) => ({
+        entity: { type: 'Datastore', value: ds.moid },
+        labels: [ds.name, ds.moid],
+      }));
       for (const f of await collectHistorical(ctx, cache, HISTORICAL, targets, Date.now() / 1000)) emit(f);
     },
   };

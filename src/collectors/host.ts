@@ -1,4 +1,5 @@
 import type { MetricFamily } from '../exposition/index.js';
+import type { PerfSample } from '../vsphere/perf-manager.js';
 import type { CollectContext, Collector } from './collector.js';
 import { family, gauge } from './collector.js';
 import { addStateSet, collectPerfFamilies, perfFamilyDefs } from './perf-families.js';
@@ -91,6 +92,7 @@ export function createHostCollector(options: HostCollectorOptions = {}): Collect
   const staticDefs = [infoDef, ...STATIC.slice(1)];
   return {
     name: 'host',
+    feedsHostPerf: true,
     families: [
       ...staticDefs,
       UPTIME,
@@ -102,88 +104,104 @@ export function createHostCollector(options: HostCollectorOptions = {}): Collect
       ...perfFamilyDefs('vsphere_host', ID, PERF),
     ],
     async collect(ctx: CollectContext, emit): Promise<void> {
-      const labelsOf = promoted.length > 0 ? await ctx.infoLabels : undefined;
-      const blank = promoted.map(() => '');
-      const [info, connection, power, maintenance, boot, cores, threads, cpuCapacity, memCapacity] =
-        staticDefs.map(family) as [
-          MetricFamily,
-          MetricFamily,
-          MetricFamily,
-          MetricFamily,
-          MetricFamily,
-          MetricFamily,
-          MetricFamily,
-          MetricFamily,
-          MetricFamily,
-        ];
-      const uptime = family(UPTIME);
-      const ntpRunning = family(NTP_RUNNING);
-      const ntpServers = family(NTP_SERVERS);
-      const memUsage = family(MEM_USAGE);
-      const [temperature, fan, sensorPower, health] = SENSORS.map(family) as [
-        MetricFamily,
-        MetricFamily,
-        MetricFamily,
-        MetricFamily,
-      ];
-      const [hwStatus, linkUp, linkSpeed, duplex] = HEALTH_FAMILIES.map(family) as [
-        MetricFamily,
-        MetricFamily,
-        MetricFamily,
-        MetricFamily,
-      ];
-      const targets = [];
-      for (const h of ctx.inventory.hosts) {
-        const id = [h.name, h.moid];
-        const place = ctx.inventory.placement(h.moid);
-        info.add(
-          [
-            ...id,
-            h.uuid ?? '',
-            place.cluster,
-            place.datacenter,
-            h.version ?? '',
-            h.build ?? '',
-            h.cpuModel ?? '',
-            h.vendor ?? '',
-            h.model ?? '',
-            ...(labelsOf?.(h.moid) ?? blank),
-          ],
-          1,
-        );
-        addStateSet(connection, id, CONNECTION_STATES, h.connectionState);
-        addStateSet(power, id, POWER_STATES, h.powerState);
-        if (h.inMaintenanceMode !== undefined) maintenance.add(id, h.inMaintenanceMode ? 1 : 0);
-        if (h.bootTime !== undefined) boot.add(id, h.bootTime);
-        if (h.cpuCores !== undefined) cores.add(id, h.cpuCores);
-        if (h.cpuThreads !== undefined) threads.add(id, h.cpuThreads);
-        if (h.cpuCores !== undefined && h.cpuMhz !== undefined)
-          cpuCapacity.add(id, h.cpuCores * h.cpuMhz * 1e6);
-        if (h.memoryBytes !== undefined) memCapacity.add(id, h.memoryBytes);
-        if (h.uptimeSeconds !== undefined) uptime.add(id, h.uptimeSeconds);
-        if (h.ntpRunning !== undefined) ntpRunning.add(id, h.ntpRunning ? 1 : 0);
-        if (h.ntpServers !== undefined) ntpServers.add(id, h.ntpServers);
-        if (h.memoryUsageBytes !== undefined) memUsage.add(id, h.memoryUsageBytes);
-        addSensorSeries(id, h.sensors, { temperature, fan, power: sensorPower, health });
-        addHealthSeries(id, h.hardwareStatus, h.pnics, {
-          status: hwStatus,
-          linkUp,
-          speed: linkSpeed,
-          duplex,
-        });
-        // A disconnected or powered-off host has no realtime statistics to give.
-        if (h.connectionState === 'connected' && h.powerState === 'poweredOn')
-          targets.push({ entity: { type: 'HostSystem', value: h.moid }, labels: id });
+      // Whatever happens here, a collector waiting for the shared host samples is released.
+      try {
+        await collectHosts(ctx, emit);
+        ctx.hostPerf?.finish();
+      } catch (e) {
+        ctx.hostPerf?.finish(e);
+        throw e;
       }
-      for (const f of [info, connection, power, maintenance, boot, cores, threads, cpuCapacity, memCapacity])
-        emit(f);
-      for (const f of [uptime, ntpRunning, ntpServers, memUsage, temperature, fan, sensorPower, health])
-        emit(f);
-      for (const f of [hwStatus, linkUp, linkSpeed, duplex]) emit(f);
-      for (const f of await collectPerfFamilies(ctx.perf, 'vsphere_host', ID, perfDefs, targets, ctx.signal))
-        emit(f);
     },
   };
+
+  async function collectHosts(ctx: CollectContext, emit: (f: MetricFamily) => void): Promise<void> {
+    const labelsOf = promoted.length > 0 ? await ctx.infoLabels : undefined;
+    const blank = promoted.map(() => '');
+    const [info, connection, power, maintenance, boot, cores, threads, cpuCapacity, memCapacity] =
+      staticDefs.map(family) as [
+        MetricFamily,
+        MetricFamily,
+        MetricFamily,
+        MetricFamily,
+        MetricFamily,
+        MetricFamily,
+        MetricFamily,
+        MetricFamily,
+        MetricFamily,
+      ];
+    const uptime = family(UPTIME);
+    const ntpRunning = family(NTP_RUNNING);
+    const ntpServers = family(NTP_SERVERS);
+    const memUsage = family(MEM_USAGE);
+    const [temperature, fan, sensorPower, health] = SENSORS.map(family) as [
+      MetricFamily,
+      MetricFamily,
+      MetricFamily,
+      MetricFamily,
+    ];
+    const [hwStatus, linkUp, linkSpeed, duplex] = HEALTH_FAMILIES.map(family) as [
+      MetricFamily,
+      MetricFamily,
+      MetricFamily,
+      MetricFamily,
+    ];
+    const targets = [];
+    for (const h of ctx.inventory.hosts) {
+      const id = [h.name, h.moid];
+      const place = ctx.inventory.placement(h.moid);
+      info.add(
+        [
+          ...id,
+          h.uuid ?? '',
+          place.cluster,
+          place.datacenter,
+          h.version ?? '',
+          h.build ?? '',
+          h.cpuModel ?? '',
+          h.vendor ?? '',
+          h.model ?? '',
+          ...(labelsOf?.(h.moid) ?? blank),
+        ],
+        1,
+      );
+      addStateSet(connection, id, CONNECTION_STATES, h.connectionState);
+      addStateSet(power, id, POWER_STATES, h.powerState);
+      if (h.inMaintenanceMode !== undefined) maintenance.add(id, h.inMaintenanceMode ? 1 : 0);
+      if (h.bootTime !== undefined) boot.add(id, h.bootTime);
+      if (h.cpuCores !== undefined) cores.add(id, h.cpuCores);
+      if (h.cpuThreads !== undefined) threads.add(id, h.cpuThreads);
+      if (h.cpuCores !== undefined && h.cpuMhz !== undefined)
+        cpuCapacity.add(id, h.cpuCores * h.cpuMhz * 1e6);
+      if (h.memoryBytes !== undefined) memCapacity.add(id, h.memoryBytes);
+      if (h.uptimeSeconds !== undefined) uptime.add(id, h.uptimeSeconds);
+      if (h.ntpRunning !== undefined) ntpRunning.add(id, h.ntpRunning ? 1 : 0);
+      if (h.ntpServers !== undefined) ntpServers.add(id, h.ntpServers);
+      if (h.memoryUsageBytes !== undefined) memUsage.add(id, h.memoryUsageBytes);
+      addSensorSeries(id, h.sensors, { temperature, fan, power: sensorPower, health });
+      addHealthSeries(id, h.hardwareStatus, h.pnics, { status: hwStatus, linkUp, speed: linkSpeed, duplex });
+      // A disconnected or powered-off host has no realtime statistics to give.
+      if (h.connectionState === 'connected' && h.powerState === 'poweredOn')
+        targets.push({ entity: { type: 'HostSystem', value: h.moid }, labels: id });
+    }
+    for (const f of [info, connection, power, maintenance, boot, cores, threads, cpuCapacity, memCapacity])
+      emit(f);
+    for (const f of [uptime, ntpRunning, ntpServers, memUsage, temperature, fan, sensorPower, health])
+      emit(f);
+    for (const f of [hwStatus, linkUp, linkSpeed, duplex]) emit(f);
+    const share = ctx.hostPerf;
+    const shared = share && { counters: share.counters, onSample: (s: PerfSample) => share.add(s) };
+    for (const f of await collectPerfFamilies(
+      ctx.perf,
+      'vsphere_host',
+      ID,
+      perfDefs,
+      targets,
+      ctx.signal,
+      shared,
+    ))
+      emit(f);
+  }
 }
 
 /** The host collector with default options. */

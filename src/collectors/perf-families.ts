@@ -1,9 +1,15 @@
 import { MetricFamily, RenderedLabels, renderLabels } from '../exposition/index.js';
 import type { MoRef } from '../vsphere/answer-data.js';
-import type { PerfManager } from '../vsphere/perf-manager.js';
+import type { PerfManager, PerfSample } from '../vsphere/perf-manager.js';
 import { perInterval, toBaseUnit } from '../vsphere/units.js';
 import { CATALOGUE_UNIT, extraCounterSuffix, type PerfMetricDef } from './perf-metrics.js';
 import type { FamilyDef } from './collector.js';
+
+/** Counters another collector wants in the same QueryPerf (every instance), and where their samples go. */
+export interface SharedCounters {
+  counters: readonly string[];
+  onSample(s: PerfSample): void;
+}
 
 /** An entity to query, with the identity label values its series carry. */
 export interface PerfTarget {
@@ -18,7 +24,8 @@ export interface PerfTarget {
  * (with the unit we convert from), and returns one family per def, values in base units. A def
  * with `instanceLabel` is per instance: its counter is read with instance "*" and every non-aggregate
  * instance it owns (`ownInstances`) becomes a series labelled with it, while "" still feeds the
- * aggregate def of that counter.
+ * aggregate def of that counter. `shared` counters ride along in the same requests (instance "*")
+ * and every sample of theirs is handed to `shared.onSample` as well.
  */
 export async function collectPerfFamilies(
   perf: PerfManager,
@@ -27,6 +34,7 @@ export async function collectPerfFamilies(
   defs: readonly PerfMetricDef[],
   targets: readonly PerfTarget[],
   signal: AbortSignal,
+  shared?: SharedCounters,
 ): Promise<MetricFamily[]> {
   const catalogue = await perf.counters(signal);
   const byKey = new Map<number, { aggregate?: Slot; instance?: Slot }>();
@@ -43,9 +51,13 @@ export async function collectPerfFamilies(
     else entry.instance = slot;
     byKey.set(c.key, entry);
   }
-  if (byKey.size === 0 || targets.length === 0) return families;
-  const counterIds = [...byKey].filter(([, e]) => !e.instance).map(([k]) => k);
-  const instanceCounterIds = [...byKey].filter(([, e]) => e.instance).map(([k]) => k);
+  const sharedIds = new Set(shared?.counters.flatMap((n) => catalogue.get(n)?.key ?? []));
+  if ((byKey.size === 0 && sharedIds.size === 0) || targets.length === 0) return families;
+  // "*" also answers the aggregate "", so a shared counter is asked once, for every instance.
+  const counterIds = [...byKey].filter(([k, e]) => !e.instance && !sharedIds.has(k)).map(([k]) => k);
+  const instanceCounterIds = [
+    ...new Set([...[...byKey].filter(([, e]) => e.instance).map(([k]) => k), ...sharedIds]),
+  ];
   const byMoid = new Map(
     targets.map((t) => [
       t.entity.value,
@@ -60,6 +72,7 @@ export async function collectPerfFamilies(
     ),
     signal,
     (s) => {
+      if (sharedIds.has(s.counterId)) shared!.onSample(s);
       const entry = byKey.get(s.counterId);
       const target = byMoid.get(s.entity.value);
       // "*" echoed back is a server that did not expand it, not an instance.

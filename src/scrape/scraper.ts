@@ -8,6 +8,7 @@ import {
 } from '../collectors/collector.js';
 import type { PromotedLabels } from '../collectors/info-labels.js';
 import { filterInventory } from '../collectors/filter.js';
+import { hostPerfShareFor } from '../collectors/host-perf-share.js';
 import { encodeFamilyChunks, gzipChunks, MetricFamily } from '../exposition/index.js';
 import type { VimClient } from '../vsphere/client.js';
 import type { Inventory } from '../vsphere/inventory.js';
@@ -198,6 +199,8 @@ export class Scraper {
       // Started once, before the collectors; a failure leaves the labels empty (the tag collector
       // reports it through its own success metric).
       if (this.deps.infoLabels) ctx.infoLabels = this.deps.infoLabels(ctx).catch(() => undefined);
+      const hostPerf = hostPerfShareFor(this.deps.collectors);
+      if (hostPerf) ctx.hostPerf = hostPerf;
       const results = await Promise.all(
         this.deps.collectors.map(async (c, i) => {
           const t0 = process.hrtime.bigint();

@@ -34,6 +34,8 @@ const PROMETHEUS = '/usr/bin/prometheus';
 const VCSIM_ARGS = [
   ...['-dc', '2', '-cluster', '2', '-host', '2', '-standalone-host', '1', '-pool', '2', '-ds', '3'],
   ...['-vm', '2', '-trigger-alarm', '-extras'],
+  // Host datastore counters named and valued the vCenter way, for the per-datastore panels.
+  '-datastore-perf',
 ];
 
 /**

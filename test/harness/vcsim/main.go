@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"hash/fnv"
 	"net/http"
 	"net/url"
 	"os"
@@ -47,6 +48,7 @@ func main() {
 	inventoryOut := flag.String("inventory-out", "", "write the simulated VMs and hosts as JSON to this file")
 	alarm := flag.Bool("trigger-alarm", false, "give the first host a red triggered alarm (vcsim has no AlarmManager)")
 	vapiUser := flag.String("vapi-user", "", "user:password the vAPI REST session login accepts (default: any non-empty pair)")
+	dsPerf := flag.Bool("datastore-perf", false, "answer hosts' datastore.* counters like vCenter: one instance per mounted datastore, named by the volume id its URL ends in, with fixed non-zero values; list every mounting host (with its mount path) in Datastore.host")
 	flag.Parse()
 
 	model := simulator.VPX()
@@ -84,7 +86,10 @@ func main() {
 			fail(err)
 		}
 	}
-	expandPerfInstances()
+	expandPerfInstances(*dsPerf)
+	if *dsPerf {
+		mountAllHosts()
+	}
 	if *extras {
 		addExtras()
 	}
@@ -272,6 +277,8 @@ func fail(err error) {
 // instance QueryAvailablePerfMetric lists); vcsim 0.24 would echo "*" back as one instance.
 type instancePerf struct {
 	*simulator.PerformanceManager
+	// Counter keys of group "datastore", when -datastore-perf is on.
+	datastoreCounters map[int32]bool
 }
 
 // Get hands the property collector the wrapped object (it cannot see through an embedded pointer).
@@ -294,6 +301,12 @@ func (p *instancePerf) QueryPerf(ctx *simulator.Context, req *types.QueryPerf) s
 				}
 			}
 			ids = append(ids, types.PerfMetricId{CounterId: id.CounterId, Instance: ""})
+			if p.datastoreCounters[id.CounterId] && qs.Entity.Type == "HostSystem" {
+				for _, v := range hostVolumes(qs.Entity) {
+					ids = append(ids, types.PerfMetricId{CounterId: id.CounterId, Instance: v})
+				}
+				continue
+			}
 			for _, a := range available {
 				if a.CounterId == id.CounterId && a.Instance != "" {
 					ids = append(ids, a)
@@ -302,13 +315,105 @@ func (p *instancePerf) QueryPerf(ctx *simulator.Context, req *types.QueryPerf) s
 		}
 		qs.MetricId = ids
 	}
-	return p.PerformanceManager.QueryPerf(ctx, req)
+	res := p.PerformanceManager.QueryPerf(ctx, req)
+	if len(p.datastoreCounters) > 0 {
+		p.fillDatastoreSeries(res)
+	}
+	return res
 }
 
-func expandPerfInstances() {
+// fillDatastoreSeries gives every host datastore-counter series of an instance a value fixed by
+// host, instance and counter (vcsim has no sample data for them and would add noise to any).
+func (p *instancePerf) fillDatastoreSeries(res soap.HasFault) {
+	body, ok := res.(*methods.QueryPerfBody)
+	if !ok || body.Res == nil {
+		return
+	}
+	for _, base := range body.Res.Returnval {
+		em, ok := base.(*types.PerfEntityMetric)
+		if !ok || em.Entity.Type != "HostSystem" {
+			continue
+		}
+		for _, v := range em.Value {
+			series, ok := v.(*types.PerfMetricIntSeries)
+			if !ok || !p.datastoreCounters[series.Id.CounterId] || series.Id.Instance == "" {
+				continue
+			}
+			h := fnv.New32a()
+			fmt.Fprintf(h, "%s|%s|%d", em.Entity.Value, series.Id.Instance, series.Id.CounterId)
+			series.Value = make([]int64, len(em.SampleInfo))
+			for i := range series.Value {
+				series.Value[i] = int64(h.Sum32()%97) + 1
+			}
+		}
+	}
+}
+
+// hostVolumes names a host's datastores as vCenter names its datastore-counter instances: by the
+// volume id under /vmfs/volumes/, i.e. the last part of the datastore URL (vcsim names only the
+// first datastore, by its moid).
+func hostVolumes(ref types.ManagedObjectReference) []string {
+	h, ok := simulator.Map.Get(ref).(*simulator.HostSystem)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, d := range h.Datastore {
+		if ds, ok := simulator.Map.Get(d).(*simulator.Datastore); ok {
+			out = append(out, volumeID(ds.Summary.Url))
+		}
+	}
+	return out
+}
+
+func volumeID(u string) string {
+	parts := strings.Split(strings.TrimRight(u, "/"), "/")
+	return parts[len(parts)-1]
+}
+
+// mountAllHosts lists every host that has a datastore in that datastore's host property, with the
+// mount path vCenter reports (vcsim 0.24 keeps only the last host added, without a path).
+func mountAllHosts() {
+	mounts := map[types.ManagedObjectReference][]types.DatastoreHostMount{}
+	yes := true
+	for _, e := range simulator.Map.All("HostSystem") {
+		h := e.(*simulator.HostSystem)
+		for _, d := range h.Datastore {
+			ds, ok := simulator.Map.Get(d).(*simulator.Datastore)
+			if !ok {
+				continue
+			}
+			mounts[d] = append(mounts[d], types.DatastoreHostMount{
+				Key: h.Self,
+				MountInfo: types.HostMountInfo{
+					Path:       "/vmfs/volumes/" + volumeID(ds.Summary.Url),
+					AccessMode: string(types.HostMountModeReadWrite),
+					Mounted:    &yes,
+					Accessible: &yes,
+				},
+			})
+		}
+	}
+	for d, m := range mounts {
+		if ds, ok := simulator.Map.Get(d).(*simulator.Datastore); ok {
+			ds.Host = m
+		}
+	}
+}
+
+func expandPerfInstances(datastorePerf bool) {
 	ref := types.ManagedObjectReference{Type: "PerformanceManager", Value: "PerfMgr"}
 	if pm, ok := simulator.Map.Get(ref).(*simulator.PerformanceManager); ok {
-		simulator.Map.Put(&instancePerf{pm})
+		ip := &instancePerf{PerformanceManager: pm}
+		if datastorePerf {
+			ip.datastoreCounters = map[int32]bool{}
+			for _, c := range pm.PerfCounter {
+				if c.GroupInfo.GetElementDescription().Key == "datastore" {
+					ip.datastoreCounters[c.Key] = true
+				}
+			}
+		}
+		simulator.Map.Put(ip)
 	}
 }
 

@@ -161,7 +161,12 @@ void describe('check counters', () => {
       !noVm.some((w) => w.counter === 'cpu.nosuch.average'),
       'vm off: its extra counters are not wanted',
     );
-    assert.ok(wantedCounters(target({ vm: false, host: false }), OPTIONS).length === 0);
+    assert.ok(wantedCounters(target({ vm: false, host: false, datastore: false }), OPTIONS).length === 0);
+    // The datastore collector reads the hosts' datastore counters itself when the host collector is off.
+    const dsOnly = wantedCounters(target({ vm: false, host: false }), OPTIONS);
+    assert.deepEqual(dsOnly.find((w) => w.counter === 'datastore.numberReadAveraged.average')?.sources, [
+      'datastore (host realtime)',
+    ]);
     const hist = wantedCounters(target({ vm: false, host: false }), { ...OPTIONS, historical: true });
     assert.ok(hist.some((w) => w.sources.includes('cluster (historical.enabled)')));
   });
