@@ -11,7 +11,8 @@ import {
 } from './perf-batches.js';
 import { child, type XmlNode } from './soap/xml.js';
 import { queryHistoricalBatch, type HistoricalWindow } from './perf-historical.js';
-import { PerfAnswerFilter, querySpec, readEntityMetric } from './perf-response.js';
+import { PerfAnswerFilter, querySpec } from './perf-response.js';
+import { PerfEntityReader } from './perf-entity-reader.js';
 import { num, str } from './values.js';
 
 /** One entry of vCenter's counter catalogue. */
@@ -250,14 +251,14 @@ export class PerfManager {
     const filter = new PerfAnswerFilter(batch);
     const accept = filter.pass((s) => got.push(s));
     try {
-      // Each entity's metrics are read as their element closes, not after the whole answer is in memory.
+      // Each entity's metrics are read as the parser reads them, no tree built, and handed over as its element closes.
       await this.client.invoke('QueryPerf', perf, batch.map((q) => querySpec(q, csv)).join(''), signal, {
         depth: 3,
         name: 'returnval',
-        onElement: (rv) => {
-          if (readEntityMetric(rv, accept) === 'csv') sawCsv = true;
+        reader: new PerfEntityReader(accept, (isCsv) => {
+          if (isCsv) sawCsv = true;
           else sawNormal = true;
-        },
+        }),
       });
     } catch (e) {
       if (!csv || !isVsphereError(e, 'VSPHERE_INVALID_ARGUMENT')) throw e;

@@ -7,23 +7,15 @@ import { fastAttributeValues, fastNames } from './sax-shortcuts.js';
 import { localPart, NamespaceScopes, XSI } from './xml-namespaces.js';
 import { DEFAULT_XML_LIMITS, type XmlLimits } from './xml-limits.js';
 import type { XmlNode } from '../answer-data.js';
+import { readerError, type StreamSpec } from './stream-spec.js';
 
 export { child, type XmlNode } from '../answer-data.js';
+export type { ElementReader, StreamSpec } from './stream-spec.js';
 
 const NO_ATTRS: Record<string, string> = Object.freeze({});
 const NO_CHILDREN: XmlNode[] = Object.freeze([]) as unknown as XmlNode[];
-
-/**
- * Elements to hand over as soon as they close, instead of keeping them in the tree: the
- * `objects` of a large RetrievePropertiesEx or the `returnval`s of QueryPerf, so memory holds one
- * element at a time, not the whole response.
- */
-export interface StreamSpec {
-  /** Depth of the element (Envelope = 0, Body = 1, the method's response = 2). */
-  depth: number;
-  name: string;
-  onElement(node: XmlNode): void;
-}
+// Stands on the stack for each element a reader is told about: no node is built for it.
+const READ: XmlNode = Object.freeze({ name: '', attrs: NO_ATTRS, children: NO_CHILDREN, text: '' });
 
 /** Character references to characters XML 1.0 forbids, read as U+FFFD (see SoapXmlParser). */
 export type { CharRefReplacements } from './sax-hooks.js';
@@ -65,6 +57,8 @@ export class SoapXmlParser {
   /** Attribute names of the tag being read, in order, when boundAttributes counts them (`counted`). */
   private keys: string[] = [];
   private counted = false;
+  /** Depth of the streamed element being told to `stream.reader`, -1 when none is. */
+  private reading = -1;
   /** What the parser read as U+FFFD instead of rejecting the answer. */
   readonly replacements: CharRefReplacements = { count: 0, refs: [] };
 
@@ -137,8 +131,19 @@ export class SoapXmlParser {
         if (depth === s.depth && local === s.name) {
           this.streamedFrom = this.elements - 1;
           this.openedAt = this.mark;
+          if (s.reader) this.reading = depth;
         }
         this.mark = this.position();
+        if (this.reading >= 0) {
+          this.stack.push(READ);
+          if (this.error) return;
+          try {
+            s.reader!.open(local, out, depth - this.reading);
+          } catch (e) {
+            this.readerFailed(s, e);
+          }
+          return;
+        }
       }
       const node: XmlNode = {
         name: local,
@@ -155,9 +160,21 @@ export class SoapXmlParser {
       this.stack.push(node);
     });
     this.sax.on('text', (t) => {
+      const s = this.stream;
+      if (s) {
+        this.mark = this.position();
+        if (this.reading >= 0) {
+          if (this.error) return;
+          try {
+            s.reader!.text(t);
+          } catch (e) {
+            this.readerFailed(s, e);
+          }
+          return;
+        }
+      }
       const top = this.stack[this.stack.length - 1];
       if (top) top.text += t;
-      if (this.stream) this.mark = this.position();
     });
     this.sax.on('closetag', () => {
       const node = this.stack.pop();
@@ -166,25 +183,30 @@ export class SoapXmlParser {
       if (!s) return;
       const at = this.position();
       this.mark = at;
-      if (node && this.stack.length === s.depth && node.name === s.name && !this.error) {
+      const depth = this.stack.length;
+      const read = this.reading >= 0;
+      if (read) {
+        const inner = depth - this.reading;
+        if (inner <= 0) this.reading = -1;
+        if (inner < 0 || this.error) return;
+        try {
+          if (inner > 0) return s.reader!.close(inner);
+        } catch (e) {
+          return this.readerFailed(s, e);
+        }
+      }
+      if (node && depth === s.depth && (read || node.name === s.name) && !this.error) {
         // Detach: it is the parent's last child, just closed.
-        this.stack[this.stack.length - 1]?.children.pop();
+        if (!read) this.stack[this.stack.length - 1]?.children.pop();
         this.held -= this.elements - this.streamedFrom;
         this.streamedChars += at - this.openedAt;
         // Held whole while it was read, even when it arrived within one chunk.
         if (at - this.openedAt > this.limits.maxHeldChars) return this.tooLarge(this.heldMessage());
         try {
-          s.onElement(node);
+          if (read) s.reader!.close(0);
+          else s.onElement?.(node);
         } catch (e) {
-          // A reader failing on what vCenter sent is a bad answer, not a broken connection.
-          this.error ??=
-            e instanceof VsphereError
-              ? e
-              : new VsphereError(
-                  'VSPHERE_BAD_RESPONSE',
-                  `unreadable ${s.name} element: ${e instanceof Error ? e.message : String(e)}`,
-                  { cause: e },
-                );
+          this.readerFailed(s, e);
         }
       }
     });
@@ -204,6 +226,11 @@ export class SoapXmlParser {
     if (this.stream && this.chars - this.streamedChars > this.limits.maxHeldChars)
       this.tooLarge(this.heldMessage());
     this.check();
+  }
+
+  /** What a stream's reader (or onElement) threw: a bad answer, not a broken connection. */
+  private readerFailed(s: StreamSpec, e: unknown): void {
+    this.error ??= readerError(s.name, e);
   }
 
   private heldMessage(): string {

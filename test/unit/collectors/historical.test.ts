@@ -39,7 +39,7 @@ function fakeVcenter() {
       state.queries.push(body);
       for (const [, moid] of body.matchAll(/<entity type="ClusterComputeResource">([^<]+)</g)) {
         const ts = [state.newest - 300, state.newest];
-        stream.onElement(
+        stream.onElement!(
           parseXml(
             `<returnval ${XSI} xsi:type="PerfEntityMetric"><entity type="ClusterComputeResource">${moid}</entity>` +
               ts

@@ -23,6 +23,12 @@ import { parseXml, type StreamSpec } from '../../../src/vsphere/soap/xml.js';
 import { xmlLimits } from '../../../src/vsphere/soap/xml-limits.js';
 
 const XSI = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"';
+/** Hands `returnval` over to `stream` as the transport does: parsed at its depth (Envelope > Body > response). */
+const streamed = (stream: StreamSpec, returnval: string): void =>
+  void parseXml(
+    `<Envelope><Body><QueryPerfResponse>${returnval}</QueryPerfResponse></Body></Envelope>`,
+    stream,
+  );
 const COUNTERS = Array.from({ length: 17 }, (_, i) => i + 1);
 const vms = (n: number, counterIds: readonly number[] = COUNTERS): PerfQuery[] =>
   Array.from({ length: n }, (_, i) => ({ entity: { type: 'VirtualMachine', value: `vm-${i}` }, counterIds }));
@@ -132,10 +138,9 @@ function fakeVcenter(opts: {
           const info = csv
             ? '<sampleInfoCSV>20,2026-12-06T12:00:00Z</sampleInfoCSV>'
             : '<sampleInfo><timestamp>2026-12-06T12:00:00Z</timestamp><interval>20</interval></sampleInfo>';
-          stream.onElement(
-            parseXml(
-              `<returnval ${XSI} xsi:type="PerfEntityMetric${csv ? 'CSV' : ''}"><entity type="${type}">${moid}</entity>${info}${series}</returnval>`,
-            ),
+          streamed(
+            stream,
+            `<returnval ${XSI} xsi:type="PerfEntityMetric${csv ? 'CSV' : ''}"><entity type="${type}">${moid}</entity>${info}${series}</returnval>`,
           );
         }
         if (refused) throw opts.refusal();

@@ -1,0 +1,214 @@
+import type { ElementReader } from './soap/stream-spec.js';
+import type { PerfSample } from './perf-manager.js';
+import { REALTIME_INTERVAL } from './perf-response.js';
+import { unslice } from './values.js';
+
+// What an element is to the reader, from its name and its parent's kind (the path from the
+// PerfEntityMetric element); anything else is skipped with everything inside it.
+const OTHER = 0;
+const ENTITY_METRIC = 1;
+const ENTITY = 2;
+const INFO = 3;
+const INFO_INTERVAL = 4;
+const INFO_TIMESTAMP = 5;
+const INFO_CSV = 6;
+const SERIES = 7;
+const SERIES_ID = 8;
+const COUNTER_ID = 9;
+const INSTANCE = 10;
+const SERIES_VALUE = 11;
+
+/**
+ * Reads PerfEntityMetric and PerfEntityMetricCSV elements of a QueryPerf answer from parser events
+ * (see ElementReader), without a tree: it gives the samples readEntityMetric gives for the same
+ * element, in the same order (test/unit/vsphere/perf-entity-reader.property.test.ts). Only the text
+ * of the few elements it reads is kept: entity, the last sampleInfo (or sampleInfoCSV), and per
+ * series the first id's counterId and instance and its newest value.
+ */
+export class PerfEntityReader implements ElementReader {
+  private readonly kinds: number[] = [];
+  private top = -1;
+  private csv = false;
+  private entityType: string | undefined;
+  private entity: string | undefined;
+  private interval: string | undefined;
+  private timestamp: string | undefined;
+  private infoCsv: string | undefined;
+  // The series read so far, handed over when the element closes (its sampleInfo may come last).
+  private counterIds: number[] = [];
+  private instances: string[] = [];
+  private values: number[] = [];
+  // The series being read.
+  private hasId = false;
+  private counterId: string | undefined;
+  private instance: string | undefined;
+  private value: string | undefined;
+
+  constructor(
+    private readonly onSample: (s: PerfSample) => void,
+    /** Told, per element, whether it was the CSV form. */
+    private readonly onFormat: (csv: boolean) => void,
+  ) {}
+
+  open(name: string, attrs: Record<string, string>, depth: number): void {
+    this.top = depth;
+    if (depth === 0) return this.start(attrs);
+    const parent = this.kinds[depth - 1];
+    let kind = OTHER;
+    if (parent === ENTITY_METRIC) {
+      if (name === 'value') {
+        kind = SERIES;
+        this.hasId = false;
+        this.counterId = this.instance = this.value = undefined;
+      } else if (name === 'entity' && this.entity === undefined) {
+        kind = ENTITY;
+        this.entity = '';
+        this.entityType = attrs.type;
+      } else if (name === 'sampleInfo' && !this.csv) {
+        // The last sampleInfo is the newest: each one starts afresh.
+        kind = INFO;
+        this.interval = this.timestamp = undefined;
+      } else if (name === 'sampleInfoCSV' && this.csv && this.infoCsv === undefined) {
+        kind = INFO_CSV;
+        this.infoCsv = '';
+      }
+    } else if (parent === SERIES) {
+      if (name === 'id' && !this.hasId) {
+        kind = SERIES_ID;
+        this.hasId = true;
+      } else if (name === 'value' && (!this.csv || this.value === undefined)) {
+        // Normal form: the last value is the newest; CSV: one list, newest last.
+        kind = SERIES_VALUE;
+        this.value = '';
+      }
+    } else if (parent === SERIES_ID) {
+      if (name === 'counterId' && this.counterId === undefined) {
+        kind = COUNTER_ID;
+        this.counterId = '';
+      } else if (name === 'instance' && this.instance === undefined) {
+        kind = INSTANCE;
+        this.instance = '';
+      }
+    } else if (parent === INFO) {
+      if (name === 'interval' && this.interval === undefined) {
+        kind = INFO_INTERVAL;
+        this.interval = '';
+      } else if (name === 'timestamp' && this.timestamp === undefined) {
+        kind = INFO_TIMESTAMP;
+        this.timestamp = '';
+      }
+    }
+    this.kinds[depth] = kind;
+  }
+
+  text(text: string): void {
+    switch (this.kinds[this.top]) {
+      case SERIES_VALUE:
+        this.value += text;
+        break;
+      case COUNTER_ID:
+        this.counterId += text;
+        break;
+      case INSTANCE:
+        this.instance += text;
+        break;
+      case ENTITY:
+        this.entity += text;
+        break;
+      case INFO_INTERVAL:
+        this.interval += text;
+        break;
+      case INFO_TIMESTAMP:
+        this.timestamp += text;
+        break;
+      case INFO_CSV:
+        this.infoCsv += text;
+        break;
+    }
+  }
+
+  close(depth: number): void {
+    this.top = depth - 1;
+    if (depth === 0) return this.end();
+    if (this.kinds[depth] !== SERIES) return;
+    const counterId = decimal(this.counterId);
+    if (counterId === undefined) return;
+    const value = this.csv ? latestCsv(this.value) : decimal(this.value);
+    // -1 (and, in csv, an empty field) is vCenter's "no data for this interval", not a measurement.
+    if (value === undefined || !Number.isFinite(value) || value < 0) return;
+    this.counterIds.push(counterId);
+    this.instances.push(this.instance === undefined ? '' : unslice(this.instance));
+    this.values.push(value);
+  }
+
+  private start(attrs: Record<string, string>): void {
+    this.kinds[0] = ENTITY_METRIC;
+    this.csv = attrs.type === 'PerfEntityMetricCSV';
+    this.entity = this.entityType = this.interval = this.timestamp = this.infoCsv = undefined;
+    this.counterIds = [];
+    this.instances = [];
+    this.values = [];
+  }
+
+  private end(): void {
+    this.onFormat(this.csv);
+    const { entity: value, entityType: type, counterIds, instances, values } = this;
+    if (value === undefined || !type) return;
+    const entity = { type: unslice(type), value: unslice(value) };
+    let intervalSeconds: number;
+    let timestamp: number | undefined;
+    if (this.csv) {
+      const info = (this.infoCsv ?? '').split(',');
+      const interval = Number(info[info.length - 2]);
+      const ms = Date.parse(info[info.length - 1] ?? '');
+      intervalSeconds = Number.isFinite(interval) && interval > 0 ? interval : REALTIME_INTERVAL;
+      timestamp = Number.isFinite(ms) ? ms / 1000 : undefined;
+    } else {
+      intervalSeconds = decimal(this.interval) ?? REALTIME_INTERVAL;
+      const ms = this.timestamp === undefined ? NaN : Date.parse(this.timestamp.trim());
+      timestamp = Number.isFinite(ms) ? ms / 1000 : undefined;
+    }
+    for (let i = 0; i < values.length; i++) {
+      this.onSample({
+        entity,
+        counterId: counterIds[i]!,
+        instance: instances[i]!,
+        value: values[i]!,
+        intervalSeconds,
+        timestamp,
+      });
+    }
+  }
+}
+
+/**
+ * xsd:int/long/double text → number, as values.ts `num` reads it (trimmed, empty or not finite →
+ * undefined), with the plain digit strings nearly every value is read without Number()'s parser.
+ */
+export function decimal(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = text.length;
+  // Up to 15 digits a double holds the integer exactly, so the sum is what Number() gives.
+  if (n > 0 && n < 16) {
+    let v = 0;
+    let i = 0;
+    for (; i < n; i++) {
+      const d = text.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) break;
+      v = v * 10 + d;
+    }
+    if (i === n) return v;
+  }
+  const t = text.trim();
+  if (t === '') return undefined;
+  const v = Number(t);
+  return Number.isFinite(v) ? v : undefined;
+}
+
+/** The newest value of a CSV series ("v1,v2,…"); an empty last field is no value. */
+function latestCsv(text: string | undefined): number | undefined {
+  const list = text ?? '';
+  const raw = list.slice(list.lastIndexOf(',') + 1).trim();
+  if (raw === '') return undefined;
+  return decimal(raw) ?? Number(raw);
+}
