@@ -3,6 +3,7 @@ import { MetricFamily, type MetricType } from '../exposition/index.js';
 import type { Inventory } from '../vsphere/inventory.js';
 import type { PerfManager } from '../vsphere/perf-manager.js';
 import type { PropertySpec } from '../vsphere/answer-data.js';
+import type { EventSource } from '../vsphere/event-decode.js';
 import type { PromotedLabels } from './info-labels.js';
 import type { CollectorName } from '../model/names.js';
 
@@ -56,6 +57,8 @@ export interface CollectContext {
   filter: ObjectFilter;
   signal: AbortSignal;
   logger: Logger;
+  /** The target's vCenter events, each handed out once (only when the events collector is enabled). */
+  events?: EventSource;
   /** Promoted tag/attribute label values (`info_labels`), read once per collection; undefined when that read failed. */
   infoLabels?: Promise<PromotedLabels | undefined>;
 }

@@ -9,6 +9,8 @@ import { alarmCollector } from './alarm.js';
 import { CUSTOM_ATTRIBUTE_PROPERTIES } from './custom-attribute.js';
 import { certificateCollector } from './certificate.js';
 import { licenseCollector } from './license.js';
+import { createEventCollector, eventCollector } from './event.js';
+import { nameRegExp } from '../model/filters.js';
 import type { Collector, FamilyDef } from './collector.js';
 import type { PropertySpec } from '../vsphere/answer-data.js';
 import { clusterCollector, createClusterCollector } from './cluster.js';
@@ -94,6 +96,16 @@ const REGISTRATIONS: {
     families: TAG_FAMILIES,
     properties: CUSTOM_ATTRIBUTE_PROPERTIES,
     create: (d) => createTagCollector({ ...d.openTagging(), infoLabels: d.options.infoLabels }),
+  },
+  events: {
+    families: eventCollector.families,
+    properties: [],
+    create: (d) =>
+      createEventCollector({
+        include: (d.options.events?.include ?? []).map(nameRegExp),
+        exclude: (d.options.events?.exclude ?? []).map(nameRegExp),
+        ...(d.options.events ? { maxTypes: d.options.events.maxTypes } : {}),
+      }),
   },
 };
 

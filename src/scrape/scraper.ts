@@ -12,6 +12,7 @@ import { encodeFamilyChunks, gzipChunks, MetricFamily } from '../exposition/inde
 import type { VimClient } from '../vsphere/client.js';
 import type { Inventory } from '../vsphere/inventory.js';
 import type { PerfManager } from '../vsphere/perf-manager.js';
+import type { EventSource } from '../vsphere/event-decode.js';
 import { errorReason, VsphereError } from '../vsphere/soap/errors.js';
 import { describe } from '../vsphere/session.js';
 import type { CollectionSummary } from './collection-summary.js';
@@ -43,6 +44,8 @@ export interface ScraperDeps {
     loading?(): Error | undefined;
   };
   perf: PerfManager;
+  /** The target's event source, when the events collector is enabled. */
+  events?: EventSource;
   collectors: readonly Collector[];
   /** Which objects are collected (default: all). */
   filter?: ObjectFilter;
@@ -190,6 +193,7 @@ export class Scraper {
         filter,
         signal: ac.signal,
         logger,
+        ...(this.deps.events ? { events: this.deps.events } : {}),
       };
       // Started once, before the collectors; a failure leaves the labels empty (the tag collector
       // reports it through its own success metric).
