@@ -77,7 +77,7 @@ export class EventReader implements EventSource {
       await this.destroy(s.collector, timeoutMs);
   }
 
-  private async readNow(signal?: AbortSignal): Promise<readonly EventRecord[]> {
+  private async readNow(signal?: AbortSignal, again = false): Promise<readonly EventRecord[]> {
     if (this.closed) throw new VsphereError('VSPHERE_CLOSED', 'event reader is closed');
     await this.client.content(signal);
     // A collector is session-scoped on vCenter: the one of an older session is gone with it.
@@ -89,8 +89,12 @@ export class EventReader implements EventSource {
         if (got < this.pageSize) break;
       }
     } catch (e) {
-      // A re-login mid-read: the next read starts a collector of the new session.
-      if (this.state === state && state.generation !== this.client.session.generation) this.state = undefined;
+      // A re-login mid-read (the client recovered the session, then vCenter no longer knew the old
+      // session's collector): start the new session's collector, once, within this read.
+      if (this.state === state && state.generation !== this.client.session.generation) {
+        this.state = undefined;
+        if (!again && !signal?.aborted && this.pending.length === 0) return this.readNow(signal, true);
+      }
       // Pages already read have moved the collector on: hand those out rather than lose them.
       if (this.pending.length === 0) throw e;
       this.logger.debug({ error: e instanceof Error ? e.message : String(e) }, 'event read cut short');

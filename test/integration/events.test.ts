@@ -134,11 +134,8 @@ void describe(
       const theirs = list.find((s) => s.userName === ctx.vc.user && s.key !== current?.key);
       assert.ok(theirs);
       await ctx.raw.terminate(theirs.key);
-      const sent = await callsDuring(ctx.proxy, async () => {
-        // The first scrape after may still fail on the dead session; the next has the new one.
-        await ctx.exporter.scrape();
-        await scrape(ctx.exporter);
-      });
+      // The scrape that finds the session gone logs in again and reads the new session's collector.
+      const sent = await callsDuring(ctx.proxy, () => scrape(ctx.exporter));
       assert.equal(sent.CreateCollectorForEvents, 1, JSON.stringify(sent));
       const got = counted(await scrape(ctx.exporter));
       rawSeen.push(...(await rawCollector.readAll()));

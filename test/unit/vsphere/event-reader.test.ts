@@ -18,6 +18,8 @@ class FakeVcenter {
   honoursTime = true;
   /** ReadNextEvents calls still answered before one fails (undefined: none fails). */
   readsBeforeFailure: number | undefined;
+  /** The next ReadNextEvents meets a session that was replaced meanwhile (the client logged in again). */
+  reloginOnNextRead = false;
   private collectors = new Map<string, { generation: number; pos: number }>();
   private n = 0;
 
@@ -75,6 +77,10 @@ class FakeVcenter {
         : 0;
       this.collectors.set(id, { generation: this.session.generation, pos });
       return answer(`<returnval type="EventHistoryCollector">${id}</returnval>`);
+    }
+    if (method === 'ReadNextEvents' && this.reloginOnNextRead) {
+      this.reloginOnNextRead = false;
+      this.session.generation++;
     }
     const c = this.collectors.get(self);
     if (!c || c.generation !== this.session.generation)
@@ -186,6 +192,16 @@ describe('EventReader', () => {
     await assert.rejects(r.read(), /deadline/);
     vc.post('VmPoweredOffEvent', 10);
     assert.deepEqual(keys(await r.read()), [7]);
+  });
+
+  it('a session replaced during a read: the same read creates the new session collector and reads it', async () => {
+    const vc = new FakeVcenter();
+    const r = new EventReader(vc.client(), pino({ level: 'silent' }));
+    assert.deepEqual(keys(await r.read()), []);
+    vc.post('HostConnectionLostEvent', 3);
+    vc.reloginOnNextRead = true;
+    assert.deepEqual(keys(await r.read()), [1]);
+    assert.equal(vc.count('CreateCollectorForEvents'), 2);
   });
 
   it('close destroys the collector of the live session, once; a closed reader refuses to read', async () => {
