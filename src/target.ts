@@ -19,6 +19,7 @@ import { inventorySpecs } from './vsphere/inventory-specs.js';
 import { AlarmNames } from './vsphere/alarm-names.js';
 import { LicenseAssignments } from './vsphere/license-assignments.js';
 import { PerfManager } from './vsphere/perf-manager.js';
+import { EventReader } from './vsphere/event-reader.js';
 import { connectVim } from './vsphere/connect.js';
 import { connectRest } from './vsphere/rest/connect.js';
 import { TaggingApi } from './vsphere/rest/tagging.js';
@@ -88,6 +89,8 @@ export async function createTarget(
       return { tagging: new TaggingApi(rest), close: () => rest.close() };
     },
   });
+  // One event collector per session, only when the events collector runs (a call per scrape).
+  const events = collectors.some((c) => c.name === 'events') ? new EventReader(client, logger) : undefined;
   // One filter per target: what every enabled collector reads from the model, read together.
   const specs = inventorySpecs(collectors.flatMap((c) => c.properties ?? []));
   const alarms = new AlarmNames(client, logger);
@@ -121,6 +124,7 @@ export async function createTarget(
     inventory,
     perf,
     licenseAssignments: new LicenseAssignments(client, logger),
+    ...(events ? { events } : {}),
     collectors,
     filter: compileFilter(t.filters),
     soapStats,
@@ -197,7 +201,10 @@ export async function createTarget(
         // One deadline for every step, so their bounds cannot add up past it: the steps before the
         // Logouts take a share each, the Logouts what is left (a slow vCenter still gets logged out).
         await until(scraper.idle(), Date.now() + msLeft(deadline) / 4);
-        await inventory.close(Math.min(800, msLeft(deadline) / 4));
+        await Promise.all([
+          inventory.close(Math.min(800, msLeft(deadline) / 4)),
+          events?.close(Math.min(800, msLeft(deadline) / 4)),
+        ]);
         const logoutBy = deadline - POOL_RESERVE_MS;
         // The collectors' own sessions (tag: REST) end beside the SOAP Logout, not before it.
         await Promise.all([

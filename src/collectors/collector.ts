@@ -4,6 +4,7 @@ import type { Inventory } from '../vsphere/inventory.js';
 import type { PerfManager } from '../vsphere/perf-manager.js';
 import type { LicenseAssignmentSource } from '../vsphere/license-assignments.js';
 import type { PropertySpec } from '../vsphere/answer-data.js';
+import type { EventSource } from '../vsphere/event-decode.js';
 import type { PromotedLabels } from './info-labels.js';
 import type { CollectorName } from '../model/names.js';
 import type { HostPerfShare } from './host-perf-share.js';
@@ -60,6 +61,8 @@ export interface CollectContext {
   logger: Logger;
   /** Licence assignments (QueryAssignedLicenses, read at most once per interval); absent: not counted. */
   licenseAssignments?: LicenseAssignmentSource;
+  /** The target's vCenter events, each handed out once (only when the events collector is enabled). */
+  events?: EventSource;
   /** Promoted tag/attribute label values (`info_labels`), read once per collection; undefined when that read failed. */
   infoLabels?: Promise<PromotedLabels | undefined>;
   /** Host realtime samples of the counters collectors declare in `hostCounters` (one read per collection). */

@@ -9,6 +9,8 @@ import { alarmCollector } from './alarm.js';
 import { CUSTOM_ATTRIBUTE_PROPERTIES } from './custom-attribute.js';
 import { certificateCollector } from './certificate.js';
 import { licenseCollector } from './license.js';
+import { createEventCollector, eventCollector } from './event.js';
+import { nameRegExp } from '../model/filters.js';
 import type { Collector, FamilyDef } from './collector.js';
 import type { PropertySpec } from '../vsphere/answer-data.js';
 import { clusterCollector, createClusterCollector } from './cluster.js';
@@ -100,6 +102,16 @@ const REGISTRATIONS: {
     families: vsanCollector.families,
     properties: vsanCollector.properties ?? [],
     create: () => vsanCollector,
+  },
+  events: {
+    families: eventCollector.families,
+    properties: [],
+    create: (d) =>
+      createEventCollector({
+        include: (d.options.events?.include ?? []).map(nameRegExp),
+        exclude: (d.options.events?.exclude ?? []).map(nameRegExp),
+        ...(d.options.events ? { maxTypes: d.options.events.maxTypes } : {}),
+      }),
   },
 };
 

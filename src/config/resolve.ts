@@ -121,6 +121,7 @@ export function resolveConfig(layers: readonly Layer[], configFile?: string): Co
   const vmOpts = merge(layers.map((l) => l.data.vm));
   const hostOpts = merge(layers.map((l) => l.data.host));
   const historical = merge(layers.map((l) => l.data.historical));
+  const events = merge(layers.map((l) => l.data.events));
   const config: Config = {
     targets,
     filters: globalFilters,
@@ -133,6 +134,11 @@ export function resolveConfig(layers: readonly Layer[], configFile?: string): Co
       host: { extraCounters: hostOpts.extra_counters ?? [] },
       historical: historical.enabled ?? false,
       infoLabels,
+      events: {
+        include: events.include ?? [],
+        exclude: events.exclude ?? [],
+        maxTypes: events.max_types ?? 200,
+      },
     },
     web: {
       listenAddress: web.listen_address ?? ':9272',

@@ -83,6 +83,8 @@ export interface CollectorOptions {
   historical: boolean;
   /** Tag categories and custom attributes promoted to labels of vsphere_vm_info / vsphere_host_info. */
   infoLabels: { tagCategories: string[]; customAttributes: string[] };
+  /** The events collector: event types counted (anchored regexes) and the cap on distinct types (absent: all, 200). */
+  events?: { include: string[]; exclude: string[]; maxTypes: number };
 }
 
 // A host name or address with an optional port and path, but no scheme ("vc.example.com:443/sdk").
@@ -182,6 +184,15 @@ const counters = z.array(
   { error: 'expected a list of counter names' },
 );
 
+const eventTypes = z.array(
+  z
+    .string({ error: 'expected an event type regular expression, e.g. "VmPoweredOffEvent"' })
+    .refine(compiles(nameRegExp), {
+      error: 'not a valid regular expression (JavaScript syntax, anchored at both ends)',
+    }),
+  { error: 'expected a list of event type regular expressions' },
+);
+
 const url = z.string({ error: 'expected a URL string' }).transform((s, ctx) => {
   const r = normalizeVsphereUrl(s);
   if (typeof r === 'string') {
@@ -279,6 +290,11 @@ export const FileSchema = z.strictObject(
       custom_attributes: z.array(text(), { error: 'expected a list of custom attribute names' }),
     }),
     collectors: section(COLLECTOR_SHAPE),
+    events: section({
+      include: eventTypes,
+      exclude: eventTypes,
+      max_types: int(1, 10_000),
+    }),
   },
   { error: 'expected a mapping' },
 );

@@ -2,7 +2,7 @@
 
 /**
  * Every collector name with whether it runs by default, in registry order (tags need a second,
- * REST session: opt-in). src/collectors/registry.ts gives each its families and factory.
+ * REST session, events one ReadNextEvents per scrape: opt-in). src/collectors/registry.ts gives each its families and factory.
  */
 export const COLLECTOR_DEFAULTS = {
   vm: true,
@@ -16,6 +16,7 @@ export const COLLECTOR_DEFAULTS = {
   certificate: true,
   tag: false,
   vsan: true,
+  events: false,
 } as const;
 
 /** A collector's name, as used in `collectors.<name>` and `--collector.<name>`. */

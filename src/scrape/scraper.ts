@@ -14,6 +14,7 @@ import type { VimClient } from '../vsphere/client.js';
 import type { Inventory } from '../vsphere/inventory.js';
 import type { PerfManager } from '../vsphere/perf-manager.js';
 import type { LicenseAssignmentSource } from '../vsphere/license-assignments.js';
+import type { EventSource } from '../vsphere/event-decode.js';
 import { errorReason, VsphereError } from '../vsphere/soap/errors.js';
 import { describe } from '../vsphere/session.js';
 import type { CollectionSummary } from './collection-summary.js';
@@ -47,6 +48,8 @@ export interface ScraperDeps {
   perf: PerfManager;
   /** Licence assignments, read at most once per interval (the license collector's assigned assets). */
   licenseAssignments?: LicenseAssignmentSource;
+  /** The target's event source, when the events collector is enabled. */
+  events?: EventSource;
   collectors: readonly Collector[];
   /** Which objects are collected (default: all). */
   filter?: ObjectFilter;
@@ -195,6 +198,7 @@ export class Scraper {
         filter,
         signal: ac.signal,
         logger,
+        ...(this.deps.events ? { events: this.deps.events } : {}),
       };
       // Started once, before the collectors; a failure leaves the labels empty (the tag collector
       // reports it through its own success metric).

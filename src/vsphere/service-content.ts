@@ -16,6 +16,8 @@ export interface ServiceContent {
   customFieldsManager?: MoRef;
   /** Optional in the vim25 schema (ServiceContent.licenseManager). */
   licenseManager?: MoRef;
+  /** Optional in the vim25 schema (ServiceContent.eventManager). */
+  eventManager?: MoRef;
   about: {
     name: string;
     fullName: string;
@@ -53,6 +55,7 @@ export async function retrieveServiceContent(
     setting: optional(rv, 'setting'),
     customFieldsManager: optional(rv, 'customFieldsManager'),
     licenseManager: optional(rv, 'licenseManager'),
+    eventManager: optional(rv, 'eventManager'),
     about: {
       name: a('name'),
       fullName: a('fullName'),

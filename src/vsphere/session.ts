@@ -1,5 +1,6 @@
 import type { Password } from './credentials.js';
 import { el } from './soap/envelope.js';
+import { child, type XmlNode } from './soap/xml.js';
 import { LoginGate, type LoginCredentials } from './login-gate.js';
 import { LoginFlight } from './login-flight.js';
 import { endOrphanSession, orphanCookies } from './orphan-session.js';
@@ -41,6 +42,8 @@ export class Session {
   generation = 0;
   readonly stats: SessionStats = { logins: 0, loginFailures: 0, relogins: 0 };
   content: ServiceContent | undefined;
+  /** UserSession.loginTime of the current session as vCenter sent it (its clock, not ours). */
+  loginTime: string | undefined;
   private loggedIn = false;
   private readonly flight: LoginFlight<void>;
   /** The session check of recover() in progress, shared by every call that failed under `generation`. */
@@ -162,6 +165,7 @@ export class Session {
     }
     this.gate.check(password);
     let setCookie: string[] = [];
+    let answer: XmlNode | undefined;
     try {
       this.content ??= await retrieveServiceContent(this.transport, signal);
       if (this.transport.hasSession) {
@@ -174,7 +178,7 @@ export class Session {
           .catch(() => undefined);
       }
       this.transport.clearSession();
-      await this.transport.call(
+      answer = await this.transport.call(
         'Login',
         this.content.sessionManager,
         el('userName', this.opts.user) + el('password', password.reveal()),
@@ -199,6 +203,9 @@ export class Session {
       throw e;
     }
     if (!this.transport.hasSession) await this.noCookie(setCookie);
+    this.loginTime = (answer && child(answer, 'returnval'))?.children.find(
+      (c) => c.name === 'loginTime',
+    )?.text;
     this.gate.succeeded();
     this.loggedIn = true;
     this.generation++;

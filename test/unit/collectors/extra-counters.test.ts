@@ -40,6 +40,7 @@ void describe('extra counters', () => {
       host: { extraCounters: ['net.droppedRx.summation'] },
       historical: false,
       infoLabels: { tagCategories: [], customAttributes: [] },
+      events: { include: [], exclude: [], maxTypes: 200 },
     });
     await fails(
       ['--config.file', tmp.write('b.yml', 'vm:\n  extra_counters: ["cpu.usage"]\n')],
