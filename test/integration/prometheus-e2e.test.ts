@@ -72,6 +72,9 @@ const ABSENT: Record<string, string> = {
   vsphere_license_expiration_timestamp_seconds: "vcsim's evaluation licence has no expirationDate",
   vsphere_target_certificate_expiry_timestamp_seconds: 'this vcsim speaks http://: no certificate',
   vsphere_host_certificate_expiry_timestamp_seconds: "vcsim 0.24's hosts have a one-byte config.certificate",
+  vsphere_vm_consolidation_needed:
+    'vcsim 0.24 has no runtime.consolidationNeeded (the vSphere 8 simulator has it)',
+  vsphere_vm_ha_protected: 'neither simulator fills runtime.dasVmProtection',
 };
 
 /** Panels whose query selects failures only: a healthy run against vcsim gives them no rows. */
