@@ -34,7 +34,7 @@ const STORAGE_UNSHARED = gauge(
 );
 const DS_COMMITTED = gauge(
   'vsphere_vm_datastore_committed_bytes',
-  "Bytes the VM uses on each datastore it has files on (storage.perDatastoreUsage[].committed); datastore is '' when its name was not read.",
+  "Bytes the VM uses on each datastore it has files on (storage.perDatastoreUsage[].committed); datastore is '' when its name was not read. Option vm.datastore_usage.",
   DS,
 );
 const DS_UNCOMMITTED = gauge(
@@ -108,7 +108,10 @@ export class VmHealthSeries {
   private readonly question = family(QUESTION);
   private readonly ha = family(HA_PROTECTED);
 
-  constructor(private readonly inventory: Inventory) {}
+  constructor(
+    private readonly inventory: Inventory,
+    private readonly perDatastore: boolean,
+  ) {}
 
   /** Adds one VM's series; a property vCenter did not send gives no series. */
   add(vm: VmObject, id: readonly string[], rendered: RenderedLabels): void {
@@ -118,7 +121,7 @@ export class VmHealthSeries {
     put(this.committed, vm.storageCommitted);
     put(this.uncommitted, vm.storageUncommitted);
     put(this.unshared, vm.storageUnshared);
-    for (const u of vm.datastoreUsage ?? []) {
+    for (const u of this.perDatastore ? (vm.datastoreUsage ?? []) : []) {
       const labels = [...id, this.inventory.tree.get(u.datastore)?.name ?? '', u.datastore];
       if (u.committed !== undefined) this.dsCommitted.add(labels, u.committed);
       if (u.uncommitted !== undefined) this.dsUncommitted.add(labels, u.uncommitted);
@@ -133,15 +136,14 @@ export class VmHealthSeries {
     put(this.ha, vm.haProtected);
   }
 
-  /** The families filled so far, in VM_HEALTH_FAMILIES order. */
+  /** The families filled so far, in VM_HEALTH_FAMILIES order (per-datastore ones only when asked for). */
   families(): MetricFamily[] {
+    const ds = this.perDatastore ? [this.dsCommitted, this.dsUncommitted, this.dsUnshared] : [];
     return [
       this.committed,
       this.uncommitted,
       this.unshared,
-      this.dsCommitted,
-      this.dsUncommitted,
-      this.dsUnshared,
+      ...ds,
       this.snapshotSize,
       this.consolidation,
       this.connection,

@@ -64,6 +64,8 @@ export interface VmCollectorOptions {
   instanceMetrics?: boolean;
   /** More realtime counters (`group.name.rollup`), exported under generated names. */
   extraCounters?: readonly string[];
+  /** Export vsphere_vm_datastore_*_bytes, per VM and datastore (storage.perDatastoreUsage): 3 series per VM and datastore. */
+  datastoreUsage?: boolean;
   /** Promoted tag/attribute label names appended to vsphere_vm_info (`info_labels`). */
   infoLabels?: readonly string[];
 }
@@ -111,7 +113,7 @@ export function createVmCollector(options: VmCollectorOptions = {}): Collector {
       const toolsVersion = family(TOOLS_VERSION_STATUS);
       const fsCapacity = family(FS_CAPACITY);
       const fsFree = family(FS_FREE);
-      const health = new VmHealthSeries(inventory);
+      const health = new VmHealthSeries(inventory, options.datastoreUsage ?? false);
       const now = Date.now() / 1000;
       const targets = [];
       for (const vm of inventory.vms) {

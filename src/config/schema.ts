@@ -77,7 +77,12 @@ export interface Config {
 
 /** Options of the vm and host collectors. */
 export interface CollectorOptions {
-  vm: { snapshotTimestamps: boolean; instanceMetrics: boolean; extraCounters: string[] };
+  vm: {
+    snapshotTimestamps: boolean;
+    instanceMetrics: boolean;
+    extraCounters: string[];
+    datastoreUsage?: boolean;
+  };
   host: { extraCounters: string[] };
   /** 5-minute historical counters of clusters, datastores and resource pools (`historical.enabled`). */
   historical: boolean;
@@ -271,7 +276,12 @@ export const FileSchema = z.strictObject(
       format: z.enum(['logfmt', 'json'], { error: 'expected logfmt or json' }),
     }),
     filters,
-    vm: section({ snapshot_timestamps: bool(), instance_metrics: bool(), extra_counters: counters }),
+    vm: section({
+      snapshot_timestamps: bool(),
+      instance_metrics: bool(),
+      extra_counters: counters,
+      datastore_usage: bool(),
+    }),
     host: section({ extra_counters: counters }),
     historical: section({ enabled: bool() }),
     info_labels: section({

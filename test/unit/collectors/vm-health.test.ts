@@ -110,8 +110,8 @@ const HEALTHY = {
 };
 
 // The vm collector with a perf manager that knows no counter: no perf families, no call.
-function vmCollector(): Collector {
-  const c = createVmCollector();
+function vmCollector(options: Parameters<typeof createVmCollector>[0] = {}): Collector {
+  const c = createVmCollector(options);
   const perf = { counters: () => Promise.resolve(new Map()) };
   return { ...c, collect: (ctx, emit) => c.collect({ ...ctx, perf } as unknown as CollectContext, emit) };
 }
@@ -122,7 +122,7 @@ describe('vm collector: storage and runtime health', () => {
       obj('VirtualMachine', 'vm-1', HEALTHY),
       obj('Datastore', 'datastore-1', { name: val('ssd-01') }),
     ]);
-    const text = await collectText(vmCollector(), inv);
+    const text = await collectText(vmCollector({ datastoreUsage: true }), inv);
     const vm = 'vm="web-01",vm_moid="vm-1"';
     assert.deepEqual(samples(text, 'vsphere_vm_storage_'), [
       `vsphere_vm_storage_committed_bytes{${vm}} 1000`,
@@ -151,6 +151,10 @@ describe('vm collector: storage and runtime health', () => {
     ]);
     assert.deepEqual(samples(text, 'vsphere_vm_question_pending'), [`vsphere_vm_question_pending{${vm}} 1`]);
     assert.deepEqual(samples(text, 'vsphere_vm_ha_protected'), [`vsphere_vm_ha_protected{${vm}} 0`]);
+    // Per-datastore usage is an option: without it, the per-VM totals only.
+    const plain = await collectText(vmCollector(), inv);
+    assert.deepEqual(samples(plain, 'vsphere_vm_datastore_'), []);
+    assert.equal(samples(plain, 'vsphere_vm_storage_').length, 3);
     // The question's free text never reaches a label or the record.
     assert.ok(!text.includes('move it'));
     assert.ok(!JSON.stringify(inv.vms[0]).includes('move it'));
