@@ -41,13 +41,13 @@ const MAX_ENTRIES = 100_000;
 // A datastore list longer than this is not a real VM's.
 const MAX_DATASTORES = 1_000;
 
-const childText = (n: XmlNode, name: string): XmlNode | undefined => n.children.find((c) => c.name === name);
+const childNode = (n: XmlNode, name: string): XmlNode | undefined => n.children.find((c) => c.name === name);
 
 /** Decodes summary.storage (VirtualMachineStorageSummary) into the record. */
 export function setStorageSummary(r: VmHealthFields, v: XmlNode | undefined): void {
-  r.storageCommitted = v && nonNegative(num(childText(v, 'committed')));
-  r.storageUncommitted = v && nonNegative(num(childText(v, 'uncommitted')));
-  r.storageUnshared = v && nonNegative(num(childText(v, 'unshared')));
+  r.storageCommitted = v && nonNegative(num(childNode(v, 'committed')));
+  r.storageUncommitted = v && nonNegative(num(childNode(v, 'uncommitted')));
+  r.storageUnshared = v && nonNegative(num(childNode(v, 'unshared')));
 }
 
 /** Decodes storage.perDatastoreUsage (ArrayOfVirtualMachineUsageOnDatastore); entries without a datastore are dropped. */
@@ -57,15 +57,15 @@ export function datastoreUsage(v: XmlNode | undefined): DatastoreUsage[] | undef
   const seen = new Set<string>();
   for (const u of v.children) {
     if (out.length >= MAX_DATASTORES) break;
-    const ds = str(childText(u, 'datastore'));
+    const ds = str(childNode(u, 'datastore'));
     // A datastore listed twice would make duplicate series; the first listing wins.
     if (ds === undefined || ds === '' || seen.has(ds)) continue;
     seen.add(ds);
     out.push({
       datastore: ds,
-      committed: nonNegative(num(childText(u, 'committed'))),
-      uncommitted: nonNegative(num(childText(u, 'uncommitted'))),
-      unshared: nonNegative(num(childText(u, 'unshared'))),
+      committed: nonNegative(num(childNode(u, 'committed'))),
+      uncommitted: nonNegative(num(childNode(u, 'uncommitted'))),
+      unshared: nonNegative(num(childNode(u, 'unshared'))),
     });
   }
   return out;
@@ -91,8 +91,8 @@ export function snapshotBytes(layout: XmlNode | undefined): number | undefined {
   for (const c of layout.children) {
     if (++n > MAX_ENTRIES) break;
     if (c.name === 'file') {
-      const key = num(childText(c, 'key'));
-      const size = nonNegative(num(childText(c, 'size')));
+      const key = num(childNode(c, 'key'));
+      const size = nonNegative(num(childNode(c, 'size')));
       if (key !== undefined && size !== undefined && !sizes.has(key)) sizes.set(key, size);
     } else if (c.name === 'disk') running.push(c);
     else if (c.name === 'snapshot') snapshots.push(c);
@@ -109,7 +109,7 @@ export function snapshotBytes(layout: XmlNode | undefined): number | undefined {
         if (key !== undefined && key >= 0) counted.add(key);
       } else if (c.name === 'disk') {
         snapshotDisks.push(c);
-        const key = str(childText(c, 'key'));
+        const key = str(childNode(c, 'key'));
         if (key === undefined) continue;
         const len = chainUnits(c).length;
         shared.set(key, Math.min(len, shared.get(key) ?? len));
@@ -117,7 +117,7 @@ export function snapshotBytes(layout: XmlNode | undefined): number | undefined {
     }
   }
   for (const d of [...running, ...snapshotDisks]) {
-    const base = shared.get(str(childText(d, 'key')) ?? '');
+    const base = shared.get(str(childNode(d, 'key')) ?? '');
     if (base === undefined) continue; // a disk no snapshot knows: added since, not a snapshot's
     const units = chainUnits(d);
     for (let i = base; i < units.length; i++)
@@ -135,7 +135,7 @@ const chainUnits = (disk: XmlNode): XmlNode[] => disk.children.filter((c) => c.n
 
 /** Decodes runtime.dasVmProtection (ClusterDasProtectedVmInfo… dasProtected). */
 export function dasProtected(v: XmlNode | undefined): boolean | undefined {
-  return v && bool(childText(v, 'dasProtected'));
+  return v && bool(childNode(v, 'dasProtected'));
 }
 
 /** runtime.connectionState as an enum value (copied off the answer); anything but a short word is dropped. */
