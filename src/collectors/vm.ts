@@ -64,6 +64,8 @@ export interface VmCollectorOptions {
   instanceMetrics?: boolean;
   /** More realtime counters (`group.name.rollup`), exported under generated names. */
   extraCounters?: readonly string[];
+  /** Export the storage and runtime-health families (default true): ~10 series per VM. */
+  health?: boolean;
   /** Export vsphere_vm_datastore_*_bytes, per VM and datastore (storage.perDatastoreUsage): 3 series per VM and datastore. */
   datastoreUsage?: boolean;
   /** Promoted tag/attribute label names appended to vsphere_vm_info (`info_labels`). */
@@ -113,7 +115,8 @@ export function createVmCollector(options: VmCollectorOptions = {}): Collector {
       const toolsVersion = family(TOOLS_VERSION_STATUS);
       const fsCapacity = family(FS_CAPACITY);
       const fsFree = family(FS_FREE);
-      const health = new VmHealthSeries(inventory, options.datastoreUsage ?? false);
+      const health =
+        options.health === false ? undefined : new VmHealthSeries(inventory, options.datastoreUsage ?? false);
       const now = Date.now() / 1000;
       const targets = [];
       for (const vm of inventory.vms) {
@@ -152,14 +155,15 @@ export function createVmCollector(options: VmCollectorOptions = {}): Collector {
         if (vm.toolsVersionStatus !== undefined)
           addStateSet(toolsVersion, rendered, TOOLS_VERSION_STATES, vm.toolsVersionStatus);
         addFilesystemSeries(id, vm.guestDisks, fsCapacity, fsFree);
-        health.add(vm, id, rendered);
+        health?.add(vm, id, rendered);
         // Realtime statistics exist only for running VMs; templates never run.
         if (vm.powerState === 'poweredOn' && !vm.template)
           targets.push({ entity: { type: 'VirtualMachine', value: vm.moid }, labels: id, rendered });
       }
       for (const f of [info, power, boot, cpus, memory, snap.count, snap.oldestAge]) emit(f);
       if (snap.created) emit(snap.created);
-      for (const f of [toolsRunning, toolsVersion, fsCapacity, fsFree, ...health.families()]) emit(f);
+      for (const f of [toolsRunning, toolsVersion, fsCapacity, fsFree, ...(health?.families() ?? [])])
+        emit(f);
       const perf = await collectPerfFamilies(ctx.perf, 'vsphere_vm', ID, perfDefs, targets, ctx.signal);
       for (const f of perf) emit(f);
     },

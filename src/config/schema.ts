@@ -82,6 +82,7 @@ export interface CollectorOptions {
     instanceMetrics: boolean;
     extraCounters: string[];
     datastoreUsage?: boolean;
+    health?: boolean;
   };
   host: { extraCounters: string[] };
   /** 5-minute historical counters of clusters, datastores and resource pools (`historical.enabled`). */
@@ -281,6 +282,7 @@ export const FileSchema = z.strictObject(
       instance_metrics: bool(),
       extra_counters: counters,
       datastore_usage: bool(),
+      health: bool(),
     }),
     host: section({ extra_counters: counters }),
     historical: section({ enabled: bool() }),

@@ -155,6 +155,15 @@ describe('vm collector: storage and runtime health', () => {
     const plain = await collectText(vmCollector(), inv);
     assert.deepEqual(samples(plain, 'vsphere_vm_datastore_'), []);
     assert.equal(samples(plain, 'vsphere_vm_storage_').length, 3);
+    // vm.health: false leaves them all out.
+    const off = await collectText(vmCollector({ health: false }), inv);
+    for (const f of [
+      'vsphere_vm_storage_',
+      'vsphere_vm_snapshot_size',
+      'vsphere_vm_connection',
+      'vsphere_vm_question',
+    ])
+      assert.deepEqual(samples(off, f), [], f);
     // The question's free text never reaches a label or the record.
     assert.ok(!text.includes('move it'));
     assert.ok(!JSON.stringify(inv.vms[0]).includes('move it'));

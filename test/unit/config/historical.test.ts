@@ -25,6 +25,7 @@ void describe('historical.enabled', () => {
       instanceMetrics: false,
       extraCounters: [],
       datastoreUsage: false,
+      health: true,
     });
   });
 
