@@ -4,6 +4,7 @@ import { family, gauge } from './collector.js';
 import { addStateSet, collectPerfFamilies, perfFamilyDefs } from './perf-families.js';
 import { extraCounterDefs, VM_PERF } from './perf-metrics.js';
 import { VM_INSTANCE_PERF } from './perf-instance-metrics.js';
+import { VM_HEALTH_FAMILIES, VM_HEALTH_PROPERTIES, VmHealthSeries } from './vm-health.js';
 import { addSnapshotSeries, SNAPSHOT_CREATED, SNAPSHOT_OLDEST_AGE, SNAPSHOTS } from './vm-snapshot.js';
 import {
   addFilesystemSeries,
@@ -63,11 +64,15 @@ export interface VmCollectorOptions {
   instanceMetrics?: boolean;
   /** More realtime counters (`group.name.rollup`), exported under generated names. */
   extraCounters?: readonly string[];
+  /** Export the storage and runtime-health families (default true): ~10 series per VM. */
+  health?: boolean;
+  /** Export vsphere_vm_datastore_*_bytes, per VM and datastore (storage.perDatastoreUsage): 3 series per VM and datastore. */
+  datastoreUsage?: boolean;
   /** Promoted tag/attribute label names appended to vsphere_vm_info (`info_labels`). */
   infoLabels?: readonly string[];
 }
 
-/** Virtual machines: identity, configuration, power state, snapshots, guest state and realtime performance. */
+/** Virtual machines: identity, configuration, power state, snapshots, storage and runtime health, guest state and realtime performance. */
 export function createVmCollector(options: VmCollectorOptions = {}): Collector {
   const base = options.instanceMetrics ? [...VM_PERF, ...VM_INSTANCE_PERF] : VM_PERF;
   const perfDefs = [...base, ...extraCounterDefs(options.extraCounters ?? [], base)];
@@ -75,6 +80,7 @@ export function createVmCollector(options: VmCollectorOptions = {}): Collector {
   const infoDef = promoted.length > 0 ? gauge(INFO.name, INFO.help, [...INFO.labels, ...promoted]) : INFO;
   return {
     name: 'vm',
+    properties: VM_HEALTH_PROPERTIES,
     families: [
       infoDef,
       POWER,
@@ -88,6 +94,7 @@ export function createVmCollector(options: VmCollectorOptions = {}): Collector {
       TOOLS_VERSION_STATUS,
       FS_CAPACITY,
       FS_FREE,
+      ...VM_HEALTH_FAMILIES,
       ...perfFamilyDefs('vsphere_vm', ID, [...VM_PERF, ...VM_INSTANCE_PERF]),
     ],
     async collect(ctx: CollectContext, emit): Promise<void> {
@@ -108,6 +115,8 @@ export function createVmCollector(options: VmCollectorOptions = {}): Collector {
       const toolsVersion = family(TOOLS_VERSION_STATUS);
       const fsCapacity = family(FS_CAPACITY);
       const fsFree = family(FS_FREE);
+      const health =
+        options.health === false ? undefined : new VmHealthSeries(inventory, options.datastoreUsage ?? false);
       const now = Date.now() / 1000;
       const targets = [];
       for (const vm of inventory.vms) {
@@ -146,13 +155,15 @@ export function createVmCollector(options: VmCollectorOptions = {}): Collector {
         if (vm.toolsVersionStatus !== undefined)
           addStateSet(toolsVersion, rendered, TOOLS_VERSION_STATES, vm.toolsVersionStatus);
         addFilesystemSeries(id, vm.guestDisks, fsCapacity, fsFree);
+        health?.add(vm, id, rendered);
         // Realtime statistics exist only for running VMs; templates never run.
         if (vm.powerState === 'poweredOn' && !vm.template)
           targets.push({ entity: { type: 'VirtualMachine', value: vm.moid }, labels: id, rendered });
       }
       for (const f of [info, power, boot, cpus, memory, snap.count, snap.oldestAge]) emit(f);
       if (snap.created) emit(snap.created);
-      for (const f of [toolsRunning, toolsVersion, fsCapacity, fsFree]) emit(f);
+      for (const f of [toolsRunning, toolsVersion, fsCapacity, fsFree, ...(health?.families() ?? [])])
+        emit(f);
       const perf = await collectPerfFamilies(ctx.perf, 'vsphere_vm', ID, perfDefs, targets, ctx.signal);
       for (const f of perf) emit(f);
     },

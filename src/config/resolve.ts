@@ -130,6 +130,8 @@ export function resolveConfig(layers: readonly Layer[], configFile?: string): Co
         snapshotTimestamps: vmOpts.snapshot_timestamps ?? false,
         instanceMetrics: vmOpts.instance_metrics ?? false,
         extraCounters: vmOpts.extra_counters ?? [],
+        datastoreUsage: vmOpts.datastore_usage ?? false,
+        health: vmOpts.health ?? true,
       },
       host: { extraCounters: hostOpts.extra_counters ?? [] },
       historical: historical.enabled ?? false,

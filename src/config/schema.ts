@@ -77,7 +77,13 @@ export interface Config {
 
 /** Options of the vm and host collectors. */
 export interface CollectorOptions {
-  vm: { snapshotTimestamps: boolean; instanceMetrics: boolean; extraCounters: string[] };
+  vm: {
+    snapshotTimestamps: boolean;
+    instanceMetrics: boolean;
+    extraCounters: string[];
+    datastoreUsage?: boolean;
+    health?: boolean;
+  };
   host: { extraCounters: string[] };
   /** 5-minute historical counters of clusters, datastores and resource pools (`historical.enabled`). */
   historical: boolean;
@@ -282,7 +288,13 @@ export const FileSchema = z.strictObject(
       format: z.enum(['logfmt', 'json'], { error: 'expected logfmt or json' }),
     }),
     filters,
-    vm: section({ snapshot_timestamps: bool(), instance_metrics: bool(), extra_counters: counters }),
+    vm: section({
+      snapshot_timestamps: bool(),
+      instance_metrics: bool(),
+      extra_counters: counters,
+      datastore_usage: bool(),
+      health: bool(),
+    }),
     host: section({ extra_counters: counters }),
     historical: section({ enabled: bool() }),
     info_labels: section({

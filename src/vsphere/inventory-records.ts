@@ -3,6 +3,7 @@ import { bool, compactByteArray, detached, epochSeconds, moRef, num, str, unslic
 import { hardwareSensors } from './host-sensor-info.js';
 import { hardwareElements, physicalNicLinks } from './host-health-info.js';
 import type { HostObject, VmObject } from './inventory.js';
+import { VM_HEALTH_FIELDS } from './vm-health-info.js';
 
 // One decoder per property path, shared by full reads and incremental updates: a changed
 // property rewrites one field of an already compact record, so the watch never has to keep
@@ -117,7 +118,9 @@ export function emptyItem(rawType: string, rawMoid: string): InventoryItem {
  */
 export function setProperty(it: InventoryItem, path: string, v: XmlNode | undefined): void {
   if (it.kind === 'vm') {
-    if (!decode(VM_FIELDS, it.vm, path, v)) it.vm.extra = setExtra(it.vm.extra, path, v);
+    // The vm collector's storage and health paths are decoded too, when it asked for them.
+    if (!decode(VM_FIELDS, it.vm, path, v) && !decode(VM_HEALTH_FIELDS, it.vm, path, v))
+      it.vm.extra = setExtra(it.vm.extra, path, v);
   } else if (it.kind === 'host') {
     if (!decode(HOST_FIELDS, it.host, path, v)) it.host.extra = setExtra(it.host.extra, path, v);
   } else if (!decode(PARENT_FIELDS, it, path, v)) {

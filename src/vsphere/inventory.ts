@@ -5,6 +5,7 @@ import { EntityTree, type EntityNode } from './entity-tree.js';
 import type { XmlNode } from './soap/xml.js';
 import type { NumericSensor } from './host-sensor-info.js';
 import type { HardwareElement, PhysicalNicLink } from './host-health-info.js';
+import type { VmHealthFields } from './vm-health-info.js';
 import { toItem, type InventoryItem } from './inventory-records.js';
 import {
   inventoryFilterSpec,
@@ -17,7 +18,7 @@ import { triggeredAlarmMoids, type AlarmNames } from './alarm-names.js';
 export type { InventoryItem } from './inventory-records.js';
 
 /** A virtual machine as the collectors see it. */
-export interface VmObject {
+export interface VmObject extends VmHealthFields {
   moid: string;
   name: string;
   /** The VM's folder (absent for a VM inside a vApp). */

@@ -89,6 +89,9 @@ const ABSENT: Record<string, string> = {
   vsphere_cluster_ha_failover_memory_available_ratio: "vcsim's cluster summary has no admissionControlInfo",
   vsphere_cluster_ha_failover_cpu_reserved_ratio: "vcsim's clusters have no configuration.dasConfig",
   vsphere_cluster_ha_failover_memory_reserved_ratio: "vcsim's clusters have no configuration.dasConfig",
+  vsphere_vm_consolidation_needed:
+    'vcsim 0.24 has no runtime.consolidationNeeded (the vSphere 8 simulator has it)',
+  vsphere_vm_ha_protected: 'neither simulator fills runtime.dasVmProtection',
 };
 
 /** Panels whose query selects failures only: a healthy run against vcsim gives them no rows. */

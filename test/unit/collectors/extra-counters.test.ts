@@ -36,7 +36,13 @@ void describe('extra counters', () => {
     );
     const c = await run(['--config.file', file], env);
     assert.deepEqual(c.options, {
-      vm: { snapshotTimestamps: true, instanceMetrics: false, extraCounters: ['mem.overhead.average'] },
+      vm: {
+        snapshotTimestamps: true,
+        instanceMetrics: false,
+        extraCounters: ['mem.overhead.average'],
+        datastoreUsage: false,
+        health: true,
+      },
       host: { extraCounters: ['net.droppedRx.summation'] },
       historical: false,
       infoLabels: { tagCategories: [], customAttributes: [] },

@@ -20,7 +20,13 @@ void describe('historical.enabled', () => {
     const file = write('on.yml', 'historical:\n  enabled: true\n');
     const c = await run(['--config.file', file], env);
     assert.equal(c.options.historical, true);
-    assert.deepEqual(c.options.vm, { snapshotTimestamps: false, instanceMetrics: false, extraCounters: [] });
+    assert.deepEqual(c.options.vm, {
+      snapshotTimestamps: false,
+      instanceMetrics: false,
+      extraCounters: [],
+      datastoreUsage: false,
+      health: true,
+    });
   });
 
   void it('rejects a non-boolean and unknown keys, naming them', async () => {
