@@ -124,6 +124,10 @@ export async function createTarget(
     soapStats,
     timeoutSeconds: capSeconds,
     timeoutSource: capSource,
+    // On-scrape mode: a collection slower than its scrape finishes for the next one.
+    ...(scrape.collection === 'on-scrape'
+      ? { runOn: { seconds: scrape.collectionTimeoutSeconds, source: 'scrape.collection_timeout_seconds' } }
+      : {}),
     logger,
     version: VERSION,
     tlsVerify: v.url.protocol === 'https:' && !v.insecureSkipVerify,
@@ -155,7 +159,8 @@ export async function createTarget(
       ? { get: (budget, hangup) => background.get(budget, hangup), reportsAge: true }
       : {
           get: (budget, hangup) => scraper.collect(budget.seconds, hangup, budget.source),
-          reportsAge: false,
+          reportsAge: true,
+          staleAnswers: () => scraper.staleAnswers,
         },
     loggedIn: () => session.stats.logins > 0,
     loginProblem: () => session.loginProblem,
@@ -167,6 +172,7 @@ export async function createTarget(
         tlsVerify: v.url.protocol === 'https:' && !v.insecureSkipVerify,
         collection: background ? 'background' : 'on-scrape',
         last: scraper.last,
+        ...(background ? {} : { staleAnswers: scraper.staleAnswers }),
         session: { loggedIn: session.isLoggedIn, ...session.stats },
         vcenter: about && {
           product: about.fullName,

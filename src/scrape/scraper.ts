@@ -19,13 +19,16 @@ import type { SoapStats } from './self-stats.js';
 import { errorText } from './error-text.js';
 import { healthFamilies, successFamily } from './health-families.js';
 import type { Budget } from './deadline.js';
-import { SharedCollection, type Departure } from './shared-collection.js';
+import { SharedCollection, type Departure, type RunOn } from './shared-collection.js';
+import { keepCompact } from './kept-collection.js';
 
 /** The encoded result of one collection, shared by every scrape that waited for it. */
 export interface Collection {
   up: boolean;
-  /** The exposition in ~64 KiB chunks, in order (never joined). */
+  /** The exposition in ~64 KiB chunks, in order (never joined); empty when `plain` is set. */
   body: readonly Buffer[];
+  /** The exposition of a collection kept compressed (the last complete one, answered again), unzipped on demand. */
+  plain?(): Promise<readonly Buffer[]>;
   /** Gzip of `body`, computed at most once. */
   gzip(): Promise<Buffer>;
   durationSeconds: number;
@@ -51,6 +54,12 @@ export interface ScraperDeps {
   timeoutSeconds: number;
   /** The setting behind `timeoutSeconds`, named when that cap ends a collection. */
   timeoutSource?: string;
+  /**
+   * On-scrape mode: a collection slower than its scrapes runs on to `runOn.seconds` after its start,
+   * and a scrape whose deadline passes answers the last complete collection (if it finished within
+   * `runOn.seconds`). Absent: a collection ends at its waiters' latest deadline.
+   */
+  runOn?: RunOn;
   logger: Logger;
   version: string;
   /** Whether vCenter's TLS certificate is verified (false only with insecure_skip_verify). */
@@ -70,6 +79,9 @@ export class Scraper {
   private readonly running = new Set<SharedCollection<Collection>>();
   private lastErrorCode: string | undefined;
   private summary: CollectionSummary | undefined;
+  /** With runOn: the last collection that finished by itself, compressed, for scrapes whose own is late. */
+  private kept: Collection | undefined;
+  private stale = 0;
 
   constructor(private readonly deps: ScraperDeps) {}
 
@@ -78,19 +90,27 @@ export class Scraper {
     return this.summary;
   }
 
+  /** Scrapes answered with the last complete collection because their own was not done by their deadline. */
+  get staleAnswers(): number {
+    return this.stale;
+  }
+
   /**
    * The collection in flight (or a new one), waited for at most `budgetSeconds`: when it is not
-   * done by then, this scrape answers `vsphere_up 0` with a deadline reason and the collection goes
-   * on for longer scrapes. It is aborted at the latest deadline of its scrapes (at most
-   * `timeoutSeconds` after it started) or when every scrape's `signal` has aborted. `source` says
-   * where the budget came from (named in the message when this deadline ends the collection).
+   * done by then, this scrape answers the last complete collection (with runOn, when there is one
+   * young enough) or `vsphere_up 0` with a deadline reason, and the collection goes on for longer
+   * scrapes (with runOn: to its own end, for the next scrape). It is aborted at the latest deadline
+   * of its scrapes or its run-on end (at most `timeoutSeconds` after it started) or when every
+   * scrape's `signal` has aborted before any deadline passed. `source` says where the budget came
+   * from (named in the message when this deadline ends the collection).
    */
   async collect(budgetSeconds: number, signal?: AbortSignal, source?: string): Promise<Collection> {
     const started = process.hrtime.bigint();
     // A scraper gone before it joined is no waiter at all: it neither starts nor holds a collection.
     if (signal?.aborted) return this.departed({ kind: 'hangup' }, started, budgetSeconds);
     const got = await this.shared().join(budgetSeconds, signal, source);
-    return 'kind' in got ? this.departed(got, started, budgetSeconds) : got;
+    if (!('kind' in got)) return got;
+    return (got.kind === 'deadline' && this.lastComplete()) || this.departed(got, started, budgetSeconds);
   }
 
   /**
@@ -113,6 +133,19 @@ export class Scraper {
     await Promise.all([...this.running].map((c) => c.result.catch(() => undefined)));
   }
 
+  /** The kept collection for a scrape whose own is late, if it finished within the run-on time. */
+  private lastComplete(): Collection | undefined {
+    const { runOn } = this.deps;
+    const kept = this.kept;
+    if (!runOn || !kept) return undefined;
+    const age = (Date.now() - kept.finishedAt) / 1000;
+    // Older than one collection may take: vCenter is likely stuck; say so rather than keep serving it.
+    if (age > runOn.seconds) return undefined;
+    this.stale++;
+    this.deps.logger.debug({ ageSeconds: age }, 'scrape answered with the last complete collection');
+    return kept;
+  }
+
   private shared(): SharedCollection<Collection> {
     if (this.inflight) return this.inflight;
     const shared: SharedCollection<Collection> = new SharedCollection(
@@ -122,6 +155,7 @@ export class Scraper {
         if (this.inflight === shared) this.inflight = undefined;
       },
       this.deps.timeoutSource,
+      this.deps.runOn,
     );
     this.inflight = shared;
     this.running.add(shared);
@@ -240,7 +274,10 @@ export class Scraper {
       }),
     };
     let gz: Promise<Buffer> | undefined;
-    return { up, body, durationSeconds, finishedAt, gzip: () => (gz ??= gzipChunks(body)) };
+    const collection = { up, body, durationSeconds, finishedAt, gzip: () => (gz ??= gzipChunks(body)) };
+    // Finished by itself (not cut by a deadline or shutdown): what a later late scrape may answer.
+    if (this.deps.runOn && !ac.signal.aborted) this.kept = keepCompact(collection);
+    return collection;
   }
 
   private logOutcome(error: unknown): void {

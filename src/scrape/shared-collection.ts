@@ -9,10 +9,22 @@ export type Departure = { kind: 'deadline'; budgetSeconds: number } | { kind: 'h
 // Aborted calls settle within milliseconds; this only bounds the wait if one did not.
 const ABORT_GRACE_MS = 250;
 
+/** How long a collection may run on once the scrapes waiting for it have answered without it. */
+export interface RunOn {
+  /** Seconds from the collection's start (within the cap). */
+  seconds: number;
+  /** The setting behind it, named when it ends the collection. */
+  source: string;
+}
+
 /**
  * One collection shared by every scrape that waits for it. Each scrape waits at most its own
  * deadline; the collection runs until the latest deadline of its waiters (never past `capSeconds`
  * after it started) or until no waiter is left, so a short scrape never cuts a longer one's work.
+ * With `runOn`, a scrape whose deadline passes leaves the collection running to `runOn.seconds`
+ * after its start (its waiters' later deadlines still extend it), so a collection slower than
+ * every scrape still finishes for the next one; only its deadline, abort(), or every waiter hanging
+ * up before any deadline passed ends it early.
  */
 export class SharedCollection<T> {
   /** Settles with what `run` returns. */
@@ -24,6 +36,10 @@ export class SharedCollection<T> {
   private deadlineSecs = 0;
   private timer: NodeJS.Timeout | undefined;
   private waiters = 0;
+  private joined = false;
+  /** Set once a scrape left at its deadline: the collection now runs to its own end for the next one. */
+  private runningOn = false;
+  private readonly runOnAt: number;
   private done = false;
 
   /**
@@ -38,7 +54,11 @@ export class SharedCollection<T> {
     private readonly capSeconds: number,
     private readonly onEnded: () => void,
     private readonly capSource = 'the collection cap',
+    private readonly runOn?: RunOn,
   ) {
+    const runOnSeconds = runOn ? Math.min(runOn.seconds, capSeconds) : 0;
+    this.runOnAt = runOn ? this.startedAt + runOnSeconds * 1000 : 0;
+    if (runOn) this.timer = setTimeout(() => this.expire(), runOnSeconds * 1000);
     // Every collector's in-flight requests listen on this one signal (8 collectors × perf
     // concurrency); Node's default of 10 listeners would warn about a leak that is not one.
     setMaxListeners(256, this.ac.signal);
@@ -76,7 +96,7 @@ export class SharedCollection<T> {
     const deadline = now + budgetSeconds * 1000;
     // The scrape that started the collection has its budget as the deadline (the µs since the start
     // do not count); one that joined a running collection moves it past its own budget: say so.
-    if (this.deadlineAt === 0) this.extend(budgetSeconds, source, this.startedAt + budgetSeconds * 1000);
+    if (!this.joined) this.extend(budgetSeconds, source, this.startedAt + budgetSeconds * 1000);
     else {
       const late = (now - this.startedAt) / 1000;
       this.extend(
@@ -85,6 +105,7 @@ export class SharedCollection<T> {
         deadline,
       );
     }
+    this.joined = true;
     return new Promise<T | Departure>((resolve) => {
       let grace: NodeJS.Timeout | undefined;
       let left = false;
@@ -96,7 +117,8 @@ export class SharedCollection<T> {
       const leave = (): void => {
         if (left) return;
         left = true;
-        if (--this.waiters === 0) this.end('every scrape waiting for this collection hung up');
+        if (--this.waiters === 0 && !this.runningOn)
+          this.end('every scrape waiting for this collection hung up');
       };
       const onAbort = (): void => {
         leave();
@@ -109,10 +131,14 @@ export class SharedCollection<T> {
           cleanup();
           resolve({ kind: 'deadline', budgetSeconds });
         };
-        // A shorter scrape answers now and the collection goes on for the others. The longest (or
-        // last) waiter ends the collection instead, and takes its answer: what was complete.
-        if (deadline < this.deadlineAt && this.waiters > 1) return answer();
-        if (deadline >= this.deadlineAt) this.expire();
+        // A shorter scrape answers now and the collection goes on for the others, or runs on for
+        // the next scrape. The longest (or last) waiter ends the collection instead, and takes its
+        // answer: what was complete.
+        if (deadline < this.endAt && (this.waiters > 1 || this.runOn)) {
+          if (this.runOn) this.runningOn = true;
+          return answer();
+        }
+        if (deadline >= this.endAt) this.expire();
         else this.end('every other scrape waiting for this collection hung up or reached its deadline');
         grace = setTimeout(answer, ABORT_GRACE_MS);
       }, budgetSeconds * 1000);
@@ -127,6 +153,11 @@ export class SharedCollection<T> {
     });
   }
 
+  /** When the collection is ended: its waiters' latest deadline, or its run-on end if later. */
+  private get endAt(): number {
+    return Math.max(this.deadlineAt, this.runOnAt);
+  }
+
   /** Moves the deadline to `at` (`seconds` after the start), if later, within the cap. */
   private extend(seconds: number, source: string, at: number): void {
     const capped = seconds > this.capSeconds;
@@ -136,11 +167,20 @@ export class SharedCollection<T> {
     this.deadlineSecs = capped ? this.capSeconds : Math.round(seconds * 1000) / 1000;
     this.deadlineSource = capped ? this.capSource : source;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.expire(), Math.max(0, next - performance.now()));
+    this.timer = setTimeout(() => this.expire(), Math.max(0, this.endAt - performance.now()));
   }
 
   private expire(): void {
-    this.end(`collection deadline of ${this.deadlineSeconds.toFixed(1)} s reached (${this.deadlineSource})`);
+    if (this.runOn && this.runOnAt > this.deadlineAt) {
+      const secs = (this.runOnAt - this.startedAt) / 1000;
+      const source = secs < this.runOn.seconds ? this.capSource : this.runOn.source;
+      this.end(
+        `collection deadline of ${secs.toFixed(1)} s reached (${source}; it ran on after its scrapes answered)`,
+      );
+    } else
+      this.end(
+        `collection deadline of ${this.deadlineSeconds.toFixed(1)} s reached (${this.deadlineSource})`,
+      );
   }
 
   /** Aborts a collection nobody will wait for any more; a later scrape starts a fresh one. */

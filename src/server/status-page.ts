@@ -10,6 +10,8 @@ export interface TargetStatus {
   collection: 'on-scrape' | 'background';
   /** Undefined until a collection has finished. */
   last: CollectionSummary | undefined;
+  /** On-scrape mode: scrapes answered with the last complete collection because their own was late. */
+  staleAnswers?: number;
   session: { loggedIn: boolean; logins: number; relogins: number; loginFailures: number };
   /** vCenter's own `about`, known once ServiceContent has been read. */
   vcenter?: { product: string; version: string; build: string; apiVersion: string };
@@ -96,6 +98,12 @@ function targetCard(t: TargetStatus, view: StatusView): string {
     ['Collection', t.collection === 'background' ? 'in the background' : 'on each scrape'],
     ...lastRows(t.last, view.now),
   ];
+  // A collection slower than its scrape: those scrapes were answered with the previous one.
+  if (t.staleAnswers)
+    rows.push([
+      'Late answers',
+      `${t.staleAnswers} scrapes answered with the last complete collection (their own was not done by their deadline)`,
+    ]);
   return `<section class="card" data-target="${esc(t.name)}" data-state="${state}">
 <div class="head"><h2>${esc(t.name)}</h2><span class="badge ${state}">${badge}</span></div>
 <div class="muted"><a href="${esc(probe)}">${esc(probe)}</a>${also}</div>
