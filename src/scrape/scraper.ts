@@ -110,7 +110,9 @@ export class Scraper {
     if (signal?.aborted) return this.departed({ kind: 'hangup' }, started, budgetSeconds);
     const got = await this.shared().join(budgetSeconds, signal, source);
     if (!('kind' in got)) return got;
-    return (got.kind === 'deadline' && this.lastComplete()) || this.departed(got, started, budgetSeconds);
+    return (
+      (got.kind === 'deadline' && this.lastComplete()) || this.departed(got, started, budgetSeconds, source)
+    );
   }
 
   /**
@@ -168,7 +170,7 @@ export class Scraper {
   }
 
   /** The answer of a scrape that left before the shared collection finished: health families only. */
-  private departed(why: Departure, started: bigint, budgetSeconds: number): Collection {
+  private departed(why: Departure, started: bigint, budgetSeconds: number, source?: string): Collection {
     // A full inventory read outlives the scrape: say how far it got, not just that time ran out.
     const loading = this.deps.inventory.loading?.();
     const error =
@@ -176,7 +178,8 @@ export class Scraper {
       (why.kind === 'deadline'
         ? new VsphereError(
             'VSPHERE_TIMEOUT',
-            `scrape deadline of ${why.budgetSeconds.toFixed(1)} s reached before the shared collection finished`,
+            `scrape deadline of ${why.budgetSeconds.toFixed(1)} s reached before the shared collection finished` +
+              (source ? ` (${source})` : ''),
           )
         : new VsphereError('VSPHERE_ABORTED', 'the scraper hung up before the collection finished'));
     if (why.kind === 'deadline')
