@@ -109,10 +109,10 @@ export function resolveConfig(layers: readonly Layer[], configFile?: string): Co
   const scrape = merge(layers.map((l) => l.data.scrape));
   const timeoutSeconds = scrape.timeout_seconds ?? DEFAULT_TIMEOUT_SECONDS;
   const maxTimeoutSeconds = scrape.max_timeout_seconds ?? DEFAULT_MAX_TIMEOUT_SECONDS;
+  const named = (k: string): string =>
+    layers.findLast((l) => l.data.scrape?.[k as 'timeout_seconds'] !== undefined)?.name(['scrape', k]) ??
+    `scrape.${k}`;
   if (timeoutSeconds > maxTimeoutSeconds) {
-    const named = (k: string): string =>
-      layers.findLast((l) => l.data.scrape?.[k as 'timeout_seconds'] !== undefined)?.name(['scrape', k]) ??
-      `scrape.${k}`;
     problems.push(
       `${named('timeout_seconds')}: ${timeoutSeconds} is above ${named('max_timeout_seconds')} (${maxTimeoutSeconds}), which caps every scrape's deadline`,
     );
@@ -122,15 +122,10 @@ export function resolveConfig(layers: readonly Layer[], configFile?: string): Co
     scrape.collection_timeout_seconds ?? DEFAULT_COLLECTION_TIMEOUT_SECONDS,
     maxTimeoutSeconds,
   );
-  if ((scrape.collection_timeout_seconds ?? 0) > maxTimeoutSeconds) {
-    const at =
-      layers
-        .findLast((l) => l.data.scrape?.collection_timeout_seconds !== undefined)
-        ?.name(['scrape', 'collection_timeout_seconds']) ?? 'scrape.collection_timeout_seconds';
+  if ((scrape.collection_timeout_seconds ?? 0) > maxTimeoutSeconds)
     problems.push(
-      `${at}: ${scrape.collection_timeout_seconds} is above scrape.max_timeout_seconds (${maxTimeoutSeconds}), which caps every collection`,
+      `${named('collection_timeout_seconds')}: ${scrape.collection_timeout_seconds} is above ${named('max_timeout_seconds')} (${maxTimeoutSeconds}), which caps every collection`,
     );
-  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const web = merge(layers.map((l) => l.data.web));
