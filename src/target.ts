@@ -22,6 +22,7 @@ import { connectVim } from './vsphere/connect.js';
 import { connectRest } from './vsphere/rest/connect.js';
 import { TaggingApi } from './vsphere/rest/tagging.js';
 import { msLeft, until } from './vsphere/waits.js';
+import { errorReason } from './vsphere/soap/errors.js';
 
 // A removed target (reload) has this long to end its sessions.
 const CLOSE_MS = 4000;
@@ -153,6 +154,11 @@ export async function createTarget(
       retry.unref();
     });
   };
+  // The first read of a session may outlast every scrape: the status page says how far it got.
+  const loadingStatus = (): { loading?: { code: string; message: string } } => {
+    const e = 'loading' in inventory ? inventory.loading() : undefined;
+    return e ? { loading: { code: errorReason(e), message: e.message } } : {};
+  };
   return {
     name: t.name,
     source: background
@@ -173,6 +179,7 @@ export async function createTarget(
         collection: background ? 'background' : 'on-scrape',
         last: scraper.last,
         ...(background ? {} : { staleAnswers: scraper.staleAnswers }),
+        ...loadingStatus(),
         session: { loggedIn: session.isLoggedIn, ...session.stats },
         vcenter: about && {
           product: about.fullName,

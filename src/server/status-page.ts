@@ -12,6 +12,8 @@ export interface TargetStatus {
   last: CollectionSummary | undefined;
   /** On-scrape mode: scrapes answered with the last complete collection because their own was late. */
   staleAnswers?: number;
+  /** While a full inventory read runs in the background: its VSPHERE_INVENTORY_LOADING code and progress. */
+  loading?: { code: string; message: string };
   session: { loggedIn: boolean; logins: number; relogins: number; loginFailures: number };
   /** vCenter's own `about`, known once ServiceContent has been read. */
   vcenter?: { product: string; version: string; build: string; apiVersion: string };
@@ -98,6 +100,11 @@ function targetCard(t: TargetStatus, view: StatusView): string {
     ['Collection', t.collection === 'background' ? 'in the background' : 'on each scrape'],
     ...lastRows(t.last, view.now),
   ];
+  if (t.loading)
+    rows.push([
+      'Inventory',
+      `<span class="error"><code>${esc(t.loading.code)}</code> ${esc(t.loading.message)}</span>`,
+    ]);
   // A collection slower than its scrape: those scrapes were answered with the previous one.
   if (t.staleAnswers)
     rows.push([
