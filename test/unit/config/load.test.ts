@@ -178,7 +178,11 @@ log: {level: warn, format: json}
       /collection_timeout_seconds in .*run-on\.yml line 2: 90 is above --scrape\.max-timeout-seconds \(30\), which caps every collection/,
     );
     const zero = write('run-on-0.yml', 'scrape:\n  collection_timeout_seconds: 0\n');
-    await fails(['--config.file', zero], env, /collection_timeout_seconds in .*line 2: expected a number > 0/);
+    await fails(
+      ['--config.file', zero],
+      env,
+      /collection_timeout_seconds in .*line 2: expected a number > 0/,
+    );
   });
 
   void it('a higher layer password replaces a lower layer password_file, and vice versa', async () => {
