@@ -20,7 +20,7 @@ import { errorText } from './error-text.js';
 import { healthFamilies, successFamily } from './health-families.js';
 import type { Budget } from './deadline.js';
 import { SharedCollection, type Departure, type RunOn } from './shared-collection.js';
-import { keepCompact } from './kept-collection.js';
+import { KeptCollection } from './kept-collection.js';
 
 /** The encoded result of one collection, shared by every scrape that waited for it. */
 export interface Collection {
@@ -80,8 +80,7 @@ export class Scraper {
   private lastErrorCode: string | undefined;
   private summary: CollectionSummary | undefined;
   /** With runOn: the last collection that finished by itself, compressed, for scrapes whose own is late. */
-  private kept: Collection | undefined;
-  private stale = 0;
+  private readonly kept = new KeptCollection();
 
   constructor(private readonly deps: ScraperDeps) {}
 
@@ -92,7 +91,7 @@ export class Scraper {
 
   /** Scrapes answered with the last complete collection because their own was not done by their deadline. */
   get staleAnswers(): number {
-    return this.stale;
+    return this.kept.staleAnswers;
   }
 
   /**
@@ -108,7 +107,8 @@ export class Scraper {
     const started = process.hrtime.bigint();
     // A scraper gone before it joined is no waiter at all: it neither starts nor holds a collection.
     if (signal?.aborted) return this.departed({ kind: 'hangup' }, started, budgetSeconds);
-    const got = await this.shared().join(budgetSeconds, signal, source);
+    const shared = this.shared();
+    const got = await shared.join(budgetSeconds, signal, source, this.waitSeconds(shared, budgetSeconds));
     if (!('kind' in got)) return got;
     return (
       (got.kind === 'deadline' && this.lastComplete()) || this.departed(got, started, budgetSeconds, source)
@@ -136,22 +136,34 @@ export class Scraper {
   }
 
   /** The kept collection for a scrape whose own is late, if it finished within the run-on time. */
-  private lastComplete(): Collection | undefined {
+  /**
+   * How long a scrape waits for its collection. With a kept collection to answer, at most half its
+   * budget, and not at all when the running collection is not expected to finish by then (the kept
+   * one took longer): at 50,000 VMs the answer is ~100 MiB of text that Prometheus must still read
+   * and parse within the same timeout, so it must not be sent at the last moment.
+   */
+  private waitSeconds(shared: SharedCollection<Collection>, budgetSeconds: number): number {
     const { runOn } = this.deps;
-    const kept = this.kept;
-    if (!runOn || !kept) return undefined;
-    const age = (Date.now() - kept.finishedAt) / 1000;
-    // Older than one collection may take: vCenter is likely stuck; say so rather than keep serving it.
-    if (age > runOn.seconds) return undefined;
-    this.stale++;
-    this.deps.logger.debug({ ageSeconds: age }, 'scrape answered with the last complete collection');
-    return kept;
+    const kept = runOn && runOn.seconds > budgetSeconds ? this.kept.peek(runOn.seconds) : undefined;
+    if (!kept) return budgetSeconds;
+    const expectedLeft = kept.durationSeconds - shared.elapsedSeconds;
+    return expectedLeft > budgetSeconds / 2 ? 0 : budgetSeconds / 2;
+  }
+
+  private lastComplete(): Collection | undefined {
+    const got = this.deps.runOn && this.kept.answer(this.deps.runOn.seconds);
+    if (!got) return undefined;
+    this.deps.logger.debug(
+      { ageSeconds: got.ageSeconds },
+      'scrape answered with the last complete collection',
+    );
+    return got.collection;
   }
 
   private shared(): SharedCollection<Collection> {
     if (this.inflight) return this.inflight;
     const shared: SharedCollection<Collection> = new SharedCollection(
-      (ac, deadline) => this.run(ac, deadline),
+      (ac, deadline, wanted) => this.run(ac, deadline, wanted),
       this.deps.timeoutSeconds,
       () => {
         if (this.inflight === shared) this.inflight = undefined;
@@ -201,7 +213,7 @@ export class Scraper {
     };
   }
 
-  private async run(ac: AbortController, deadline: () => Budget): Promise<Collection> {
+  private async run(ac: AbortController, deadline: () => Budget, wanted: () => boolean): Promise<Collection> {
     const { logger } = this.deps;
     const started = process.hrtime.bigint();
     const perCollector: MetricFamily[][] = this.deps.collectors.map(() => []);
@@ -256,8 +268,11 @@ export class Scraper {
     this.logOutcome(error);
     const durationSeconds = seconds(started);
     const had = deadline();
+    // Cut with no scrape left to read it: its collector families are not encoded (at 50,000 VMs
+    // that alone is seconds of CPU the next collection needs).
+    const unread = ac.signal.aborted && !wanted();
     const families = [
-      ...perCollector.flat(),
+      ...(unread ? [] : perCollector.flat()),
       success,
       duration,
       ...healthFamilies(this.deps, up, durationSeconds, had.seconds, error),
@@ -279,7 +294,7 @@ export class Scraper {
     let gz: Promise<Buffer> | undefined;
     const collection = { up, body, durationSeconds, finishedAt, gzip: () => (gz ??= gzipChunks(body)) };
     // Finished by itself (not cut by a deadline or shutdown): what a later late scrape may answer.
-    if (this.deps.runOn && !ac.signal.aborted) this.kept = keepCompact(collection);
+    if (this.deps.runOn && !ac.signal.aborted) this.kept.keep(collection);
     return collection;
   }
 

@@ -45,12 +45,13 @@ export class SharedCollection<T> {
   /**
    * Starts `run` at once. It must stop when the controller's signal aborts (deadline, every waiter
    * gone, or abort()); it may abort the controller itself when nobody will read its remaining work.
-   * `run` may read its deadline (seconds from its start) at any time, e.g. to report it.
+   * `run` may read its deadline (seconds from its start) at any time, e.g. to report it, and
+   * whether any scrape still waits for it (an aborted collection nobody waits for need not be encoded).
    * `onEnded` runs when its deadline passes or its last waiter leaves, so a later scrape starts afresh.
    * `capSource` names the setting behind `capSeconds`, for the message when the cap cuts it.
    */
   constructor(
-    run: (ac: AbortController, deadline: () => Budget) => Promise<T>,
+    run: (ac: AbortController, deadline: () => Budget, wanted: () => boolean) => Promise<T>,
     private readonly capSeconds: number,
     private readonly onEnded: () => void,
     private readonly capSource = 'the collection cap',
@@ -62,10 +63,11 @@ export class SharedCollection<T> {
     // Every collector's in-flight requests listen on this one signal (8 collectors × perf
     // concurrency); Node's default of 10 listeners would warn about a leak that is not one.
     setMaxListeners(256, this.ac.signal);
-    this.result = run(this.ac, () => ({
-      seconds: this.deadlineSeconds,
-      source: this.deadlineSource || this.capSource,
-    })).finally(() => {
+    this.result = run(
+      this.ac,
+      () => ({ seconds: this.deadlineSeconds, source: this.deadlineSource || this.capSource }),
+      () => this.waiters > 0,
+    ).finally(() => {
       this.done = true;
       clearTimeout(this.timer);
     });
@@ -74,6 +76,11 @@ export class SharedCollection<T> {
   /** Seconds from the start to the collection's deadline as extended so far (the cap before any waiter). */
   get deadlineSeconds(): number {
     return this.deadlineAt === 0 ? this.capSeconds : this.deadlineSecs;
+  }
+
+  /** Seconds since the collection started. */
+  get elapsedSeconds(): number {
+    return (performance.now() - this.startedAt) / 1000;
   }
 
   /** Aborts the collection (its waiters get its result, built from what was complete). */
@@ -87,8 +94,14 @@ export class SharedCollection<T> {
    * this scrape's, within the cap). Resolves with the collection, or with a Departure when the
    * scrape's deadline passes first or `signal` aborts. A signal already aborted is not counted.
    * `source` says where the budget came from, for the message when this deadline ends the collection.
+   * `waitSeconds` (run-on only) lets the scrape leave earlier while still extending the deadline.
    */
-  join(budgetSeconds: number, signal?: AbortSignal, source = 'the scrape deadline'): Promise<T | Departure> {
+  join(
+    budgetSeconds: number,
+    signal?: AbortSignal,
+    source = 'the scrape deadline',
+    waitSeconds = budgetSeconds,
+  ): Promise<T | Departure> {
     if (signal?.aborted) return Promise.resolve({ kind: 'hangup' });
     if (this.done) return this.result;
     this.waiters++;
@@ -125,23 +138,29 @@ export class SharedCollection<T> {
         cleanup();
         resolve({ kind: 'hangup' });
       };
-      const timer = setTimeout(() => {
-        const answer = (): void => {
-          leave();
-          cleanup();
-          resolve({ kind: 'deadline', budgetSeconds });
-        };
-        // A shorter scrape answers now and the collection goes on for the others, or runs on for
-        // the next scrape. The longest (or last) waiter ends the collection instead, and takes its
-        // answer: what was complete.
-        if (deadline < this.endAt && (this.waiters > 1 || this.runOn)) {
-          if (this.runOn) this.runningOn = true;
-          return answer();
-        }
-        if (deadline >= this.endAt) this.expire();
-        else this.end('every other scrape waiting for this collection hung up or reached its deadline');
-        grace = setTimeout(answer, ABORT_GRACE_MS);
-      }, budgetSeconds * 1000);
+      const timer = setTimeout(
+        () => {
+          const answer = (): void => {
+            leave();
+            cleanup();
+            resolve({ kind: 'deadline', budgetSeconds });
+          };
+          // A shorter scrape answers now and the collection goes on for the others, or runs on for
+          // the next scrape. The longest (or last) waiter ends the collection instead, and takes its
+          // answer: what was complete.
+          if (deadline < this.endAt && (this.waiters > 1 || this.runOn)) {
+            if (this.runOn) this.runningOn = true;
+            return answer();
+          }
+          if (deadline >= this.endAt) this.expire();
+          else this.end('every other scrape waiting for this collection hung up or reached its deadline');
+          // A collection that already ran on past an earlier scrape is cut for good: its remains are
+          // not worth a wait (at 50,000 VMs encoding them outlasts the scrape's last half second).
+          if (this.runningOn) return answer();
+          grace = setTimeout(answer, ABORT_GRACE_MS);
+        },
+        Math.min(waitSeconds, budgetSeconds) * 1000,
+      );
       signal?.addEventListener('abort', onAbort, { once: true });
       // Settled either way: the scrape adopts the collection's outcome (a failure included).
       const settled = (): void => {

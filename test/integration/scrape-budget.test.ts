@@ -77,19 +77,20 @@ describe('scrape budget, environment-only configuration (QueryPerf takes 12 s)',
   test('a scrape without the header has scrape.timeout_seconds (10 s): it answers then, and the collection it started says so', async (t) => {
     const s = await timedScrape(r.exporter);
     assert.equal(s.status, 200);
-    // At its 10 s deadline the 12 s collection is not done: the answer is the previous complete
-    // collection (the 50 s scrape's, with its deadline), marked with its age. Wide bound for a busy machine.
-    assert.ok(s.ms > 9000 && s.ms < 11_500, `answered after ${s.ms.toFixed(0)} ms`);
+    // The 12 s collection cannot finish within 10 s (the last one took 12 s): the scrape answers at
+    // once with the previous complete collection (the 50 s scrape's, with its deadline), marked with
+    // its age, leaving the rest of its timeout to the transfer. Wide bound for a busy machine.
+    assert.ok(s.ms < 5000, `answered after ${s.ms.toFixed(0)} ms`);
     assert.equal(metric(s.samples, 'vsphere_up'), 1);
     assert.equal(metric(s.samples, 'vsphere_scrape_timeout_seconds'), 49.5);
-    assert.ok(metric(s.samples, 'vsphere_collection_age_seconds') >= 9);
+    assert.ok(metric(s.samples, 'vsphere_collection_age_seconds') > 0);
     assert.equal(metric(s.samples, 'vsphere_scrape_stale_answers_total'), 1);
     // The collection it started ran on past the 10 s deadline (not cut: no deadline log) and
     // completed; the status page shows the deadline it had and where that came from.
     const want =
       'Deadline</dt><dd>10.0 s (scrape.timeout_seconds; no X-Prometheus-Scrape-Timeout-Seconds header)';
     let page = '';
-    for (let i = 0; i < 50 && !page.includes(want); i++) {
+    for (let i = 0; i < 100 && !page.includes(want); i++) {
       await new Promise((done) => setTimeout(done, 200));
       page = (await r.exporter.scrape('/')).text;
     }

@@ -139,7 +139,7 @@ describe('scrape deadlines: a 5 s scrape joins a header-less collection (timeout
     // The collection before() made, marked with its age (it finished before this test began).
     assert.equal(metric(short.samples, 'vsphere_up'), 1);
     const age = metric(short.samples, 'vsphere_collection_age_seconds');
-    assert.ok(age > 1, `age ${age} s`);
+    assert.ok(age > 0, `age ${age} s`);
     assert.equal(metric(short.samples, 'vsphere_scrape_stale_answers_total'), 1);
     const l = await long;
     assert.equal(l.status, 200);

@@ -66,7 +66,8 @@ describe(`a collection slower than its scrape runs on (scrape.collection_timeout
       'the same collection',
     );
     const age = metric(late.samples, 'vsphere_collection_age_seconds');
-    assert.ok(age >= 1, `its age says how old it is: ${age} s`);
+    // It waited half its budget for its own collection (the kept one took less than that).
+    assert.ok(age > 0.5, `its age says how old it is: ${age} s`);
     assert.equal(metric(late.samples, 'vsphere_scrape_stale_answers_total'), 1);
 
     // The next scrape joins the slow collection, which was not cut at the late scrape's deadline.
