@@ -183,3 +183,26 @@ test('every scrape hanging up before any deadline still aborts the collection; a
   assert.equal(signals[1]!.aborted, true);
   await scraper.idle();
 });
+
+test('when the kept collection took longer than the scrape may wait, a late scrape answers it at once and the new one still runs', async () => {
+  const timing = { collectMs: 900 };
+  const { scraper, signals } = rig(10, timing);
+  assert.equal((await read(await scraper.collect(5))).collection, 1);
+  const t0 = performance.now();
+  const seen = await read(await scraper.collect(1));
+  const ms = performance.now() - t0;
+  assert.deepEqual([seen.up, seen.collection], [1, 1]);
+  // Not at its 1 s deadline: the rest of its timeout is left to sending a (large) answer.
+  assert.ok(ms < 500, `answered after ${ms.toFixed(0)} ms`);
+  assert.equal(signals.length, 2, 'its own collection started');
+  assert.equal(signals[1]!.aborted, false);
+  await until(
+    'the new collection to finish',
+    () => (scraper.last?.durationSeconds ?? 0) > 0.8 && scraper.staleAnswers === 1,
+  );
+  await scraper.idle();
+  assert.equal(signals[1]!.aborted, false, 'it ran to its end');
+  assert.equal((await read(await scraper.collect(0.1))).collection, 2);
+  scraper.abort('test over');
+  await scraper.idle();
+});
