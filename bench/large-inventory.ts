@@ -4,7 +4,9 @@
  * with the defaults the target names: every BENCH_LARGE_INTERVAL seconds (15) with a timeout of
  * BENCH_LARGE_TIMEOUT seconds (10; sent as X-Prometheus-Scrape-Timeout-Seconds, gzip accepted),
  * for BENCH_LARGE_SECONDS (300). Prints a timeline (t, up, reason, vsphere_vm_info count, RSS, and
- * the CPU the exporter and vcsim spent since the previous scrape: where the time goes) and a
+ * the age of the answer (vsphere_collection_age_seconds: above 0 when the scrape's own collection was
+ * late and it answered the last complete one), the CPU the exporter and vcsim spent since the
+ * previous scrape: where the time goes) and a
  * verdict: `vsphere_up 1` with every VM within 150 s of the exporter's start and on every scrape
  * after, peak RSS ≤ 512 MiB. BENCH_LARGE_CPU_PROF=<dir> writes a V8 CPU profile of the exporter
  * there. Loopback only; stops everything it started, also on error and Ctrl-C.
@@ -58,7 +60,7 @@ function printRow(r: Row, previous: Map<string, number>): void {
     .join(', ');
   console.log(
     `${pad(r.t.toFixed(0), 5)} ${pad(Number.isNaN(r.s.up) ? '-' : r.s.up, 3)} ${pad(r.s.vmInfo, 7)} ` +
-      `${pad(r.rssMiB.toFixed(0), 6)} ${pad(r.peakMiB.toFixed(0), 6)} ${pad((r.s.wallMs / 1000).toFixed(1), 6)} ` +
+      `${pad(r.rssMiB.toFixed(0), 6)} ${pad(r.peakMiB.toFixed(0), 6)} ${pad((r.s.wallMs / 1000).toFixed(1), 6)} ${pad(Number.isNaN(r.s.ageSeconds) ? '-' : r.s.ageSeconds.toFixed(1), 6)} ` +
       `${pad(r.exporterCpu.toFixed(1), 6)} ${pad(r.vcsimCpu.toFixed(1), 6)}  ` +
       `${r.s.reason || 'ok'}${r.s.up === 1 && r.s.failed.length > 0 ? ` (failed: ${r.s.failed.join(', ')})` : ''}` +
       `${calls ? ` | calls: ${calls}` : ''}${slow ? ` | slowest: ${slow}` : ''}`,
@@ -102,7 +104,7 @@ async function main(signal: AbortSignal): Promise<boolean> {
     client = new Client(exporter.baseUrl, { headersTimeout: 0, bodyTimeout: 0 });
     console.log(
       `${vms} VMs, default config, scraped every ${interval} s with a ${timeout} s timeout${gzip ? ', gzip' : ''}\n` +
-        `    t  up vm_info rssMiB peakMiB wall_s expCPU vcsCPU  reason | SOAP calls since the previous scrape | slowest collectors`,
+        `    t  up vm_info rssMiB peakMiB wall_s  age_s expCPU vcsCPU  reason | SOAP calls since the previous scrape | slowest collectors`,
     );
     const rows: Row[] = [];
     let calls = new Map<string, number>();

@@ -17,6 +17,8 @@ export interface LargeScrape {
   wallMs: number;
   /** vsphere_scrape_duration_seconds. */
   collectionSeconds: number;
+  /** vsphere_collection_age_seconds: > 0 when the answer was the last complete collection, its own being late. */
+  ageSeconds: number;
   /** vsphere_soap_requests_total by method (all outcomes), cumulative. */
   calls: Map<string, number>;
   /** vsphere_collector_duration_seconds by collector. */
@@ -38,6 +40,7 @@ function tally(s: LargeScrape, line: string): void {
   else if (line.startsWith('vsphere_last_error_info{'))
     s.reason = `${label(line, 'code')}: ${label(line, 'message')}`;
   else if (line.startsWith('vsphere_scrape_duration_seconds ')) s.collectionSeconds = value(line);
+  else if (line.startsWith('vsphere_collection_age_seconds ')) s.ageSeconds = value(line);
   else if (line.startsWith('vsphere_soap_requests_total{')) {
     const m = label(line, 'method') ?? '?';
     s.calls.set(m, (s.calls.get(m) ?? 0) + value(line));
@@ -60,6 +63,7 @@ export async function largeScrape(
     samples: 0,
     wallMs: 0,
     collectionSeconds: Number.NaN,
+    ageSeconds: Number.NaN,
     calls: new Map(),
     collectors: new Map(),
     failed: [],

@@ -24,6 +24,7 @@ import { connectVim } from './vsphere/connect.js';
 import { connectRest } from './vsphere/rest/connect.js';
 import { TaggingApi } from './vsphere/rest/tagging.js';
 import { msLeft, until } from './vsphere/waits.js';
+import { errorReason } from './vsphere/soap/errors.js';
 
 // A removed target (reload) has this long to end its sessions.
 const CLOSE_MS = 4000;
@@ -130,6 +131,10 @@ export async function createTarget(
     soapStats,
     timeoutSeconds: capSeconds,
     timeoutSource: capSource,
+    // On-scrape mode: a collection slower than its scrape finishes for the next one.
+    ...(scrape.collection === 'on-scrape'
+      ? { runOn: { seconds: scrape.collectionTimeoutSeconds, source: 'scrape.collection_timeout_seconds' } }
+      : {}),
     logger,
     version: VERSION,
     tlsVerify: v.url.protocol === 'https:' && !v.insecureSkipVerify,
@@ -155,13 +160,19 @@ export async function createTarget(
       retry.unref();
     });
   };
+  // The first read of a session may outlast every scrape: the status page says how far it got.
+  const loadingStatus = (): { loading?: { code: string; message: string } } => {
+    const e = 'loading' in inventory ? inventory.loading() : undefined;
+    return e ? { loading: { code: errorReason(e), message: e.message } } : {};
+  };
   return {
     name: t.name,
     source: background
       ? { get: (budget, hangup) => background.get(budget, hangup), reportsAge: true }
       : {
           get: (budget, hangup) => scraper.collect(budget.seconds, hangup, budget.source),
-          reportsAge: false,
+          reportsAge: true,
+          staleAnswers: () => scraper.staleAnswers,
         },
     loggedIn: () => session.stats.logins > 0,
     loginProblem: () => session.loginProblem,
@@ -173,6 +184,8 @@ export async function createTarget(
         tlsVerify: v.url.protocol === 'https:' && !v.insecureSkipVerify,
         collection: background ? 'background' : 'on-scrape',
         last: scraper.last,
+        ...(background ? {} : { staleAnswers: scraper.staleAnswers }),
+        ...loadingStatus(),
         session: { loggedIn: session.isLoggedIn, ...session.stats },
         vcenter: about && {
           product: about.fullName,

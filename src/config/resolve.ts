@@ -17,6 +17,9 @@ const DEFAULT_TIMEOUT_SECONDS = 10;
 // Safety cap on the header: Prometheus never sends more than its scrape_interval, and a collection
 // that needs longer than two minutes needs background mode or fewer collectors, not more time.
 const DEFAULT_MAX_TIMEOUT_SECONDS = 120;
+// On-scrape mode: a collection slower than its scrape runs on this long from its start (four
+// Prometheus intervals of 15 s), and answers no older than this are served to late scrapes.
+const DEFAULT_COLLECTION_TIMEOUT_SECONDS = 60;
 
 function merge<T extends object>(parts: (T | undefined)[]): Partial<T> {
   return Object.assign({}, ...parts.filter((p) => p !== undefined)) as Partial<T>;
@@ -106,14 +109,23 @@ export function resolveConfig(layers: readonly Layer[], configFile?: string): Co
   const scrape = merge(layers.map((l) => l.data.scrape));
   const timeoutSeconds = scrape.timeout_seconds ?? DEFAULT_TIMEOUT_SECONDS;
   const maxTimeoutSeconds = scrape.max_timeout_seconds ?? DEFAULT_MAX_TIMEOUT_SECONDS;
+  const named = (k: string): string =>
+    layers.findLast((l) => l.data.scrape?.[k as 'timeout_seconds'] !== undefined)?.name(['scrape', k]) ??
+    `scrape.${k}`;
   if (timeoutSeconds > maxTimeoutSeconds) {
-    const named = (k: string): string =>
-      layers.findLast((l) => l.data.scrape?.[k as 'timeout_seconds'] !== undefined)?.name(['scrape', k]) ??
-      `scrape.${k}`;
     problems.push(
       `${named('timeout_seconds')}: ${timeoutSeconds} is above ${named('max_timeout_seconds')} (${maxTimeoutSeconds}), which caps every scrape's deadline`,
     );
   }
+  // Explicitly above the cap is a contradiction; the default simply stays within it.
+  const collectionTimeoutSeconds = Math.min(
+    scrape.collection_timeout_seconds ?? DEFAULT_COLLECTION_TIMEOUT_SECONDS,
+    maxTimeoutSeconds,
+  );
+  if ((scrape.collection_timeout_seconds ?? 0) > maxTimeoutSeconds)
+    problems.push(
+      `${named('collection_timeout_seconds')}: ${scrape.collection_timeout_seconds} is above ${named('max_timeout_seconds')} (${maxTimeoutSeconds}), which caps every collection`,
+    );
   if (problems.length > 0) throw new ConfigError(problems);
 
   const web = merge(layers.map((l) => l.data.web));
@@ -153,6 +165,7 @@ export function resolveConfig(layers: readonly Layer[], configFile?: string): Co
       maxTimeoutSeconds,
       collection: scrape.collection ?? 'on-scrape',
       intervalSeconds: scrape.interval_seconds ?? 20,
+      collectionTimeoutSeconds,
     },
     log: { level: log.level ?? 'info', format: log.format ?? 'logfmt' },
     collectors: globalCollectors,

@@ -64,6 +64,8 @@ export interface Config {
     /** `on-scrape`: collect when scraped; `background`: collect every intervalSeconds, serve the last result. */
     collection: 'on-scrape' | 'background';
     intervalSeconds: number;
+    /** On-scrape mode: how long a collection may run from its start once its scrapes answered without it. */
+    collectionTimeoutSeconds: number;
   };
   log: { level: LogLevel; format: LogFormat };
   /** Collector name → enabled. */
@@ -280,6 +282,7 @@ export const FileSchema = z.strictObject(
       timeout_offset_seconds: z.number({ error: 'expected a number >= 0' }).min(0),
       collection: z.enum(['on-scrape', 'background'], { error: 'expected on-scrape or background' }),
       interval_seconds: int(5, 3600),
+      collection_timeout_seconds: positive(),
     }),
     log: section({
       level: z.enum(['debug', 'info', 'warn', 'error'], {

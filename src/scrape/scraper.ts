@@ -22,13 +22,16 @@ import type { SoapStats } from './self-stats.js';
 import { errorText } from './error-text.js';
 import { healthFamilies, successFamily } from './health-families.js';
 import type { Budget } from './deadline.js';
-import { SharedCollection, type Departure } from './shared-collection.js';
+import { SharedCollection, type Departure, type RunOn } from './shared-collection.js';
+import { KeptCollection } from './kept-collection.js';
 
 /** The encoded result of one collection, shared by every scrape that waited for it. */
 export interface Collection {
   up: boolean;
-  /** The exposition in ~64 KiB chunks, in order (never joined). */
+  /** The exposition in ~64 KiB chunks, in order (never joined); empty when `plain` is set. */
   body: readonly Buffer[];
+  /** The exposition of a collection kept compressed (the last complete one, answered again), unzipped on demand. */
+  plain?(): Promise<readonly Buffer[]>;
   /** Gzip of `body`, computed at most once. */
   gzip(): Promise<Buffer>;
   durationSeconds: number;
@@ -58,6 +61,12 @@ export interface ScraperDeps {
   timeoutSeconds: number;
   /** The setting behind `timeoutSeconds`, named when that cap ends a collection. */
   timeoutSource?: string;
+  /**
+   * On-scrape mode: a collection slower than its scrapes runs on to `runOn.seconds` after its start,
+   * and a scrape whose deadline passes answers the last complete collection (if it finished within
+   * `runOn.seconds`). Absent: a collection ends at its waiters' latest deadline.
+   */
+  runOn?: RunOn;
   logger: Logger;
   version: string;
   /** Whether vCenter's TLS certificate is verified (false only with insecure_skip_verify). */
@@ -77,6 +86,8 @@ export class Scraper {
   private readonly running = new Set<SharedCollection<Collection>>();
   private lastErrorCode: string | undefined;
   private summary: CollectionSummary | undefined;
+  /** With runOn: the last collection that finished by itself, compressed, for scrapes whose own is late. */
+  private readonly kept = new KeptCollection();
 
   constructor(private readonly deps: ScraperDeps) {}
 
@@ -85,19 +96,30 @@ export class Scraper {
     return this.summary;
   }
 
+  /** Scrapes answered with the last complete collection because their own was not done by their deadline. */
+  get staleAnswers(): number {
+    return this.kept.staleAnswers;
+  }
+
   /**
    * The collection in flight (or a new one), waited for at most `budgetSeconds`: when it is not
-   * done by then, this scrape answers `vsphere_up 0` with a deadline reason and the collection goes
-   * on for longer scrapes. It is aborted at the latest deadline of its scrapes (at most
-   * `timeoutSeconds` after it started) or when every scrape's `signal` has aborted. `source` says
-   * where the budget came from (named in the message when this deadline ends the collection).
+   * done by then, this scrape answers the last complete collection (with runOn, when there is one
+   * young enough) or `vsphere_up 0` with a deadline reason, and the collection goes on for longer
+   * scrapes (with runOn: to its own end, for the next scrape). It is aborted at the latest deadline
+   * of its scrapes or its run-on end (at most `timeoutSeconds` after it started) or when every
+   * scrape's `signal` has aborted before any deadline passed. `source` says where the budget came
+   * from (named in the message when this deadline ends the collection).
    */
   async collect(budgetSeconds: number, signal?: AbortSignal, source?: string): Promise<Collection> {
     const started = process.hrtime.bigint();
     // A scraper gone before it joined is no waiter at all: it neither starts nor holds a collection.
     if (signal?.aborted) return this.departed({ kind: 'hangup' }, started, budgetSeconds);
-    const got = await this.shared().join(budgetSeconds, signal, source);
-    return 'kind' in got ? this.departed(got, started, budgetSeconds) : got;
+    const shared = this.shared();
+    const got = await shared.join(budgetSeconds, signal, source, this.waitSeconds(shared, budgetSeconds));
+    if (!('kind' in got)) return got;
+    return (
+      (got.kind === 'deadline' && this.lastComplete()) || this.departed(got, started, budgetSeconds, source)
+    );
   }
 
   /**
@@ -120,15 +142,41 @@ export class Scraper {
     await Promise.all([...this.running].map((c) => c.result.catch(() => undefined)));
   }
 
+  /** The kept collection for a scrape whose own is late, if it finished within the run-on time. */
+  /**
+   * How long a scrape waits for its collection. With a kept collection to answer, at most half its
+   * budget, and not at all when the running collection is not expected to finish by then (the kept
+   * one took longer): at 50,000 VMs the answer is ~100 MiB of text that Prometheus must still read
+   * and parse within the same timeout, so it must not be sent at the last moment.
+   */
+  private waitSeconds(shared: SharedCollection<Collection>, budgetSeconds: number): number {
+    const { runOn } = this.deps;
+    const kept = runOn && runOn.seconds > budgetSeconds ? this.kept.peek(runOn.seconds) : undefined;
+    if (!kept) return budgetSeconds;
+    const expectedLeft = kept.durationSeconds - shared.elapsedSeconds;
+    return expectedLeft > budgetSeconds / 2 ? 0 : budgetSeconds / 2;
+  }
+
+  private lastComplete(): Collection | undefined {
+    const got = this.deps.runOn && this.kept.answer(this.deps.runOn.seconds);
+    if (!got) return undefined;
+    this.deps.logger.debug(
+      { ageSeconds: got.ageSeconds },
+      'scrape answered with the last complete collection',
+    );
+    return got.collection;
+  }
+
   private shared(): SharedCollection<Collection> {
     if (this.inflight) return this.inflight;
     const shared: SharedCollection<Collection> = new SharedCollection(
-      (ac, deadline) => this.run(ac, deadline),
+      (ac, deadline, wanted) => this.run(ac, deadline, wanted),
       this.deps.timeoutSeconds,
       () => {
         if (this.inflight === shared) this.inflight = undefined;
       },
       this.deps.timeoutSource,
+      this.deps.runOn,
     );
     this.inflight = shared;
     this.running.add(shared);
@@ -141,7 +189,7 @@ export class Scraper {
   }
 
   /** The answer of a scrape that left before the shared collection finished: health families only. */
-  private departed(why: Departure, started: bigint, budgetSeconds: number): Collection {
+  private departed(why: Departure, started: bigint, budgetSeconds: number, source?: string): Collection {
     // A full inventory read outlives the scrape: say how far it got, not just that time ran out.
     const loading = this.deps.inventory.loading?.();
     const error =
@@ -149,7 +197,8 @@ export class Scraper {
       (why.kind === 'deadline'
         ? new VsphereError(
             'VSPHERE_TIMEOUT',
-            `scrape deadline of ${why.budgetSeconds.toFixed(1)} s reached before the shared collection finished`,
+            `scrape deadline of ${why.budgetSeconds.toFixed(1)} s reached before the shared collection finished` +
+              (source ? ` (${source})` : ''),
           )
         : new VsphereError('VSPHERE_ABORTED', 'the scraper hung up before the collection finished'));
     if (why.kind === 'deadline')
@@ -171,7 +220,7 @@ export class Scraper {
     };
   }
 
-  private async run(ac: AbortController, deadline: () => Budget): Promise<Collection> {
+  private async run(ac: AbortController, deadline: () => Budget, wanted: () => boolean): Promise<Collection> {
     const { logger } = this.deps;
     const started = process.hrtime.bigint();
     const perCollector: MetricFamily[][] = this.deps.collectors.map(() => []);
@@ -230,8 +279,11 @@ export class Scraper {
     this.logOutcome(error);
     const durationSeconds = seconds(started);
     const had = deadline();
+    // Cut with no scrape left to read it: its collector families are not encoded (at 50,000 VMs
+    // that alone is seconds of CPU the next collection needs).
+    const unread = ac.signal.aborted && !wanted();
     const families = [
-      ...perCollector.flat(),
+      ...(unread ? [] : perCollector.flat()),
       success,
       duration,
       ...healthFamilies(this.deps, up, durationSeconds, had.seconds, error),
@@ -251,7 +303,10 @@ export class Scraper {
       }),
     };
     let gz: Promise<Buffer> | undefined;
-    return { up, body, durationSeconds, finishedAt, gzip: () => (gz ??= gzipChunks(body)) };
+    const collection = { up, body, durationSeconds, finishedAt, gzip: () => (gz ??= gzipChunks(body)) };
+    // Finished by itself (not cut by a deadline or shutdown): what a later late scrape may answer.
+    if (this.deps.runOn && !ac.signal.aborted) this.kept.keep(collection);
+    return collection;
   }
 
   private logOutcome(error: unknown): void {

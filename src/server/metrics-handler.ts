@@ -11,8 +11,10 @@ export type SelfMetrics = () => Promise<string>;
 /** Where a scrape's collection comes from: a fresh (shared) one, or the background mode's last. */
 export interface CollectionSource {
   get(budget: Budget, hangup: AbortSignal): Promise<Collection>;
-  /** Background mode: report `vsphere_collection_age_seconds`. */
+  /** Report `vsphere_collection_age_seconds` (background mode; on-scrape mode where an answer may be a kept collection). */
   reportsAge: boolean;
+  /** On-scrape mode: scrapes answered with the last complete collection (`vsphere_scrape_stale_answers_total`). */
+  staleAnswers?: () => number;
 }
 
 /**
@@ -74,7 +76,8 @@ async function respond(
   // The scraper gave up (its own timeout): nothing to write to.
   if (res.destroyed) return;
   const age = source.reportsAge ? ageFamily((Date.now() - collection.finishedAt) / 1000) : '';
-  const selfBuf = Buffer.from(age + self);
+  const stale = source.staleAnswers ? staleFamily(source.staleAnswers()) : '';
+  const selfBuf = Buffer.from(age + stale + self);
   if (acceptsGzip(req.headers['accept-encoding'])) {
     // Concatenated gzip members are one valid gzip stream (RFC 1952 §2.2): the collection's
     // member is compressed once and shared by concurrent scrapers; only the small tail is per request.
@@ -84,14 +87,24 @@ async function respond(
       Vary: 'Accept-Encoding',
     });
   } else {
-    send(res, 200, CONTENT_TYPE, [...collection.body, selfBuf], { Vary: 'Accept-Encoding' });
+    const body = collection.plain ? await collection.plain() : collection.body;
+    if (res.destroyed) return;
+    send(res, 200, CONTENT_TYPE, [...body, selfBuf], { Vary: 'Accept-Encoding' });
   }
 }
 
 function ageFamily(seconds: number): string {
   return (
-    '# HELP vsphere_collection_age_seconds Age of the served collection (background mode collects on its own schedule).\n' +
+    "# HELP vsphere_collection_age_seconds Seconds since the served collection finished: up to an interval in background mode; in on-scrape mode about 0, more when the scrape's deadline passed before its own collection finished and it answered the last complete one.\n" +
     '# TYPE vsphere_collection_age_seconds gauge\n' +
     `vsphere_collection_age_seconds ${Math.max(0, seconds)}\n`
+  );
+}
+
+function staleFamily(count: number): string {
+  return (
+    '# HELP vsphere_scrape_stale_answers_total Scrapes answered with the last complete collection because their own collection was not done by their deadline (it runs on for the next scrape).\n' +
+    '# TYPE vsphere_scrape_stale_answers_total counter\n' +
+    `vsphere_scrape_stale_answers_total ${count}\n`
   );
 }

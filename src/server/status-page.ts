@@ -10,6 +10,10 @@ export interface TargetStatus {
   collection: 'on-scrape' | 'background';
   /** Undefined until a collection has finished. */
   last: CollectionSummary | undefined;
+  /** On-scrape mode: scrapes answered with the last complete collection because their own was late. */
+  staleAnswers?: number;
+  /** While a full inventory read runs in the background: its VSPHERE_INVENTORY_LOADING code and progress. */
+  loading?: { code: string; message: string };
   session: { loggedIn: boolean; logins: number; relogins: number; loginFailures: number };
   /** vCenter's own `about`, known once ServiceContent has been read. */
   vcenter?: { product: string; version: string; build: string; apiVersion: string };
@@ -96,6 +100,17 @@ function targetCard(t: TargetStatus, view: StatusView): string {
     ['Collection', t.collection === 'background' ? 'in the background' : 'on each scrape'],
     ...lastRows(t.last, view.now),
   ];
+  if (t.loading)
+    rows.push([
+      'Inventory',
+      `<span class="error"><code>${esc(t.loading.code)}</code> ${esc(t.loading.message)}</span>`,
+    ]);
+  // A collection slower than its scrape: those scrapes were answered with the previous one.
+  if (t.staleAnswers)
+    rows.push([
+      'Late answers',
+      `${t.staleAnswers} scrapes answered with the last complete collection (their own was not done by their deadline)`,
+    ]);
   return `<section class="card" data-target="${esc(t.name)}" data-state="${state}">
 <div class="head"><h2>${esc(t.name)}</h2><span class="badge ${state}">${badge}</span></div>
 <div class="muted"><a href="${esc(probe)}">${esc(probe)}</a>${also}</div>

@@ -68,7 +68,6 @@ const ABSENT: Record<string, string> = {
   vsphere_resource_pool_memory_host_usage_bytes: "vcsim's resource pools have no summary.quickStats",
   vsphere_resource_pool_memory_ballooned_bytes: "vcsim's resource pools have no summary.quickStats",
   vsphere_resource_pool_memory_swapped_bytes: "vcsim's resource pools have no summary.quickStats",
-  vsphere_collection_age_seconds: 'exists only with scrape.collection: background',
   vsphere_last_error_info: 'exists only while vsphere_up is 0',
   vsphere_license_used: "vcsim's evaluation licence has no used",
   vsphere_license_expiration_timestamp_seconds: "vcsim's evaluation licence has no expirationDate",

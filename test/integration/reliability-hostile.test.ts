@@ -191,7 +191,15 @@ describe('reliability: deadlines and client hang-ups (vcsim QueryPerf takes 30 s
     vc = await startVcsim({ args: ['-method-delay', 'QueryPerf:30000'] });
     proxy = await startFaultProxy(vc.url);
     tap = await startTap(proxy.url);
-    exporter = await startExporter({ env: { ...exporterEnv(vc, dir), VSPHERE_URL: tap.url } });
+    // A collection deadline at or below the scrape's (4.5 s) ends the collection at the scrape's
+    // deadline, answering what was complete: the path these tests hold to account. By default a
+    // collection runs on past its scrape for the next one (test/integration/scrape-run-on.test.ts).
+    const config = join(dir, 'config.yml');
+    writeFileSync(config, 'scrape:\n  collection_timeout_seconds: 1\n');
+    exporter = await startExporter({
+      env: { ...exporterEnv(vc, dir), VSPHERE_URL: tap.url },
+      args: ['--config.file', config],
+    });
   });
   after(async () => {
     await exporter?.stop();

@@ -37,6 +37,7 @@ void describe('loadConfig: sources and precedence', () => {
       maxTimeoutSeconds: 120,
       collection: 'on-scrape',
       intervalSeconds: 20,
+      collectionTimeoutSeconds: 60,
     });
     assert.deepEqual(c.log, { level: 'info', format: 'logfmt' });
     assert.deepEqual(c.collectors, COLLECTOR_DEFAULTS);
@@ -72,6 +73,7 @@ scrape:
   timeout_offset_seconds: 0
   collection: background
   interval_seconds: 30
+  collection_timeout_seconds: 45
 log:
   level: debug
   format: json
@@ -107,6 +109,7 @@ collectors:
       maxTimeoutSeconds: 90,
       collection: 'background',
       intervalSeconds: 30,
+      collectionTimeoutSeconds: 45,
     });
     assert.deepEqual(c.log, { level: 'debug', format: 'json' });
     assert.deepEqual(c.collectors, { ...COLLECTOR_DEFAULTS, vm: false });
@@ -161,6 +164,25 @@ log: {level: warn, format: json}
     );
     assert.match(HELP_TEXT, /--scrape\.timeout-seconds/);
     assert.match(HELP_TEXT, /VSPHERE_SCRAPE_TIMEOUT_SECONDS/);
+  });
+
+  void it('scrape.collection_timeout_seconds: within scrape.max_timeout_seconds (the default is held to it; an explicit value above it is refused)', async () => {
+    const env = { ...BASE_ENV, VSPHERE_PASSWORD_FILE: pwFile };
+    const small = await run(['--scrape.max-timeout-seconds=4', '--scrape.timeout-seconds=2'], env);
+    assert.equal(small.scrape.collectionTimeoutSeconds, 4);
+    const set = write('run-on.yml', 'scrape:\n  collection_timeout_seconds: 90\n');
+    assert.equal((await run(['--config.file', set], env)).scrape.collectionTimeoutSeconds, 90);
+    await fails(
+      ['--config.file', set, '--scrape.max-timeout-seconds=30'],
+      env,
+      /collection_timeout_seconds in .*run-on\.yml line 2: 90 is above --scrape\.max-timeout-seconds \(30\), which caps every collection/,
+    );
+    const zero = write('run-on-0.yml', 'scrape:\n  collection_timeout_seconds: 0\n');
+    await fails(
+      ['--config.file', zero],
+      env,
+      /collection_timeout_seconds in .*line 2: expected a number > 0/,
+    );
   });
 
   void it('a higher layer password replaces a lower layer password_file, and vice versa', async () => {

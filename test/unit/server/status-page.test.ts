@@ -209,6 +209,30 @@ describe('status page', () => {
     );
   });
 
+  test('a background inventory read shows its progress; late answers are counted', () => {
+    const loading = statusPage(
+      view([
+        target({
+          loading: {
+            code: 'VSPHERE_INVENTORY_LOADING',
+            message: 'inventory loading: 12,000 of 50,000 objects after 20 s (first read of this session; …)',
+          },
+        }),
+      ]),
+    );
+    assert.match(
+      card(loading, 'never'),
+      /<dt>Inventory<\/dt><dd><span class="error"><code>VSPHERE_INVENTORY_LOADING<\/code> inventory loading: 12,000 of 50,000 objects/,
+    );
+    const late = statusPage(view([target({ last: upSummary, staleAnswers: 3 })]));
+    assert.match(
+      card(late, 'up'),
+      /<dt>Late answers<\/dt><dd>3 scrapes answered with the last complete collection/,
+    );
+    const none = statusPage(view([target({ last: upSummary, staleAnswers: 0 })]));
+    assert.ok(!none.includes('Late answers') && !none.includes('<dt>Inventory'));
+  });
+
   test('durations read at a glance', () => {
     assert.equal(formatDuration(0), '0 s');
     assert.equal(formatDuration(42.9), '42 s');
