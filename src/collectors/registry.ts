@@ -36,7 +36,7 @@ export interface CollectorEntry {
   readonly enabledByDefault: boolean;
   /** Every family it can emit with default options: the metric reference is generated from these. */
   readonly families: readonly FamilyDef[];
-  /** What it reads from the inventory model (its Collector.properties, the same whatever the options). */
+  /** What it reads from the inventory model with every option on (an option may read less). */
   readonly properties: readonly PropertySpec[];
   /** Builds the collector of one target from the configured options. */
   create(deps: CollectorDeps): Collector;
@@ -48,7 +48,7 @@ const REGISTRATIONS: {
 } = {
   vm: {
     families: vmCollector.families,
-    properties: vmCollector.properties ?? [],
+    properties: createVmCollector({ health: true }).properties ?? [],
     create: (d) =>
       createVmCollector({ ...d.options.vm, infoLabels: promotedLabelNames(d.options.infoLabels) }),
   },

@@ -143,7 +143,7 @@ export function resolveConfig(layers: readonly Layer[], configFile?: string): Co
         instanceMetrics: vmOpts.instance_metrics ?? false,
         extraCounters: vmOpts.extra_counters ?? [],
         datastoreUsage: vmOpts.datastore_usage ?? false,
-        health: vmOpts.health ?? true,
+        health: vmOpts.health ?? false,
       },
       host: { extraCounters: hostOpts.extra_counters ?? [] },
       historical: historical.enabled ?? false,

@@ -167,7 +167,13 @@ void describe('dashboards and alert rules against a real Prometheus scraping the
     await raw.logout();
     // The events collector is off by default; on here so its panel and rules are evaluated (vcsim
     // 0.24 gives it the exporter's own login event: it delivers nothing later to a collector).
-    exporter = await startExporter({ env: exporterEnv(vc, dir), args: ['--collector.events'] });
+    // vm.health is opt-in too (up to 8 series per VM): on here so the VM health row is evaluated.
+    const exporterConfig = join(dir, 'exporter.yml');
+    writeFileSync(exporterConfig, 'vm:\n  health: true\n');
+    exporter = await startExporter({
+      env: exporterEnv(vc, dir),
+      args: ['--collector.events', '--config.file', exporterConfig],
+    });
     const scraped = await exporter.scrape();
     families = new Set([
       ...parsePrometheusText(scraped.text).samples.map((s) => s.name),

@@ -126,9 +126,9 @@ describe('VM storage and runtime health', () => {
   const exporterFor = async (vc: Vcsim | Vcsim8): Promise<ExporterProcess> => {
     const pw = join(dir, 'password');
     writeFileSync(pw, `${vc.password}\n`, { mode: 0o600 });
-    // Per-datastore usage is opt-in; everything else is on by default.
+    // Both are opt-in (vm.health: up to 8 series per VM; per-datastore usage: 3 per VM and datastore).
     const cfg = join(dir, 'config.yml');
-    writeFileSync(cfg, 'vm:\n  datastore_usage: true\n');
+    writeFileSync(cfg, 'vm:\n  health: true\n  datastore_usage: true\n');
     const e = await startExporter({
       env: { VSPHERE_URL: vc.url, VSPHERE_USER: vc.user, VSPHERE_PASSWORD_FILE: pw },
       args: ['--config.file', cfg],

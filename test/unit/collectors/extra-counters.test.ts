@@ -41,7 +41,7 @@ void describe('extra counters', () => {
         instanceMetrics: false,
         extraCounters: ['mem.overhead.average'],
         datastoreUsage: false,
-        health: true,
+        health: false,
       },
       host: { extraCounters: ['net.droppedRx.summation'] },
       historical: false,

@@ -122,7 +122,7 @@ describe('vm collector: storage and runtime health', () => {
       obj('VirtualMachine', 'vm-1', HEALTHY),
       obj('Datastore', 'datastore-1', { name: val('ssd-01') }),
     ]);
-    const text = await collectText(vmCollector({ datastoreUsage: true }), inv);
+    const text = await collectText(vmCollector({ health: true, datastoreUsage: true }), inv);
     const vm = 'vm="web-01",vm_moid="vm-1"';
     assert.deepEqual(samples(text, 'vsphere_vm_storage_'), [
       `vsphere_vm_storage_committed_bytes{${vm}} 1000`,
@@ -148,11 +148,11 @@ describe('vm collector: storage and runtime health', () => {
     assert.deepEqual(samples(text, 'vsphere_vm_question_pending'), [`vsphere_vm_question_pending{${vm}} 1`]);
     assert.deepEqual(samples(text, 'vsphere_vm_ha_protected'), [`vsphere_vm_ha_protected{${vm}} 0`]);
     // Per-datastore usage is an option: without it, the per-VM totals only.
-    const plain = await collectText(vmCollector(), inv);
+    const plain = await collectText(vmCollector({ health: true }), inv);
     assert.deepEqual(samples(plain, 'vsphere_vm_datastore_'), []);
     assert.equal(samples(plain, 'vsphere_vm_storage_').length, 3);
-    // vm.health: false leaves them all out.
-    const off = await collectText(vmCollector({ health: false }), inv);
+    // vm.health off (the default) leaves them all out.
+    const off = await collectText(vmCollector(), inv);
     for (const f of [
       'vsphere_vm_storage_',
       'vsphere_vm_snapshot_size',
@@ -175,7 +175,7 @@ describe('vm collector: storage and runtime health', () => {
       }),
       obj('VirtualMachine', 'vm-3', { name: val('old') }),
     ]);
-    const text = await collectText(vmCollector(), inv);
+    const text = await collectText(vmCollector({ health: true }), inv);
     for (const f of [
       'vsphere_vm_storage_',
       'vsphere_vm_datastore_',
@@ -201,14 +201,16 @@ describe('vm collector: storage and runtime health', () => {
   });
 
   test('the vm collector asks the model for the paths it decodes, and for datastore names', () => {
-    const specs = inventorySpecs(createVmCollector().properties);
+    const specs = inventorySpecs(createVmCollector({ health: true }).properties);
     const vm = specs.propSets.find((s) => s.type === 'VirtualMachine')!;
     for (const p of VM_HEALTH_PATHS) assert.ok(vm.pathSet.includes(p), p);
     assert.ok(specs.viewTypes.includes('Datastore'));
   });
 
   test('an update through the watch: snapshot removed, question answered, state changed', () => {
-    const odd = new UnrequestedProperties(inventorySpecs(createVmCollector().properties).propSets);
+    const odd = new UnrequestedProperties(
+      inventorySpecs(createVmCollector({ health: true }).properties).propSets,
+    );
     const first = model([obj('VirtualMachine', 'vm-1', HEALTHY)]).vms[0]!;
     const state: WatchRecords = { objects: new Map([['VirtualMachine:vm-1', { kind: 'vm', vm: first }]]) };
     const update = parseXml(

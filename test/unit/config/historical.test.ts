@@ -25,7 +25,7 @@ void describe('historical.enabled', () => {
       instanceMetrics: false,
       extraCounters: [],
       datastoreUsage: false,
-      health: true,
+      health: false,
     });
   });
 
