@@ -1,7 +1,9 @@
+import { once } from 'node:events';
 import { promisify } from 'node:util';
-import { constants, createGzip, gzip } from 'node:zlib';
+import { constants, createGzip, gunzip, gzip } from 'node:zlib';
 
 const gzipAsync = promisify(gzip);
+const gunzipAsync = promisify(gunzip);
 
 // Levels 1-3 use zlib's greedy "fast" deflate; 4+ switch to lazy matching, which costs
 // markedly more CPU. Exposition text is extremely repetitive (the same metric and label names
@@ -62,4 +64,29 @@ export function acceptsGzip(acceptEncoding: string | undefined): boolean {
   }
   const q = gzipQ >= 0 ? gzipQ : starQ;
   return q > 0;
+}
+
+/**
+ * Gzip of chunks made one at a time (e.g. familyChunks), waiting for zlib before making the next:
+ * at 50,000 VMs the text is ~135 MiB and its gzip ~10 % of that, so the text is never held whole.
+ */
+export async function gzipChunkStream(chunks: Iterable<Buffer>, level: number = GZIP_LEVEL): Promise<Buffer> {
+  const gz = createGzip({ level, strategy: constants.Z_DEFAULT_STRATEGY });
+  const out: Buffer[] = [];
+  gz.on('data', (b: Buffer) => out.push(b));
+  const ended = once(gz, 'end');
+  try {
+    for (const c of chunks) if (!gz.write(c)) await once(gz, 'drain');
+  } catch (e) {
+    gz.destroy();
+    throw e;
+  }
+  gz.end();
+  await ended;
+  return Buffer.concat(out);
+}
+
+/** The text of a gzip body, for a client that does not accept gzip. */
+export async function gunzipToChunks(gz: Buffer): Promise<readonly Buffer[]> {
+  return [await gunzipAsync(gz)];
 }

@@ -5,8 +5,9 @@ export {
   CONTENT_TYPE,
   encodeFamilies,
   encodeFamilyChunks,
+  familyChunks,
   escapeHelp,
   escapeLabelValue,
   formatValue,
 } from './text-encoder.js';
-export { GZIP_LEVEL, acceptsGzip, gzipBody, gzipChunks } from './gzip.js';
+export { GZIP_LEVEL, acceptsGzip, gunzipToChunks, gzipBody, gzipChunks, gzipChunkStream } from './gzip.js';

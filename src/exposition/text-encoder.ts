@@ -54,7 +54,11 @@ export function encodeFamilies(families: Iterable<MetricFamily>): Buffer {
  * (chunks plus their concatenation), and is written to the socket chunk by chunk.
  */
 export function encodeFamilyChunks(families: Iterable<MetricFamily>): Buffer[] {
-  const chunks: Buffer[] = [];
+  return [...familyChunks(families)];
+}
+
+/** The exposition of `families` in ~64 KiB chunks, each made only when the consumer asks for it. */
+export function* familyChunks(families: Iterable<MetricFamily>): Generator<Buffer> {
   const names = new Set<string>();
   let acc = '';
   for (const family of families) {
@@ -73,13 +77,12 @@ export function encodeFamilyChunks(families: Iterable<MetricFamily>): Buffer[] {
     for (let i = 0; i < n; i++) {
       acc += name + (blocks[i] as string) + ' ' + formatValue(values[i] as number) + '\n';
       if (acc.length >= CHUNK_CHARS) {
-        chunks.push(Buffer.from(acc, 'utf8'));
+        yield Buffer.from(acc, 'utf8');
         acc = '';
       }
     }
   }
   // Lone UTF-16 surrogates cannot occur in valid UTF-8; Buffer.from replaces them with
   // U+FFFD, so the body is always valid UTF-8 as the Content-Type promises.
-  if (acc.length > 0) chunks.push(Buffer.from(acc, 'utf8'));
-  return chunks;
+  if (acc.length > 0) yield Buffer.from(acc, 'utf8');
 }

@@ -9,7 +9,14 @@ import {
 import type { PromotedLabels } from '../collectors/info-labels.js';
 import { filterInventory } from '../collectors/filter.js';
 import { hostPerfShareFor } from '../collectors/host-perf-share.js';
-import { encodeFamilyChunks, gzipChunks, MetricFamily } from '../exposition/index.js';
+import {
+  encodeFamilyChunks,
+  familyChunks,
+  gunzipToChunks,
+  gzipChunks,
+  gzipChunkStream,
+  MetricFamily,
+} from '../exposition/index.js';
 import type { VimClient } from '../vsphere/client.js';
 import type { Inventory } from '../vsphere/inventory.js';
 import type { PerfManager } from '../vsphere/perf-manager.js';
@@ -30,7 +37,7 @@ export interface Collection {
   up: boolean;
   /** The exposition in ~64 KiB chunks, in order (never joined); empty when `plain` is set. */
   body: readonly Buffer[];
-  /** The exposition of a collection kept compressed (the last complete one, answered again), unzipped on demand. */
+  /** The exposition of a collection held compressed (every full collection), unzipped on demand. */
   plain?(): Promise<readonly Buffer[]>;
   /** Gzip of `body`, computed at most once. */
   gzip(): Promise<Buffer>;
@@ -288,22 +295,31 @@ export class Scraper {
       duration,
       ...healthFamilies(this.deps, up, durationSeconds, had.seconds, error),
     ];
-    const body = encodeFamilyChunks(families);
+    const samples = families.reduce((n, f) => n + f.size, 0);
+    // Kept as gzip only: the text of 50,000 VMs (~135 MiB) is never held whole; plain clients get it unzipped.
+    const zipped = await gzipChunkStream(familyChunks(families));
     const finishedAt = Date.now();
     this.summary = {
       up,
       durationSeconds,
       deadline: had,
       finishedAt,
-      samples: families.reduce((n, f) => n + f.size, 0),
+      samples,
       error: error === undefined ? undefined : { code: errorReason(error), message: errorText(error) },
       collectors: this.deps.collectors.map((c, i) => {
         const o = outcomes?.[i];
         return o ? { name: c.name, ok: o.ok === 1, seconds: o.seconds } : { name: c.name, ok: false };
       }),
     };
-    let gz: Promise<Buffer> | undefined;
-    const collection = { up, body, durationSeconds, finishedAt, gzip: () => (gz ??= gzipChunks(body)) };
+    const gz = Promise.resolve(zipped);
+    const collection: Collection = {
+      up,
+      body: [],
+      plain: () => gunzipToChunks(zipped),
+      durationSeconds,
+      finishedAt,
+      gzip: () => gz,
+    };
     // Finished by itself (not cut by a deadline or shutdown): what a later late scrape may answer.
     if (this.deps.runOn && !ac.signal.aborted) this.kept.keep(collection);
     return collection;

@@ -84,14 +84,15 @@ function rig(opts: {
 }
 
 /** What a scrape saw: up, the last error's code and message, whether the collector's data is there. */
-function read(c: Collection): {
+async function read(c: Collection): Promise<{
   up: number;
   code?: string;
   message?: string;
   data: boolean;
   timeout: number;
-} {
-  const { samples } = parsePrometheusText(Buffer.concat(c.body).toString('utf8'));
+}> {
+  const body = c.plain ? await c.plain() : c.body;
+  const { samples } = parsePrometheusText(Buffer.concat(body).toString('utf8'));
   const err = find(samples, 'vsphere_last_error_info')[0];
   return {
     up: find(samples, 'vsphere_up')[0]!.value,
@@ -102,10 +103,13 @@ function read(c: Collection): {
 }
 
 /** A scrape's answer and how long it took. */
-async function timed(p: Promise<Collection>): Promise<{ seen: ReturnType<typeof read>; ms: number }> {
+async function timed(
+  p: Promise<Collection>,
+): Promise<{ seen: Awaited<ReturnType<typeof read>>; ms: number }> {
   const t0 = performance.now();
   const c = await p;
-  return { seen: read(c), ms: performance.now() - t0 };
+  const ms = performance.now() - t0;
+  return { seen: await read(c), ms };
 }
 
 test('a short scrape that starts the collection does not cut it for a longer scrape that joins', async () => {
@@ -179,7 +183,7 @@ test('a scrape whose request is already aborted when it joins is not counted: th
   while (!signals[0]!.aborted && performance.now() - t0 < 3000) await sleep(10);
   assert.equal(signals[0]!.aborted, true, 'the collection was aborted once its only real scrape hung up');
   assert.match(String((signals[0]!.reason as Error).message), /hung up/);
-  assert.equal(read(await late).up, 0);
+  assert.equal((await read(await late)).up, 0);
   await first;
   assert.equal(signals.length, 1, 'the aborted scrape started no collection of its own');
 });
@@ -188,7 +192,7 @@ test('an already aborted scrape with no collection in flight starts none', async
   const { scraper, signals } = rig({ inventoryMs: 50, collectMs: 50 });
   const gone = new AbortController();
   gone.abort();
-  const seen = read(await scraper.collect(5, gone.signal));
+  const seen = await read(await scraper.collect(5, gone.signal));
   assert.equal(seen.up, 0);
   assert.equal(seen.code, 'VSPHERE_ABORTED');
   assert.equal(signals.length, 0);
@@ -209,7 +213,7 @@ test('when every waiting scrape has hung up the collection is aborted and the ne
   await pb;
   assert.equal(signals[0]!.aborted, true);
   const next = scraper.collect(0.3);
-  assert.equal(read(await next).up, 1);
+  assert.equal((await read(await next)).up, 1);
   assert.equal(signals.length, 2, 'a fresh collection');
   await scraper.idle();
 });
@@ -222,7 +226,7 @@ test('background mode waits for its whole collection, even when a longer scrape 
   const [b, s] = await Promise.all([background, scrape]);
   // The same collection for both, complete: not a deadline answer the background would then serve.
   assert.equal(b, s);
-  const seen = read(b);
+  const seen = await read(b);
   assert.deepEqual([seen.up, seen.data], [1, true]);
   // The scrape that joined 20 ms in extended the deadline to its own 5 s.
   assert.ok(seen.timeout > 5 && seen.timeout < 5.5, `vsphere_scrape_timeout_seconds ${seen.timeout}`);
@@ -233,7 +237,7 @@ const NO_HEADER = 'scrape.timeout_seconds; no X-Prometheus-Scrape-Timeout-Second
 
 test('the deadline message names where the deadline came from; vsphere_scrape_timeout_seconds is that deadline', async () => {
   const { scraper, signals } = rig({ inventoryMs: 50, collectMs: 30_000 });
-  const r = read(await scraper.collect(0.5, undefined, NO_HEADER));
+  const r = await read(await scraper.collect(0.5, undefined, NO_HEADER));
   assert.equal(r.up, 1);
   assert.equal(r.data, false);
   assert.equal(
@@ -251,7 +255,9 @@ test('a deadline cut by the cap names the cap and exports the capped deadline', 
     timeoutSeconds: 0.4,
     timeoutSource: 'scrape.max_timeout_seconds',
   });
-  const r = read(await scraper.collect(20, undefined, 'X-Prometheus-Scrape-Timeout-Seconds 20.5 minus …'));
+  const r = await read(
+    await scraper.collect(20, undefined, 'X-Prometheus-Scrape-Timeout-Seconds 20.5 minus …'),
+  );
   assert.match(
     String((signals[0]!.reason as Error).message),
     /^collection deadline of 0\.4 s reached \(scrape\.max_timeout_seconds\)$/,
@@ -263,10 +269,10 @@ test('every answer carries its deadline: the full collection the longest, a scra
   const { scraper } = rig({ inventoryMs: 50, collectMs: 800 });
   const long = scraper.collect(5);
   await sleep(20);
-  const short = read(await scraper.collect(0.2));
+  const short = await read(await scraper.collect(0.2));
   assert.equal(short.up, 0);
   assert.equal(short.timeout, 0.2);
-  const l = read(await long);
+  const l = await read(await long);
   assert.equal(l.data, true);
   assert.ok(Math.abs(l.timeout - 5) < 0.05, `vsphere_scrape_timeout_seconds ${l.timeout}`);
 });
