@@ -10,4 +10,5 @@ export {
   escapeLabelValue,
   formatValue,
 } from './text-encoder.js';
+export { encodeBody, type EncodedBody } from './encoded-body.js';
 export { GZIP_LEVEL, acceptsGzip, gunzipToChunks, gzipBody, gzipChunks, gzipChunkStream } from './gzip.js';

@@ -10,11 +10,10 @@ import type { PromotedLabels } from '../collectors/info-labels.js';
 import { filterInventory } from '../collectors/filter.js';
 import { hostPerfShareFor } from '../collectors/host-perf-share.js';
 import {
+  encodeBody,
   encodeFamilyChunks,
-  familyChunks,
   gunzipToChunks,
   gzipChunks,
-  gzipChunkStream,
   MetricFamily,
 } from '../exposition/index.js';
 import type { VimClient } from '../vsphere/client.js';
@@ -37,7 +36,7 @@ export interface Collection {
   up: boolean;
   /** The exposition in ~64 KiB chunks, in order (never joined); empty when `plain` is set. */
   body: readonly Buffer[];
-  /** The exposition of a collection held compressed (every full collection), unzipped on demand. */
+  /** The exposition of a collection held compressed (a large one, or the kept one), unzipped on demand. */
   plain?(): Promise<readonly Buffer[]>;
   /** Gzip of `body`, computed at most once. */
   gzip(): Promise<Buffer>;
@@ -217,14 +216,7 @@ export class Scraper {
       success,
       ...healthFamilies(this.deps, false, durationSeconds, budgetSeconds, error),
     ]);
-    let gz: Promise<Buffer> | undefined;
-    return {
-      up: false,
-      body,
-      durationSeconds,
-      finishedAt: Date.now(),
-      gzip: () => (gz ??= gzipChunks(body)),
-    };
+    return { up: false, body, durationSeconds, finishedAt: Date.now(), gzip: lazyGzip(body) };
   }
 
   private async run(ac: AbortController, deadline: () => Budget, wanted: () => boolean): Promise<Collection> {
@@ -296,8 +288,7 @@ export class Scraper {
       ...healthFamilies(this.deps, up, durationSeconds, had.seconds, error),
     ];
     const samples = families.reduce((n, f) => n + f.size, 0);
-    // Kept as gzip only: the text of 50,000 VMs (~135 MiB) is never held whole; plain clients get it unzipped.
-    const zipped = await gzipChunkStream(familyChunks(families));
+    const encoded = await encodeBody(families, MAX_TEXT_BYTES);
     const finishedAt = Date.now();
     this.summary = {
       up,
@@ -311,15 +302,17 @@ export class Scraper {
         return o ? { name: c.name, ok: o.ok === 1, seconds: o.seconds } : { name: c.name, ok: false };
       }),
     };
-    const gz = Promise.resolve(zipped);
-    const collection: Collection = {
-      up,
-      body: [],
-      plain: () => gunzipToChunks(zipped),
-      durationSeconds,
-      finishedAt,
-      gzip: () => gz,
-    };
+    const collection: Collection =
+      'text' in encoded
+        ? { up, body: encoded.text, durationSeconds, finishedAt, gzip: lazyGzip(encoded.text) }
+        : {
+            up,
+            body: [],
+            plain: () => gunzipToChunks(encoded.gzip),
+            durationSeconds,
+            finishedAt,
+            gzip: () => Promise.resolve(encoded.gzip),
+          };
     // Finished by itself (not cut by a deadline or shutdown): what a later late scrape may answer.
     if (this.deps.runOn && !ac.signal.aborted) this.kept.keep(collection);
     return collection;
@@ -347,6 +340,15 @@ export class Scraper {
 }
 
 const LOADING = 'VSPHERE_INVENTORY_LOADING';
+
+// An exposition larger than this (~700,000 series) is held as gzip only: at 50,000 VMs its text is
+// ~135 MiB, which with the next collection's families would not fit the shipped 512 MiB limit.
+const MAX_TEXT_BYTES = 64 * 1024 * 1024;
+
+function lazyGzip(body: readonly Buffer[]): () => Promise<Buffer> {
+  let gz: Promise<Buffer> | undefined;
+  return () => (gz ??= gzipChunks(body));
+}
 
 function seconds(since: bigint): number {
   return Number(process.hrtime.bigint() - since) / 1e9;

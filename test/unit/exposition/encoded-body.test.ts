@@ -1,0 +1,34 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { gunzipSync } from 'node:zlib';
+import { encodeBody, encodeFamilyChunks, MetricFamily } from '../../../src/exposition/index.js';
+
+function families(series: number): MetricFamily[] {
+  const f = new MetricFamily('vsphere_test_bytes', 'A test family.', 'gauge', ['vm', 'vm_moid']);
+  for (let i = 0; i < series; i++) f.add([`vm-name-${i}`, `vm-${i}`], i * 1024);
+  const g = new MetricFamily('vsphere_test_info', 'Another.', 'gauge', ['vm']);
+  for (let i = 0; i < series; i++) g.add([`vm-name-${i}`], 1);
+  return [f, g];
+}
+
+test('within the limit the text is kept as the encoder makes it', async () => {
+  const encoded = await encodeBody(families(100), 1024 * 1024);
+  assert.ok('text' in encoded);
+  assert.deepEqual(Buffer.concat(encoded.text), Buffer.concat(encodeFamilyChunks(families(100))));
+});
+
+test('past the limit only the gzip is kept, and it unzips to the same text (chunks made before and after the switch)', async () => {
+  const whole = Buffer.concat(encodeFamilyChunks(families(20_000)));
+  assert.ok(whole.length > 3 * 64 * 1024, 'several 64 KiB chunks');
+  const encoded = await encodeBody(families(20_000), 100 * 1024);
+  assert.ok('gzip' in encoded);
+  assert.ok(encoded.gzip.length < whole.length / 4, 'compressed');
+  assert.deepEqual(gunzipSync(encoded.gzip), whole);
+});
+
+test('a duplicate family name still fails the encoding after the switch to gzip', async () => {
+  const [a] = families(20_000);
+  const dup = new MetricFamily('vsphere_test_bytes', 'Again.', 'gauge', ['vm']);
+  dup.add(['x'], 1);
+  await assert.rejects(encodeBody([a!, dup], 1024), /Duplicate metric family name vsphere_test_bytes/);
+});
