@@ -64,11 +64,14 @@ function get(
   });
 }
 
-/** The text minus prom-client's per-process families (process_*, nodejs_*). */
+/**
+ * The text minus what is made per answer, not per collection: prom-client's per-process families
+ * (process_*, nodejs_*) and the served collection's age (milliseconds apart between answers).
+ */
 const withoutProcessMetrics = (text: string): string =>
   text
     .split('\n')
-    .filter((l) => !/^(# (HELP|TYPE) )?(process_|nodejs_)/.test(l))
+    .filter((l) => !/^(# (HELP|TYPE) )?(process_|nodejs_|vsphere_collection_age_seconds)/.test(l))
     .join('\n');
 
 /** A vcsim (with `vcsimArgs`), the fault proxy in front of it and a directory for files. */
