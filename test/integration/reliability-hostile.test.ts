@@ -677,18 +677,28 @@ describe('reliability: hostile XML in RetrievePropertiesEx answers (inventory: f
     // V8 keeps the heap it grew while reading the 32 MiB a streamed refusal reads: RSS stays higher
     // than before, but a second huge answer reuses it. Retained records would grow it again.
     assert.ok(rssAfter < baselineRss + 96 * MiB, `RSS ${mib(baselineRss)} → ${mib(rssAfter)}`);
-    await hostileScrape(t, 'huge-body');
-    for (let i = 0; i < 3; i++)
-      assert.equal(value((await timedScrape(rig.exporter)).samples, 'vsphere_up'), 1);
-    const rssAgain = statusBytes(pid, 'VmRSS');
+    // Two more huge answers: how far V8 grows its heap on the second depends on when it collected,
+    // but from then on the heap is reused. Records retained per answer would grow it every time.
+    const rssAfterHuge = async (): Promise<number> => {
+      await hostileScrape(t, 'huge-body');
+      for (let i = 0; i < 3; i++)
+        assert.equal(value((await timedScrape(rig.exporter)).samples, 'vsphere_up'), 1);
+      return statusBytes(pid, 'VmRSS');
+    };
+    const rssAgain = await rssAfterHuge();
     assert.ok(
-      rssAgain < rssAfter + 16 * MiB,
+      rssAgain < rssAfter + 64 * MiB,
       `RSS after a second huge answer ${mib(rssAfter)} → ${mib(rssAgain)}`,
+    );
+    const rssThird = await rssAfterHuge();
+    assert.ok(
+      rssThird < rssAgain + 16 * MiB,
+      `RSS after a third huge answer ${mib(rssAgain)} → ${mib(rssThird)}`,
     );
     t.diagnostic(
       `baseline RSS ${mib(baselineRss)} (VmHWM ${mib(hwmBefore)}${reset ? ', then reset via clear_refs' : ', not resettable'}); ` +
         `peak over the 4 hostile answers ${mib(peak)} (+${mib(peak - baselineRss)}); RSS after 3 good scrapes ` +
-        `${mib(rssAfter)}, after a second huge answer ${mib(rssAgain)}`,
+        `${mib(rssAfter)}, after a second huge answer ${mib(rssAgain)}, after a third ${mib(rssThird)}`,
     );
   });
 
