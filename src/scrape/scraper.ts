@@ -9,13 +9,8 @@ import {
 import type { PromotedLabels } from '../collectors/info-labels.js';
 import { filterInventory } from '../collectors/filter.js';
 import { hostPerfShareFor } from '../collectors/host-perf-share.js';
-import {
-  encodeBody,
-  encodeFamilyChunks,
-  gunzipToChunks,
-  gzipChunks,
-  MetricFamily,
-} from '../exposition/index.js';
+import { MetricFamily } from '../exposition/index.js';
+import { encodedCollection, textCollection, type Collection } from './collection.js';
 import type { VimClient } from '../vsphere/client.js';
 import type { Inventory } from '../vsphere/inventory.js';
 import type { PerfManager } from '../vsphere/perf-manager.js';
@@ -31,19 +26,7 @@ import type { Budget } from './deadline.js';
 import { SharedCollection, type Departure, type RunOn } from './shared-collection.js';
 import { KeptCollection } from './kept-collection.js';
 
-/** The encoded result of one collection, shared by every scrape that waited for it. */
-export interface Collection {
-  up: boolean;
-  /** The exposition in ~64 KiB chunks, in order (never joined); empty when `plain` is set. */
-  body: readonly Buffer[];
-  /** The exposition of a collection held compressed (a large one, or the kept one), unzipped on demand. */
-  plain?(): Promise<readonly Buffer[]>;
-  /** Gzip of `body`, computed at most once. */
-  gzip(): Promise<Buffer>;
-  durationSeconds: number;
-  /** When the collection finished (Date.now()). */
-  finishedAt: number;
-}
+export type { Collection } from './collection.js';
 
 /** Everything a Scraper needs. */
 export interface ScraperDeps {
@@ -212,11 +195,11 @@ export class Scraper {
     const success = successFamily();
     for (const c of this.deps.collectors) success.add([c.name], 0);
     const durationSeconds = seconds(started);
-    const body = encodeFamilyChunks([
-      success,
-      ...healthFamilies(this.deps, false, durationSeconds, budgetSeconds, error),
-    ]);
-    return { up: false, body, durationSeconds, finishedAt: Date.now(), gzip: lazyGzip(body) };
+    return textCollection(
+      false,
+      [success, ...healthFamilies(this.deps, false, durationSeconds, budgetSeconds, error)],
+      durationSeconds,
+    );
   }
 
   private async run(ac: AbortController, deadline: () => Budget, wanted: () => boolean): Promise<Collection> {
@@ -288,13 +271,12 @@ export class Scraper {
       ...healthFamilies(this.deps, up, durationSeconds, had.seconds, error),
     ];
     const samples = families.reduce((n, f) => n + f.size, 0);
-    const encoded = await encodeBody(families, MAX_TEXT_BYTES);
-    const finishedAt = Date.now();
+    const collection = await encodedCollection(up, families, durationSeconds);
     this.summary = {
       up,
       durationSeconds,
       deadline: had,
-      finishedAt,
+      finishedAt: collection.finishedAt,
       samples,
       error: error === undefined ? undefined : { code: errorReason(error), message: errorText(error) },
       collectors: this.deps.collectors.map((c, i) => {
@@ -302,17 +284,6 @@ export class Scraper {
         return o ? { name: c.name, ok: o.ok === 1, seconds: o.seconds } : { name: c.name, ok: false };
       }),
     };
-    const collection: Collection =
-      'text' in encoded
-        ? { up, body: encoded.text, durationSeconds, finishedAt, gzip: lazyGzip(encoded.text) }
-        : {
-            up,
-            body: [],
-            plain: () => gunzipToChunks(encoded.gzip),
-            durationSeconds,
-            finishedAt,
-            gzip: () => Promise.resolve(encoded.gzip),
-          };
     // Finished by itself (not cut by a deadline or shutdown): what a later late scrape may answer.
     if (this.deps.runOn && !ac.signal.aborted) this.kept.keep(collection);
     return collection;
@@ -340,15 +311,6 @@ export class Scraper {
 }
 
 const LOADING = 'VSPHERE_INVENTORY_LOADING';
-
-// An exposition larger than this (~700,000 series) is held as gzip only: at 50,000 VMs its text is
-// ~135 MiB, which with the next collection's families would not fit the shipped 512 MiB limit.
-const MAX_TEXT_BYTES = 64 * 1024 * 1024;
-
-function lazyGzip(body: readonly Buffer[]): () => Promise<Buffer> {
-  let gz: Promise<Buffer> | undefined;
-  return () => (gz ??= gzipChunks(body));
-}
 
 function seconds(since: bigint): number {
   return Number(process.hrtime.bigint() - since) / 1e9;
