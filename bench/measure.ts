@@ -137,6 +137,10 @@ export async function measureSize(size: number, opts: MeasureOptions): Promise<S
         ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
       },
       args: ['--config.file', configFile],
+      // Flags Node refuses in NODE_OPTIONS (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof), space-separated.
+      ...(process.env.BENCH_NODE_ARGS
+        ? { nodeArgs: process.env.BENCH_NODE_ARGS.split(' ').filter(Boolean) }
+        : {}),
     });
     const scrapeCfg = opts.exporterConfig.scrape as { timeout_seconds?: number } | undefined;
     client = new ScrapeClient(exporter.baseUrl, scrapeCfg?.timeout_seconds ?? 120);
