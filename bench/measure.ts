@@ -282,7 +282,8 @@ export async function measureSize(size: number, opts: MeasureOptions): Promise<S
       },
       served: { samples, plainBytes, gzipBytes },
       floor: { ...floor, viaProxyMedianMs: viaProxy.medianMs },
-      ratioToFloor: floor.requests > 0 ? wallMedian / floor.medianMs : Number.NaN,
+      // The exporter's calls pass through the counting proxy: its wall is held to the floor sent the same way.
+      ratioToFloor: floor.requests > 0 ? wallMedian / viaProxy.medianMs : Number.NaN,
       govmomi,
       ratioToGovmomi: govmomi ? wallMedian / govmomi.collect.wallMs : Number.NaN,
     };
