@@ -12,6 +12,8 @@ export interface BodyReadOptions {
   label: string;
   /** The answer is refused (VSPHERE_RESPONSE_TOO_LARGE) once it is larger. */
   maxBytes: number;
+  /** What the cap counts, for its error (default `${maxBytes} bytes`). */
+  capText?: string;
   /** The caller's deadline, checked at each turn given back to the event loop. */
   signal?: AbortSignal | undefined;
   /** Takes each chunk as it arrives (a streaming parser, or a list joined at the end). */
@@ -38,7 +40,7 @@ export async function readBody(body: Readable, opts: BodyReadOptions): Promise<v
       if (size > opts.maxBytes) {
         throw new VsphereError(
           'VSPHERE_RESPONSE_TOO_LARGE',
-          `${opts.label}: response over ${opts.maxBytes} bytes`,
+          `${opts.label}: response over ${opts.capText ?? `${opts.maxBytes} bytes`}`,
           { method: opts.label },
         );
       }

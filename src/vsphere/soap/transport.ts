@@ -1,4 +1,3 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { poolOptions, type ConnectionOptions } from '../pool-options.js';
 import { Pool } from 'undici';
@@ -10,6 +9,7 @@ import { faultToError } from './faults.js';
 import { envelope, type MoRef } from './envelope.js';
 import { child, SoapXmlParser, type StreamSpec, type XmlNode } from './xml.js';
 import { xmlLimits, type XmlLimits } from './xml-limits.js';
+import { discardBody, readBody } from '../body-reader.js';
 
 /** How to reach one vCenter: endpoint, TLS and the limits that keep a bad server from hurting us. */
 export interface TransportOptions extends ConnectionOptions {
@@ -35,9 +35,6 @@ export interface CallOptions {
 
 /** Name of vCenter's SOAP session cookie. */
 export const COOKIE_NAME = 'vmware_soap_session';
-// Parsing an answer already in the socket's buffer never waits for I/O: give the event loop a
-// turn this often, so /-/healthy and other targets' scrapes are served while a large one parses.
-const PARSE_SLICE_MS = 10;
 
 /**
  * SOAP over one undici Pool: bounded keep-alive connections, explicit timeouts, a response size cap,
@@ -143,23 +140,13 @@ export class SoapTransport {
       // rest at max_response_bytes), so an inventory that fits is not refused for its total:
       // vcsim 0.24 sends a whole first WaitForUpdatesEx at once, ignoring maxObjectUpdates.
       const cap = options.stream ? this.limits.maxStreamedBytes : this.opts.maxResponseBytes;
-      let size = 0;
-      let turn = performance.now();
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        if (performance.now() - turn > PARSE_SLICE_MS) {
-          await nextTurn();
-          options.signal?.throwIfAborted();
-          turn = performance.now();
-        }
-        size += chunk.length;
-        if (size > cap) {
-          const what = options.stream ? `${cap} bytes in all (streamed)` : `${cap} bytes`;
-          throw new VsphereError('VSPHERE_RESPONSE_TOO_LARGE', `${method}: response over ${what}`, {
-            method,
-          });
-        }
-        parser.write(chunk);
-      }
+      await readBody(res.body, {
+        label: method,
+        maxBytes: cap,
+        ...(options.stream ? { capText: `${cap} bytes in all (streamed)` } : {}),
+        signal: options.signal,
+        onChunk: (chunk) => parser.write(chunk),
+      });
       consumed = true;
       const env = parser.close();
       this.reportReplacements(method, parser);
@@ -178,13 +165,8 @@ export class SoapTransport {
       if (options.captureCookie) this.captureCookie(res.headers['set-cookie']);
       return first;
     } finally {
-      // An unread body keeps its socket busy forever; destroy it so the pool replaces the connection.
-      // Destroying a body that has not ended emits RequestAbortedError as an 'error' event: without
-      // a listener that would be an uncaught exception (a crash on any HTML 503 from vCenter).
-      if (!consumed && !res.body.destroyed) {
-        res.body.on('error', () => undefined);
-        res.body.destroy();
-      }
+      // readBody destroys a body it did not finish; this covers the refusals before it was read.
+      if (!consumed) discardBody(res.body);
     }
   }
 
