@@ -13,6 +13,7 @@ import {
 } from './historical.js';
 import type { PerfTarget } from './perf-families.js';
 import { addCounts, bump } from './state-counts.js';
+import { allowedObjects } from './object-kind.js';
 
 const ID = ['cluster', 'cluster_moid'] as const;
 const CONNECTION_STATES = ['connected', 'disconnected', 'notResponding'] as const;
@@ -167,12 +168,7 @@ function fromInventory(ctx: CollectContext, emit: (f: MetricFamily) => void): Pe
   const fams = new Map(FAMILIES.map((d) => [d, family(d)]));
   const f = (d: (typeof FAMILIES)[number]): MetricFamily => fams.get(d)!;
   const targets: PerfTarget[] = [];
-  for (const o of ctx.inventory.objects('ClusterComputeResource')) {
-    const moid = o.obj.value;
-    const name = tree.get(moid)?.name ?? moid;
-    const path = tree.path(moid);
-    if (!ctx.filter.allows('cluster', path === undefined ? { name } : { name, path })) continue;
-    const id = [name, moid];
+  for (const { object: o, moid, id } of allowedObjects(ctx, 'ClusterComputeResource', 'cluster')) {
     targets.push({ entity: o.obj, labels: id });
     f(INFO).add([...id, tree.datacenterOf(moid)?.name ?? ''], 1);
     const summary = o.props.get('summary');

@@ -2,6 +2,7 @@ import { bool } from '../vsphere/values.js';
 import type { CollectContext, Collector } from './collector.js';
 import { family, gauge } from './collector.js';
 import { addCounts, bump, type StateCounts } from './state-counts.js';
+import { allowedObjects } from './object-kind.js';
 
 const ID = ['datacenter', 'datacenter_moid'] as const;
 const CONNECTION_STATES = ['connected', 'disconnected', 'notResponding'] as const;
@@ -90,12 +91,7 @@ export const datacenterCollector: Collector = {
     }
 
     const [info, clusterFam, hostFam, vmFam, dsFam] = [INFO, CLUSTERS, HOSTS, VMS, DATASTORES].map(family);
-    for (const o of ctx.inventory.objects('Datacenter')) {
-      const moid = o.obj.value;
-      const name = tree.get(moid)?.name ?? moid;
-      const path = tree.path(moid);
-      if (!ctx.filter.allows('datacenter', path === undefined ? { name } : { name, path })) continue;
-      const id = [name, moid];
+    for (const { moid, path, id } of allowedObjects(ctx, 'Datacenter', 'datacenter')) {
       info!.add([...id, path ?? ''], 1);
       clusterFam!.add(id, clusters.get(moid) ?? 0);
       addCounts(hostFam!, id, CONNECTION_STATES, hosts.get(moid));

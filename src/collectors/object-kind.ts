@@ -1,5 +1,6 @@
 import type { CollectContext } from './collector.js';
 import type { CollectorName } from '../model/names.js';
+import type { ObjectContent } from '../vsphere/answer-data.js';
 import type { Inventory } from '../vsphere/inventory.js';
 
 // vim25 types whose objects a collector kind's filter governs; other types (folders, networks…) are
@@ -53,4 +54,34 @@ function vmNames(inv: Inventory): Map<string, string> {
   let m = vmNameMaps.get(inv);
   if (!m) vmNameMaps.set(inv, (m = new Map(inv.vms.map((v) => [v.moid, v.name]))));
   return m;
+}
+
+/** An object of the model a collector's filter let through, with the labels that identify it. */
+export interface AllowedObject {
+  object: ObjectContent;
+  moid: string;
+  /** Its inventory name, else its moid. */
+  name: string;
+  path: string | undefined;
+  /** `[name, moid]`: the identifying labels every per-object family starts with. */
+  id: string[];
+}
+
+/**
+ * The model's objects of vim25 `type` that the filter of `kind` allows, by name and inventory
+ * path: the one rule of every collector that lists objects the model keeps as ObjectContent.
+ */
+export function* allowedObjects(
+  ctx: CollectContext,
+  type: string,
+  kind: CollectorName,
+): Generator<AllowedObject> {
+  const tree = ctx.inventory.tree;
+  for (const object of ctx.inventory.objects(type)) {
+    const moid = object.obj.value;
+    const name = tree.get(moid)?.name ?? moid;
+    const path = tree.path(moid);
+    if (!ctx.filter.allows(kind, path === undefined ? { name } : { name, path })) continue;
+    yield { object, moid, name, path, id: [name, moid] };
+  }
 }

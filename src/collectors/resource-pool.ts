@@ -12,6 +12,7 @@ import {
   type HistoricalOptions,
 } from './historical.js';
 import type { PerfTarget } from './perf-families.js';
+import { allowedObjects } from './object-kind.js';
 
 const ID = ['resource_pool', 'resource_pool_moid'] as const;
 const MHZ = 1e6;
@@ -123,14 +124,10 @@ function fromInventory(ctx: CollectContext, emit: (f: MetricFamily) => void): Pe
   const f = (d: FamilyDef): MetricFamily => fams.get(d)!;
   const targets: PerfTarget[] = [];
   for (const type of POOL_TYPES) {
-    for (const o of ctx.inventory.objects(type)) {
-      const moid = o.obj.value;
-      const name = tree.get(moid)?.name ?? moid;
-      const path = tree.path(moid);
-      if (!ctx.filter.allows('resource_pool', path === undefined ? { name } : { name, path })) continue;
-      addPool(o, [name, moid], path, tree, f);
+    for (const { object: o, id, path } of allowedObjects(ctx, type, 'resource_pool')) {
+      addPool(o, id, path, tree, f);
       // vcsim has no statistics for VirtualApp and fails the whole QueryPerf on one.
-      if (type === 'ResourcePool') targets.push({ entity: o.obj, labels: [name, moid] });
+      if (type === 'ResourcePool') targets.push({ entity: o.obj, labels: id });
     }
   }
   for (const fam of fams.values()) emit(fam);

@@ -4,6 +4,7 @@ import { bool, num, str } from '../vsphere/values.js';
 import type { CollectContext, Collector } from './collector.js';
 import { family, gauge } from './collector.js';
 import { specsFor } from './entity-types.js';
+import { allowedObjects } from './object-kind.js';
 
 const ID = ['cluster', 'cluster_moid'] as const;
 const DS_ID = [...ID, 'datastore', 'datastore_moid'] as const;
@@ -110,12 +111,7 @@ export const vsanCollector: Collector = {
         free: num(o.props.get('summary.freeSpace')),
       });
     }
-    for (const o of ctx.inventory.objects('ClusterComputeResource')) {
-      const moid = o.obj.value;
-      const name = tree.get(moid)?.name ?? moid;
-      const path = tree.path(moid);
-      if (!ctx.filter.allows('cluster', path === undefined ? { name } : { name, path })) continue;
-      const id = [name, moid];
+    for (const { object: o, id } of allowedObjects(ctx, 'ClusterComputeResource', 'cluster')) {
       const config = decodeVsanConfig(o.props.get('configurationEx'));
       if (config) {
         if (config.enabled !== undefined) enabled.add(id, config.enabled ? 1 : 0);
