@@ -23,6 +23,7 @@ import { EventReader } from './vsphere/event-reader.js';
 import { connectVim } from './vsphere/connect.js';
 import { connectRest } from './vsphere/rest/connect.js';
 import { TaggingApi } from './vsphere/rest/tagging.js';
+import { TagSource } from './vsphere/tag-source.js';
 import { msLeft, until } from './vsphere/waits.js';
 import { errorReason } from './vsphere/soap/errors.js';
 
@@ -83,13 +84,14 @@ export async function createTarget(
     concurrency: v.perfConcurrency,
     connections: v.maxConnections,
   });
-  const collectors = enabledCollectors(t.collectors, {
-    options: config.options,
-    openTagging: () => {
-      const rest = connectRest(v, password, ca, logger, scrubber);
-      return { tagging: new TaggingApi(rest), close: () => rest.close() };
-    },
-  });
+  const collectors = enabledCollectors(t.collectors, { options: config.options });
+  // The tag collector's REST session, only when it runs, opened at its first read.
+  const tags = collectors.some((c) => c.name === 'tag')
+    ? new TagSource(() => {
+        const rest = connectRest(v, password, ca, logger, scrubber);
+        return { tagging: new TaggingApi(rest), close: (deadline) => rest.close(deadline) };
+      })
+    : undefined;
   // One event collector per session, only when the events collector runs (a call per scrape).
   const events = collectors.some((c) => c.name === 'events') ? new EventReader(client, logger) : undefined;
   // One filter per target: what every enabled collector reads from the model, read together.
@@ -126,6 +128,7 @@ export async function createTarget(
     perf,
     licenseAssignments: new LicenseAssignments(client, logger),
     ...(events ? { events } : {}),
+    ...(tags ? { tags } : {}),
     collectors,
     filter: compileFilter(t.filters),
     soapStats,
@@ -219,9 +222,9 @@ export async function createTarget(
           events?.close(Math.min(800, msLeft(deadline) / 4)),
         ]);
         const logoutBy = deadline - POOL_RESERVE_MS;
-        // The collectors' own sessions (tag: REST) end beside the SOAP Logout, not before it.
+        // The REST session (tags) ends beside the SOAP Logout, not before it.
         await Promise.all([
-          ...collectors.map((c) => until(c.close?.() ?? Promise.resolve(), logoutBy)),
+          until(tags?.close(logoutBy) ?? Promise.resolve(), logoutBy),
           session.close(logoutBy),
         ]);
         await until(transport.close(), deadline);

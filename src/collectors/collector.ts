@@ -5,6 +5,7 @@ import type { PerfManager } from '../vsphere/perf-manager.js';
 import type { LicenseAssignmentSource } from '../vsphere/license-assignments.js';
 import type { PropertySpec } from '../vsphere/answer-data.js';
 import type { EventSource } from '../vsphere/event-decode.js';
+import type { TagRead } from '../vsphere/tag-data.js';
 import type { PromotedLabels } from './info-labels.js';
 import type { CollectorName } from '../model/names.js';
 import type { HostPerfShare } from './host-perf-share.js';
@@ -67,6 +68,8 @@ export interface CollectContext {
   infoLabels?: Promise<PromotedLabels | undefined>;
   /** Host realtime samples of the counters collectors declare in `hostCounters` (one read per collection). */
   hostPerf?: HostPerfShare;
+  /** This collection's vSphere tags (REST, read at most once per collection; only when the tag collector is enabled). */
+  tags?: TagRead;
 }
 
 /** One resource kind's metrics (node_exporter style: own name, own success/duration series). */
@@ -95,6 +98,4 @@ export interface Collector {
   collect(ctx: CollectContext, emit: (family: MetricFamily) => void): Promise<void>;
   /** The `info_labels` values of this collection (tag collector), sharing collect()'s vCenter reads. */
   infoLabels?(ctx: CollectContext): Promise<PromotedLabels>;
-  /** Releases what the collector holds beyond one collection (e.g. its own REST session) at shutdown. */
-  close?(): Promise<void>;
 }

@@ -1,6 +1,6 @@
 // The values of `info_labels` promoted to labels of vsphere_vm_info / vsphere_host_info, from what
 // the tag collector read; the label names are src/model/info-labels.ts.
-import type { TagAttachments } from '../vsphere/rest/tagging.js';
+import type { TagAttachments, TagNames } from '../vsphere/tag-data.js';
 import type { InfoLabelsOptions } from '../model/info-labels.js';
 
 /** For a moid, the promoted label values in label-name order ("" when the object has none). */
@@ -9,7 +9,7 @@ export type PromotedLabels = (moid: string) => readonly string[];
 /** What the tag collector read in one collection, as far as promotion needs it. */
 export interface PromotionSource {
   /** Tag id → tag and category name. */
-  tags: ReadonlyMap<string, { tag: string; category: string }>;
+  tags: TagNames;
   attachments: readonly TagAttachments[];
   /** moid → custom field key → value. */
   values: ReadonlyMap<string, ReadonlyMap<string, string>>;

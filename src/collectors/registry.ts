@@ -18,15 +18,13 @@ import { datacenterCollector } from './datacenter.js';
 import { createDatastoreCollector, datastoreCollector } from './datastore.js';
 import { createHostCollector, hostCollector } from './host.js';
 import { createResourcePoolCollector, resourcePoolCollector } from './resource-pool.js';
-import { createTagCollector, TAG_FAMILIES, type TagCollectorDeps } from './tag.js';
+import { createTagCollector, TAG_FAMILIES } from './tag.js';
 import { createVmCollector, vmCollector } from './vm.js';
 import { vsanCollector } from './vsan.js';
 
 /** What a target builds its collectors from. */
 export interface CollectorDeps {
   options: CollectorOptions;
-  /** Opens the tag collector's own REST session; called only when that collector is enabled. */
-  openTagging(): Pick<TagCollectorDeps, 'tagging' | 'close'>;
 }
 
 /** One collector's registration. */
@@ -96,7 +94,7 @@ const REGISTRATIONS: {
   tag: {
     families: TAG_FAMILIES,
     properties: CUSTOM_ATTRIBUTE_PROPERTIES,
-    create: (d) => createTagCollector({ ...d.openTagging(), infoLabels: d.options.infoLabels }),
+    create: (d) => createTagCollector({ infoLabels: d.options.infoLabels }),
   },
   vsan: {
     families: vsanCollector.families,

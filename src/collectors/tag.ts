@@ -1,6 +1,4 @@
 import type { MetricFamily } from '../exposition/index.js';
-import { isVsphereError } from '../vsphere/soap/errors.js';
-import type { TagAttachments, TaggingApi } from '../vsphere/rest/tagging.js';
 import { family, gauge, type CollectContext, type Collector } from './collector.js';
 import {
   CUSTOM_ATTRIBUTE_INFO,
@@ -14,6 +12,7 @@ import type { InfoLabelsOptions } from '../model/info-labels.js';
 import { promotedValues, type PromotedLabels } from './info-labels.js';
 import { allowsObject, type KnownObject } from './object-kind.js';
 import type { Inventory } from '../vsphere/inventory.js';
+import type { TagAttachments, TagNames, TagSnapshot } from '../vsphere/tag-data.js';
 
 /** vsphere_tag_info: one series per (tag, attached object). */
 export const TAG_INFO = gauge(
@@ -24,39 +23,17 @@ export const TAG_INFO = gauge(
 
 /** The tag collector's families: tags and custom attributes of every object. */
 export const TAG_FAMILIES = [TAG_INFO, CUSTOM_ATTRIBUTE_INFO];
-/** Categories and tag names change rarely: read them again after this long (attachments: every collection). */
-export const TAG_NAMES_TTL_MS = 5 * 60_000;
 
-/** Tag id → tag and category name. */
-export type TagNames = Map<string, { tag: string; category: string }>;
-
-/** What the tag collector needs: the tagging API and a way to end its REST session. */
-export interface TagCollectorDeps {
-  tagging: Pick<TaggingApi, 'categories' | 'tags' | 'attachments'>;
-  close: () => Promise<void>;
-  namesTtlMs?: number;
-  now?: () => number;
+/** What the tag collector is built from. */
+export interface TagCollectorOptions {
   /** Tag categories and custom attributes whose values infoLabels() returns. */
   infoLabels?: InfoLabelsOptions;
 }
 
-/** One collection's reads: custom attributes from the inventory model, tags over REST (which may fail). */
-interface TagRead {
-  custom: { entities: EntityValues[]; fields: Map<string, string> };
-  rest: Promise<{ tags: TagNames; attachments: TagAttachments[] }>;
-}
-
-/** Joins tags with their category names; tags of an unknown category are left out. */
-export function joinTagNames(
-  categories: ReadonlyMap<string, string>,
-  tags: readonly { id: string; name: string; categoryId: string }[],
-): TagNames {
-  const out: TagNames = new Map();
-  for (const t of tags) {
-    const category = categories.get(t.categoryId);
-    if (category !== undefined) out.set(t.id, { tag: t.name, category });
-  }
-  return out;
+/** One collection's custom attributes, read from the inventory model. */
+interface CustomRead {
+  entities: EntityValues[];
+  fields: Map<string, string>;
 }
 
 /** Objects' names and inventory paths by moid, as the filter sees them. */
@@ -106,91 +83,45 @@ export function tagInfoFamily(
   return out;
 }
 
-/** Tag names from the tagging API, read again only after `ttlMs` (or when forced). */
-export class TagNameCache {
-  private cache: { names: TagNames; at: number } | undefined;
-
-  constructor(
-    private readonly tagging: TagCollectorDeps['tagging'],
-    private readonly ttlMs: number,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  /** True when the next get() reads the API. */
-  get stale(): boolean {
-    return !this.cache || this.now() - this.cache.at >= this.ttlMs;
-  }
-
-  /** The cached names, reloaded (categories, then tags) when stale or `force`d. */
-  async get(signal: AbortSignal, force = false): Promise<TagNames> {
-    if (!force && this.cache && !this.stale) return this.cache.names;
-    const categories = await this.tagging.categories(signal);
-    const tags = await this.tagging.tags(signal);
-    this.cache = { names: joinTagNames(categories, tags), at: this.now() };
-    return this.cache.names;
-  }
+/** This collection's tags from the target's tag source (ctx.tags): one read, shared by whoever asks. */
+function tagsOf(ctx: CollectContext): Promise<TagSnapshot> {
+  return ctx.tags ? ctx.tags() : Promise.reject(new Error('no tag source in this collection'));
 }
 
 /**
- * Tags (vSphere Automation REST API, a second session) and custom attributes (inventory model) of
- * every managed entity. Custom attributes are emitted first, so they survive a failing REST login.
+ * Tags (vSphere Automation REST API, read by the target's tag source) and custom attributes
+ * (inventory model) of every managed entity. Custom attributes are emitted first, so they survive
+ * a failing REST read.
  */
-export function createTagCollector(deps: TagCollectorDeps): Collector {
-  const cache = new TagNameCache(deps.tagging, deps.namesTtlMs ?? TAG_NAMES_TTL_MS, deps.now);
-  // collect() and infoLabels() of one collection share its reads: promotion adds no vCenter calls.
-  const reads = new WeakMap<CollectContext, TagRead>();
-
-  async function readAttachments(ctx: CollectContext) {
-    const fresh = cache.stale;
-    let tags = await cache.get(ctx.signal);
-    let attachments: TagAttachments[];
-    try {
-      attachments = await deps.tagging.attachments([...tags.keys()], ctx.signal);
-    } catch (e) {
-      // A tag deleted since the names were cached can make vCenter refuse the whole list: reload once.
-      if (fresh || !isVsphereError(e, 'VSPHERE_HTTP_STATUS') || (e.statusCode ?? 0) >= 500) throw e;
-      tags = await cache.get(ctx.signal, true);
-      attachments = await deps.tagging.attachments([...tags.keys()], ctx.signal);
-    }
-    return { tags, attachments };
-  }
-
-  function read(ctx: CollectContext): TagRead {
+export function createTagCollector(options: TagCollectorOptions = {}): Collector {
+  // collect() and infoLabels() of one collection decode the attributes once.
+  const reads = new WeakMap<CollectContext, CustomRead>();
+  const custom = (ctx: CollectContext): CustomRead => {
     let r = reads.get(ctx);
-    if (!r) {
-      const custom = { entities: readEntities(ctx), fields: readFieldNames(ctx.inventory) };
-      const rest = readAttachments(ctx);
-      // Whoever reads it handles its failure; this only keeps an unread one from being "unhandled".
-      rest.catch(() => undefined);
-      r = { custom, rest };
-      reads.set(ctx, r);
-    }
+    if (!r) reads.set(ctx, (r = { entities: readEntities(ctx), fields: readFieldNames(ctx.inventory) }));
     return r;
-  }
+  };
 
   return {
     name: 'tag',
     properties: CUSTOM_ATTRIBUTE_PROPERTIES,
     families: TAG_FAMILIES,
     async collect(ctx, emit) {
-      const r = read(ctx);
-      const { entities, fields } = r.custom;
+      const { entities, fields } = custom(ctx);
       emit(customAttributeFamily(ctx, entities, fields));
-      const { tags, attachments } = await r.rest;
+      const { tags, attachments } = await tagsOf(ctx);
       emit(tagInfoFamily(ctx, attachments, tags, modelObjects(ctx.inventory)));
     },
     async infoLabels(ctx): Promise<PromotedLabels> {
-      const r = read(ctx);
-      const { entities, fields } = r.custom;
-      const { tags, attachments } = await r.rest;
+      const { entities, fields } = custom(ctx);
+      const { tags, attachments } = await tagsOf(ctx);
       const values = new Map(entities.map((e) => [e.moid, e.values]));
-      return promotedValues(deps.infoLabels ?? { tagCategories: [], customAttributes: [] }, {
+      return promotedValues(options.infoLabels ?? { tagCategories: [], customAttributes: [] }, {
         tags,
         attachments,
         values,
         fields,
       });
     },
-    close: () => deps.close(),
   };
 }

@@ -16,6 +16,7 @@ import type { Inventory } from '../vsphere/inventory.js';
 import type { PerfManager } from '../vsphere/perf-manager.js';
 import type { LicenseAssignmentSource } from '../vsphere/license-assignments.js';
 import type { EventSource } from '../vsphere/event-decode.js';
+import type { TagSnapshotSource } from '../vsphere/tag-source.js';
 import { errorReason, VsphereError } from '../vsphere/soap/errors.js';
 import { describe } from '../vsphere/session.js';
 import type { CollectionSummary } from './collection-summary.js';
@@ -42,6 +43,8 @@ export interface ScraperDeps {
   licenseAssignments?: LicenseAssignmentSource;
   /** The target's event source, when the events collector is enabled. */
   events?: EventSource;
+  /** The target's tags, when the tag collector is enabled (read at most once per collection). */
+  tags?: TagSnapshotSource;
   collectors: readonly Collector[];
   /** Which objects are collected (default: all). */
   filter?: ObjectFilter;
@@ -230,6 +233,7 @@ export class Scraper {
         signal: ac.signal,
         logger,
         ...(this.deps.events ? { events: this.deps.events } : {}),
+        ...(this.deps.tags ? { tags: this.deps.tags.collection(ac.signal) } : {}),
       };
       // Started once, before the collectors; a failure leaves the labels empty (the tag collector
       // reports it through its own success metric).

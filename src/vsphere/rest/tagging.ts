@@ -1,24 +1,6 @@
 import { isVsphereError } from '../soap/errors.js';
+import type { AttachedObject, Tag, TagAttachments } from '../tag-data.js';
 import type { RestSession } from './session.js';
-
-/** A tag with the id of its category. */
-export interface Tag {
-  id: string;
-  name: string;
-  categoryId: string;
-}
-
-/** An object a tag is attached to: its vim25 type (VirtualMachine, HostSystem…) and moid. */
-export interface AttachedObject {
-  type: string;
-  moid: string;
-}
-
-/** The objects one tag is attached to. */
-export interface TagAttachments {
-  tagId: string;
-  objects: AttachedObject[];
-}
 
 const BASE = '/rest/com/vmware/cis/tagging';
 // Per-id GETs in parallel, but few at a time: vCenter's vAPI endpoint is slower than vpxd.
@@ -26,7 +8,7 @@ const GET_CONCURRENCY = 4;
 // Bounds one list-attached-objects-on-tags request body on vCenters with thousands of tags.
 const ATTACH_CHUNK = 500;
 
-/** The vSphere Automation tagging service (/rest/com/vmware/cis/tagging), as the tag collector reads it. */
+/** The vSphere Automation tagging service (/rest/com/vmware/cis/tagging), as the tag source reads it. */
 export class TaggingApi {
   constructor(private readonly session: RestSession) {}
 

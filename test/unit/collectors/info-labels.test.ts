@@ -4,6 +4,7 @@ import type { CollectContext } from '../../../src/collectors/collector.js';
 import { promotedValues } from '../../../src/collectors/info-labels.js';
 import { infoLabelProblems, promotedLabelNames, sanitizeLabelPart } from '../../../src/model/info-labels.js';
 import { createTagCollector } from '../../../src/collectors/tag.js';
+import { TagSource } from '../../../src/vsphere/tag-source.js';
 import { createHostCollector } from '../../../src/collectors/host.js';
 import { createVmCollector } from '../../../src/collectors/vm.js';
 import type { MetricFamily } from '../../../src/exposition/index.js';
@@ -150,12 +151,14 @@ function fakeCtx(): CollectContext {
 
 test('tag collector: collect() and infoLabels() of one collection share ONE tagging read; a new one reads again', async () => {
   const calls: string[] = [];
-  const tag = createTagCollector({
-    tagging: fakeTagging(calls),
-    close: () => Promise.resolve(),
-    infoLabels: { tagCategories: ['env'], customAttributes: ['owner'] },
-  });
-  const ctx = contextOf(modelInventory());
+  const source = new TagSource(() => ({ tagging: fakeTagging(calls), close: () => Promise.resolve() }));
+  const tag = createTagCollector({ infoLabels: { tagCategories: ['env'], customAttributes: ['owner'] } });
+  // What the scraper does for each collection: the source's read of that collection as ctx.tags.
+  const collection = (): CollectContext => {
+    const ctx = contextOf(modelInventory());
+    return { ...ctx, tags: source.collection(ctx.signal) };
+  };
+  const ctx = collection();
   const [labels] = await Promise.all([tag.infoLabels!(ctx), tag.collect(ctx, () => undefined)]);
   assert.deepEqual(labels('vm-1'), ['blue,prod', 'alice']);
   assert.deepEqual(labels('host-1'), ['', '']);
@@ -163,7 +166,7 @@ test('tag collector: collect() and infoLabels() of one collection share ONE tagg
   // Custom attributes come from the model: the only calls are the tagging API's.
   assert.deepEqual(calls, ['categories', 'tags', 'attachments']);
   calls.length = 0;
-  await tag.collect(contextOf(modelInventory()), () => undefined);
+  await tag.collect(collection(), () => undefined);
   // Tag names are cached across collections; attachments are read again.
   assert.deepEqual(calls, ['attachments']);
 });

@@ -17,13 +17,9 @@ import type { FiltersSpec } from '../../../src/model/filters.js';
 import { datastoreCollector } from '../../../src/collectors/datastore.js';
 import { MANAGED_ENTITY_TYPES } from '../../../src/collectors/entity-types.js';
 import { kindOfType } from '../../../src/collectors/object-kind.js';
-import {
-  createTagCollector,
-  joinTagNames,
-  TagNameCache,
-  tagInfoFamily,
-} from '../../../src/collectors/tag.js';
-import type { Tag } from '../../../src/vsphere/rest/tagging.js';
+import { createTagCollector, tagInfoFamily } from '../../../src/collectors/tag.js';
+import type { MetricFamily } from '../../../src/exposition/index.js';
+import type { AttachedObject } from '../../../src/vsphere/tag-data.js';
 import type { Inventory } from '../../../src/vsphere/inventory.js';
 import { parseXml } from '../../../src/vsphere/soap/xml.js';
 import {
@@ -36,12 +32,6 @@ import {
   val,
 } from '../../harness/model-fixture.js';
 import { find } from '../../harness/prom-text.js';
-
-const fakeTagging = () => ({
-  categories: () => Promise.resolve(new Map<string, string>()),
-  tags: () => Promise.resolve([]),
-  attachments: () => Promise.resolve([]),
-});
 
 /** A context whose filter rejects the names in `deny` and records what it was asked. */
 function fakeCtx(deny: string[] = []): { ctx: CollectContext; asked: [CollectorName, string][] } {
@@ -74,17 +64,6 @@ test('kindOfType maps the filterable vim25 types and nothing else', () => {
   assert.equal(kindOfType('Folder'), undefined);
   for (const t of ['toString', 'constructor', '__proto__', 'hasOwnProperty'])
     assert.equal(kindOfType(t), undefined, t);
-});
-
-test('joinTagNames drops tags whose category is unknown', () => {
-  const tags: Tag[] = [
-    { id: 't1', name: 'prod', categoryId: 'c1' },
-    { id: 't2', name: 'orphan', categoryId: 'c-gone' },
-  ];
-  assert.deepEqual(
-    [...joinTagNames(new Map([['c1', 'env']]), tags)],
-    [['t1', { tag: 'prod', category: 'env' }]],
-  );
 });
 
 test('tagInfoFamily: one series per attachment, deduplicated, filtered by name, unknown tags skipped', () => {
@@ -129,30 +108,6 @@ test('tagInfoFamily: one series per attachment, deduplicated, filtered by name, 
     ['cluster', 'prod-cluster'],
     ['resource_pool', 'resgroup-5'],
   ]);
-});
-
-test('TagNameCache reads the API once per TTL, again when forced', async () => {
-  let now = 0;
-  let reads = 0;
-  const tagging = {
-    categories: () => {
-      reads++;
-      return Promise.resolve(new Map([['c1', `env${reads}`]]));
-    },
-    tags: () => Promise.resolve([{ id: 't1', name: 'prod', categoryId: 'c1' }]),
-    attachments: () => Promise.resolve([]),
-  };
-  const cache = new TagNameCache(tagging, 1000, () => now);
-  const signal = new AbortController().signal;
-  assert.equal(cache.stale, true);
-  assert.equal((await cache.get(signal)).get('t1')?.category, 'env1');
-  now = 999;
-  assert.equal(cache.stale, false);
-  assert.equal((await cache.get(signal)).get('t1')?.category, 'env1');
-  assert.equal((await cache.get(signal, true)).get('t1')?.category, 'env2');
-  now = 999 + 1000;
-  assert.equal((await cache.get(signal)).get('t1')?.category, 'env3');
-  assert.equal(reads, 3);
 });
 
 test('decodeFieldDefs and decodeCustomValues read vim25 arrays; later values win, junk is skipped', () => {
@@ -303,16 +258,9 @@ test('custom attributes follow paths filters too', () => {
   ]);
 });
 
-/** A tag collector over a fake tagging API attaching tag t1 (env/prod) to `objects`. */
-function modelTagCollector(objects: { type: string; moid: string }[]) {
-  return createTagCollector({
-    tagging: {
-      categories: () => Promise.resolve(new Map([['c1', 'env']])),
-      tags: () => Promise.resolve([{ id: 't1', name: 'prod', categoryId: 'c1' }]),
-      attachments: () => Promise.resolve([{ tagId: 't1', objects }]),
-    },
-    close: () => Promise.resolve(),
-  });
+/** `ctx` with this collection's tags: tag t1 (env/prod) attached to `objects`. */
+function tagged(ctx: CollectContext, objects: AttachedObject[]): CollectContext {
+  return { ...ctx, tags: () => Promise.resolve({ tags: TAG, attachments: [{ tagId: 't1', objects }] }) };
 }
 
 const customValues = (...kv: [string, string][]): string =>
@@ -369,7 +317,7 @@ const FIELDS = fieldDefs(['__proto__', 'owner'], ['constructor', 'rack'], ['toSt
 
 test('custom attributes come from the model: customValue of every entity type named by CustomFieldsManager.field', async () => {
   const inv = inventoryOf(MODEL, { singletons: new Map([['CustomFieldsManager', FIELDS]]) });
-  const samples = await collectSamples(modelTagCollector([]), contextOf(inv));
+  const samples = await collectSamples(createTagCollector(), tagged(contextOf(inv), []));
   assert.deepEqual(
     find(samples, 'vsphere_custom_attribute_info')
       .map((s) => `${s.labels.object_type} ${s.labels.object_moid} ${s.labels.attribute}=${s.labels.value}`)
@@ -397,8 +345,8 @@ test('custom attributes come from the model: customValue of every entity type na
 
 test('without a CustomFieldsManager in the model no attribute is exported; tags still are', async () => {
   const samples = await collectSamples(
-    modelTagCollector([{ type: 'VirtualMachine', moid: 'vm-1' }]),
-    contextOf(inventoryOf(MODEL)),
+    createTagCollector(),
+    tagged(contextOf(inventoryOf(MODEL)), [{ type: 'VirtualMachine', moid: 'vm-1' }]),
   );
   assert.deepEqual(find(samples, 'vsphere_custom_attribute_info'), []);
   assert.deepEqual(
@@ -413,10 +361,13 @@ test('tags and attributes are filtered by the names and paths the model knows', 
     datastore: { exclude: { paths: ['/DC0/datastore/san1'] } },
     host: { exclude: { names: ['esx09'] } },
   });
-  const tagged = ['datastore-1', 'datastore-2', 'host-9', 'vm-1', 'group-v3'];
+  const moids = ['datastore-1', 'datastore-2', 'host-9', 'vm-1', 'group-v3'];
   const samples = await collectSamples(
-    modelTagCollector(tagged.map((moid) => ({ type: inv.tree.get(moid)!.type, moid }))),
-    contextOf(inv, filter),
+    createTagCollector(),
+    tagged(
+      contextOf(inv, filter),
+      moids.map((moid) => ({ type: inv.tree.get(moid)!.type, moid })),
+    ),
   );
   assert.deepEqual(
     find(samples, 'vsphere_tag_info')
@@ -433,8 +384,7 @@ test('tags and attributes are filtered by the names and paths the model knows', 
 });
 
 test('custom attributes are asked of the model only by the collector that exports them', () => {
-  const specs =
-    createTagCollector({ tagging: fakeTagging(), close: () => Promise.resolve() }).properties ?? [];
+  const specs = createTagCollector().properties ?? [];
   assert.deepEqual(COLLECTORS.find((c) => c.name === 'tag')?.properties, specs);
   const byType = new Map(specs.map((s) => [s.type, s.pathSet]));
   for (const type of MANAGED_ENTITY_TYPES) assert.ok(byType.get(type)?.includes('customValue'), type);
@@ -444,4 +394,36 @@ test('custom attributes are asked of the model only by the collector that export
       assert.notEqual(s.type, 'CustomFieldsManager');
       assert.ok(!s.pathSet.includes('customValue'), `${other.name} ${s.type}`);
     }
+});
+
+test('a failed tag read fails the tag family only: custom attributes are emitted, the error is the read one', async () => {
+  const inv = inventoryOf(MODEL, { singletons: new Map([['CustomFieldsManager', FIELDS]]) });
+  const refused = new Error('vCenter rejected the REST login');
+  let reads = 0;
+  const ctx: CollectContext = {
+    ...contextOf(inv),
+    tags: () => (reads++, Promise.reject(refused)),
+  };
+  const tag = createTagCollector({ infoLabels: { tagCategories: ['env'], customAttributes: [] } });
+  const fams: MetricFamily[] = [];
+  await assert.rejects(
+    tag.collect(ctx, (f) => fams.push(f)),
+    (e) => e === refused,
+  );
+  assert.deepEqual(
+    fams.map((f) => [f.name, f.labelBlocks.length]),
+    [['vsphere_custom_attribute_info', 4]],
+  );
+  await assert.rejects(tag.infoLabels!(ctx), (e) => e === refused);
+  assert.equal(reads, 2, 'the collector asks ctx.tags each time: sharing one read is up to the source');
+  // Without a tag source (the target gives one whenever this collector runs) the same holds.
+  const none: MetricFamily[] = [];
+  await assert.rejects(
+    tag.collect(contextOf(inv), (f) => none.push(f)),
+    /no tag source/,
+  );
+  assert.deepEqual(
+    none.map((f) => f.name),
+    ['vsphere_custom_attribute_info'],
+  );
 });

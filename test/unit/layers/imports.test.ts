@@ -113,6 +113,15 @@ void describe('import rules of src/', () => {
       .filter((i) => talksToVcenter(i, false));
     assert.deepEqual(found, [], `collectors/ → vCenter client imports:\n${show(found)}`);
   });
+
+  void it('collectors/ import nothing under vsphere/rest/ or vsphere/soap/, not even a type', () => {
+    // Their data shapes live beside the sources (answer-data, tag-data); an error class or an API
+    // type from the wire layer would tie a pure collector to how vCenter is asked.
+    const found = sourceFiles('collectors')
+      .flatMap(importsOf)
+      .filter((i) => under(i, 'vsphere/rest') || under(i, 'vsphere/soap'));
+    assert.deepEqual(found, [], `collectors/ → wire-layer imports:\n${show(found)}`);
+  });
 });
 
 /**
