@@ -40,6 +40,8 @@ export class SharedCollection<T> {
   /** Set once a scrape left at its deadline: the collection now runs to its own end for the next one. */
   private runningOn = false;
   private readonly runOnAt: number;
+  /** Seconds from the start to runOnAt, as configured: recomputing it from the two clock readings can round below. */
+  private readonly runOnSeconds: number;
   private done = false;
 
   /**
@@ -58,6 +60,7 @@ export class SharedCollection<T> {
     private readonly runOn?: RunOn,
   ) {
     const runOnSeconds = runOn ? Math.min(runOn.seconds, capSeconds) : 0;
+    this.runOnSeconds = runOnSeconds;
     this.runOnAt = runOn ? this.startedAt + runOnSeconds * 1000 : 0;
     if (runOn) this.timer = setTimeout(() => this.expire(), runOnSeconds * 1000);
     // Every collector's in-flight requests listen on this one signal (8 collectors × perf
@@ -191,7 +194,7 @@ export class SharedCollection<T> {
 
   private expire(): void {
     if (this.runOn && this.runOnAt > this.deadlineAt) {
-      const secs = (this.runOnAt - this.startedAt) / 1000;
+      const secs = this.runOnSeconds;
       const source = secs < this.runOn.seconds ? this.capSource : this.runOn.source;
       this.end(
         `collection deadline of ${secs.toFixed(1)} s reached (${source}; it ran on after its scrapes answered)`,
