@@ -13,6 +13,11 @@ export interface XmlTokenHandler {
   replaced(ref: string, element: string): void;
 }
 
+/** A name for an error message: a hostile one may be megabytes long. */
+export function shown(name: string): string {
+  return JSON.stringify(name.length > 64 ? `${name.slice(0, 64)}…` : name);
+}
+
 /**
  * Start and end tags: names (ASCII fast path, XML 1.0 name characters past it), attributes
  * (quoted, unique, counted as they are read, values normalised) and element nesting.
@@ -186,7 +191,7 @@ export abstract class XmlTags extends M.XmlMarkup {
     const count = this.count;
     if (count >= this.maxAttributes) this.fail(`an element with more than ${this.maxAttributes} attributes`);
     const names = this.names;
-    for (let k = 0; k < count; k++) if (names[k] === name) this.fail(`duplicate attribute: ${name}`);
+    for (let k = 0; k < count; k++) if (names[k] === name) this.fail(`duplicate attribute: ${shown(name)}`);
     names[count] = name;
     this.values[count] = '';
     this.count = count + 1;
@@ -211,7 +216,7 @@ export abstract class XmlTags extends M.XmlMarkup {
     this.state = M.S_TEXT;
     const depth = this.depth;
     if (depth === 0) this.fail('unexpected end tag');
-    if (!matched && this.name !== this.tags[depth - 1]) this.fail(`unmatched end tag: ${this.name}`);
+    if (!matched && this.name !== this.tags[depth - 1]) this.fail(`unmatched end tag: ${shown(this.name)}`);
     this.depth = depth - 1;
     if (depth === 1) this.rootClosed = true;
     this.position = this.base + i;

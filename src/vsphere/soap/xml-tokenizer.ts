@@ -1,7 +1,7 @@
 import { TEXT_STOP, isSpace } from './xml-chars.js';
 import * as M from './xml-markup.js';
 import { ReferenceReader } from './xml-references.js';
-import { XmlTags } from './xml-tags.js';
+import { shown, XmlTags } from './xml-tags.js';
 
 export type { XmlTokenHandler } from './xml-tags.js';
 export { XmlSyntaxError } from './xml-markup.js';
@@ -115,7 +115,7 @@ export class XmlTokenizer extends XmlTags {
     this.ended = true;
     if (this.carry !== '') this.write('');
     if (this.state !== M.S_TEXT) this.fail('unexpected end of document');
-    if (this.depth > 0) this.fail(`unclosed tag: ${this.tags[this.depth - 1]}`);
+    if (this.depth > 0) this.fail(`unclosed tag: ${shown(this.tags[this.depth - 1]!)}`);
     if (!this.sawRoot) this.fail('document must contain a root element');
   }
 

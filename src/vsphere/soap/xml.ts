@@ -2,6 +2,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { VsphereError } from './errors.js';
 import { NameInterner } from './name-interner.js';
 import { XmlSyntaxError, XmlTokenizer, type XmlTokenHandler } from './xml-tokenizer.js';
+import { shown } from './xml-tags.js';
 import { localPart, NamespaceScopes, XSI } from './xml-namespaces.js';
 import { DEFAULT_XML_LIMITS, type XmlLimits } from './xml-limits.js';
 import type { XmlNode } from '../answer-data.js';
@@ -249,7 +250,7 @@ export class SoapXmlParser implements XmlTokenHandler {
   /** The namespace URI bound to `prefix` here; an unbound prefix makes the document invalid. */
   private resolve(prefix: string, qname: string): string | undefined {
     const uri = this.namespaces.resolve(prefix);
-    if (uri === undefined) this.fail(`unbound namespace prefix: ${JSON.stringify(qname)}`);
+    if (uri === undefined) this.fail(`unbound namespace prefix: ${shown(qname)}`);
     return uri;
   }
 

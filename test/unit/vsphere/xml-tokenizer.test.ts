@@ -99,6 +99,15 @@ describe('XML tokenizer: well-formedness', () => {
       assert.throws(() => parseXml(doc), bad, JSON.stringify(doc));
   });
 
+  test('an error names a hostile name by its first characters only', () => {
+    const long = 'n'.repeat(1_000_000);
+    for (const doc of [`<r></${long}>`, `<r ${long}="1" ${long}="2"/>`, `<r><${long}>`, `<p:${long}/>`])
+      assert.throws(
+        () => parseXml(doc),
+        (e: unknown) => bad(e) && (e as Error).message.length < 200,
+      );
+  });
+
   test('attribute values: entities expanded, white space normalised, > and ]]> allowed', () => {
     assert.deepEqual(parseXml(`<r a="&lt;&gt;&quot;&apos;&#x20;]]>\t." b='"'/>`).attrs, {
       a: `<>"' ]]> .`,
