@@ -1,9 +1,8 @@
 import { StringDecoder } from 'node:string_decoder';
-import { SaxesParser } from 'saxes';
 import { VsphereError } from './errors.js';
 import { NameInterner } from './name-interner.js';
-import { boundAttributes, lenientCharRefs, type CharRefReplacements } from './sax-hooks.js';
-import { fastAttributeValues, fastNames } from './sax-shortcuts.js';
+import { XmlSyntaxError, XmlTokenizer, type XmlTokenHandler } from './xml-tokenizer.js';
+import { shown } from './xml-tags.js';
 import { localPart, NamespaceScopes, XSI } from './xml-namespaces.js';
 import { DEFAULT_XML_LIMITS, type XmlLimits } from './xml-limits.js';
 import type { XmlNode } from '../answer-data.js';
@@ -16,26 +15,27 @@ const NO_ATTRS: Record<string, string> = Object.freeze({});
 const NO_CHILDREN: XmlNode[] = Object.freeze([]) as unknown as XmlNode[];
 // Stands on the stack for each element a reader is told about: no node is built for it.
 const READ: XmlNode = Object.freeze({ name: '', attrs: NO_ATTRS, children: NO_CHILDREN, text: '' });
+// Character references replaced by U+FFFD that the log names (the count covers all of them).
+const MAX_REPORTED_REFS = 5;
 
 /** Character references to characters XML 1.0 forbids, read as U+FFFD (see SoapXmlParser). */
-export type { CharRefReplacements } from './sax-hooks.js';
+export interface CharRefReplacements {
+  count: number;
+  /** The first few references as sent (e.g. `&#x1b;`) and the element they were in. */
+  refs: { ref: string; element: string }[];
+}
 
 /**
  * Streaming, strict SOAP response parser: fed chunks as they arrive, it builds a small tree
  * of the Envelope and rejects DOCTYPEs (entity expansion), unbalanced or ill-formed XML, and
  * answers past the element, attribute and depth bounds of XmlLimits.
  */
-export class SoapXmlParser {
-  // Namespaces are resolved by NamespaceScopes, not by saxes' xmlns mode (its CPU cost).
-  private readonly sax = new SaxesParser<{ xmlns: false; position: false }>({
-    xmlns: false,
-    position: false,
-  });
+export class SoapXmlParser implements XmlTokenHandler {
+  private readonly tokens: XmlTokenizer;
   // StringDecoder, not TextDecoder: the same text (U+FFFD for each maximal invalid subpart) at a
   // fraction of the CPU (TextDecoder's streaming mode cost ~6 % of a scrape). A leading byte order
-  // mark, which TextDecoder drops, is dropped in text().
+  // mark, which TextDecoder drops, is dropped by the tokenizer.
   private readonly decoder = new StringDecoder('utf8');
-  private started = false;
   private readonly stack: XmlNode[] = [];
   private readonly namespaces = new NamespaceScopes();
   private root: XmlNode | undefined;
@@ -46,7 +46,6 @@ export class SoapXmlParser {
   private held = 0;
   /** `elements` when the element that will be handed over next was opened. */
   private streamedFrom = 0;
-  private attributes = 0;
   /** Characters written; of them, those of elements handed over (no longer held). */
   private chars = 0;
   private streamedChars = 0;
@@ -54,9 +53,6 @@ export class SoapXmlParser {
   private mark = 0;
   private openedAt = 0;
   private readonly maxElements: number;
-  /** Attribute names of the tag being read, in order, when boundAttributes counts them (`counted`). */
-  private keys: string[] = [];
-  private counted = false;
   /** Depth of the streamed element being told to `stream.reader`, -1 when none is. */
   private reading = -1;
   /** What the parser read as U+FFFD instead of rejecting the answer. */
@@ -68,158 +64,14 @@ export class SoapXmlParser {
   ) {
     // A streamed answer is held one element at a time: its total is bounded apart from what is held.
     this.maxElements = stream ? limits.maxStreamedElements : limits.maxElements;
-    this.sax.on('doctype', () => {
-      this.fail('a DOCTYPE is not allowed in a SOAP response');
-    });
-    this.counted = boundAttributes(this.sax, (name) => this.countAttribute(name));
-    lenientCharRefs(this.sax, this.replacements, () => this.stack[this.stack.length - 1]?.name ?? '');
-    fastNames(this.sax);
-    fastAttributeValues(this.sax);
-    this.sax.on('opentag', (tag) => {
-      this.attributes = 0;
-      const depth = this.stack.length;
-      if (depth >= this.limits.maxDepth) {
-        this.fail(`XML nested deeper than ${this.limits.maxDepth} levels`);
-        return;
-      }
-      if (++this.elements > this.maxElements) {
-        this.tooLarge(`more than ${this.maxElements} elements`);
-        return;
-      }
-      if (++this.held > this.limits.maxHeldElements) {
-        this.tooLarge(`more than ${this.limits.maxHeldElements} elements held at once`);
-        return;
-      }
-      const raw = tag.attributes;
-      // Names as boundAttributes saw them: no for-in over saxes's dictionary object, and none at
-      // all for the ~4 in 5 elements of an answer that have no attributes.
-      const keys = this.counted ? this.keys : Object.keys(raw);
-      if (this.keys.length > 0) this.keys = [];
-      // Declarations first: prefixes used on this element may be bound by it. Most elements have
-      // no attributes and no children: they share one frozen empty object and array instead of
-      // allocating their own (~1.2 million nodes per 10,000-VM scrape).
-      let out = NO_ATTRS;
-      for (const key of keys) {
-        if (key === 'xmlns' || key.startsWith('xmlns:')) this.declare(depth, key, raw[key]!);
-        else if (out === NO_ATTRS) out = {};
-      }
-      if (out !== NO_ATTRS) {
-        for (const key of keys) {
-          if (key === 'xmlns' || key.startsWith('xmlns:')) continue;
-          const colon = key.indexOf(':');
-          if (colon < 0) {
-            out[key] = raw[key]!;
-            continue;
-          }
-          const uri = this.resolve(key.slice(0, colon), key);
-          const local = key.slice(colon + 1);
-          // xsi:type values carry a prefix ("xsd:int", "vim25:HostSystem"): keep the local part.
-          // A MoRef value carries both (type="Folder" xsi:type="ManagedObjectReference"): its own
-          // type is what names the object, whichever comes first (vcsim 8 writes xsi:type last).
-          if (uri === XSI && local === 'type') {
-            if (!('type' in raw)) out.type = localPart(raw[key]!);
-          } else out[local] = raw[key]!;
-        }
-      }
-      const name = tag.name;
-      const colon = name.indexOf(':');
-      if (colon >= 0) this.resolve(name.slice(0, colon), name);
-      const bare = colon < 0 ? name : name.slice(colon + 1);
-      const local = this.names.internAt(depth, bare);
-      const s = this.stream;
-      if (s) {
-        if (depth === s.depth && local === s.name) {
-          this.streamedFrom = this.elements - 1;
-          this.openedAt = this.mark;
-          if (s.reader) this.reading = depth;
-        }
-        this.mark = this.position();
-        if (this.reading >= 0) {
-          this.stack.push(READ);
-          if (this.error) return;
-          try {
-            s.reader!.open(local, out, depth - this.reading);
-          } catch (e) {
-            this.readerFailed(s, e);
-          }
-          return;
-        }
-      }
-      const node: XmlNode = {
-        name: local,
-        attrs: out,
-        children: NO_CHILDREN,
-        text: '',
-      };
-      const parent = this.stack[depth - 1];
-      if (parent) {
-        if (parent.children === NO_CHILDREN) parent.children = [node];
-        else parent.children.push(node);
-      } else if (this.root) this.fail('more than one root element');
-      else this.root = node;
-      this.stack.push(node);
-    });
-    this.sax.on('text', (t) => {
-      const s = this.stream;
-      if (s) {
-        this.mark = this.position();
-        if (this.reading >= 0) {
-          if (this.error) return;
-          try {
-            s.reader!.text(t);
-          } catch (e) {
-            this.readerFailed(s, e);
-          }
-          return;
-        }
-      }
-      const top = this.stack[this.stack.length - 1];
-      if (top) top.text += t;
-    });
-    this.sax.on('closetag', () => {
-      const node = this.stack.pop();
-      this.namespaces.close(this.stack.length);
-      const s = this.stream;
-      if (!s) return;
-      const at = this.position();
-      this.mark = at;
-      const depth = this.stack.length;
-      const read = this.reading >= 0;
-      if (read) {
-        const inner = depth - this.reading;
-        if (inner <= 0) this.reading = -1;
-        if (inner < 0 || this.error) return;
-        try {
-          if (inner > 0) return s.reader!.close(inner);
-        } catch (e) {
-          return this.readerFailed(s, e);
-        }
-      }
-      if (node && depth === s.depth && (read || node.name === s.name) && !this.error) {
-        // Detach: it is the parent's last child, just closed.
-        if (!read) this.stack[this.stack.length - 1]?.children.pop();
-        this.held -= this.elements - this.streamedFrom;
-        this.streamedChars += at - this.openedAt;
-        // Held whole while it was read, even when it arrived within one chunk.
-        if (at - this.openedAt > this.limits.maxHeldChars) return this.tooLarge(this.heldMessage());
-        try {
-          if (read) s.reader!.close(0);
-          else s.onElement?.(node);
-        } catch (e) {
-          this.readerFailed(s, e);
-        }
-      }
-    });
-    this.sax.on('error', (e) => {
-      this.fail(e.message);
-    });
+    this.tokens = new XmlTokenizer(this, limits.maxAttributes);
   }
 
   /** Feeds one chunk of the response body. Throws on malformed input. */
   write(chunk: Uint8Array | string): void {
     this.check();
-    const s = typeof chunk === 'string' ? chunk : this.text(this.decoder.write(chunk));
-    this.sax.write(s);
+    const s = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
+    this.tokenize(s, false);
     this.chars += s.length;
     // Checked per chunk: one streamed element, or what is not streamed, over the cap is refused
     // within the chunk that crosses it (the whole answer is bounded by the transport).
@@ -228,50 +80,166 @@ export class SoapXmlParser {
     this.check();
   }
 
-  /** What a stream's reader (or onElement) threw: a bad answer, not a broken connection. */
-  private readerFailed(s: StreamSpec, e: unknown): void {
-    this.error ??= readerError(s.name, e);
-  }
-
-  private heldMessage(): string {
-    return `more than ${this.limits.maxHeldChars} characters held at once (one ${this.stream?.name} element and the rest of the answer)`;
-  }
-
-  /** Characters of the answer read so far (saxes' own count is right only inside its events). */
-  private position(): number {
-    return (this.sax as unknown as { position: number }).position;
-  }
-
   /** Ends the document and returns its root element (the Envelope). */
   close(): XmlNode {
     this.check();
-    const rest = this.text(this.decoder.end());
-    if (rest) this.sax.write(rest);
-    this.sax.close();
+    this.tokenize(this.decoder.end(), true);
     this.check();
     if (!this.root) throw new VsphereError('VSPHERE_BAD_RESPONSE', 'empty XML document');
     return this.root;
   }
 
-  /** Decoded text, the document's leading byte order mark removed. */
-  private text(s: string): string {
-    if (this.started || s === '') return s;
-    this.started = true;
-    return s.charCodeAt(0) === 0xfeff ? s.slice(1) : s;
+  private tokenize(s: string, end: boolean): void {
+    try {
+      if (s !== '') this.tokens.write(s);
+      if (end) this.tokens.end();
+    } catch (e) {
+      // Handlers stop the tokenizer by throwing the error they recorded.
+      if (e instanceof XmlSyntaxError) this.error ??= badXml(e.message);
+      else if (e !== this.error) throw e;
+    }
   }
 
-  /**
-   * Counts an attribute as saxes reads it, before it assembles the whole tag (boundAttributes);
-   * false drops it. The count restarts at each tag's end.
-   */
-  private countAttribute(name: string): boolean {
-    const max = this.limits.maxAttributes;
-    if (++this.attributes <= max) {
-      this.keys.push(name);
-      return true;
+  /** A start tag (XmlTokenHandler): a node in the tree, or an open event for the stream's reader. */
+  openTag(name: string, count: number, keys: readonly string[], values: readonly string[]): void {
+    const depth = this.stack.length;
+    if (depth >= this.limits.maxDepth) this.fail(`XML nested deeper than ${this.limits.maxDepth} levels`);
+    if (++this.elements > this.maxElements) this.tooLarge(`more than ${this.maxElements} elements`);
+    if (++this.held > this.limits.maxHeldElements)
+      this.tooLarge(`more than ${this.limits.maxHeldElements} elements held at once`);
+    // Most elements have no attributes and no children: they share one frozen empty object and
+    // array instead of allocating their own (~1.2 million nodes per 10,000-VM scrape).
+    const out = count === 0 ? NO_ATTRS : this.attributes(depth, count, keys, values);
+    const colon = name.indexOf(':');
+    if (colon >= 0) this.resolve(name.slice(0, colon), name);
+    const local = this.names.internAt(depth, colon < 0 ? name : name.slice(colon + 1));
+    const s = this.stream;
+    if (s) {
+      if (depth === s.depth && local === s.name) {
+        this.streamedFrom = this.elements - 1;
+        this.openedAt = this.mark;
+        if (s.reader) this.reading = depth;
+      }
+      this.mark = this.tokens.position;
+      if (this.reading >= 0) {
+        this.stack.push(READ);
+        try {
+          s.reader!.open(local, out, depth - this.reading);
+        } catch (e) {
+          this.readerFailed(s, e);
+        }
+        return;
+      }
     }
-    if (this.attributes === max + 1) this.fail(`an element with more than ${max} attributes`);
-    return false;
+    const node: XmlNode = { name: local, attrs: out, children: NO_CHILDREN, text: '' };
+    const parent = this.stack[depth - 1];
+    if (parent) {
+      if (parent.children === NO_CHILDREN) parent.children = [node];
+      else parent.children.push(node);
+    } else this.root = node;
+    this.stack.push(node);
+  }
+
+  /** An element's attributes by local name; namespace declarations first (they bind prefixes used on the element). */
+  private attributes(depth: number, count: number, keys: readonly string[], values: readonly string[]) {
+    let out = NO_ATTRS;
+    let typed = false;
+    for (let k = 0; k < count; k++) {
+      const key = keys[k]!;
+      if (key === 'xmlns' || key.startsWith('xmlns:')) this.declare(depth, key, values[k]!);
+      else {
+        if (out === NO_ATTRS) out = {};
+        if (key === 'type') typed = true;
+      }
+    }
+    if (out === NO_ATTRS) return out;
+    for (let k = 0; k < count; k++) {
+      const key = keys[k]!;
+      if (key === 'xmlns' || key.startsWith('xmlns:')) continue;
+      const colon = key.indexOf(':');
+      if (colon < 0) {
+        out[key] = values[k]!;
+        continue;
+      }
+      const uri = this.resolve(key.slice(0, colon), key);
+      const local = key.slice(colon + 1);
+      // xsi:type values carry a prefix ("xsd:int", "vim25:HostSystem"): keep the local part.
+      // A MoRef value carries both (type="Folder" xsi:type="ManagedObjectReference"): its own
+      // type is what names the object, whichever comes first (vcsim 8 writes xsi:type last).
+      if (uri === XSI && local === 'type') {
+        if (!typed) out.type = localPart(values[k]!);
+      } else out[local] = values[k]!;
+    }
+    return out;
+  }
+
+  /** Character data (XmlTokenHandler): appended to the open element's text, or told to the reader. */
+  text(t: string): void {
+    const s = this.stream;
+    if (s) {
+      this.mark = this.tokens.position;
+      if (this.reading >= 0) {
+        try {
+          s.reader!.text(t);
+        } catch (e) {
+          this.readerFailed(s, e);
+        }
+        return;
+      }
+    }
+    const top = this.stack[this.stack.length - 1];
+    if (top) top.text += t;
+  }
+
+  /** An end tag (XmlTokenHandler): a streamed element that closes is handed over. */
+  closeTag(): void {
+    const node = this.stack.pop();
+    this.namespaces.close(this.stack.length);
+    const s = this.stream;
+    if (!s) return;
+    const at = this.tokens.position;
+    this.mark = at;
+    const depth = this.stack.length;
+    const read = this.reading >= 0;
+    if (read) {
+      const inner = depth - this.reading;
+      if (inner <= 0) this.reading = -1;
+      if (inner < 0) return;
+      try {
+        if (inner > 0) return s.reader!.close(inner);
+      } catch (e) {
+        return this.readerFailed(s, e);
+      }
+    }
+    if (node && depth === s.depth && (read || node.name === s.name)) {
+      // Detach: it is the parent's last child, just closed.
+      if (!read) this.stack[this.stack.length - 1]?.children.pop();
+      this.held -= this.elements - this.streamedFrom;
+      this.streamedChars += at - this.openedAt;
+      // Held whole while it was read, even when it arrived within one chunk.
+      if (at - this.openedAt > this.limits.maxHeldChars) this.tooLarge(this.heldMessage());
+      try {
+        if (read) s.reader!.close(0);
+        else s.onElement?.(node);
+      } catch (e) {
+        this.readerFailed(s, e);
+      }
+    }
+  }
+
+  /** A character reference to a forbidden character, read as U+FFFD (XmlTokenHandler). */
+  replaced(ref: string, element: string): void {
+    if (++this.replacements.count <= MAX_REPORTED_REFS) this.replacements.refs.push({ ref, element });
+  }
+
+  /** What a stream's reader (or onElement) threw: a bad answer, not a broken connection. */
+  private readerFailed(s: StreamSpec, e: unknown): never {
+    this.error ??= readerError(s.name, e);
+    throw this.error;
+  }
+
+  private heldMessage(): string {
+    return `more than ${this.limits.maxHeldChars} characters held at once (one ${this.stream?.name} element and the rest of the answer)`;
   }
 
   private declare(depth: number, key: string, uri: string): void {
@@ -282,7 +250,7 @@ export class SoapXmlParser {
   /** The namespace URI bound to `prefix` here; an unbound prefix makes the document invalid. */
   private resolve(prefix: string, qname: string): string | undefined {
     const uri = this.namespaces.resolve(prefix);
-    if (uri === undefined) this.fail(`unbound namespace prefix: ${JSON.stringify(qname)}`);
+    if (uri === undefined) this.fail(`unbound namespace prefix: ${shown(qname)}`);
     return uri;
   }
 
@@ -290,14 +258,21 @@ export class SoapXmlParser {
     if (this.error) throw this.error;
   }
 
-  private tooLarge(message: string): void {
+  /** Records the answer as too large and stops the tokenizer. */
+  private tooLarge(message: string): never {
     this.error ??= new VsphereError('VSPHERE_RESPONSE_TOO_LARGE', `SOAP response with ${message}`);
+    throw this.error;
   }
 
-  private fail(message: string): void {
-    // saxes keeps going after an error event; remember the first one and stop building.
-    this.error ??= new VsphereError('VSPHERE_BAD_RESPONSE', `invalid XML in SOAP response: ${message}`);
+  /** Records the answer as invalid XML and stops the tokenizer. */
+  private fail(message: string): never {
+    this.error ??= badXml(message);
+    throw this.error;
   }
+}
+
+function badXml(message: string): VsphereError {
+  return new VsphereError('VSPHERE_BAD_RESPONSE', `invalid XML in SOAP response: ${message}`);
 }
 
 /** Parses a whole XML string (tests, small bodies). */

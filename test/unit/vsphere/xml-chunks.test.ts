@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { parseXml, SoapXmlParser, type XmlNode } from '../../../src/vsphere/soap/xml.js';
 import { VsphereError } from '../../../src/vsphere/soap/errors.js';
 
-// The reader's shortcuts past saxes (ASCII names, attribute names as counted, interned names and
-// the last namespace prefix remembered, StringDecoder) must read every document as before.
+// The tokenizer's fast paths (ASCII names, end tags matched in place, attribute runs, interned names,
+// the last namespace prefix remembered, StringDecoder) must read a document the same however it is cut.
 
 function plain(n: XmlNode): unknown {
   return { name: n.name, attrs: { ...n.attrs }, text: n.text, children: n.children.map(plain) };
@@ -28,7 +28,7 @@ const DOC =
   '<q xmlns:x="urn:other" x:a="z"><id>5</id></q><id\n>6</id\t>' +
   '<w k="a &amp; b&#9;c\td\ne \'q\' é &lt;" k2=\'say "hi"\' k3=""/></r>';
 
-describe('SoapXmlParser shortcuts', () => {
+describe('SoapXmlParser fast paths and chunk boundaries', () => {
   test('a document split at every byte reads as the whole (names, attributes, CR/LF/TAB after names, BOM)', () => {
     const bytes = Buffer.from(DOC, 'utf8');
     const whole = plain(inChunks(bytes, []));
@@ -62,7 +62,7 @@ describe('SoapXmlParser shortcuts', () => {
     );
   });
 
-  test('names saxes rejects are still rejected, however the chunks fall', () => {
+  test('names XML rejects are rejected, however the chunks fall', () => {
     for (const bad of [
       '<r><a\u0001/></r>',
       '<r><1a/></r>',
