@@ -11,7 +11,7 @@ import {
 } from './perf-batches.js';
 import { child, type XmlNode } from './soap/xml.js';
 import { queryHistoricalBatch, type HistoricalWindow } from './perf-historical.js';
-import { PerfAnswerFilter, querySpec } from './perf-response.js';
+import { PerfAnswerFilter, queryPerfBody } from './perf-response.js';
 import { PerfEntityReader } from './perf-entity-reader.js';
 import { num, str } from './values.js';
 
@@ -252,7 +252,7 @@ export class PerfManager {
     const accept = filter.pass((s) => got.push(s));
     try {
       // Each entity's metrics are read as the parser reads them, no tree built, and handed over as its element closes.
-      await this.client.invoke('QueryPerf', perf, batch.map((q) => querySpec(q, csv)).join(''), signal, {
+      await this.client.invoke('QueryPerf', perf, queryPerfBody(batch, csv), signal, {
         depth: 3,
         name: 'returnval',
         reader: new PerfEntityReader(accept, (isCsv) => {

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { moRefEl } from './soap/envelope.js';
+import { escapeXml } from './soap/envelope.js';
 import { child, type XmlNode } from './soap/xml.js';
 import type { PerfQuery, PerfSample } from './perf-manager.js';
 import { epochSeconds, num, str } from './values.js';
@@ -9,17 +9,49 @@ export const REALTIME_INTERVAL = 20;
 
 /** One PerfQuerySpec: latest realtime sample of the aggregate instance (or, for `instanceCounterIds`, all instances) of each counter. */
 export function querySpec(q: PerfQuery, csv: boolean): string {
+  return queryPerfBody([q], csv);
+}
+
+/**
+ * The QueryPerf body for `batch`: one querySpec per entity. The metricId list is the same for every
+ * entity of a kind (17 counters × 10,000 VMs would be 170,000 small strings per scrape), so it is
+ * rendered once per id array and reused. The body is left a rope, not joined: the transport flattens
+ * it once with its envelope, and a joined ~330 KB body would be one more large-object allocation
+ * (fresh pages) per request.
+ */
+export function queryPerfBody(batch: readonly PerfQuery[], csv: boolean): string {
   // Element order follows the PerfQuerySpec xsd:sequence; vcsim only answers explicit metric ids.
-  return (
-    `<querySpec>${moRefEl('entity', q.entity)}<maxSample>1</maxSample>` +
-    q.counterIds
-      .map((id) => `<metricId><counterId>${id}</counterId><instance></instance></metricId>`)
-      .join('') +
-    (q.instanceCounterIds ?? [])
-      .map((id) => `<metricId><counterId>${id}</counterId><instance>*</instance></metricId>`)
-      .join('') +
-    `<intervalId>${REALTIME_INTERVAL}</intervalId>${csv ? '<format>csv</format>' : ''}</querySpec>`
-  );
+  const tail = `<intervalId>${REALTIME_INTERVAL}</intervalId>${csv ? '<format>csv</format>' : ''}</querySpec>`;
+  let body = '';
+  for (const q of batch) {
+    body +=
+      `<querySpec><entity type="${escapeXml(q.entity.type)}">${escapeXml(q.entity.value)}` +
+      '</entity><maxSample>1</maxSample>' +
+      metricIds(q.counterIds, '') +
+      (q.instanceCounterIds ? metricIds(q.instanceCounterIds, '*') : '') +
+      tail;
+  }
+  return body;
+}
+
+// Rendered metricId lists by id array (callers pass one array to all entities of a kind); an
+// array dropped by its caller drops its entry.
+const rendered = {
+  '': new WeakMap<readonly number[], string>(),
+  '*': new WeakMap<readonly number[], string>(),
+};
+
+function metricIds(ids: readonly number[], instance: '' | '*'): string {
+  const cache = rendered[instance];
+  let block = cache.get(ids);
+  if (block === undefined) {
+    const parts: string[] = [];
+    for (const id of ids)
+      parts.push(`<metricId><counterId>${id}</counterId><instance>${instance}</instance></metricId>`);
+    block = parts.join('');
+    cache.set(ids, block);
+  }
+  return block;
 }
 
 // Skipped samples named in the log per answer (the count covers all of them).
