@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { escapeXml } from './soap/envelope.js';
 import { child, type XmlNode } from './soap/xml.js';
-import type { PerfQuery, PerfSample } from './perf-manager.js';
+import type { PerfCounter, PerfQuery, PerfSample } from './perf-manager.js';
+import type { PerfEntitySamples } from './perf-entity-reader.js';
 import { epochSeconds, num, str } from './values.js';
 
 /** Realtime statistics interval of hosts and VMs, in seconds. */
@@ -63,14 +64,11 @@ const MAX_REPORTED_SKIPS = 5;
  * broken server listing an entity again (54 duplicate series seen) would put duplicate series in
  * the exposition: the first element is kept, a later one of the same entity is skipped and named
  * once in the log. Requests ask for disjoint (entity, counter) pairs, so no series can come twice
- * across answers either. One reference comparison per sample: no key is built on this path.
+ * across answers either. Checked once per element, not per sample.
  */
 export class PerfAnswerFilter {
   private readonly asked: Set<string>;
   private readonly listed = new Set<string>();
-  private current: PerfSample['entity'] | undefined;
-  private repeated = false;
-  private unasked = false;
   private count = 0;
   private readonly skipped: { entity: string; counterId: number; instance: string; why: string }[] = [];
 
@@ -78,22 +76,33 @@ export class PerfAnswerFilter {
     this.asked = new Set(chunk.map((q) => q.entity.value));
   }
 
-  /** `onSample` for the samples this answer may carry. */
-  pass(onSample: (s: PerfSample) => void): (s: PerfSample) => void {
-    return (s) => {
-      if (s.entity !== this.current) {
-        // A new entity element (readEntityMetric gives its samples one entity object): an entity
-        // not asked for, or one whose element already came, is skipped.
-        const moid = s.entity.value;
-        this.current = s.entity;
-        this.repeated = this.listed.has(moid);
-        this.unasked = !this.asked.has(moid);
-        this.listed.add(moid);
-      }
-      if (this.unasked) return this.skip(s, 'entity not asked for');
-      if (this.repeated) return this.skip(s, 'listed twice');
-      onSample(s);
+  /** `onEntity` for the entity elements this answer may carry. */
+  pass(onEntity: (e: PerfEntitySamples) => void): (e: PerfEntitySamples) => void {
+    return (e) => {
+      const moid = e.entity.value;
+      const why = this.check(moid);
+      if (why === undefined) return onEntity(e);
+      for (let i = 0; i < e.values.length; i++) this.skip(moid, e.counterIds[i]!, e.instances[i]!, why);
     };
+  }
+
+  /** `onSample` for the samples of one element at a time (all of one entity), as a tree reader gives them. */
+  passElement(onSample: (s: PerfSample) => void): (samples: readonly PerfSample[]) => void {
+    return (samples) => {
+      if (samples.length === 0) return;
+      const why = this.check(samples[0]!.entity.value);
+      for (const s of samples)
+        if (why === undefined) onSample(s);
+        else this.skip(s.entity.value, s.counterId, s.instance, why);
+    };
+  }
+
+  // Why the element of `moid` is skipped, or undefined when it is kept (and the entity now listed).
+  private check(moid: string): string | undefined {
+    if (!this.asked.has(moid)) return 'entity not asked for';
+    if (this.listed.has(moid)) return 'listed twice';
+    this.listed.add(moid);
+    return undefined;
   }
 
   /** One warning naming what was skipped, if anything was. */
@@ -105,14 +114,9 @@ export class PerfAnswerFilter {
     );
   }
 
-  private skip(s: PerfSample, why: string): void {
+  private skip(entity: string, counterId: number, instance: string, why: string): void {
     if (++this.count <= MAX_REPORTED_SKIPS)
-      this.skipped.push({
-        entity: s.entity.value.slice(0, 64),
-        counterId: s.counterId,
-        instance: s.instance.slice(0, 64),
-        why,
-      });
+      this.skipped.push({ entity: entity.slice(0, 64), counterId, instance: instance.slice(0, 64), why });
   }
 }
 
@@ -179,4 +183,22 @@ function latestCsv(series: XmlNode): number | undefined {
   const values = (child(series, 'value')?.text ?? '').split(',');
   const raw = values[values.length - 1]?.trim() ?? '';
   return raw === '' ? undefined : Number(raw);
+}
+
+/** One PerfCounterInfo of the catalogue, or undefined when it lacks a key or any part of its name. */
+export function parseCounter(info: XmlNode): PerfCounter | undefined {
+  const key = num(child(info, 'key'));
+  const group = child(info, 'groupInfo');
+  const nameInfo = child(info, 'nameInfo');
+  const unitInfo = child(info, 'unitInfo');
+  const g = str(group && child(group, 'key'));
+  const n = str(nameInfo && child(nameInfo, 'key'));
+  const rollup = str(child(info, 'rollupType'));
+  if (key === undefined || !g || !n || !rollup) return undefined;
+  return {
+    key,
+    name: `${g}.${n}.${rollup}`,
+    unit: str(unitInfo && child(unitInfo, 'key')) ?? '',
+    statsType: str(child(info, 'statsType')) ?? '',
+  };
 }
