@@ -31,6 +31,7 @@ const VOLATILE = [
   /^vsphere_soap_/,
   /^vsphere_rest_/,
   /^vsphere_exporter_config_last_reload_success_timestamp_seconds\b/,
+  /^vsphere_collection_age_seconds\b/,
   /^process_/,
   /^nodejs_/,
 ];

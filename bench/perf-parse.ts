@@ -15,7 +15,7 @@ import { encodeFamilyChunks, renderLabels } from '../src/exposition/index.js';
 import { collectPerfFamilies, type PerfTarget } from '../src/collectors/perf-families.js';
 import { VM_PERF } from '../src/collectors/perf-metrics.js';
 import type { VimClient } from '../src/vsphere/client.js';
-import { PerfManager, type PerfCounter, type PerfSample } from '../src/vsphere/perf-manager.js';
+import { PerfManager, type PerfCounter, type PerfEntitySamples } from '../src/vsphere/perf-manager.js';
 import { child, SoapXmlParser, type StreamSpec, type XmlNode } from '../src/vsphere/soap/xml.js';
 import { xmlLimits } from '../src/vsphere/soap/xml-limits.js';
 import { perfAnswer } from './perf-answers.js';
@@ -92,14 +92,14 @@ async function round(format: 'normal' | 'csv', data: ReturnType<typeof answers>)
   const signal = new AbortController().signal;
 
   const t0 = cpuMs();
-  const samples: PerfSample[] = [];
-  await perf.queryRealtime(queries, signal, (s) => samples.push(s));
+  const read: PerfEntitySamples[] = [];
+  await perf.queryRealtimeEntities(queries, signal, (e) => read.push(e));
   const t1 = cpuMs();
   // The samples just read, handed over again: family building measured apart from the parse.
   const replay = {
     counters: () => Promise.resolve(catalogue),
-    queryRealtime: (_q: unknown, _s: unknown, onSample: (s: PerfSample) => void) => {
-      for (const s of samples) onSample(s);
+    queryRealtimeEntities: (_q: unknown, _s: unknown, onEntity: (e: PerfEntitySamples) => void) => {
+      for (const e of read) onEntity(e);
       return Promise.resolve();
     },
   } as unknown as PerfManager;
@@ -112,7 +112,7 @@ async function round(format: 'normal' | 'csv', data: ReturnType<typeof answers>)
   return {
     format,
     series: data.series,
-    samples: samples.length,
+    samples: read.reduce((n, e) => n + e.values.length, 0),
     lines,
     bytes,
     decodeUsPerSeries: ((t1 - t0) * 1000) / data.series,

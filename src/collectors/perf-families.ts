@@ -1,6 +1,6 @@
 import { MetricFamily, RenderedLabels, renderLabels } from '../exposition/index.js';
 import type { MoRef } from '../vsphere/answer-data.js';
-import type { PerfManager, PerfSample } from '../vsphere/perf-manager.js';
+import type { PerfEntitySamples, PerfManager, PerfSample } from '../vsphere/perf-manager.js';
 import { perInterval, toBaseUnit } from '../vsphere/units.js';
 import { CATALOGUE_UNIT, extraCounterSuffix, type PerfMetricDef } from './perf-metrics.js';
 import type { FamilyDef } from './collector.js';
@@ -64,30 +64,48 @@ export async function collectPerfFamilies(
       { rendered: t.rendered ?? renderLabels(labelNames, t.labels), labels: t.labels },
     ]),
   );
-  await perf.queryRealtime(
+  await perf.queryRealtimeEntities(
     targets.map((t) =>
       instanceCounterIds.length
         ? { entity: t.entity, counterIds, instanceCounterIds }
         : { entity: t.entity, counterIds },
     ),
     signal,
-    (s) => {
-      if (sharedIds.has(s.counterId)) shared!.onSample(s);
-      const entry = byKey.get(s.counterId);
-      const target = byMoid.get(s.entity.value);
-      // "*" echoed back is a server that did not expand it, not an instance.
-      const slot = s.instance === '' ? entry?.aggregate : s.instance === '*' ? undefined : entry?.instance;
-      if (!slot || !target) return;
-      if (s.instance !== '' && slot.def.ownInstances && !slot.def.ownInstances.test(s.instance)) return;
-      const base = toBaseUnit(s.value, slot.def.unit);
-      // A summation sample without a usable interval cannot be turned into a rate.
-      if (base === undefined || (slot.def.perInterval && !(s.intervalSeconds > 0))) return;
-      const value = slot.def.perInterval ? perInterval(base, s.intervalSeconds) : base;
-      if (s.instance === '') slot.family.addRendered(target.rendered, value);
-      else slot.family.add([...target.labels, s.instance], value);
+    (e) => {
+      const target = byMoid.get(e.entity.value);
+      const { counterIds: ids, instances, values, intervalSeconds } = e;
+      for (let i = 0; i < values.length; i++) {
+        const counterId = ids[i]!;
+        const instance = instances[i]!;
+        if (sharedIds.has(counterId)) shared!.onSample(sampleAt(e, i));
+        const entry = byKey.get(counterId);
+        // "*" echoed back is a server that did not expand it, not an instance.
+        const slot = instance === '' ? entry?.aggregate : instance === '*' ? undefined : entry?.instance;
+        if (!slot || !target) continue;
+        const def = slot.def;
+        if (instance !== '' && def.ownInstances && !def.ownInstances.test(instance)) continue;
+        const base = toBaseUnit(values[i]!, def.unit);
+        // A summation sample without a usable interval cannot be turned into a rate.
+        if (base === undefined || (def.perInterval && !(intervalSeconds > 0))) continue;
+        const value = def.perInterval ? perInterval(base, intervalSeconds) : base;
+        if (instance === '') slot.family.addRendered(target.rendered, value);
+        else slot.family.add([...target.labels, instance], value);
+      }
     },
   );
   return families;
+}
+
+function sampleAt(e: PerfEntitySamples, i: number): PerfSample {
+  const { entity, intervalSeconds, timestamp } = e;
+  return {
+    entity,
+    counterId: e.counterIds[i]!,
+    instance: e.instances[i]!,
+    value: e.values[i]!,
+    intervalSeconds,
+    timestamp,
+  };
 }
 
 // An extra counter's unit and name suffix come from the catalogue; a unit we cannot convert is skipped.

@@ -54,9 +54,14 @@ export function packQueries(queries: readonly PerfQuery[], limit: BatchSize): Pe
     for (let i = 0; i < total;) {
       if (size === maxIds || cur.length === maxObjects) flush();
       const take = Math.min(maxIds - size, total - i);
-      const part: PerfQuery = { entity: q.entity, counterIds: q.counterIds.slice(i, i + take) };
-      if (i + take > n) part.instanceCounterIds = all.slice(Math.max(0, i - n), i + take - n);
-      cur.push(part);
+      if (take === total) {
+        // Whole: its id arrays stay the caller's, whose rendered metricId lists are cached by identity.
+        cur.push(q.instanceCounterIds?.length === 0 ? { entity: q.entity, counterIds: q.counterIds } : q);
+      } else {
+        const part: PerfQuery = { entity: q.entity, counterIds: q.counterIds.slice(i, i + take) };
+        if (i + take > n) part.instanceCounterIds = all.slice(Math.max(0, i - n), i + take - n);
+        cur.push(part);
+      }
       size += take;
       i += take;
     }

@@ -1,4 +1,5 @@
 import type { ElementReader } from './soap/stream-spec.js';
+import type { MoRef } from './answer-data.js';
 import type { PerfSample } from './perf-manager.js';
 import { REALTIME_INTERVAL } from './perf-response.js';
 import { unslice } from './values.js';
@@ -19,9 +20,41 @@ const INSTANCE = 10;
 const SERIES_VALUE = 11;
 
 /**
+ * The samples of one PerfEntityMetric element as parallel arrays, one entry per series: a QueryPerf
+ * answer at 10,000 VMs carries ~170,000 samples, and an object for each was most of the garbage of
+ * reading it outside the parser.
+ */
+export interface PerfEntitySamples {
+  entity: MoRef;
+  /** Length of the sample interval in seconds (20 for realtime). */
+  intervalSeconds: number;
+  /** Sample timestamp, Unix seconds. */
+  timestamp: number | undefined;
+  counterIds: readonly number[];
+  /** "" for the aggregate. */
+  instances: readonly string[];
+  values: readonly number[];
+}
+
+/** Calls `onSample` with each sample of `e`, in order (for readers that want one object per sample). */
+export function forEachSample(e: PerfEntitySamples, onSample: (s: PerfSample) => void): void {
+  const { entity, intervalSeconds, timestamp, counterIds, instances, values } = e;
+  for (let i = 0; i < values.length; i++)
+    onSample({
+      entity,
+      counterId: counterIds[i]!,
+      instance: instances[i]!,
+      value: values[i]!,
+      intervalSeconds,
+      timestamp,
+    });
+}
+
+/**
  * Reads PerfEntityMetric and PerfEntityMetricCSV elements of a QueryPerf answer from parser events
  * (see ElementReader), without a tree: it gives the samples readEntityMetric gives for the same
- * element, in the same order (test/unit/vsphere/perf-entity-reader.property.test.ts). Only the text
+ * element, in the same order (test/unit/vsphere/perf-entity-reader.property.test.ts), one
+ * PerfEntitySamples per element that names its entity. Only the text
  * of the few elements it reads is kept: entity, the last sampleInfo (or sampleInfoCSV), and per
  * series the first id's counterId and instance and its newest value.
  */
@@ -38,6 +71,11 @@ export class PerfEntityReader implements ElementReader {
   private counterIds: number[] = [];
   private instances: string[] = [];
   private values: number[] = [];
+  // The previous element's id and instance lists: the elements of one answer list the same series
+  // (the same counters asked for every entity), so an equal list is shared rather than kept once per
+  // entity until the whole answer is handed over.
+  private lastIds: readonly number[] = [];
+  private lastInstances: readonly string[] = [];
   // The series being read.
   private hasId = false;
   private counterId: string | undefined;
@@ -45,7 +83,7 @@ export class PerfEntityReader implements ElementReader {
   private value: string | undefined;
 
   constructor(
-    private readonly onSample: (s: PerfSample) => void,
+    private readonly onEntity: (e: PerfEntitySamples) => void,
     /** Told, per element, whether it was the CSV form. */
     private readonly onFormat: (csv: boolean) => void,
   ) {}
@@ -152,8 +190,11 @@ export class PerfEntityReader implements ElementReader {
 
   private end(): void {
     this.onFormat(this.csv);
-    const { entity: value, entityType: type, counterIds, instances, values } = this;
-    if (value === undefined || !type) return;
+    const { entity: value, entityType: type, values } = this;
+    let counterIds: readonly number[] = this.counterIds;
+    let instances: readonly string[] = this.instances;
+    // Nothing to hand over: an element without samples does not count as its entity's (PerfAnswerFilter).
+    if (value === undefined || !type || values.length === 0) return;
     const entity = { type: unslice(type), value: unslice(value) };
     let intervalSeconds: number;
     let timestamp: number | undefined;
@@ -168,17 +209,18 @@ export class PerfEntityReader implements ElementReader {
       const ms = this.timestamp === undefined ? NaN : Date.parse(this.timestamp.trim());
       timestamp = Number.isFinite(ms) ? ms / 1000 : undefined;
     }
-    for (let i = 0; i < values.length; i++) {
-      this.onSample({
-        entity,
-        counterId: counterIds[i]!,
-        instance: instances[i]!,
-        value: values[i]!,
-        intervalSeconds,
-        timestamp,
-      });
-    }
+    if (sameList(counterIds, this.lastIds)) counterIds = this.lastIds;
+    else this.lastIds = counterIds;
+    if (sameList(instances, this.lastInstances)) instances = this.lastInstances;
+    else this.lastInstances = instances;
+    this.onEntity({ entity, intervalSeconds, timestamp, counterIds, instances, values });
   }
+}
+
+function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**

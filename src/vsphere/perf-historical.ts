@@ -99,14 +99,22 @@ export async function queryHistoricalBatch(
 ): Promise<void> {
   const got: PerfSample[] = [];
   const filter = new PerfAnswerFilter(batch);
-  const accept = filter.pass((s) => got.push(s));
+  const accept = filter.passElement((s) => got.push(s));
   // The csv format is not asked for: these answers are small, and the csv reader keeps only the last sample.
   await client.invoke(
     'QueryPerf',
     perfManager,
     batch.map((q) => historicalQuerySpec(q, window)).join(''),
     signal,
-    { depth: 3, name: 'returnval', onElement: (rv) => readNewestSamples(rv, accept) },
+    {
+      depth: 3,
+      name: 'returnval',
+      onElement: (rv) => {
+        const element: PerfSample[] = [];
+        readNewestSamples(rv, (s) => element.push(s));
+        accept(element);
+      },
+    },
   );
   filter.report(client.logger, 'QueryPerf');
   for (const s of got) onSample(s);

@@ -9,11 +9,11 @@ import {
   Slots,
   type BatchSize,
 } from './perf-batches.js';
-import { child, type XmlNode } from './soap/xml.js';
+import { child } from './soap/xml.js';
 import { queryHistoricalBatch, type HistoricalWindow } from './perf-historical.js';
-import { PerfAnswerFilter, querySpec } from './perf-response.js';
-import { PerfEntityReader } from './perf-entity-reader.js';
-import { num, str } from './values.js';
+import { parseCounter, PerfAnswerFilter, queryPerfBody } from './perf-response.js';
+import { forEachSample, PerfEntityReader, type PerfEntitySamples } from './perf-entity-reader.js';
+import { num } from './values.js';
 
 /** One entry of vCenter's counter catalogue. */
 export interface PerfCounter {
@@ -49,6 +49,8 @@ export interface PerfSample {
 const DEFAULT_MAX_QUERY_METRICS = 256;
 /** Realtime statistics interval of hosts and VMs. */
 export { REALTIME_INTERVAL } from './perf-response.js';
+/** One entity's samples of a QueryPerf answer, as parallel arrays. */
+export { forEachSample, type PerfEntitySamples } from './perf-entity-reader.js';
 /** The 5-minute interval and query window of historical statistics (clusters, datastores, pools). */
 export { HISTORICAL_INTERVAL, historicalWindow, type HistoricalWindow } from './perf-historical.js';
 
@@ -148,16 +150,25 @@ export class PerfManager {
   }
 
   /** Realtime QueryPerf (maxSample 1) for all queries in batches of objects; calls `onSample` as batches are answered. */
-  async queryRealtime(
+  queryRealtime(
     queries: readonly PerfQuery[],
     signal: AbortSignal | undefined,
     onSample: (s: PerfSample) => void,
+  ): Promise<void> {
+    return this.queryRealtimeEntities(queries, signal, (e) => forEachSample(e, onSample));
+  }
+
+  /** queryRealtime, its samples handed over one entity element at a time as parallel arrays (no object per sample). */
+  async queryRealtimeEntities(
+    queries: readonly PerfQuery[],
+    signal: AbortSignal | undefined,
+    onEntity: (e: PerfEntitySamples) => void,
   ): Promise<void> {
     if (queries.length === 0) return;
     const perf = (await this.client.content(signal)).perfManager;
     if (!perf) return;
     await this.runBatches('realtime', queries, signal, this.slots.limit, (batch) =>
-      this.queryBatch(perf, batch, signal, onSample),
+      this.queryBatch(perf, batch, signal, onEntity),
     );
   }
 
@@ -241,18 +252,18 @@ export class PerfManager {
     perf: MoRef,
     batch: readonly PerfQuery[],
     signal: AbortSignal | undefined,
-    onSample: (s: PerfSample) => void,
+    onEntity: (e: PerfEntitySamples) => void,
     csv = this.csvFor(this.client.session.generation),
   ): Promise<void> {
     const generation = this.client.session.generation;
     let sawCsv = false;
     let sawNormal = false;
-    const got: PerfSample[] = [];
+    const got: PerfEntitySamples[] = [];
     const filter = new PerfAnswerFilter(batch);
-    const accept = filter.pass((s) => got.push(s));
+    const accept = filter.pass((e) => got.push(e));
     try {
       // Each entity's metrics are read as the parser reads them, no tree built, and handed over as its element closes.
-      await this.client.invoke('QueryPerf', perf, batch.map((q) => querySpec(q, csv)).join(''), signal, {
+      await this.client.invoke('QueryPerf', perf, queryPerfBody(batch, csv), signal, {
         depth: 3,
         name: 'returnval',
         reader: new PerfEntityReader(accept, (isCsv) => {
@@ -263,13 +274,13 @@ export class PerfManager {
     } catch (e) {
       if (!csv || !isVsphereError(e, 'VSPHERE_INVALID_ARGUMENT')) throw e;
       // Refused csv or a batch too large: the same batch without csv tells which.
-      await this.queryBatch(perf, batch, signal, onSample, false);
+      await this.queryBatch(perf, batch, signal, onEntity, false);
       this.csv = { generation, supported: false };
       return;
     }
     filter.report(this.client.logger, 'QueryPerf');
     if (csv && (sawCsv || sawNormal)) this.csv = { generation, supported: sawCsv };
-    for (const s of got) onSample(s);
+    for (const e of got) onEntity(e);
   }
 
   private csvFor(generation: number): boolean {
@@ -279,21 +290,4 @@ export class PerfManager {
 
 function errorText(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).slice(0, 300);
-}
-
-function parseCounter(info: XmlNode): PerfCounter | undefined {
-  const key = num(child(info, 'key'));
-  const group = child(info, 'groupInfo');
-  const nameInfo = child(info, 'nameInfo');
-  const unitInfo = child(info, 'unitInfo');
-  const g = str(group && child(group, 'key'));
-  const n = str(nameInfo && child(nameInfo, 'key'));
-  const rollup = str(child(info, 'rollupType'));
-  if (key === undefined || !g || !n || !rollup) return undefined;
-  return {
-    key,
-    name: `${g}.${n}.${rollup}`,
-    unit: str(unitInfo && child(unitInfo, 'key')) ?? '',
-    statsType: str(child(info, 'statsType')) ?? '',
-  };
 }

@@ -12,7 +12,14 @@ import { createHostCollector } from '../../../src/collectors/host.js';
 import { HostPerfShare, hostPerfShareFor } from '../../../src/collectors/host-perf-share.js';
 import type { CollectContext, Collector } from '../../../src/collectors/collector.js';
 import { encodeFamilies, type MetricFamily } from '../../../src/exposition/index.js';
-import type { PerfCounter, PerfManager, PerfQuery, PerfSample } from '../../../src/vsphere/perf-manager.js';
+import type {
+  PerfCounter,
+  PerfEntitySamples,
+  PerfManager,
+  PerfQuery,
+  PerfSample,
+} from '../../../src/vsphere/perf-manager.js';
+import { entitiesOf } from './perf-fixture.js';
 import { parseXml } from '../../../src/vsphere/soap/xml.js';
 import { contextOf, inventoryOf, obj as object, ref, val } from '../../harness/model-fixture.js';
 import { find, parsePrometheusText, type Sample } from '../../harness/prom-text.js';
@@ -233,6 +240,15 @@ function fakePerf(answer: (q: PerfQuery) => PerfSample[]): { perf: PerfManager; 
     queryRealtime: (qs: readonly PerfQuery[], _signal: AbortSignal, onSample: (x: PerfSample) => void) => {
       calls.push([...qs]);
       for (const q of qs) for (const x of answer(q)) onSample(x);
+      return Promise.resolve();
+    },
+    queryRealtimeEntities: (
+      qs: readonly PerfQuery[],
+      _signal: AbortSignal,
+      onEntity: (e: PerfEntitySamples) => void,
+    ) => {
+      calls.push([...qs]);
+      for (const e of entitiesOf(qs.flatMap(answer))) onEntity(e);
       return Promise.resolve();
     },
   } as unknown as PerfManager;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { collectPerfFamilies } from '../../../src/collectors/perf-families.js';
-import type { PerfManager, PerfQuery, PerfSample } from '../../../src/vsphere/perf-manager.js';
+import type { PerfEntitySamples, PerfManager, PerfQuery } from '../../../src/vsphere/perf-manager.js';
 import type { PerfMetricDef } from '../../../src/collectors/perf-metrics.js';
 
 const DEFS: PerfMetricDef[] = [
@@ -19,14 +19,6 @@ const DEFS: PerfMetricDef[] = [
 test('collectPerfFamilies asks "*" only for per-instance counters and routes "" and named instances apart', async () => {
   const asked: PerfQuery[] = [];
   const entity = { type: 'HostSystem', value: 'host-1' };
-  const sample = (counterId: number, instance: string, value: number): PerfSample => ({
-    entity,
-    counterId,
-    instance,
-    value,
-    intervalSeconds: 20,
-    timestamp: 0,
-  });
   const perf = {
     counters: () =>
       Promise.resolve(
@@ -38,21 +30,28 @@ test('collectPerfFamilies asks "*" only for per-instance counters and routes "" 
           ['cpu.usage.average', { key: 2, name: 'cpu.usage.average', unit: 'percent', statsType: '' }],
         ]),
       ),
-    queryRealtime: (
+    queryRealtimeEntities: (
       queries: readonly PerfQuery[],
       _signal: AbortSignal,
-      onSample: (s: PerfSample) => void,
+      onEntity: (e: PerfEntitySamples) => void,
     ) => {
       asked.push(...queries);
-      for (const s of [
-        sample(148, '', 3),
-        sample(148, 'vmnic0', 1),
-        sample(148, 'vmnic1', 2),
-        sample(148, '*', 9),
-        sample(2, '', 5000),
-        sample(2, '0', 1),
-      ])
-        onSample(s);
+      const series: [number, string, number][] = [
+        [148, '', 3],
+        [148, 'vmnic0', 1],
+        [148, 'vmnic1', 2],
+        [148, '*', 9],
+        [2, '', 5000],
+        [2, '0', 1],
+      ];
+      onEntity({
+        entity,
+        intervalSeconds: 20,
+        timestamp: 0,
+        counterIds: series.map(([c]) => c),
+        instances: series.map(([, i]) => i),
+        values: series.map(([, , v]) => v),
+      });
       return Promise.resolve();
     },
   } as unknown as PerfManager;

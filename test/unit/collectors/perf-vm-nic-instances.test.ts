@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { collectPerfFamilies } from '../../../src/collectors/perf-families.js';
 import { VM_INSTANCE_PERF } from '../../../src/collectors/perf-instance-metrics.js';
 import { VM_PERF } from '../../../src/collectors/perf-metrics.js';
-import type { PerfCounter, PerfManager, PerfSample } from '../../../src/vsphere/perf-manager.js';
+import type {
+  PerfCounter,
+  PerfEntitySamples,
+  PerfManager,
+  PerfSample,
+} from '../../../src/vsphere/perf-manager.js';
+import { entitiesOf } from './perf-fixture.js';
 import { readEntityMetric } from '../../../src/vsphere/perf-response.js';
 import { parseXml } from '../../../src/vsphere/soap/xml.js';
 
@@ -42,8 +48,10 @@ const ANSWER =
 function recordedPerf(): PerfManager {
   return {
     counters: () => Promise.resolve(CATALOGUE),
-    queryRealtime: (_q: unknown, _signal: AbortSignal, onSample: (s: PerfSample) => void) => {
-      readEntityMetric(parseXml(ANSWER), onSample);
+    queryRealtimeEntities: (_q: unknown, _signal: AbortSignal, onEntity: (e: PerfEntitySamples) => void) => {
+      const got: PerfSample[] = [];
+      readEntityMetric(parseXml(ANSWER), (s) => got.push(s));
+      for (const e of entitiesOf(got)) onEntity(e);
       return Promise.resolve();
     },
   } as unknown as PerfManager;

@@ -9,7 +9,7 @@ import { encodeFamilies } from '../../../src/exposition/text-encoder.js';
 import { toItem } from '../../../src/vsphere/inventory-records.js';
 import { UnrequestedProperties } from '../../../src/vsphere/property-collector.js';
 import { PerfAnswerFilter } from '../../../src/vsphere/perf-response.js';
-import type { PerfSample } from '../../../src/vsphere/perf-manager.js';
+import type { PerfEntitySamples, PerfSample } from '../../../src/vsphere/perf-manager.js';
 
 const PROTOTYPE_NAMES = [
   'constructor',
@@ -124,20 +124,17 @@ describe('property names', () => {
 });
 
 describe('QueryPerf answers', () => {
-  // The samples of one entity element share its entity object, as readEntityMetric gives them.
-  const element = (moid: string) => ({ type: 'VirtualMachine', value: moid });
-  const vm1 = element('vm-1');
-  const vm1Again = element('vm-1');
-  const vm2 = element('vm-2');
-  const vm9 = element('vm-9');
-  const sample = (entity: PerfSample['entity'], counterId: number, instance = ''): PerfSample => ({
-    entity,
-    counterId,
-    instance,
-    value: 1,
+  // One entity element of an answer: [counterId, instance] per series.
+  const element = (moid: string, series: [number, string][]): PerfEntitySamples => ({
+    entity: { type: 'VirtualMachine', value: moid },
     intervalSeconds: 20,
     timestamp: undefined,
+    counterIds: series.map(([c]) => c),
+    instances: series.map(([, i]) => i),
+    values: series.map(() => 1),
   });
+  const keys = (e: PerfEntitySamples): string[] =>
+    e.counterIds.map((c, i) => `${e.entity.value}/${c}/${e.instances[i]}`);
 
   test('PerfAnswerFilter keeps each series once and only for entities asked for', () => {
     const filter = new PerfAnswerFilter([
@@ -145,17 +142,22 @@ describe('QueryPerf answers', () => {
       { entity: { type: 'VirtualMachine', value: 'vm-2' }, counterIds: [2] },
     ]);
     const out: string[] = [];
-    const pass = filter.pass((s) => out.push(`${s.entity.value}/${s.counterId}/${s.instance}`));
-    for (const s of [
-      sample(vm1, 2),
-      sample(vm1, 6),
-      sample(vm1, 6, '4000'),
-      sample(vm2, 2),
-      sample(vm1Again, 2), // the entity listed again
-      sample(vm1Again, 6, '4000'),
-      sample(vm9, 2), // never asked for
+    const pass = filter.pass((e) => out.push(...keys(e)));
+    for (const e of [
+      element('vm-1', [
+        [2, ''],
+        [6, ''],
+        [6, '4000'],
+      ]),
+      element('vm-2', [[2, '']]),
+      // the entity listed again
+      element('vm-1', [
+        [2, ''],
+        [6, '4000'],
+      ]),
+      element('vm-9', [[2, '']]), // never asked for
     ])
-      pass(s);
+      pass(e);
     assert.deepEqual(out, ['vm-1/2/', 'vm-1/6/', 'vm-1/6/4000', 'vm-2/2/']);
     const logged: unknown[] = [];
     filter.report({ warn: (o: unknown) => void logged.push(o) } as never, 'QueryPerf');
@@ -167,8 +169,29 @@ describe('QueryPerf answers', () => {
       { entity: { type: 'VirtualMachine', value: 'vm-1' }, counterIds: [2] },
     ]);
     const out: string[] = [];
-    const pass = filter.pass((s) => out.push(`${s.entity.value}/${s.counterId}`));
-    for (const s of [sample(vm1, 2), sample(vm1Again, 2)]) pass(s);
+    const pass = filter.pass((e) => out.push(...keys(e)));
+    for (const e of [element('vm-1', [[2, '']]), element('vm-1', [[2, '']])]) pass(e);
+    assert.deepEqual(out, ['vm-1/2/']);
+  });
+
+  test('PerfAnswerFilter.passElement applies the same rule to elements read as sample objects', () => {
+    const filter = new PerfAnswerFilter([
+      { entity: { type: 'VirtualMachine', value: 'vm-1' }, counterIds: [2] },
+    ]);
+    const out: string[] = [];
+    const pass = filter.passElement((s) => out.push(`${s.entity.value}/${s.counterId}`));
+    const sample = (moid: string, counterId: number): PerfSample => ({
+      entity: { type: 'VirtualMachine', value: moid },
+      counterId,
+      instance: '',
+      value: 1,
+      intervalSeconds: 300,
+      timestamp: 1,
+    });
+    for (const e of [[sample('vm-1', 2)], [], [sample('vm-1', 3)], [sample('vm-9', 2)]]) pass(e);
     assert.deepEqual(out, ['vm-1/2']);
+    const logged: unknown[] = [];
+    filter.report({ warn: (o: unknown) => void logged.push(o) } as never, 'QueryPerf');
+    assert.match(JSON.stringify(logged), /"count":2.*listed twice.*entity not asked for/);
   });
 });

@@ -11,7 +11,7 @@ import { SoapXmlParser, type StreamSpec } from '../../../src/vsphere/soap/xml.js
 import { VsphereError } from '../../../src/vsphere/soap/errors.js';
 import { xmlLimits } from '../../../src/vsphere/soap/xml-limits.js';
 import { readEntityMetric } from '../../../src/vsphere/perf-response.js';
-import { decimal, PerfEntityReader } from '../../../src/vsphere/perf-entity-reader.js';
+import { decimal, forEachSample, PerfEntityReader } from '../../../src/vsphere/perf-entity-reader.js';
 import type { PerfSample } from '../../../src/vsphere/perf-manager.js';
 
 const XSI = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"';
@@ -60,7 +60,10 @@ const events = (chunks: string[], limits?: ReturnType<typeof xmlLimits>): Outcom
   run(
     chunks,
     (onSample, onFormat) => ({
-      reader: new PerfEntityReader(onSample, (csv) => onFormat(csv ? 'csv' : 'normal')),
+      reader: new PerfEntityReader(
+        (e) => forEachSample(e, onSample),
+        (csv) => onFormat(csv ? 'csv' : 'normal'),
+      ),
     }),
     limits,
   );

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseXml } from '../../../src/vsphere/soap/xml.js';
-import { querySpec, readEntityMetric } from '../../../src/vsphere/perf-response.js';
+import { queryPerfBody, querySpec, readEntityMetric } from '../../../src/vsphere/perf-response.js';
 import type { PerfSample } from '../../../src/vsphere/perf-manager.js';
 
 const XSI = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"';
@@ -73,4 +73,83 @@ test('querySpec asks for every instance ("*") of instanceCounterIds, after the a
       '<metricId><counterId>149</counterId><instance>*</instance></metricId>' +
       '<intervalId>20</intervalId></querySpec>',
   );
+});
+
+test('queryPerfBody is the querySpec of each entity in order, whichever id arrays they share', () => {
+  const vmIds = [2, 12, 98];
+  const all = [7];
+  const batch = [
+    { entity: { type: 'VirtualMachine', value: 'vm-1' }, counterIds: vmIds },
+    { entity: { type: 'VirtualMachine', value: 'vm-2' }, counterIds: vmIds },
+    { entity: { type: 'HostSystem', value: 'host-<9>' }, counterIds: [2], instanceCounterIds: all },
+    // Same ids in another array, and another list in an array of the same length: no stale block.
+    { entity: { type: 'VirtualMachine', value: 'vm-3' }, counterIds: [2, 12, 98] },
+    { entity: { type: 'VirtualMachine', value: 'vm-4' }, counterIds: [3, 13, 99] },
+    { entity: { type: 'HostSystem', value: 'host-10' }, counterIds: [], instanceCounterIds: all },
+  ];
+  const spec = (type: string, moid: string, ids: [number, string][], csv: boolean): string =>
+    `<querySpec><entity type="${type}">${moid}</entity><maxSample>1</maxSample>` +
+    ids
+      .map(([id, i]) => `<metricId><counterId>${id}</counterId><instance>${i}</instance></metricId>`)
+      .join('') +
+    `<intervalId>20</intervalId>${csv ? '<format>csv</format>' : ''}</querySpec>`;
+  for (const csv of [true, false]) {
+    // Twice: the second body is built from the cached metricId lists.
+    for (let round = 0; round < 2; round++) {
+      assert.equal(
+        queryPerfBody(batch, csv),
+        spec(
+          'VirtualMachine',
+          'vm-1',
+          [
+            [2, ''],
+            [12, ''],
+            [98, ''],
+          ],
+          csv,
+        ) +
+          spec(
+            'VirtualMachine',
+            'vm-2',
+            [
+              [2, ''],
+              [12, ''],
+              [98, ''],
+            ],
+            csv,
+          ) +
+          spec(
+            'HostSystem',
+            'host-&lt;9&gt;',
+            [
+              [2, ''],
+              [7, '*'],
+            ],
+            csv,
+          ) +
+          spec(
+            'VirtualMachine',
+            'vm-3',
+            [
+              [2, ''],
+              [12, ''],
+              [98, ''],
+            ],
+            csv,
+          ) +
+          spec(
+            'VirtualMachine',
+            'vm-4',
+            [
+              [3, ''],
+              [13, ''],
+              [99, ''],
+            ],
+            csv,
+          ) +
+          spec('HostSystem', 'host-10', [[7, '*']], csv),
+      );
+    }
+  }
+  assert.equal(queryPerfBody([], true), '');
 });
