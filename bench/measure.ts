@@ -1,10 +1,12 @@
 /**
  * One size of the benchmark at one latency profile: vcsim with N VMs and that per-call delay, the
  * built exporter behind the counting proxy, warm-up scrapes, measured scrapes (wall, CPU, RSS, SOAP
- * calls by method, their durations and concurrency, output size), one gzip scrape, and the floor
+ * calls by method, their durations and concurrency, output size; gzip as Prometheus asks, unless
+ * `gzip` is off, then one extra gzip scrape for the compressed size), and the floor
  * made from the last measured scrape (bench/floor.ts), then, with the exporter stopped, the govmomi
  * comparison on the same vcsim (bench/govmomi.ts). Everything it starts is stopped before it returns.
  */
+import { gunzipSync } from 'node:zlib';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +32,8 @@ export interface MeasureOptions {
   scrapes: number;
   warmup: number;
   floorRuns: number;
+  /** Measured scrapes ask for gzip, as Prometheus does (false: plain text). */
+  gzip?: boolean;
   /** Per-call delay vcsim adds to every SOAP call. */
   latency: LatencyProfile;
   /** How the floor packs QueryPerf specs. */
@@ -147,7 +151,7 @@ export async function measureSize(size: number, opts: MeasureOptions): Promise<S
     const pid = exporter.pid;
 
     for (let i = 1; i <= opts.warmup; i++) {
-      const s = await client.scrape({ signal });
+      const s = await client.scrape({ gzip: opts.gzip === true, signal });
       log(
         `[${tag}] warm-up ${i}: ${s.wallMs.toFixed(0)} ms${scrapeProblem(s) ? ` (${scrapeProblem(s)})` : ''}`,
       );
@@ -168,6 +172,7 @@ export async function measureSize(size: number, opts: MeasureOptions): Promise<S
     let fullInventory = 0;
     let samples = 0;
     let plainBytes = 0;
+    let gzipBytes: number | null = null;
     let capture: CapturedRequest[] = [];
     const scrapeRecords: ProxyRecord[][] = [];
     const vcsimCpu0 = cpuSeconds(vc.pid);
@@ -178,8 +183,12 @@ export async function measureSize(size: number, opts: MeasureOptions): Promise<S
       count(proxy.drain(), between);
       proxy.setCapture(last);
       const before = cpuSeconds(pid);
-      const s = await client.scrape({ signal });
+      const got = await client.scrape({ gzip: opts.gzip === true, signal });
       cpuEach.push(cpuSeconds(pid) - before);
+      // Unzipped after the exporter's CPU was read: the text is what is counted and checked.
+      const zipped = got.contentEncoding === 'gzip';
+      const s = zipped ? { ...got, body: gunzipSync(got.body) } : got;
+      if (zipped) gzipBytes = got.body.length;
       proxy.setCapture(false);
       const recs = proxy.drain();
       scrapeRecords.push(recs);
@@ -211,8 +220,10 @@ export async function measureSize(size: number, opts: MeasureOptions): Promise<S
     const peakQueryPerf = Math.max(0, ...scrapeRecords.map((recs) => peakInFlight(recs, 'QueryPerf')));
 
     count(proxy.drain(), between);
-    const gz = await client.scrape({ gzip: true, signal });
-    const gzipBytes = gz.contentEncoding === 'gzip' ? gz.body.length : null;
+    if (!opts.gzip) {
+      const gz = await client.scrape({ gzip: true, signal });
+      gzipBytes = gz.contentEncoding === 'gzip' ? gz.body.length : null;
+    }
     proxy.drain();
 
     log(

@@ -35,6 +35,8 @@ export interface BenchOptions {
   latenciesMs: number[];
   /** Jitter of that delay (coefficient of variation; 0: none). */
   jitter: number;
+  /** Measured scrapes ask for gzip, as Prometheus does (false: plain text). */
+  gzip: boolean;
   /** How the floor packs QueryPerf specs. */
   batching: PerfBatching;
   /** Connections of the floor's QueryPerf batches; default: the exporter's own peak. */
@@ -61,6 +63,7 @@ export interface BenchResult {
     floorRuns: number;
     latenciesMs: number[];
     jitter: number;
+    gzip: boolean;
     batching: PerfBatching;
     floorConcurrency: number | null;
     govmomi: GovmomiOptions | null;
@@ -130,7 +133,7 @@ export function deepMerge(
 
 /**
  * Options from BENCH_SIZES, BENCH_LATENCY_MS, BENCH_JITTER, BENCH_SCRAPES, BENCH_WARMUP,
- * BENCH_FLOOR_RUNS, BENCH_FLOOR_OBJECTS, BENCH_FLOOR_CONCURRENCY, BENCH_RESULTS_DIR, BENCH_EXPORTER_CONFIG,
+ * BENCH_FLOOR_RUNS, BENCH_GZIP, BENCH_FLOOR_OBJECTS, BENCH_FLOOR_CONCURRENCY, BENCH_RESULTS_DIR, BENCH_EXPORTER_CONFIG,
  * BENCH_GOVMOMI, BENCH_GOVMOMI_COLLECTIONS, BENCH_GOVMOMI_OBJECTS, BENCH_GOVMOMI_METRICS, BENCH_GOVMOMI_CONCURRENCY,
  * BENCH_GOVMOMI_TIMEOUT_S.
  */
@@ -154,6 +157,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): BenchOptio
     floorRuns: positiveInt('BENCH_FLOOR_RUNS', env.BENCH_FLOOR_RUNS, 3),
     latenciesMs,
     jitter: jitterFrom(env.BENCH_JITTER),
+    // Prometheus always sends Accept-Encoding: gzip; BENCH_GZIP=0 measures plain-text scrapes.
+    gzip: (env.BENCH_GZIP ?? '1').trim() !== '0',
     batching: {
       objectsPerCall: positiveInt('BENCH_FLOOR_OBJECTS', env.BENCH_FLOOR_OBJECTS, 256),
       maxQueryMetrics: maxQueryMetricsOf(exporterConfig),
@@ -211,6 +216,7 @@ export async function runBenchmark(opts: BenchOptions): Promise<{ result: BenchR
       floorRuns: opts.floorRuns,
       latenciesMs: opts.latenciesMs,
       jitter: opts.jitter,
+      gzip: opts.gzip,
       batching: opts.batching,
       floorConcurrency: opts.floorConcurrency ?? null,
       govmomi: opts.govmomi ?? null,
@@ -230,6 +236,7 @@ export async function runBenchmark(opts: BenchOptions): Promise<{ result: BenchR
             scrapes: opts.scrapes,
             warmup: opts.warmup,
             floorRuns: opts.floorRuns,
+            gzip: opts.gzip,
             latency,
             batching: opts.batching,
             ...(opts.floorConcurrency ? { floorConcurrency: opts.floorConcurrency } : {}),
