@@ -1,6 +1,6 @@
 import { MetricFamily, RenderedLabels, renderLabels } from '../exposition/index.js';
 import type { MoRef } from '../vsphere/answer-data.js';
-import type { PerfEntitySamples, PerfManager, PerfSample } from '../vsphere/perf-manager.js';
+import { sampleAt, type PerfManager, type PerfSample } from '../vsphere/perf-manager.js';
 import { perInterval, toBaseUnit } from '../vsphere/units.js';
 import { CATALOGUE_UNIT, extraCounterSuffix, type PerfMetricDef } from './perf-metrics.js';
 import type { FamilyDef } from './collector.js';
@@ -94,18 +94,6 @@ export async function collectPerfFamilies(
     },
   );
   return families;
-}
-
-function sampleAt(e: PerfEntitySamples, i: number): PerfSample {
-  const { entity, intervalSeconds, timestamp } = e;
-  return {
-    entity,
-    counterId: e.counterIds[i]!,
-    instance: e.instances[i]!,
-    value: e.values[i]!,
-    intervalSeconds,
-    timestamp,
-  };
 }
 
 // An extra counter's unit and name suffix come from the catalogue; a unit we cannot convert is skipped.

@@ -36,18 +36,21 @@ export interface PerfEntitySamples {
   values: readonly number[];
 }
 
+/** Sample `i` of `e` as one object. */
+export function sampleAt(e: PerfEntitySamples, i: number): PerfSample {
+  return {
+    entity: e.entity,
+    counterId: e.counterIds[i]!,
+    instance: e.instances[i]!,
+    value: e.values[i]!,
+    intervalSeconds: e.intervalSeconds,
+    timestamp: e.timestamp,
+  };
+}
+
 /** Calls `onSample` with each sample of `e`, in order (for readers that want one object per sample). */
 export function forEachSample(e: PerfEntitySamples, onSample: (s: PerfSample) => void): void {
-  const { entity, intervalSeconds, timestamp, counterIds, instances, values } = e;
-  for (let i = 0; i < values.length; i++)
-    onSample({
-      entity,
-      counterId: counterIds[i]!,
-      instance: instances[i]!,
-      value: values[i]!,
-      intervalSeconds,
-      timestamp,
-    });
+  for (let i = 0; i < e.values.length; i++) onSample(sampleAt(e, i));
 }
 
 /**
@@ -71,11 +74,6 @@ export class PerfEntityReader implements ElementReader {
   private counterIds: number[] = [];
   private instances: string[] = [];
   private values: number[] = [];
-  // The previous element's id and instance lists: the elements of one answer list the same series
-  // (the same counters asked for every entity), so an equal list is shared rather than kept once per
-  // entity until the whole answer is handed over.
-  private lastIds: readonly number[] = [];
-  private lastInstances: readonly string[] = [];
   // The series being read.
   private hasId = false;
   private counterId: string | undefined;
@@ -190,9 +188,7 @@ export class PerfEntityReader implements ElementReader {
 
   private end(): void {
     this.onFormat(this.csv);
-    const { entity: value, entityType: type, values } = this;
-    let counterIds: readonly number[] = this.counterIds;
-    let instances: readonly string[] = this.instances;
+    const { entity: value, entityType: type, counterIds, instances, values } = this;
     // Nothing to hand over: an element without samples does not count as its entity's (PerfAnswerFilter).
     if (value === undefined || !type || values.length === 0) return;
     const entity = { type: unslice(type), value: unslice(value) };
@@ -209,18 +205,8 @@ export class PerfEntityReader implements ElementReader {
       const ms = this.timestamp === undefined ? NaN : Date.parse(this.timestamp.trim());
       timestamp = Number.isFinite(ms) ? ms / 1000 : undefined;
     }
-    if (sameList(counterIds, this.lastIds)) counterIds = this.lastIds;
-    else this.lastIds = counterIds;
-    if (sameList(instances, this.lastInstances)) instances = this.lastInstances;
-    else this.lastInstances = instances;
     this.onEntity({ entity, intervalSeconds, timestamp, counterIds, instances, values });
   }
-}
-
-function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /**

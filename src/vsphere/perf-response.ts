@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { escapeXml } from './soap/envelope.js';
+import { moRefEl } from './soap/envelope.js';
 import { child, type XmlNode } from './soap/xml.js';
 import type { PerfCounter, PerfQuery, PerfSample } from './perf-manager.js';
 import type { PerfEntitySamples } from './perf-entity-reader.js';
@@ -26,8 +26,7 @@ export function queryPerfBody(batch: readonly PerfQuery[], csv: boolean): string
   let body = '';
   for (const q of batch) {
     body +=
-      `<querySpec><entity type="${escapeXml(q.entity.type)}">${escapeXml(q.entity.value)}` +
-      '</entity><maxSample>1</maxSample>' +
+      `<querySpec>${moRefEl('entity', q.entity)}<maxSample>1</maxSample>` +
       metricIds(q.counterIds, '') +
       (q.instanceCounterIds ? metricIds(q.instanceCounterIds, '*') : '') +
       tail;
