@@ -1,5 +1,5 @@
 import type { XmlAttrs, XmlNode } from '../answer-data.js';
-import { VsphereError } from './errors.js';
+import { VsphereError } from '../errors.js';
 
 /**
  * Elements to hand over as soon as they close, instead of keeping them in the tree: the

@@ -1,5 +1,5 @@
 import { StringDecoder } from 'node:string_decoder';
-import { VsphereError } from './errors.js';
+import { VsphereError } from '../errors.js';
 import { NameInterner } from './name-interner.js';
 import { XmlSyntaxError, XmlTokenizer, type XmlTokenHandler } from './xml-tokenizer.js';
 import { shown } from './xml-tags.js';

@@ -5,7 +5,7 @@ import { child, parseXml, SoapXmlParser, type ElementReader } from '../../../src
 import type { XmlAttrs } from '../../../src/vsphere/answer-data.js';
 import { compactByteArray, detached } from '../../../src/vsphere/values.js';
 import { faultToError } from '../../../src/vsphere/soap/faults.js';
-import { errorReason, VsphereError } from '../../../src/vsphere/soap/errors.js';
+import { errorReason, VsphereError } from '../../../src/vsphere/errors.js';
 import { SoapStats } from '../../../src/scrape/self-stats.js';
 import { encodeFamilies } from '../../../src/exposition/text-encoder.js';
 import { toItem } from '../../../src/vsphere/inventory-records.js';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { parseXml, SoapXmlParser, type ElementReader } from '../../../src/vsphere/soap/xml.js';
 import { xmlAttrs } from '../../../src/vsphere/answer-data.js';
 import { xmlLimits } from '../../../src/vsphere/soap/xml-limits.js';
-import { VsphereError } from '../../../src/vsphere/soap/errors.js';
+import { VsphereError } from '../../../src/vsphere/errors.js';
 
 const bad = (e: unknown): boolean => e instanceof VsphereError && e.code === 'VSPHERE_BAD_RESPONSE';
 

@@ -5,7 +5,7 @@ import { child, parseXml, SoapXmlParser } from '../../../src/vsphere/soap/xml.js
 import { xmlAttrs } from '../../../src/vsphere/answer-data.js';
 import { faultToError } from '../../../src/vsphere/soap/faults.js';
 import { envelope, escapeXml } from '../../../src/vsphere/soap/envelope.js';
-import { VsphereError } from '../../../src/vsphere/soap/errors.js';
+import { VsphereError } from '../../../src/vsphere/errors.js';
 
 const ENV = (body: string): string =>
   '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" ' +
