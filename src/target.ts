@@ -25,7 +25,7 @@ import { connectRest } from './vsphere/rest/connect.js';
 import { TaggingApi } from './vsphere/rest/tagging.js';
 import { TagSource } from './vsphere/tag-source.js';
 import { msLeft, until } from './vsphere/waits.js';
-import { errorReason } from './vsphere/soap/errors.js';
+import { errorReason } from './vsphere/errors.js';
 
 // A removed target (reload) has this long to end its sessions.
 const CLOSE_MS = 4000;

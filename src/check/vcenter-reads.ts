@@ -1,7 +1,7 @@
 import type { VimClient } from '../vsphere/client.js';
 import { retrieveOne } from '../vsphere/property-collector.js';
 import { el, moRefEl, type MoRef } from '../vsphere/soap/envelope.js';
-import { isVsphereError } from '../vsphere/soap/errors.js';
+import { isVsphereError } from '../vsphere/errors.js';
 import { child, type XmlNode } from '../vsphere/soap/xml.js';
 import { SERVICE_INSTANCE, type ServiceContent } from '../vsphere/service-content.js';
 import { bool, moRef, num, str } from '../vsphere/values.js';

@@ -1,7 +1,7 @@
 import { MetricFamily } from '../exposition/index.js';
 import type { VimClient } from '../vsphere/client.js';
 import type { CertificateInfo } from '../vsphere/certificate-info.js';
-import { errorReason } from '../vsphere/soap/errors.js';
+import { errorReason } from '../vsphere/errors.js';
 import { errorText } from './error-text.js';
 import { sessionFamilies, type SoapStats } from './self-stats.js';
 

@@ -17,7 +17,7 @@ import type { PerfManager } from '../vsphere/perf-manager.js';
 import type { LicenseAssignmentSource } from '../vsphere/license-assignments.js';
 import type { EventSource } from '../vsphere/event-decode.js';
 import type { TagSnapshotSource } from '../vsphere/tag-source.js';
-import { errorReason, VsphereError } from '../vsphere/soap/errors.js';
+import { errorReason, VsphereError } from '../vsphere/errors.js';
 import { describe } from '../vsphere/session.js';
 import type { CollectionSummary } from './collection-summary.js';
 import type { SoapStats } from './self-stats.js';

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { VimClient } from './client.js';
 import type { InventoryItem } from './inventory-records.js';
 import { retrieveOne } from './property-collector.js';
-import { isVsphereError } from './soap/errors.js';
+import { isVsphereError } from './errors.js';
 import { child } from './soap/xml.js';
 import { moRef, str } from './values.js';
 

@@ -1,11 +1,24 @@
 // The shapes of what vCenter answers, apart from the code that asks and reads: collectors and other
 // pure code depend on this data, never on a transport or the property collector.
 
+/**
+ * An element's attributes by local name, in an object without a prototype: the names are the
+ * answer's, so `__proto__` or `constructor` must be plain keys that inherit and change nothing.
+ */
+export type XmlAttrs = Record<string, string>;
+
+/** A new attribute map without a prototype, holding `init`'s own entries. */
+export function xmlAttrs(init?: Readonly<Record<string, string>>): XmlAttrs {
+  const out = Object.create(null) as XmlAttrs;
+  if (init) for (const k of Object.keys(init)) out[k] = init[k]!;
+  return out;
+}
+
 /** One element of a SOAP response: local name, attributes by local name, children and text. */
 export interface XmlNode {
   name: string;
   /** Attributes by local name; `type` holds the local part of `xsi:type` (or the MoRef `type`). */
-  attrs: Record<string, string>;
+  attrs: XmlAttrs;
   children: XmlNode[];
   text: string;
 }

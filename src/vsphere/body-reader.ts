@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { VsphereError } from './soap/errors.js';
+import { VsphereError } from './errors.js';
 
 // Handling chunks already in the socket's buffer never waits for I/O: give the event loop a turn
 // this often, so /-/healthy and other targets' scrapes are served while a large answer is read.

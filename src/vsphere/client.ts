@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { MoRef } from './soap/envelope.js';
-import { isVsphereError } from './soap/errors.js';
+import { isVsphereError } from './errors.js';
 import type { SoapTransport } from './soap/transport.js';
 import type { StreamSpec, XmlNode } from './soap/xml.js';
 import type { ServiceContent } from './service-content.js';

@@ -3,7 +3,7 @@ import type { VimClient } from './client.js';
 import { decodeEvent, decodeEventCategories, type EventRecord, type EventSource } from './event-decode.js';
 import { retrieveOne } from './property-collector.js';
 import { el, type MoRef } from './soap/envelope.js';
-import { VsphereError } from './soap/errors.js';
+import { VsphereError } from './errors.js';
 import { child, type XmlNode } from './soap/xml.js';
 import { SERVICE_INSTANCE } from './service-content.js';
 

@@ -1,5 +1,5 @@
 import { errors as undiciErrors } from 'undici';
-import { VsphereError } from './soap/errors.js';
+import { VsphereError } from './errors.js';
 
 // Node's TLS error codes, with what an operator has to do about each.
 const TLS_REASONS = new Map<string, string>([

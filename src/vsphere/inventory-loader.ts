@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { VsphereError } from './soap/errors.js';
+import { VsphereError } from './errors.js';
 
 /** How a full inventory read runs beside the scrapes. */
 export interface LoadOptions {

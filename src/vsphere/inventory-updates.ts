@@ -1,7 +1,7 @@
 import type { Inventory } from './inventory.js';
 import { cloneItem, emptyItem, setProperty, type InventoryItem } from './inventory-records.js';
 import type { UnrequestedProperties } from './property-collector.js';
-import { VsphereError } from './soap/errors.js';
+import { VsphereError } from './errors.js';
 import { child, type XmlNode } from './soap/xml.js';
 import { unslice } from './values.js';
 

@@ -11,7 +11,7 @@ import {
 import { AlarmNames, triggeredAlarmMoids } from './alarm-names.js';
 import { createContainerView, UnrequestedProperties } from './property-collector.js';
 import { el, type MoRef } from './soap/envelope.js';
-import { isVsphereError, VsphereError } from './soap/errors.js';
+import { isVsphereError, VsphereError } from './errors.js';
 import { child, type XmlNode } from './soap/xml.js';
 import { InventoryLoad } from './inventory-loader.js';
 import { msLeft, until } from './waits.js';

@@ -1,6 +1,6 @@
 import type { VimClient } from './client.js';
 import { retrieveFiltered, withContainerView, type ObjectContent } from './property-collector.js';
-import { isVsphereError } from './soap/errors.js';
+import { isVsphereError } from './errors.js';
 import { EntityTree, type EntityNode } from './entity-tree.js';
 import type { XmlNode } from './soap/xml.js';
 import type { NumericSensor } from './host-sensor-info.js';

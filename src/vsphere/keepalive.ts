@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { VsphereError } from './soap/errors.js';
+import { VsphereError } from './errors.js';
 import type { SoapTransport } from './soap/transport.js';
 import { SERVICE_INSTANCE } from './service-content.js';
 

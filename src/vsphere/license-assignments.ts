@@ -3,7 +3,7 @@ import type { MoRef, XmlNode } from './answer-data.js';
 import { child } from './answer-data.js';
 import type { VimClient } from './client.js';
 import { assignmentId, keySuffix } from './license-key.js';
-import { isVsphereError } from './soap/errors.js';
+import { isVsphereError } from './errors.js';
 
 // Licences are assigned by hand and rarely: one read per interval is plenty, and a scrape in between costs nothing.
 const INTERVAL_MS = 5 * 60_000;

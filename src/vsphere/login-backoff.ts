@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Password } from './credentials.js';
-import type { VsphereError } from './soap/errors.js';
+import type { VsphereError } from './errors.js';
 
 const START_MS = 15_000;
 const MAX_MS = 600_000;

@@ -1,4 +1,4 @@
-import { isVsphereError, VsphereError } from './soap/errors.js';
+import { isVsphereError, VsphereError } from './errors.js';
 import { msLeft, until, waitFor } from './waits.js';
 
 /** A login (password, then vCenter's answers) is given this long when the caller says nothing. */

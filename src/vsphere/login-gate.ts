@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Password, PasswordSource } from './credentials.js';
 import { LoginBackoff } from './login-backoff.js';
 import type { SecretScrubber } from './secret-scrub.js';
-import { VsphereError } from './soap/errors.js';
+import { VsphereError } from './errors.js';
 import { waitFor } from './waits.js';
 
 /** Who logs in to a target, the same for its SOAP and its vAPI (REST) session. */

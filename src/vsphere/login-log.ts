@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { describe } from './keepalive.js';
 import { failureCause, loginProblem } from './login-problem.js';
-import { isVsphereError } from './soap/errors.js';
+import { isVsphereError } from './errors.js';
 
 /**
  * Says in the log why logins fail, without a scrape having to ask: the first failure of each cause

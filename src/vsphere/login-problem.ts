@@ -1,4 +1,4 @@
-import { VsphereError } from './soap/errors.js';
+import { VsphereError } from './errors.js';
 
 /** The code of the socket or DNS error under `e` (ECONNREFUSED, ENOTFOUND…), if any. */
 export function socketCode(e: unknown): string | undefined {

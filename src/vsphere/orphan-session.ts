@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { MoRef } from './soap/envelope.js';
-import { isVsphereError } from './soap/errors.js';
+import { isVsphereError } from './errors.js';
 import { COOKIE_NAME, type SoapTransport } from './soap/transport.js';
 
 const MAX_CANDIDATES = 4;

@@ -1,5 +1,5 @@
 import type { PerfQuery } from './perf-manager.js';
-import { isVsphereError } from './soap/errors.js';
+import { isVsphereError } from './errors.js';
 import { waitFor } from './waits.js';
 
 /** Upper bounds of one QueryPerf request: entities, and metric ids over all of them. */

@@ -1,5 +1,5 @@
 import type { ElementReader } from './soap/stream-spec.js';
-import type { MoRef } from './answer-data.js';
+import type { MoRef, XmlAttrs } from './answer-data.js';
 import type { PerfSample } from './perf-manager.js';
 import { REALTIME_INTERVAL } from './perf-response.js';
 import { unslice } from './values.js';
@@ -86,7 +86,7 @@ export class PerfEntityReader implements ElementReader {
     private readonly onFormat: (csv: boolean) => void,
   ) {}
 
-  open(name: string, attrs: Record<string, string>, depth: number): void {
+  open(name: string, attrs: XmlAttrs, depth: number): void {
     this.top = depth;
     if (depth === 0) return this.start(attrs);
     const parent = this.kinds[depth - 1];
@@ -177,7 +177,7 @@ export class PerfEntityReader implements ElementReader {
     this.values.push(value);
   }
 
-  private start(attrs: Record<string, string>): void {
+  private start(attrs: XmlAttrs): void {
     this.kinds[0] = ENTITY_METRIC;
     this.csv = attrs.type === 'PerfEntityMetricCSV';
     this.entity = this.entityType = this.interval = this.timestamp = this.infoCsv = undefined;

@@ -1,7 +1,7 @@
 import type { VimClient } from './client.js';
 import { retrieveOne } from './property-collector.js';
 import { el, type MoRef } from './soap/envelope.js';
-import { errorReason, isVsphereError } from './soap/errors.js';
+import { errorReason, isVsphereError } from './errors.js';
 import {
   DEFAULT_BATCH_OBJECTS,
   REALTIME_MAX_METRICS,

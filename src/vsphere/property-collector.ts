@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { VimClient } from './client.js';
 import { el, escapeXml, moRefEl, type MoRef } from './soap/envelope.js';
-import { VsphereError } from './soap/errors.js';
+import { VsphereError } from './errors.js';
 import { child, type StreamSpec, type XmlNode } from './soap/xml.js';
 
 import type { ObjectContent, PropertySpec } from './answer-data.js';

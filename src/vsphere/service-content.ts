@@ -2,7 +2,7 @@ import type { MoRef } from './soap/envelope.js';
 import type { SoapTransport } from './soap/transport.js';
 import { child, type XmlNode } from './soap/xml.js';
 import { moRef } from './values.js';
-import { VsphereError } from './soap/errors.js';
+import { VsphereError } from './errors.js';
 
 /** The parts of ServiceContent the exporter uses. */
 export interface ServiceContent {

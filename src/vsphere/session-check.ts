@@ -1,5 +1,5 @@
 import type { ServiceContent } from './service-content.js';
-import { isVsphereError } from './soap/errors.js';
+import { isVsphereError } from './errors.js';
 import type { SoapTransport } from './soap/transport.js';
 import { child } from './soap/xml.js';
 

@@ -5,7 +5,7 @@ import { LoginGate, type LoginCredentials } from './login-gate.js';
 import { LoginFlight } from './login-flight.js';
 import { endOrphanSession, orphanCookies } from './orphan-session.js';
 import { waitFor } from './waits.js';
-import { isVsphereError, VsphereError } from './soap/errors.js';
+import { isVsphereError, VsphereError } from './errors.js';
 import type { SoapTransport } from './soap/transport.js';
 import { retrieveServiceContent, type ServiceContent } from './service-content.js';
 import { sessionAlive } from './session-check.js';

@@ -2,7 +2,7 @@
 // session beside SOAP), opened at the first read and ended at logout. The tag collector gets
 // plain TagSnapshots from it through its context (ctx.tags), never the API.
 import type { TaggingApi } from './rest/tagging.js';
-import { isVsphereError } from './soap/errors.js';
+import { isVsphereError } from './errors.js';
 import type { Tag, TagNames, TagRead, TagSnapshot } from './tag-data.js';
 
 /** Categories and tag names change rarely: read them again after this long (attachments: every collection). */

@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { connect, type PeerCertificate } from 'node:tls';
 import { socketCode } from './login-problem.js';
-import { VsphereError } from './soap/errors.js';
+import { VsphereError } from './errors.js';
 
 /** Where the failed TLS connection went, and what it trusted. */
 export interface TlsTarget {

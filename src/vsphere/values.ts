@@ -1,5 +1,5 @@
 import type { MoRef } from './soap/envelope.js';
-import type { XmlNode } from './answer-data.js';
+import { xmlAttrs, type XmlNode } from './answer-data.js';
 
 // Decoders for the leaf values of vim25 properties. vCenter sends every scalar as text;
 // absent or malformed values become undefined rather than NaN, so a metric is skipped, not wrong.
@@ -54,7 +54,7 @@ export function moRef(node: XmlNode | undefined): MoRef | undefined {
 /** A deep copy of `node` sharing no string memory with the parsed answer (see unslice), for values kept past the parse. */
 export function detached(node: XmlNode | undefined): XmlNode | undefined {
   if (node === undefined) return undefined;
-  const attrs: Record<string, string> = {};
+  const attrs = xmlAttrs();
   for (const [k, v] of Object.entries(node.attrs)) attrs[unslice(k)] = unslice(v);
   return {
     name: unslice(node.name),
@@ -78,5 +78,5 @@ export function compactByteArray(node: XmlNode | undefined): XmlNode | undefined
     if (c.name !== 'byte' || !Number.isInteger(n) || n < -128 || n > 255) return node;
     text += String.fromCharCode(n & 0xff);
   }
-  return { name: node.name, attrs: { type: 'ArrayOfByte' }, children: [], text };
+  return { name: node.name, attrs: xmlAttrs({ type: 'ArrayOfByte' }), children: [], text };
 }

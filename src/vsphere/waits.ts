@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { VsphereError } from './soap/errors.js';
+import { VsphereError } from './errors.js';
 
 /** `p`, or VSPHERE_ABORTED saying `what` was cut once `signal` fires (`p` itself goes on). */
 export async function waitFor<T>(p: Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {

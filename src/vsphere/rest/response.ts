@@ -1,4 +1,4 @@
-import { VsphereError } from '../soap/errors.js';
+import { VsphereError } from '../errors.js';
 import type { RestResponse } from './transport.js';
 
 /**

@@ -2,7 +2,7 @@ import { describe } from '../keepalive.js';
 import { LoginFlight } from '../login-flight.js';
 import { LoginGate, type LoginCredentials } from '../login-gate.js';
 import { SecretScrubber } from '../secret-scrub.js';
-import { VsphereError } from '../soap/errors.js';
+import { VsphereError } from '../errors.js';
 import { basicAuth, vapiValue } from './response.js';
 import type { RestTransport } from './transport.js';
 

@@ -1,4 +1,4 @@
-import { isVsphereError } from '../soap/errors.js';
+import { isVsphereError } from '../errors.js';
 import type { AttachedObject, Tag, TagAttachments } from '../tag-data.js';
 import type { RestSession } from './session.js';
 

@@ -1,6 +1,6 @@
 import { poolOptions, type ConnectionOptions } from '../pool-options.js';
 import { Pool } from 'undici';
-import { VsphereError } from '../soap/errors.js';
+import { VsphereError } from '../errors.js';
 import { toVsphereError } from '../http-errors.js';
 import { readBody } from '../body-reader.js';
 

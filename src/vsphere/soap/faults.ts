@@ -1,4 +1,4 @@
-import { VsphereError, type VsphereErrorCode } from './errors.js';
+import { VsphereError, type VsphereErrorCode } from '../errors.js';
 import { child, type XmlNode } from './xml.js';
 
 // vim25 fault types with a code of their own; subtypes of InvalidLogin (e.g. an SSO lockout) keep

@@ -1,5 +1,5 @@
-import type { XmlNode } from '../answer-data.js';
-import { VsphereError } from './errors.js';
+import type { XmlAttrs, XmlNode } from '../answer-data.js';
+import { VsphereError } from '../errors.js';
 
 /**
  * Elements to hand over as soon as they close, instead of keeping them in the tree: the
@@ -26,7 +26,7 @@ export interface ElementReader {
    * An element opened: `name` is its local name, `attrs` its attributes by local name (xsi:type's
    * value without prefix, as in XmlNode), `depth` 0 for the streamed element, 1 for its children, ….
    */
-  open(name: string, attrs: Record<string, string>, depth: number): void;
+  open(name: string, attrs: XmlAttrs, depth: number): void;
   /** Text directly inside the element opened last (character data, entities resolved; CDATA is not read). */
   text(text: string): void;
   /** The element opened last closed; at depth 0 the streamed element is complete. */

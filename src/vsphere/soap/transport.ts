@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { poolOptions, type ConnectionOptions } from '../pool-options.js';
 import { Pool } from 'undici';
-import { VsphereError } from './errors.js';
+import { VsphereError } from '../errors.js';
 import { explainTls } from '../tls-explain.js';
 import type { CertificateInfo } from '../certificate-info.js';
 import { toVsphereError } from '../http-errors.js';

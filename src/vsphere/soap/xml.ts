@@ -1,17 +1,17 @@
 import { StringDecoder } from 'node:string_decoder';
-import { VsphereError } from './errors.js';
+import { VsphereError } from '../errors.js';
 import { NameInterner } from './name-interner.js';
 import { XmlSyntaxError, XmlTokenizer, type XmlTokenHandler } from './xml-tokenizer.js';
 import { shown } from './xml-tags.js';
 import { localPart, NamespaceScopes, XSI } from './xml-namespaces.js';
 import { DEFAULT_XML_LIMITS, type XmlLimits } from './xml-limits.js';
-import type { XmlNode } from '../answer-data.js';
+import { xmlAttrs, type XmlAttrs, type XmlNode } from '../answer-data.js';
 import { readerError, type StreamSpec } from './stream-spec.js';
 
 export { child, type XmlNode } from '../answer-data.js';
 export type { ElementReader, StreamSpec } from './stream-spec.js';
 
-const NO_ATTRS: Record<string, string> = Object.freeze({});
+const NO_ATTRS: XmlAttrs = Object.freeze(xmlAttrs());
 const NO_CHILDREN: XmlNode[] = Object.freeze([]) as unknown as XmlNode[];
 // Stands on the stack for each element a reader is told about: no node is built for it.
 const READ: XmlNode = Object.freeze({ name: '', attrs: NO_ATTRS, children: NO_CHILDREN, text: '' });
@@ -148,7 +148,7 @@ export class SoapXmlParser implements XmlTokenHandler {
       const key = keys[k]!;
       if (key === 'xmlns' || key.startsWith('xmlns:')) this.declare(depth, key, values[k]!);
       else {
-        if (out === NO_ATTRS) out = {};
+        if (out === NO_ATTRS) out = xmlAttrs();
         if (key === 'type') typed = true;
       }
     }

@@ -8,7 +8,7 @@ import { COLLECTOR_DEFAULTS } from '../../../src/model/names.js';
 import { extraCounterSuffix, HOST_PERF, VM_PERF } from '../../../src/collectors/perf-metrics.js';
 import type { CollectorOptions, TargetConfig } from '../../../src/config/schema.js';
 import type { PerfCounter } from '../../../src/vsphere/perf-manager.js';
-import { VsphereError } from '../../../src/vsphere/soap/errors.js';
+import { VsphereError } from '../../../src/vsphere/errors.js';
 
 const GOOD: TargetReport = {
   target: 'vc1',

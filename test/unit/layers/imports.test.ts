@@ -122,6 +122,19 @@ void describe('import rules of src/', () => {
       .filter((i) => under(i, 'vsphere/rest') || under(i, 'vsphere/soap'));
     assert.deepEqual(found, [], `collectors/ → wire-layer imports:\n${show(found)}`);
   });
+
+  void it('vsphere/rest/ and vsphere/soap/ import nothing from each other, not even a type', () => {
+    // What both transports share (the error type, the body reader, HTTP errors, login) is
+    // transport-neutral and lives in vsphere/ itself.
+    const rest = sourceFiles('vsphere/rest');
+    const soap = sourceFiles('vsphere/soap');
+    assert.ok(rest.length >= 3 && soap.length >= 3, `${rest.join(', ')} / ${soap.join(', ')}`);
+    const found = [
+      ...rest.flatMap(importsOf).filter((i) => under(i, 'vsphere/soap')),
+      ...soap.flatMap(importsOf).filter((i) => under(i, 'vsphere/rest')),
+    ];
+    assert.deepEqual(found, [], `rest/ ↔ soap/ imports:\n${show(found)}`);
+  });
 });
 
 /**

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { clipText, errorText, MAX_ERROR_TEXT } from '../../../src/scrape/error-text.js';
-import { VsphereError } from '../../../src/vsphere/soap/errors.js';
+import { VsphereError } from '../../../src/vsphere/errors.js';
 
 // The message the issue quoted, cut by the old 200-character slice at "…the first certifica".
 const TLS =

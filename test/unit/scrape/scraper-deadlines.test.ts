@@ -14,7 +14,7 @@ import { SoapStats } from '../../../src/scrape/self-stats.js';
 import type { VimClient } from '../../../src/vsphere/client.js';
 import { assembleInventory, type Inventory } from '../../../src/vsphere/inventory.js';
 import type { PerfManager } from '../../../src/vsphere/perf-manager.js';
-import { VsphereError } from '../../../src/vsphere/soap/errors.js';
+import { VsphereError } from '../../../src/vsphere/errors.js';
 import { find, parsePrometheusText } from '../../harness/prom-text.js';
 
 /** Resolves after `ms`, or rejects as the transport does when `signal` aborts first. */

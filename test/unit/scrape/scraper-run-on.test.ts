@@ -17,7 +17,7 @@ import { SoapStats } from '../../../src/scrape/self-stats.js';
 import type { VimClient } from '../../../src/vsphere/client.js';
 import { assembleInventory } from '../../../src/vsphere/inventory.js';
 import type { PerfManager } from '../../../src/vsphere/perf-manager.js';
-import { VsphereError } from '../../../src/vsphere/soap/errors.js';
+import { VsphereError } from '../../../src/vsphere/errors.js';
 import { find, parsePrometheusText } from '../../harness/prom-text.js';
 
 function work(ms: number, signal: AbortSignal): Promise<void> {

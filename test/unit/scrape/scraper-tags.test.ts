@@ -13,7 +13,7 @@ import { Scraper, type Collection } from '../../../src/scrape/scraper.js';
 import { SoapStats } from '../../../src/scrape/self-stats.js';
 import type { VimClient } from '../../../src/vsphere/client.js';
 import type { PerfManager } from '../../../src/vsphere/perf-manager.js';
-import { VsphereError } from '../../../src/vsphere/soap/errors.js';
+import { VsphereError } from '../../../src/vsphere/errors.js';
 import { TagSource } from '../../../src/vsphere/tag-source.js';
 import { find, parsePrometheusText, type Sample } from '../../harness/prom-text.js';
 import { inventoryOf, obj, singleton, val } from '../../harness/model-fixture.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { AlarmNames, triggeredAlarmMoids } from '../../../src/vsphere/alarm-names.js';
 import type { VimClient } from '../../../src/vsphere/client.js';
 import { toItem } from '../../../src/vsphere/inventory-records.js';
-import { VsphereError } from '../../../src/vsphere/soap/errors.js';
+import { VsphereError } from '../../../src/vsphere/errors.js';
 import { parseXml } from '../../../src/vsphere/soap/xml.js';
 import { silentLogger } from '../../../src/log/logger.js';
 

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import pino from 'pino';
 import type { VimClient } from '../../../src/vsphere/client.js';
 import { EventReader } from '../../../src/vsphere/event-reader.js';
-import { VsphereError } from '../../../src/vsphere/soap/errors.js';
+import { VsphereError } from '../../../src/vsphere/errors.js';
 import { parseXml, type StreamSpec, type XmlNode } from '../../../src/vsphere/soap/xml.js';
 
 const LOGIN = '2026-12-06T10:00:00.5Z';

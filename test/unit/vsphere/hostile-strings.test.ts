@@ -1,9 +1,11 @@
 /** Strings from vCenter are data: names on Object.prototype, XML-illegal characters, repeated series. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { child, parseXml, SoapXmlParser } from '../../../src/vsphere/soap/xml.js';
+import { child, parseXml, SoapXmlParser, type ElementReader } from '../../../src/vsphere/soap/xml.js';
+import type { XmlAttrs } from '../../../src/vsphere/answer-data.js';
+import { compactByteArray, detached } from '../../../src/vsphere/values.js';
 import { faultToError } from '../../../src/vsphere/soap/faults.js';
-import { errorReason, VsphereError } from '../../../src/vsphere/soap/errors.js';
+import { errorReason, VsphereError } from '../../../src/vsphere/errors.js';
 import { SoapStats } from '../../../src/scrape/self-stats.js';
 import { encodeFamilies } from '../../../src/exposition/text-encoder.js';
 import { toItem } from '../../../src/vsphere/inventory-records.js';
@@ -82,6 +84,60 @@ describe('character references XML 1.0 forbids', () => {
         (e: unknown) => e instanceof VsphereError && e.code === 'VSPHERE_BAD_RESPONSE',
         bad,
       );
+  });
+});
+
+describe('attribute names', () => {
+  // Every member of Object.prototype, named as attributes (with a value each) of one element.
+  const named = PROTOTYPE_NAMES.map((n, i) => `${n}="v${i}"`).join(' ');
+  const expected = Object.fromEntries(PROTOTYPE_NAMES.map((n, i) => [n, `v${i}`]));
+  const prototypeBefore = Object.getOwnPropertyNames(Object.prototype).sort();
+
+  // Exactly the answer's names as own keys, with its values; nothing inherited, Object.prototype untouched.
+  const assertData = (attrs: XmlAttrs, want: Record<string, string>, what: string): void => {
+    assert.equal(Object.getPrototypeOf(attrs), null, what);
+    assert.deepEqual(Object.keys(attrs).sort(), Object.keys(want).sort(), what);
+    for (const [k, v] of Object.entries(want)) assert.equal(attrs[k], v, `${what}: ${k}`);
+    assert.deepEqual(Object.getOwnPropertyNames(Object.prototype).sort(), prototypeBefore, what);
+    assert.equal(Object.getPrototypeOf({}), Object.prototype, what);
+  };
+
+  test('Object.prototype member names are plain keys of the attribute map, in the tree and in a copy', () => {
+    const root = parseXml(
+      `<r ${XSI} xmlns:a="urn:a"><n ${named} xsi:type="xsd:int"/><p a:__proto__="x"/><e/></r>`,
+    );
+    const n = child(root, 'n')!;
+    assertData(n.attrs, { ...expected, type: 'int' }, 'unprefixed');
+    assertData(child(root, 'p')!.attrs, { ['__proto__']: 'x' }, 'prefixed');
+    // The shared map of elements without attributes inherits nothing either.
+    const empty = child(root, 'e')!.attrs;
+    assertData(empty, {}, 'no attributes');
+    assert.equal(empty.constructor, undefined);
+    assert.ok(Object.isFrozen(empty));
+    // Kept past the parse (the model's copy) and rebuilt (compacted byte arrays): still data only.
+    assertData(detached(n)!.attrs, { ...expected, type: 'int' }, 'detached');
+    const bytes = parseXml(`<val ${XSI} xsi:type="ArrayOfByte"><byte>65</byte></val>`);
+    assertData(compactByteArray(bytes)!.attrs, { type: 'ArrayOfByte' }, 'compacted');
+  });
+
+  test('a stream reader is told the same attribute map', () => {
+    const seen: XmlAttrs[] = [];
+    const reader: ElementReader = {
+      open: (_n, attrs) => void seen.push(attrs),
+      text: () => {},
+      close: () => {},
+    };
+    parseXml(
+      `<Envelope><Body><R><returnval ${named}><x constructor="c"/></returnval></R></Body></Envelope>`,
+      {
+        depth: 3,
+        name: 'returnval',
+        reader,
+      },
+    );
+    assert.equal(seen.length, 2);
+    assertData(seen[0]!, expected, 'streamed element');
+    assertData(seen[1]!, { constructor: 'c' }, 'its child');
   });
 });
 

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InventoryLoad } from '../../../src/vsphere/inventory-loader.js';
-import { VsphereError } from '../../../src/vsphere/soap/errors.js';
+import { VsphereError } from '../../../src/vsphere/errors.js';
 
 const isCode = (code: string, re: RegExp) => (e: unknown) =>
   e instanceof VsphereError && e.code === code && re.test(e.message);

@@ -4,7 +4,7 @@ import pino from 'pino';
 import type { VimClient } from '../../../src/vsphere/client.js';
 import { LicenseAssignments } from '../../../src/vsphere/license-assignments.js';
 import { assignmentId } from '../../../src/vsphere/license-key.js';
-import { VsphereError } from '../../../src/vsphere/soap/errors.js';
+import { VsphereError } from '../../../src/vsphere/errors.js';
 import { SoapXmlParser, type StreamSpec } from '../../../src/vsphere/soap/xml.js';
 
 const ENT = 'AB12C-DE34F-GH56J-KL78M-NP9QR';

@@ -11,7 +11,7 @@ import { RestSession } from '../../../src/vsphere/rest/session.js';
 import type { RestRequest, RestResponse, RestTransport } from '../../../src/vsphere/rest/transport.js';
 import { SecretScrubber } from '../../../src/vsphere/secret-scrub.js';
 import { Session } from '../../../src/vsphere/session.js';
-import { isVsphereError, VsphereError } from '../../../src/vsphere/soap/errors.js';
+import { isVsphereError, VsphereError } from '../../../src/vsphere/errors.js';
 import type { SoapTransport } from '../../../src/vsphere/soap/transport.js';
 
 const PASSWORD = 'rest-Secret-42';

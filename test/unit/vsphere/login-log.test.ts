@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { LoginFailureLog } from '../../../src/vsphere/login-log.js';
 import { failureCause, loginProblem } from '../../../src/vsphere/login-problem.js';
-import { VsphereError } from '../../../src/vsphere/soap/errors.js';
+import { VsphereError } from '../../../src/vsphere/errors.js';
 
 const URL_ = new URL('https://vc.example.com/sdk');
 

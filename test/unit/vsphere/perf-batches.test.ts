@@ -17,7 +17,7 @@ import {
   Slots,
 } from '../../../src/vsphere/perf-batches.js';
 import { PerfManager, type PerfQuery, type PerfSample } from '../../../src/vsphere/perf-manager.js';
-import { VsphereError } from '../../../src/vsphere/soap/errors.js';
+import { VsphereError } from '../../../src/vsphere/errors.js';
 import { faultToError } from '../../../src/vsphere/soap/faults.js';
 import { parseXml, type StreamSpec } from '../../../src/vsphere/soap/xml.js';
 import { xmlLimits } from '../../../src/vsphere/soap/xml-limits.js';

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { SoapXmlParser, type StreamSpec } from '../../../src/vsphere/soap/xml.js';
-import { VsphereError } from '../../../src/vsphere/soap/errors.js';
+import { VsphereError } from '../../../src/vsphere/errors.js';
 import { xmlLimits } from '../../../src/vsphere/soap/xml-limits.js';
 import { readEntityMetric } from '../../../src/vsphere/perf-response.js';
 import { decimal, forEachSample, PerfEntityReader } from '../../../src/vsphere/perf-entity-reader.js';

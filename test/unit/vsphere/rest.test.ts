@@ -15,7 +15,7 @@ import {
   TaggingApi,
 } from '../../../src/vsphere/rest/tagging.js';
 import { RestTransport } from '../../../src/vsphere/rest/transport.js';
-import { isVsphereError } from '../../../src/vsphere/soap/errors.js';
+import { isVsphereError } from '../../../src/vsphere/errors.js';
 
 test('vapiValue unwraps {value}, maps 401 and other statuses, echoes only a dotted vAPI error type', () => {
   assert.deepEqual(vapiValue({ status: 200, json: { value: ['a'] } }, 'GET /x'), ['a']);

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { Secret } from '../../../src/config/secret.js';
 import { ScrubbingSoapTransport, SecretScrubber } from '../../../src/vsphere/secret-scrub.js';
-import { isVsphereError } from '../../../src/vsphere/soap/errors.js';
+import { isVsphereError } from '../../../src/vsphere/errors.js';
 
 const PASSWORD = 'Zq9-very-long-password-Xk2';
 let server: Server;

@@ -11,7 +11,7 @@ import { orphanCookies } from '../../../src/vsphere/orphan-session.js';
 import { SecretScrubber } from '../../../src/vsphere/secret-scrub.js';
 import { Session } from '../../../src/vsphere/session.js';
 import type { MoRef } from '../../../src/vsphere/soap/envelope.js';
-import { isVsphereError, VsphereError } from '../../../src/vsphere/soap/errors.js';
+import { isVsphereError, VsphereError } from '../../../src/vsphere/errors.js';
 import type { CallOptions, SoapTransport } from '../../../src/vsphere/soap/transport.js';
 import { parseXml, type XmlNode } from '../../../src/vsphere/soap/xml.js';
 

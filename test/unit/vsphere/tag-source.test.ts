@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { VsphereError } from '../../../src/vsphere/soap/errors.js';
+import { VsphereError } from '../../../src/vsphere/errors.js';
 import type { Tag, TagAttachments } from '../../../src/vsphere/tag-data.js';
 import {
   joinTagNames,

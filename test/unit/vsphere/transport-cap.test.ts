@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SoapTransport } from '../../../src/vsphere/soap/transport.js';
-import { VsphereError } from '../../../src/vsphere/soap/errors.js';
+import { VsphereError } from '../../../src/vsphere/errors.js';
 import { ENVELOPE_HEAD, ENVELOPE_TAIL } from '../../harness/fault-bodies.js';
 
 const MiB = 1024 * 1024;

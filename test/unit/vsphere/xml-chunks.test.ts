@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseXml, SoapXmlParser, type XmlNode } from '../../../src/vsphere/soap/xml.js';
-import { VsphereError } from '../../../src/vsphere/soap/errors.js';
+import { VsphereError } from '../../../src/vsphere/errors.js';
 
 // The tokenizer's fast paths (ASCII names, end tags matched in place, attribute runs, interned names,
 // the last namespace prefix remembered, StringDecoder) must read a document the same however it is cut.

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseXml, SoapXmlParser, type StreamSpec } from '../../../src/vsphere/soap/xml.js';
 import { xmlLimits, type XmlLimits } from '../../../src/vsphere/soap/xml-limits.js';
-import { VsphereError } from '../../../src/vsphere/soap/errors.js';
+import { VsphereError } from '../../../src/vsphere/errors.js';
 
 const MiB = 1024 * 1024;
 const code = (c: string, re: RegExp) => (e: unknown) =>

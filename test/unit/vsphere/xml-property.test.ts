@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { SoapXmlParser } from '../../../src/vsphere/soap/xml.js';
-import { VsphereError } from '../../../src/vsphere/soap/errors.js';
+import { VsphereError } from '../../../src/vsphere/errors.js';
 
 /** Feeds `chunks` and closes: returns the root's name, or the typed error — never anything else. */
 function outcome(chunks: Uint8Array[]): string {

@@ -2,8 +2,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseXml, SoapXmlParser, type ElementReader } from '../../../src/vsphere/soap/xml.js';
+import { xmlAttrs } from '../../../src/vsphere/answer-data.js';
 import { xmlLimits } from '../../../src/vsphere/soap/xml-limits.js';
-import { VsphereError } from '../../../src/vsphere/soap/errors.js';
+import { VsphereError } from '../../../src/vsphere/errors.js';
 
 const bad = (e: unknown): boolean => e instanceof VsphereError && e.code === 'VSPHERE_BAD_RESPONSE';
 
@@ -109,9 +110,9 @@ describe('XML tokenizer: well-formedness', () => {
   });
 
   test('attribute values: entities expanded, white space normalised, > and ]]> allowed', () => {
-    assert.deepEqual(parseXml(`<r a="&lt;&gt;&quot;&apos;&#x20;]]>\t." b='"'/>`).attrs, {
-      a: `<>"' ]]> .`,
-      b: '"',
-    });
+    assert.deepEqual(
+      parseXml(`<r a="&lt;&gt;&quot;&apos;&#x20;]]>\t." b='"'/>`).attrs,
+      xmlAttrs({ a: `<>"' ]]> .`, b: '"' }),
+    );
   });
 });

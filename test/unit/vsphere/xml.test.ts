@@ -2,9 +2,10 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { child, parseXml, SoapXmlParser } from '../../../src/vsphere/soap/xml.js';
+import { xmlAttrs } from '../../../src/vsphere/answer-data.js';
 import { faultToError } from '../../../src/vsphere/soap/faults.js';
 import { envelope, escapeXml } from '../../../src/vsphere/soap/envelope.js';
-import { VsphereError } from '../../../src/vsphere/soap/errors.js';
+import { VsphereError } from '../../../src/vsphere/errors.js';
 
 const ENV = (body: string): string =>
   '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" ' +
@@ -22,7 +23,7 @@ describe('SoapXmlParser', () => {
     const res = child(root, 'Body')!.children[0]!;
     assert.equal(res.name, 'RetrievePropertiesExResponse');
     const objects = child(child(res, 'returnval')!, 'objects')!;
-    assert.deepEqual(child(objects, 'obj')!.attrs, { type: 'VirtualMachine' });
+    assert.deepEqual(child(objects, 'obj')!.attrs, xmlAttrs({ type: 'VirtualMachine' }));
     assert.equal(child(objects, 'obj')!.text, 'vm-1');
     const val = child(child(objects, 'propSet')!, 'val')!;
     assert.equal(val.attrs.type, 'int');
@@ -100,10 +101,13 @@ describe('SoapXmlParser', () => {
         'i:type="xsd:int">1</a><s:b xmlns:s="urn:other" type="HostSystem"/></s:r>',
     );
     assert.equal(ok.name, 'r');
-    assert.deepEqual(ok.children[0]!.attrs, { lang: 'en', type: 'int' });
-    assert.deepEqual(ok.children[1]!.attrs, { type: 'HostSystem' });
+    assert.deepEqual(ok.children[0]!.attrs, xmlAttrs({ lang: 'en', type: 'int' }));
+    assert.deepEqual(ok.children[1]!.attrs, xmlAttrs({ type: 'HostSystem' }));
     // An xsi-looking prefix bound elsewhere is not xsi: its value is kept whole.
-    assert.deepEqual(parseXml('<r xmlns:xsi="urn:not-xsi" xsi:type="a:b"/>').attrs, { type: 'a:b' });
+    assert.deepEqual(
+      parseXml('<r xmlns:xsi="urn:not-xsi" xsi:type="a:b"/>').attrs,
+      xmlAttrs({ type: 'a:b' }),
+    );
   });
 
   test('rejects absurd nesting depth', () => {

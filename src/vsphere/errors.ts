@@ -1,3 +1,6 @@
+// The one error type of both transports (SOAP and REST) and of everything built on them; mapping a
+// SOAP fault to a code is soap/faults.ts's job.
+
 /** Stable error codes for everything that can go wrong talking to vCenter (undici-style). */
 export type VsphereErrorCode =
   | 'VSPHERE_NOT_AUTHENTICATED'
@@ -23,12 +26,12 @@ export interface VsphereErrorDetails {
   faultType?: string;
   /** HTTP status for VSPHERE_HTTP_STATUS. */
   statusCode?: number;
-  /** SOAP method that failed. */
+  /** SOAP method, or REST request (`GET /rest/…`), that failed. */
   method?: string;
   cause?: unknown;
 }
 
-/** The one error type of the vSphere client; `code` is stable, `message` is for humans. */
+/** The one error type of the vSphere clients, SOAP and REST; `code` is stable, `message` is for humans. */
 export class VsphereError extends Error {
   override readonly name = 'VsphereError';
   readonly faultType: string | undefined;
