@@ -66,6 +66,10 @@ export interface SizeResult {
     exporterSecondsEachScrape: number[];
     vcsimSecondsPerScrape: number;
     benchSecondsPerScrape: number;
+    /** CPU of exporter, vcsim and bench (proxy, client) within the measured scrapes over their wall time: cores kept busy. */
+    coresBusy: number;
+    /** The same for the floor sent through the proxy: vcsim and bench CPU per run, and cores busy. */
+    floor: { vcsimSecondsPerRun: number; benchSecondsPerRun: number; coresBusy: number };
   };
   rss: { peakMiB: number; peakSinceStartMiB: number; steadyMiB: number; peakReset: boolean };
   soap: {
@@ -178,13 +182,20 @@ export async function measureSize(size: number, opts: MeasureOptions): Promise<S
     const vcsimCpu0 = cpuSeconds(vc.pid);
     const benchCpu0 = process.cpuUsage();
     const cpu0 = cpuSeconds(pid);
+    // Core-seconds of exporter, vcsim and bench within the scrapes (the bench's unzipping after each is left out).
+    let busyDuring = 0;
     for (let i = 1; i <= opts.scrapes; i++) {
       const last = i === opts.scrapes;
       count(proxy.drain(), between);
       proxy.setCapture(last);
       const before = cpuSeconds(pid);
+      const vcsimBefore = cpuSeconds(vc.pid);
+      const benchBefore = process.cpuUsage();
       const got = await client.scrape({ gzip: opts.gzip === true, signal });
       cpuEach.push(cpuSeconds(pid) - before);
+      const benchDuring = process.cpuUsage(benchBefore);
+      busyDuring +=
+        cpuEach.at(-1)! + cpuSeconds(vc.pid) - vcsimBefore + (benchDuring.user + benchDuring.system) / 1e6;
       // Unzipped after the exporter's CPU was read: the text is what is counted and checked.
       const zipped = got.contentEncoding === 'gzip';
       const s = zipped ? { ...got, body: gunzipSync(got.body) } : got;
@@ -234,7 +245,14 @@ export async function measureSize(size: number, opts: MeasureOptions): Promise<S
       batching: opts.batching,
     };
     const floor = await measureFloor(vc.url, capture, opts.floorRuns, floorOpts, signal);
+    const vcsimFloor0 = cpuSeconds(vc.pid);
+    const benchFloor0 = process.cpuUsage();
     const viaProxy = await measureFloor(proxy.url, capture, opts.floorRuns, floorOpts, signal);
+    const floorVcsim = cpuSeconds(vc.pid) - vcsimFloor0;
+    const floorBenchUsage = process.cpuUsage(benchFloor0);
+    const floorBench = (floorBenchUsage.user + floorBenchUsage.system) / 1e6;
+    const floorSeconds = viaProxy.runsMs.reduce((a, b) => a + b, 0) / 1000;
+    const floorRuns = Math.max(1, viaProxy.runsMs.length);
     proxy.drain();
     let govmomi: GovmomiResult | null = null;
     if (opts.govmomi) {
@@ -273,6 +291,12 @@ export async function measureSize(size: number, opts: MeasureOptions): Promise<S
         exporterSecondsEachScrape: cpuEach,
         vcsimSecondsPerScrape: vcsimCpu / n,
         benchSecondsPerScrape: (benchCpu.user + benchCpu.system) / 1e6 / n,
+        coresBusy: busyDuring / (walls.reduce((a, b) => a + b, 0) / 1000),
+        floor: {
+          vcsimSecondsPerRun: floorVcsim / floorRuns,
+          benchSecondsPerRun: floorBench / floorRuns,
+          coresBusy: floorSeconds > 0 ? (floorVcsim + floorBench) / floorSeconds : Number.NaN,
+        },
       },
       rss: {
         peakMiB: peak / MiB,

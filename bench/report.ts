@@ -181,6 +181,39 @@ function callList(calls: Record<string, number>): string {
     .join(', ');
 }
 
+/**
+ * CPU spent while the scrapes and the floor ran, per scrape or floor run, and the cores it kept
+ * busy: at 0 ms a floor that already keeps the machine's cores busy leaves the exporter's own CPU
+ * no idle core to hide in, so its wall grows with that CPU.
+ */
+function cpuTable(sizes: readonly SizeResult[]): string[] {
+  const s = (x: number) => x.toFixed(2);
+  return table([
+    [
+      'VMs',
+      'latency ms',
+      'exporter s',
+      'vcsim s',
+      'bench s',
+      'cores busy',
+      'floor: vcsim s',
+      'floor: bench s',
+      'floor cores busy',
+    ],
+    ...sizes.map((r) => [
+      String(r.vms),
+      latencyLabel(r.latency),
+      s(r.cpu.exporterSecondsPerScrape),
+      s(r.cpu.vcsimSecondsPerScrape),
+      s(r.cpu.benchSecondsPerScrape),
+      s(r.cpu.coresBusy),
+      s(r.cpu.floor.vcsimSecondsPerRun),
+      s(r.cpu.floor.benchSecondsPerRun),
+      s(r.cpu.floor.coresBusy),
+    ]),
+  ]);
+}
+
 /** The govmomi comparison beside the exporter and the floor, one row per run that has it. */
 function govmomiTable(sizes: readonly SizeResult[]): string[] {
   const runs = sizes.filter((r) => r.govmomi);
@@ -241,6 +274,11 @@ function govmomiTable(sizes: readonly SizeResult[]): string[] {
 export function formatReport(sizes: readonly SizeResult[], growth: LinearGrowth | null): string {
   const out = table([[...COLUMNS], ...sizes.map(row)]);
   out.push('', 'SOAP calls per steady-state scrape, by method:', ...methodTable(sizes), '');
+  out.push(
+    `CPU per scrape and per floor run (via the proxy), and cores kept busy meanwhile (${cpus().length} on this machine):`,
+    ...cpuTable(sizes),
+    '',
+  );
   out.push(...govmomiTable(sizes));
   for (const r of sizes) {
     const id = `${r.size} @ ${latencyLabel(r.latency)} ms`;

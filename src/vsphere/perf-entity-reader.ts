@@ -3,6 +3,7 @@ import type { MoRef, XmlAttrs } from './answer-data.js';
 import type { PerfSample } from './perf-manager.js';
 import { REALTIME_INTERVAL } from './perf-response.js';
 import { unslice } from './values.js';
+import { scanSeries, type ScannedSeries } from './perf-series-scan.js';
 
 // What an element is to the reader, from its name and its parent's kind (the path from the
 // PerfEntityMetric element); anything else is skipped with everything inside it.
@@ -79,6 +80,10 @@ export class PerfEntityReader implements ElementReader {
   private counterId: string | undefined;
   private instance: string | undefined;
   private value: string | undefined;
+
+  private readonly scanned: ScannedSeries = { elements: 0, counterId: 0, instance: '', value: 0 };
+  /** Elements the last successful skim read (ElementReader). */
+  skimmed = 0;
 
   constructor(
     private readonly onEntity: (e: PerfEntitySamples) => void,
@@ -175,6 +180,31 @@ export class PerfEntityReader implements ElementReader {
     this.counterIds.push(counterId);
     this.instances.push(this.instance === undefined ? '' : unslice(this.instance));
     this.values.push(value);
+  }
+
+  /**
+   * A series of the plain form read straight from the text (ElementReader.skim; perf-series-scan.ts),
+   * with the rules close() applies: the same samples as its events would give.
+   */
+  skim(
+    s: string,
+    i: number,
+    n: number,
+    maxElements: number,
+    prefixBound: (prefix: string) => boolean,
+  ): number {
+    if (this.kinds[this.top] !== ENTITY_METRIC) return -1;
+    const sc = this.scanned;
+    const end = scanSeries(s, i, n, this.csv, prefixBound, sc);
+    if (end < 0 || sc.elements > maxElements) return -1;
+    this.skimmed = sc.elements;
+    const value = sc.value;
+    if (Number.isFinite(value) && value >= 0) {
+      this.counterIds.push(sc.counterId);
+      this.instances.push(unslice(sc.instance));
+      this.values.push(value);
+    }
+    return end;
   }
 
   private start(attrs: XmlAttrs): void {

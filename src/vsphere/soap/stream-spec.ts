@@ -31,6 +31,21 @@ export interface ElementReader {
   text(text: string): void;
   /** The element opened last closed; at depth 0 the streamed element is complete. */
   close(depth: number): void;
+  /**
+   * Optional: at a start tag inside the streamed element (`i` just past its `<`), the index past
+   * the end of the whole element when the reader read it straight from `s` itself, holding at most
+   * `maxElements` elements (their count in `skimmed`), or -1 to be told its events as usual.
+   * `prefixBound` tells whether a namespace prefix is declared there.
+   */
+  skim?(
+    s: string,
+    i: number,
+    n: number,
+    maxElements: number,
+    prefixBound: (prefix: string) => boolean,
+  ): number;
+  /** Elements the last successful skim read. */
+  readonly skimmed?: number;
 }
 
 /** What a stream's reader (or onElement) threw, as the answer's error: a bad answer, not a broken connection. */

@@ -11,6 +11,11 @@ export interface XmlTokenHandler {
   text(text: string): void;
   /** A character reference to a character XML forbids (`&#x1b;`), read as U+FFFD; `element` is the innermost open one. */
   replaced(ref: string, element: string): void;
+  /**
+   * At a start tag (`i` just past its `<`): the index past the end of the whole element when the
+   * handler read it straight from `s` (its events are then not reported), or -1 to tokenize it.
+   */
+  skim?(s: string, i: number, n: number): number;
 }
 
 /** A name for an error message: a hostile one may be megabytes long. */
@@ -72,6 +77,14 @@ export abstract class XmlTags extends M.XmlMarkup {
     if (c < 0x80 ? ASCII_NAME[c] !== 2 : !isNameStartCode(codePointAt(s, i)))
       this.fail('disallowed character in tag name');
     if (this.rootClosed) this.fail('more than one root element');
+    if (this.handler.skim !== undefined && this.depth > 0) {
+      const end = this.handler.skim(s, i, n);
+      if (end >= 0) {
+        this.state = M.S_TEXT;
+        this.position = this.base + end;
+        return end;
+      }
+    }
     this.name = '';
     this.count = 0;
     this.state = M.S_OPEN_NAME;

@@ -173,6 +173,32 @@ export class SoapXmlParser implements XmlTokenHandler {
     return out;
   }
 
+  /**
+   * A child element of a streamed element that its reader reads straight from the text
+   * (XmlTokenHandler): counted against the same bounds, or -1 to tokenize it. The stream mark
+   * stays: it is read only when a streamed element opens, never inside one.
+   */
+  skim(s: string, i: number, n: number): number {
+    const reader = this.reading >= 0 ? this.stream?.reader : undefined;
+    if (reader?.skim === undefined) return -1;
+    // Its deepest elements are two below it; one attribute at most.
+    if (this.stack.length + 2 >= this.limits.maxDepth || this.limits.maxAttributes < 1) return -1;
+    const room = Math.min(this.maxElements - this.elements, this.limits.maxHeldElements - this.held);
+    let end: number;
+    try {
+      end = reader.skim(s, i, n, room, this.prefixBound);
+    } catch (e) {
+      this.readerFailed(this.stream!, e);
+    }
+    if (end < 0) return -1;
+    const k = reader.skimmed ?? 0;
+    this.elements += k;
+    this.held += k;
+    return end;
+  }
+
+  private readonly prefixBound = (prefix: string): boolean => this.namespaces.resolve(prefix) !== undefined;
+
   /** Character data (XmlTokenHandler): appended to the open element's text, or told to the reader. */
   text(t: string): void {
     const s = this.stream;

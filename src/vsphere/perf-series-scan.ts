@@ -1,0 +1,169 @@
+import { ASCII_NAME, TEXT_STOP } from './soap/xml-chars.js';
+
+/** One series element as scanSeries read it. */
+export interface ScannedSeries {
+  /** Elements the series held (value, id, counterId, instance and each sample value). */
+  elements: number;
+  counterId: number;
+  instance: string;
+  /** The series' newest value, NaN when it has none (an empty series, an empty field, no value). */
+  value: number;
+}
+
+// The series vCenter and vcsim write, whole, with nothing between tags:
+//   <value xsi:type="PerfMetricIntSeries"><id><counterId>6</counterId><instance></instance></id>
+//   <value>123</value>…</value>
+// (the attribute is optional; csv answers have one <value>v1,v2,…</value>). Anything else (white
+// space, references, comments, other attributes, a series cut by the chunk's end) is not read here.
+const ID_OPEN = '<id><counterId>';
+const COUNTER_CLOSE = '</counterId>';
+const INSTANCE_OPEN = '<instance>';
+const INSTANCE_EMPTY = '<instance/>';
+const INSTANCE_CLOSE = '</instance>';
+const ID_CLOSE = '</id>';
+const VALUE_OPEN = '<value>';
+const VALUE_CLOSE = '</value>';
+// Up to 15 digits a double holds the integer exactly (decimal() in perf-entity-reader.ts reads them alike).
+const MAX_DIGITS = 15;
+
+/**
+ * Reads a QueryPerf series element of the plain form above straight from the decoded text: `i`
+ * is the index just past its `<`. Returns the index past its end tag, having filled `out`, or -1
+ * when the element is not of that form (or not whole in `s`), so the parser reads it as usual.
+ * `prefixBound` tells whether a namespace prefix is declared where the element is.
+ */
+export function scanSeries(
+  s: string,
+  i: number,
+  n: number,
+  csv: boolean,
+  prefixBound: (prefix: string) => boolean,
+  out: ScannedSeries,
+): number {
+  if (!has(s, i, n, 'value')) return -1;
+  let j = i + 5;
+  if (j >= n) return -1;
+  const c = s.charCodeAt(j);
+  if (c === 0x20) {
+    j = typeAttribute(s, j + 1, n, prefixBound);
+    if (j < 0) return -1;
+  } else if (c !== 0x3e) return -1;
+  j++;
+  if (!has(s, j, n, ID_OPEN)) return -1;
+  j += ID_OPEN.length;
+  let counterId = 0;
+  const digits = j;
+  for (; j < n && j - digits <= MAX_DIGITS; j++) {
+    const d = s.charCodeAt(j) - 48;
+    if (d < 0 || d > 9) break;
+    counterId = counterId * 10 + d;
+  }
+  if (j === digits || j - digits > MAX_DIGITS || !has(s, j, n, COUNTER_CLOSE)) return -1;
+  j += COUNTER_CLOSE.length;
+  let instance = '';
+  if (has(s, j, n, INSTANCE_EMPTY)) j += INSTANCE_EMPTY.length;
+  else {
+    if (!has(s, j, n, INSTANCE_OPEN)) return -1;
+    j += INSTANCE_OPEN.length;
+    const start = j;
+    for (; j < n; j++) {
+      const t = s.charCodeAt(j);
+      if (t >= 0x80 || TEXT_STOP[t] !== 0) break;
+    }
+    if (!has(s, j, n, INSTANCE_CLOSE)) return -1;
+    if (j > start) instance = s.slice(start, j);
+    j += INSTANCE_CLOSE.length;
+  }
+  if (!has(s, j, n, ID_CLOSE)) return -1;
+  j += ID_CLOSE.length;
+  let elements = 4;
+  let value = Number.NaN;
+  while (has(s, j, n, VALUE_OPEN)) {
+    // The csv form has one list; a second one is left to the parser, which keeps the first.
+    if (csv && elements > 4) return -1;
+    j += VALUE_OPEN.length;
+    let end = j;
+    while (end < n && s.charCodeAt(end) !== 0x3c) end++;
+    if (end - j > 4096 || !has(s, end, n, VALUE_CLOSE)) return -1;
+    value = csv ? csvLatest(s, j, end) : signedDecimal(s, j, end);
+    if (value === -2) return -1;
+    j = end + VALUE_CLOSE.length;
+    elements++;
+  }
+  if (!has(s, j, n, VALUE_CLOSE)) return -1;
+  out.elements = elements;
+  out.counterId = counterId;
+  out.instance = instance;
+  out.value = value;
+  return j + VALUE_CLOSE.length;
+}
+
+/**
+ * One `name="value"` attribute and the `>` after it, from `j`: a name of ASCII name characters,
+ * its prefix (if any) declared and not xmlns (a declaration is left to the parser), a value of
+ * letters, digits and `:_.-`. Returns the index of the `>`, or -1.
+ */
+function typeAttribute(s: string, j: number, n: number, prefixBound: (prefix: string) => boolean): number {
+  const start = j;
+  let colon = -1;
+  for (; j < n; j++) {
+    const c = s.charCodeAt(j);
+    if (c === 0x3a) {
+      if (colon >= 0) return -1;
+      colon = j;
+    } else if (c >= 0x80 || ASCII_NAME[c] === 0) break;
+  }
+  if (j + 1 >= n || s.charCodeAt(j) !== 0x3d || s.charCodeAt(j + 1) !== 0x22) return -1;
+  const nameEnd = j;
+  if (!nameStart(s, start) || (colon >= 0 && (!nameStart(s, colon + 1) || colon + 1 === nameEnd))) return -1;
+  if (colon < 0 ? s.startsWith('xmlns', start) && nameEnd === start + 5 : s.startsWith('xmlns:', start))
+    return -1;
+  if (colon >= 0 && !prefixBound(s.slice(start, colon))) return -1;
+  for (j += 2; j < n; j++) {
+    const c = s.charCodeAt(j);
+    if (c >= 0x80 || (ASCII_NAME[c] === 0 && c !== 0x3a)) break;
+  }
+  if (j + 1 >= n || s.charCodeAt(j) !== 0x22 || s.charCodeAt(j + 1) !== 0x3e) return -1;
+  return j + 1;
+}
+
+/** Whether `lit` is at `j` in `s` (charCodeAt, which V8 inlines, where startsWith is a call per use). */
+function has(s: string, j: number, n: number, lit: string): boolean {
+  const m = lit.length;
+  // Never read past the end: an out-of-range charCodeAt makes V8 recompile every caller slower.
+  if (j + m > n) return false;
+  for (let k = 0; k < m; k++) if (s.charCodeAt(j + k) !== lit.charCodeAt(k)) return false;
+  return true;
+}
+
+/** Whether a name's first character (of a prefix or local part) is a letter or `_`. */
+function nameStart(s: string, j: number): boolean {
+  const c = s.charCodeAt(j);
+  return c < 0x80 && ASCII_NAME[c] === 2 && c !== 0x3a;
+}
+
+/** `-?digits` in s[j, end) as a number; NaN for empty text; -2 for anything else (left to the parser). */
+function signedDecimal(s: string, j: number, end: number): number {
+  if (j === end) return Number.NaN;
+  const negative = s.charCodeAt(j) === 0x2d;
+  if (negative) j++;
+  if (j === end || end - j > MAX_DIGITS) return -2;
+  let v = 0;
+  for (; j < end; j++) {
+    const d = s.charCodeAt(j) - 48;
+    if (d < 0 || d > 9) return -2;
+    v = v * 10 + d;
+  }
+  return negative ? -v : v;
+}
+
+/** The last field of a csv list in s[j, end) (`v1,v2,…`); NaN when it is empty, -2 when it is not `-?digits`. */
+function csvLatest(s: string, j: number, end: number): number {
+  let last = j;
+  for (let k = j; k < end; k++) {
+    const c = s.charCodeAt(k);
+    if (c === 0x2c) last = k + 1;
+    else if (c !== 0x2d && (c < 0x30 || c > 0x39)) return -2;
+  }
+  return signedDecimal(s, last, end);
+}

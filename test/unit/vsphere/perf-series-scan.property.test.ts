@@ -1,0 +1,264 @@
+/**
+ * The series scanner (PerfEntityReader.skim, src/vsphere/perf-series-scan.ts) against the same
+ * reader told the parser's events: on answers whose series are of the plain form vCenter writes or
+ * one change away from it, whole or cut into chunks anywhere, under loose or tight bounds, both give
+ * the same samples, formats and errors — and the scanner does read most plain series itself.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { SoapXmlParser } from '../../../src/vsphere/soap/xml.js';
+import { VsphereError } from '../../../src/vsphere/errors.js';
+import { xmlLimits, type XmlLimits } from '../../../src/vsphere/soap/xml-limits.js';
+import { forEachSample, PerfEntityReader } from '../../../src/vsphere/perf-entity-reader.js';
+import { scanSeries, type ScannedSeries } from '../../../src/vsphere/perf-series-scan.js';
+import type { PerfSample } from '../../../src/vsphere/perf-manager.js';
+
+const ENVELOPE =
+  '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">' +
+  '<soapenv:Body><QueryPerfResponse xmlns="urn:vim25">';
+const END = '</QueryPerfResponse></soapenv:Body></soapenv:Envelope>';
+// vcsim (Go's encoder) declares the instance namespace on each returnval under its own prefix.
+const GO_XSI = 'xmlns:XMLSchema-instance="http://www.w3.org/2001/XMLSchema-instance"';
+
+type Outcome = { samples: PerfSample[]; formats: string[] } | { error: string };
+
+/** Parses `chunks` with a PerfEntityReader, its scanner on or off; counts the series it scanned. */
+function read(chunks: string[], skim: boolean, limits: XmlLimits, scanned = { n: 0 }): Outcome {
+  const samples: PerfSample[] = [];
+  const formats: string[] = [];
+  const reader = new PerfEntityReader(
+    (e) => forEachSample(e, (s) => samples.push(s)),
+    (csv) => formats.push(csv ? 'csv' : 'normal'),
+  );
+  if (skim) {
+    const own = reader.skim.bind(reader);
+    reader.skim = (...args) => {
+      const end = own(...args);
+      if (end >= 0) scanned.n++;
+      return end;
+    };
+  } else Object.defineProperty(reader, 'skim', { value: undefined });
+  const p = new SoapXmlParser({ depth: 3, name: 'returnval', reader }, limits);
+  try {
+    for (const c of chunks) p.write(Buffer.from(c, 'utf8'));
+    p.close();
+  } catch (e) {
+    assert.ok(e instanceof VsphereError, `untyped error: ${String(e)}`);
+    return { error: `${e.code}: ${e.message}` };
+  }
+  return { samples, formats };
+}
+
+function cut(text: string, cuts: number[]): string[] {
+  const at = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b);
+  const out: string[] = [];
+  let from = 0;
+  for (const c of at) {
+    out.push(text.slice(from, c));
+    from = c;
+  }
+  out.push(text.slice(from));
+  return out;
+}
+
+// Each part is what vCenter writes most of the time, or one way a server could write it otherwise.
+const plainOr = <T>(plain: T, others: T[]): fc.Arbitrary<T> =>
+  fc.oneof(
+    { weight: 6, arbitrary: fc.constant(plain) },
+    { weight: 1, arbitrary: fc.constantFrom(...others) },
+  );
+const attribute = plainOr(' XMLSchema-instance:type="PerfMetricIntSeries"', [
+  '',
+  ' xsi:type="PerfMetricIntSeries"',
+  ' type="x"',
+  ' undeclared:type="x"',
+  ' xmlns:p="urn:p" p:type="x"',
+  ' xmlns="urn:x"',
+  ' xmlns:q="urn:q"',
+  ' xmlns:q=""',
+  ' xml:type="x"',
+  ' xmlnsx="1"',
+  ' a:b:c="x"',
+  ' p:="x"',
+  ' :t="x"',
+  " xsi:type='x'",
+  ' xsi:type="a b"',
+  ' xsi:type="a&amp;b"',
+  ' xsi:type = "x"',
+  ' xsi:type="x" xsi:type="y"',
+  ' xsi:type="x"/',
+  '  xsi:type="x"',
+]);
+const counterId = plainOr('6', [
+  '',
+  '0',
+  '007',
+  ' 5',
+  '5 ',
+  '123456789012345',
+  '1234567890123456',
+  '-3',
+  '&#x35;',
+]);
+const instance = plainOr('<instance></instance>', [
+  '<instance/>',
+  '<instance>vmnic0</instance>',
+  '<instance>4000</instance>',
+  '<instance>scsi0:0</instance>',
+  '<instance>a&amp;b</instance>',
+  '<instance>\tx\n</instance>',
+  '<instance>\r\n</instance>',
+  '<instance>ü</instance>',
+  '<instance>a]]>b</instance>',
+  '<instance>a>b</instance>',
+  '<instance><!-- c --></instance>',
+  '<instance >x</instance>',
+  '',
+]);
+const value = plainOr('<value>673</value>', [
+  '<value>-1</value>',
+  '<value></value>',
+  '<value>0</value>',
+  '<value>-0</value>',
+  '<value>1,2,3</value>',
+  '<value>1,2,</value>',
+  '<value>,</value>',
+  '<value>1,-1</value>',
+  '<value>--1</value>',
+  '<value>1-2</value>',
+  '<value>+5</value>',
+  '<value>1e3</value>',
+  '<value> 5</value>',
+  '<value>999999999999999</value>',
+  '<value>9999999999999999</value>',
+  '<value/>',
+  '<value><x/></value>',
+]);
+const series = fc
+  .record({
+    attribute,
+    counterId,
+    instance,
+    values: fc.array(value, { maxLength: 3 }),
+    idWrap: plainOr(
+      ['<id>', '</id>'],
+      [
+        ['<id >', '</id>'],
+        ['<id>', '</id >'],
+        ['<id><!--x-->', '</id>'],
+      ],
+    ),
+    close: plainOr('</value>', ['</value >', '</valuex>', '']),
+  })
+  .map(
+    ({ attribute, counterId, instance, values, idWrap, close }) =>
+      `<value${attribute}>${idWrap[0]}<counterId>${counterId}</counterId>${instance}${idWrap[1]}${values.join('')}${close}`,
+  );
+const entityMetric = fc
+  .record({
+    csv: fc.boolean(),
+    series: fc.array(series, { maxLength: 8 }),
+  })
+  .map(
+    ({ csv, series }) =>
+      `<returnval ${GO_XSI} XMLSchema-instance:type="${csv ? 'PerfEntityMetricCSV' : 'PerfEntityMetric'}">` +
+      `<entity type="VirtualMachine">vm-7</entity>${csv ? '<sampleInfoCSV>20,2026-12-06T18:38:40Z</sampleInfoCSV>' : '<sampleInfo><timestamp>2026-12-06T18:38:40Z</timestamp><interval>20</interval></sampleInfo>'}` +
+      `${series.join('')}</returnval>`,
+  );
+const answer = fc
+  .array(entityMetric, { minLength: 1, maxLength: 4 })
+  .map((rvs) => ENVELOPE + rvs.join('') + END);
+
+test('property: the scanner gives what the parser events give, whatever the series and the chunks', () => {
+  const scanned = { n: 0 };
+  let plain = 0;
+  fc.assert(
+    fc.property(answer, fc.array(fc.nat(), { maxLength: 5 }), (xml, cuts) => {
+      const chunks = cut(xml, cuts);
+      const limits = xmlLimits(1024 * 1024);
+      plain += xml.split('<value XMLSchema-instance:type="PerfMetricIntSeries"><id><counterId>').length - 1;
+      assert.deepStrictEqual(read(chunks, true, limits, scanned), read(chunks, false, limits));
+    }),
+    { numRuns: 3000 },
+  );
+  // Most series start plainly; about a third are plain throughout, and those the scanner reads.
+  assert.ok(scanned.n > plain / 8, `scanned ${scanned.n} of ${plain} plainly started series`);
+});
+
+test('property: bounds crossed and broken answers fail the same way with the scanner on or off', () => {
+  const broken = fc
+    .record({
+      xml: answer,
+      at: fc.nat(),
+      drop: fc.nat({ max: 3 }),
+      extra: fc.constantFrom('', '<', '</value>', '&x;'),
+    })
+    .map(({ xml, at, drop, extra }) => {
+      const i = at % (xml.length + 1);
+      return xml.slice(0, i) + extra + xml.slice(i + drop);
+    });
+  const limits = fc.record({
+    maxHeldElements: fc.integer({ min: 4, max: 60 }),
+    maxStreamedElements: fc.integer({ min: 8, max: 200 }),
+    maxDepth: fc.integer({ min: 4, max: 8 }),
+    maxAttributes: fc.integer({ min: 0, max: 3 }),
+    maxHeldChars: fc.integer({ min: 200, max: 5000 }),
+  });
+  fc.assert(
+    fc.property(broken, limits, fc.array(fc.nat(), { maxLength: 4 }), (xml, tight, cuts) => {
+      const chunks = cut(xml, cuts);
+      const l = { ...xmlLimits(1024 * 1024), ...tight };
+      assert.deepStrictEqual(read(chunks, true, l), read(chunks, false, l));
+    }),
+    { numRuns: 3000 },
+  );
+});
+
+test('scanSeries reads the plain forms and their element count, and leaves every other form to the parser', () => {
+  const out: ScannedSeries = { elements: 0, counterId: 0, instance: '', value: 0 };
+  const bound = (p: string) => p === 'xsi';
+  const scan = (body: string, csv = false) => {
+    const s = `<${body}<next/>`;
+    const end = scanSeries(s, 1, s.length, csv, bound, out);
+    return end < 0 ? undefined : { rest: s.slice(end), ...out };
+  };
+  const id = '<id><counterId>6</counterId><instance>vmnic0</instance></id>';
+  assert.deepStrictEqual(
+    scan(`value xsi:type="PerfMetricIntSeries">${id}<value>5</value><value>673</value></value>`),
+    {
+      rest: '<next/>',
+      elements: 6,
+      counterId: 6,
+      instance: 'vmnic0',
+      value: 673,
+    },
+  );
+  assert.deepStrictEqual(scan(`value>${id}<value>1,2,30</value></value>`, true), {
+    rest: '<next/>',
+    elements: 5,
+    counterId: 6,
+    instance: 'vmnic0',
+    value: 30,
+  });
+  const empty = scan('value><id><counterId>2</counterId><instance/></id></value>');
+  assert.ok(empty && Number.isNaN(empty.value) && empty.elements === 4 && empty.instance === '');
+  assert.equal(scan(`value>${id}<value>-1</value></value>`)?.value, -1);
+  assert.ok(Number.isNaN(scan(`value>${id}<value>1,2,</value></value>`, true)!.value));
+  const others: [string, boolean][] = [
+    [`value undeclared:type="x">${id}</value>`, false],
+    [`value xmlns:xsi="urn:x">${id}</value>`, false],
+    [`value xsi:type="a b">${id}</value>`, false],
+    [`value >${id}</value>`, false],
+    [`value>${id}<value>1e3</value></value>`, false],
+    [`value>${id}<value>1,2</value></value>`, false],
+    // csv has one list; a second is the parser's (it keeps the first).
+    [`value>${id}<value>1,1</value><value>2</value></value>`, true],
+    ['value><id><counterId></counterId><instance/></id></value>', false],
+    ['value><id><counterId>1</counterId></id></value>', false],
+    ['value><id><counterId>1</counterId><instance>&amp;</instance></id></value>', false],
+    [`value>${id}<value>5</value></value`, false],
+    [`valuex>${id}</value>`, false],
+  ];
+  for (const [other, csv] of others) assert.equal(scan(other, csv), undefined, other);
+});
