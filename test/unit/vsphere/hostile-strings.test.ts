@@ -95,7 +95,11 @@ describe('attribute names', () => {
 
   // Exactly the answer's names as own keys, with its values; nothing inherited, Object.prototype untouched.
   const assertData = (attrs: XmlAttrs, want: Record<string, string>, what: string): void => {
-    assert.equal(Object.getPrototypeOf(attrs), null, what);
+    // Its prototype is one empty frozen object without a prototype of its own: nothing to inherit.
+    const proto = Object.getPrototypeOf(attrs) as object;
+    assert.equal(Object.getPrototypeOf(proto), null, what);
+    assert.deepEqual(Reflect.ownKeys(proto), [], what);
+    assert.ok(Object.isFrozen(proto), what);
     assert.deepEqual(Object.keys(attrs).sort(), Object.keys(want).sort(), what);
     for (const [k, v] of Object.entries(want)) assert.equal(attrs[k], v, `${what}: ${k}`);
     assert.deepEqual(Object.getOwnPropertyNames(Object.prototype).sort(), prototypeBefore, what);
