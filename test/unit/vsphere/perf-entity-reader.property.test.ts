@@ -13,6 +13,7 @@ import { xmlLimits } from '../../../src/vsphere/soap/xml-limits.js';
 import { readEntityMetric } from '../../../src/vsphere/perf-response.js';
 import { decimal, forEachSample, PerfEntityReader } from '../../../src/vsphere/perf-entity-reader.js';
 import type { PerfSample } from '../../../src/vsphere/perf-manager.js';
+import { cutAt } from '../../harness/chunks.js';
 
 const XSI = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"';
 const ENVELOPE = `<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" ${XSI}><soapenv:Body><QueryPerfResponse xmlns="urn:vim25">`;
@@ -67,19 +68,6 @@ const events = (chunks: string[], limits?: ReturnType<typeof xmlLimits>): Outcom
     }),
     limits,
   );
-
-/** `text` cut at `cuts` (positions modulo its length). */
-function cut(text: string, cuts: number[]): string[] {
-  const at = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b);
-  const out: string[] = [];
-  let from = 0;
-  for (const c of at) {
-    out.push(text.slice(from, c));
-    from = c;
-  }
-  out.push(text.slice(from));
-  return out;
-}
 
 // Number spellings a server might send, from the usual to the hostile.
 const numberText = fc.oneof(
@@ -205,7 +193,7 @@ test('property: the event reader gives what the tree-based decode gives, whateve
   fc.assert(
     fc.property(answer, fc.array(fc.nat(), { maxLength: 6 }), (xml, cuts) => {
       const expected = tree([xml]);
-      assert.deepStrictEqual(events(cut(xml, cuts)), expected);
+      assert.deepStrictEqual(events(cutAt(xml, cuts)), expected);
     }),
     { numRuns: 3000 },
   );
@@ -228,7 +216,7 @@ test('property: ill-formed or oversized answers (bounds crossed) fail the same w
   fc.assert(
     fc.property(broken, fc.array(fc.nat(), { maxLength: 4 }), (xml, cuts) => {
       // The same chunks for both: a held-characters bound is checked per chunk.
-      const chunks = cut(xml, cuts);
+      const chunks = cutAt(xml, cuts);
       assert.deepStrictEqual(events(chunks, limits), tree(chunks, limits));
     }),
     { numRuns: 2000 },

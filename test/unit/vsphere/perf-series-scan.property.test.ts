@@ -13,6 +13,7 @@ import { xmlLimits, type XmlLimits } from '../../../src/vsphere/soap/xml-limits.
 import { forEachSample, PerfEntityReader } from '../../../src/vsphere/perf-entity-reader.js';
 import { scanSeries, type ScannedSeries } from '../../../src/vsphere/perf-series-scan.js';
 import type { PerfSample } from '../../../src/vsphere/perf-manager.js';
+import { cutAt } from '../../harness/chunks.js';
 
 const ENVELOPE =
   '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">' +
@@ -48,18 +49,6 @@ function read(chunks: string[], skim: boolean, limits: XmlLimits, scanned = { n:
     return { error: `${e.code}: ${e.message}` };
   }
   return { samples, formats };
-}
-
-function cut(text: string, cuts: number[]): string[] {
-  const at = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b);
-  const out: string[] = [];
-  let from = 0;
-  for (const c of at) {
-    out.push(text.slice(from, c));
-    from = c;
-  }
-  out.push(text.slice(from));
-  return out;
 }
 
 // Each part is what vCenter writes most of the time, or one way a server could write it otherwise.
@@ -175,7 +164,7 @@ test('property: the scanner gives what the parser events give, whatever the seri
   let plain = 0;
   fc.assert(
     fc.property(answer, fc.array(fc.nat(), { maxLength: 5 }), (xml, cuts) => {
-      const chunks = cut(xml, cuts);
+      const chunks = cutAt(xml, cuts);
       const limits = xmlLimits(1024 * 1024);
       plain += xml.split('<value XMLSchema-instance:type="PerfMetricIntSeries"><id><counterId>').length - 1;
       assert.deepStrictEqual(read(chunks, true, limits, scanned), read(chunks, false, limits));
@@ -207,7 +196,7 @@ test('property: bounds crossed and broken answers fail the same way with the sca
   });
   fc.assert(
     fc.property(broken, limits, fc.array(fc.nat(), { maxLength: 4 }), (xml, tight, cuts) => {
-      const chunks = cut(xml, cuts);
+      const chunks = cutAt(xml, cuts);
       const l = { ...xmlLimits(1024 * 1024), ...tight };
       assert.deepStrictEqual(read(chunks, true, l), read(chunks, false, l));
     }),

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { SoapXmlParser } from '../../../src/vsphere/soap/xml.js';
 import { VsphereError } from '../../../src/vsphere/errors.js';
+import { cutAt } from '../../harness/chunks.js';
 
 /** Feeds `chunks` and closes: returns the root's name, or the typed error — never anything else. */
 function outcome(chunks: Uint8Array[]): string {
@@ -58,15 +59,7 @@ test('property: chunk boundaries never change the outcome', () => {
   fc.assert(
     fc.property(xmlish, fc.array(fc.nat(), { maxLength: 5 }), (parts, cuts) => {
       const whole = Buffer.from(`<r>${parts.join('')}</r>`);
-      const points = [...new Set(cuts.map((c) => c % (whole.length + 1)))].sort((a, b) => a - b);
-      const chunks: Uint8Array[] = [];
-      let last = 0;
-      for (const p of points) {
-        chunks.push(whole.subarray(last, p));
-        last = p;
-      }
-      chunks.push(whole.subarray(last));
-      assert.equal(outcome(chunks), outcome([whole]));
+      assert.equal(outcome(cutAt(whole, cuts)), outcome([whole]));
     }),
     { numRuns: 1000 },
   );
