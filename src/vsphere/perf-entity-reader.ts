@@ -81,7 +81,7 @@ export class PerfEntityReader implements ElementReader {
   private instance: string | undefined;
   private value: string | undefined;
 
-  private readonly scanned: ScannedSeries = { elements: 0, counterId: 0, instance: '', value: 0 };
+  private readonly scanned: ScannedSeries = { elements: 0, counterId: 0, instance: '', value: Number.NaN };
   /** Elements the last successful skim read (ElementReader). */
   skimmed = 0;
 
