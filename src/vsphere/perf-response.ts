@@ -8,15 +8,11 @@ import { epochSeconds, num, str } from './values.js';
 /** Realtime statistics interval of hosts and VMs, in seconds. */
 export const REALTIME_INTERVAL = 20;
 
-/** One PerfQuerySpec: latest realtime sample of the aggregate instance (or, for `instanceCounterIds`, all instances) of each counter. */
-export function querySpec(q: PerfQuery, csv: boolean): string {
-  return queryPerfBody([q], csv);
-}
-
 /**
- * The QueryPerf body for `batch`: one querySpec per entity. The metricId list is the same for every
- * entity of a kind (17 counters × 10,000 VMs would be 170,000 small strings per scrape), so it is
- * rendered once per id array and reused. The body is left a rope, not joined: the transport flattens
+ * The QueryPerf body for `batch`: one PerfQuerySpec per entity, for the latest realtime sample of
+ * the aggregate instance (or, for `instanceCounterIds`, all instances) of each counter. The metricId
+ * list is the same for every entity of a kind (17 counters × 10,000 VMs would be 170,000 small
+ * strings per scrape), so it is rendered once per id array and reused. The body is left a rope, not joined: the transport flattens
  * it once with its envelope, and a joined ~330 KB body would be one more large-object allocation
  * (fresh pages) per request.
  */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseXml } from '../../../src/vsphere/soap/xml.js';
-import { queryPerfBody, querySpec, readEntityMetric } from '../../../src/vsphere/perf-response.js';
+import { queryPerfBody, readEntityMetric } from '../../../src/vsphere/perf-response.js';
 import type { PerfSample } from '../../../src/vsphere/perf-manager.js';
 
 const XSI = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"';
@@ -48,25 +48,25 @@ test('reads a PerfEntityMetric (normal format), as vcsim answers even when csv i
   assert.equal(out[0]!.value, 42);
 });
 
-test('querySpec follows the PerfQuerySpec element order and asks for csv only when told', () => {
+test('queryPerfBody follows the PerfQuerySpec element order and asks for csv only when told', () => {
   const q = { entity: { type: 'VirtualMachine', value: 'vm-1' }, counterIds: [2, 12] };
   assert.equal(
-    querySpec(q, true),
+    queryPerfBody([q], true),
     '<querySpec><entity type="VirtualMachine">vm-1</entity><maxSample>1</maxSample>' +
       '<metricId><counterId>2</counterId><instance></instance></metricId><metricId><counterId>12</counterId><instance></instance></metricId>' +
       '<intervalId>20</intervalId><format>csv</format></querySpec>',
   );
-  assert.doesNotMatch(querySpec(q, false), /format/);
+  assert.doesNotMatch(queryPerfBody([q], false), /format/);
 });
 
-test('querySpec asks for every instance ("*") of instanceCounterIds, after the aggregate ones', () => {
+test('queryPerfBody asks for every instance ("*") of instanceCounterIds, after the aggregate ones', () => {
   const q = {
     entity: { type: 'HostSystem', value: 'host-1' },
     counterIds: [6],
     instanceCounterIds: [148, 149],
   };
   assert.equal(
-    querySpec(q, false),
+    queryPerfBody([q], false),
     '<querySpec><entity type="HostSystem">host-1</entity><maxSample>1</maxSample>' +
       '<metricId><counterId>6</counterId><instance></instance></metricId>' +
       '<metricId><counterId>148</counterId><instance>*</instance></metricId>' +
