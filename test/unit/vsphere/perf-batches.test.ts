@@ -384,3 +384,16 @@ test('historical: chunked by maxQueryMetrics; a refused chunk is split and the s
     JSON.stringify(calls),
   );
 });
+
+test('historical: a chunk refused after half its answer was streamed delivers every series once', async () => {
+  const { client, calls } = fakeVcenter({ maxMetrics: 40, refusal: REFUSALS[0]!.error, midway: true });
+  const perf = new PerfManager(client, { maxQueryMetrics: 64, concurrency: 1 });
+  const clusters = Array.from({ length: 10 }, (_, i) => ({
+    entity: { type: 'ClusterComputeResource', value: `domain-c${i}` },
+    counterIds: [1, 2, 3, 4, 5, 6, 7, 8],
+  }));
+  const got: PerfSample[] = [];
+  await perf.queryHistorical(clusters, { startTime: 0, maxSample: 7 }, undefined, (s) => got.push(s));
+  assert.ok(calls.some((c) => c.refused));
+  assert.deepEqual(keysOf(got).sort(), expectedKeys(clusters).sort(), 'every series, none twice');
+});
