@@ -204,6 +204,8 @@ export class PerfEntityReader implements ElementReader {
       this.instances.push(unslice(sc.instance));
       this.values.push(value);
     }
+    // The scratch must not keep a slice of the chunk (and so the chunk) alive past this series.
+    sc.instance = '';
     return end;
   }
 

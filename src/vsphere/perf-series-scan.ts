@@ -82,8 +82,10 @@ export function scanSeries(
     // The csv form has one list; a second one is left to the parser, which keeps the first.
     if (csv && elements > 4) return -1;
     j += VALUE_OPEN.length;
+    // A hostile megabyte of value text is left to the parser after 4 KiB, not read twice.
+    const stop = Math.min(n, j + 4097);
     let end = j;
-    while (end < n && s.charCodeAt(end) !== 0x3c) end++;
+    while (end < stop && s.charCodeAt(end) !== 0x3c) end++;
     if (end - j > 4096 || !has(s, end, n, VALUE_CLOSE)) return -1;
     value = csv ? csvLatest(s, j, end) : signedDecimal(s, j, end);
     if (value === -2) return -1;

@@ -25,7 +25,12 @@ const GO_XSI = 'xmlns:XMLSchema-instance="http://www.w3.org/2001/XMLSchema-insta
 type Outcome = { samples: PerfSample[]; formats: string[] } | { error: string };
 
 /** Parses `chunks` with a PerfEntityReader, its scanner on or off; counts the series it scanned. */
-function read(chunks: string[], skim: boolean, limits: XmlLimits, scanned = { n: 0 }): Outcome {
+function read(
+  chunks: readonly (string | Uint8Array)[],
+  skim: boolean,
+  limits: XmlLimits,
+  scanned = { n: 0 },
+): Outcome {
   const samples: PerfSample[] = [];
   const formats: string[] = [];
   const reader = new PerfEntityReader(
@@ -42,7 +47,7 @@ function read(chunks: string[], skim: boolean, limits: XmlLimits, scanned = { n:
   } else Object.defineProperty(reader, 'skim', { value: undefined });
   const p = new SoapXmlParser({ depth: 3, name: 'returnval', reader }, limits);
   try {
-    for (const c of chunks) p.write(Buffer.from(c, 'utf8'));
+    for (const c of chunks) p.write(typeof c === 'string' ? Buffer.from(c, 'utf8') : c);
     p.close();
   } catch (e) {
     assert.ok(e instanceof VsphereError, `untyped error: ${String(e)}`);
@@ -144,10 +149,25 @@ const series = fc
     ({ attribute, counterId, instance, values, idWrap, close }) =>
       `<value${attribute}>${idWrap[0]}<counterId>${counterId}</counterId>${instance}${idWrap[1]}${values.join('')}${close}`,
   );
+// Markup and text a series may follow: each ends the token before the series differently.
+const before = plainOr('', [
+  '\r\n',
+  ' ',
+  '<!--c-->',
+  '<?pi x?>',
+  '<![CDATA[x]]>',
+  '&amp;',
+  ']]',
+  '>',
+  '<o><value><id><counterId>1</counterId><instance/></id><value>9</value></value></o>',
+]);
 const entityMetric = fc
   .record({
     csv: fc.boolean(),
-    series: fc.array(series, { maxLength: 8 }),
+    series: fc.array(
+      fc.tuple(before, series).map(([b, s]) => b + s),
+      { maxLength: 8 },
+    ),
   })
   .map(
     ({ csv, series }) =>
@@ -164,7 +184,8 @@ test('property: the scanner gives what the parser events give, whatever the seri
   let plain = 0;
   fc.assert(
     fc.property(answer, fc.array(fc.nat(), { maxLength: 5 }), (xml, cuts) => {
-      const chunks = cutAt(xml, cuts);
+      // Cut between bytes, not characters: a multi-byte character may be split too.
+      const chunks = cutAt(Buffer.from(xml, 'utf8'), cuts);
       const limits = xmlLimits(1024 * 1024);
       plain += xml.split('<value XMLSchema-instance:type="PerfMetricIntSeries"><id><counterId>').length - 1;
       assert.deepStrictEqual(read(chunks, true, limits, scanned), read(chunks, false, limits));
