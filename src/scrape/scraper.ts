@@ -17,7 +17,6 @@ import type { LicenseAssignmentSource } from '../vsphere/license-assignments.js'
 import type { EventSource } from '../vsphere/event-decode.js';
 import type { TagSnapshotSource } from '../vsphere/tag-source.js';
 import { errorReason, VsphereError } from '../vsphere/errors.js';
-import { describe } from '../vsphere/session.js';
 import type { CollectionSummary } from './collection-summary.js';
 import type { SoapStats } from './self-stats.js';
 import { errorText } from './error-text.js';
@@ -25,6 +24,7 @@ import { healthFamilies } from './health-families.js';
 import type { Budget } from './deadline.js';
 import { SharedCollection, type Departure, type RunOn } from './shared-collection.js';
 import { KeptCollection } from './kept-collection.js';
+import { OutcomeLog } from './outcome-log.js';
 import {
   collectorFamilies,
   collectorOutcomes,
@@ -82,12 +82,14 @@ export interface ScraperDeps {
 export class Scraper {
   private inflight: SharedCollection<Collection> | undefined;
   private readonly running = new Set<SharedCollection<Collection>>();
-  private lastErrorCode: string | undefined;
+  private readonly outcomes: OutcomeLog;
   private summary: CollectionSummary | undefined;
   /** With runOn: the last collection that finished by itself, compressed, for scrapes whose own is late. */
   private readonly kept = new KeptCollection();
 
-  constructor(private readonly deps: ScraperDeps) {}
+  constructor(private readonly deps: ScraperDeps) {
+    this.outcomes = new OutcomeLog(deps.logger);
+  }
 
   /** The last finished collection, for the status page (undefined until one has finished). */
   get last(): CollectionSummary | undefined {
@@ -242,7 +244,7 @@ export class Scraper {
       error = e;
     }
     const { success, duration } = collectorFamilies(collectors, ran?.runs);
-    this.logOutcome(error);
+    this.outcomes.note(error);
     const durationSeconds = secondsSince(started);
     const had = deadline();
     // Cut with no scrape left to read it: its collector families are not encoded (at 50,000 VMs
@@ -269,26 +271,4 @@ export class Scraper {
     if (this.deps.runOn && !ac.signal.aborted) this.kept.keep(collection);
     return collection;
   }
-
-  private logOutcome(error: unknown): void {
-    const code = error === undefined ? undefined : errorReason(error);
-    // One line per change of state, not one per failed scrape while vCenter is down.
-    if (code !== this.lastErrorCode) {
-      if (code === LOADING)
-        this.deps.logger.info(
-          { reason: error instanceof Error ? error.message : String(error) },
-          'inventory still loading in the background; scrapes answer vsphere_up 0 until it is read',
-        );
-      else if (this.lastErrorCode === LOADING && !code) this.deps.logger.info('inventory loaded');
-      else if (code)
-        this.deps.logger.warn(
-          { error: describe(error) },
-          'collection failed: vCenter unreachable or refusing',
-        );
-      else if (this.lastErrorCode) this.deps.logger.info('vCenter reachable again');
-    }
-    this.lastErrorCode = code;
-  }
 }
-
-const LOADING = 'VSPHERE_INVENTORY_LOADING';
