@@ -212,6 +212,7 @@ export class Scraper {
     );
   }
 
+  /** One collection: the inventory snapshot, the collectors over it, and the answer built from them. */
   private async run(ac: AbortController, deadline: () => Budget, wanted: () => boolean): Promise<Collection> {
     const { collectors, logger } = this.deps;
     const started = process.hrtime.bigint();
