@@ -16,16 +16,6 @@ export interface HealthDeps {
   peerCertificate?: () => CertificateInfo | undefined;
 }
 
-/** `vsphere_collector_success{collector}`, filled by the caller. */
-export function successFamily(): MetricFamily {
-  return new MetricFamily(
-    'vsphere_collector_success',
-    '1 when the collector finished without error in this collection.',
-    'gauge',
-    ['collector'],
-  );
-}
-
 /** The exporter's own families of a collection: up, duration, deadline, last error, build, vCenter, session, SOAP. */
 export function healthFamilies(
   deps: HealthDeps,

@@ -1,6 +1,6 @@
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import type { Collection } from './scraper.js';
+import type { Collection } from './collection.js';
 
 const gunzipAsync = promisify(gunzip);
 

@@ -9,7 +9,6 @@ import {
 import type { PromotedLabels } from '../collectors/info-labels.js';
 import { filterInventory } from '../collectors/filter.js';
 import { hostPerfShareFor } from '../collectors/host-perf-share.js';
-import { MetricFamily } from '../exposition/index.js';
 import { encodedCollection, textCollection, type Collection } from './collection.js';
 import type { VimClient } from '../vsphere/client.js';
 import type { Inventory } from '../vsphere/inventory.js';
@@ -18,14 +17,21 @@ import type { LicenseAssignmentSource } from '../vsphere/license-assignments.js'
 import type { EventSource } from '../vsphere/event-decode.js';
 import type { TagSnapshotSource } from '../vsphere/tag-source.js';
 import { errorReason, VsphereError } from '../vsphere/errors.js';
-import { describe } from '../vsphere/session.js';
 import type { CollectionSummary } from './collection-summary.js';
 import type { SoapStats } from './self-stats.js';
 import { errorText } from './error-text.js';
-import { healthFamilies, successFamily } from './health-families.js';
+import { healthFamilies } from './health-families.js';
 import type { Budget } from './deadline.js';
 import { SharedCollection, type Departure, type RunOn } from './shared-collection.js';
 import { KeptCollection } from './kept-collection.js';
+import { OutcomeLog } from './outcome-log.js';
+import {
+  collectorFamilies,
+  collectorOutcomes,
+  runCollectors,
+  secondsSince,
+  type CollectorRuns,
+} from './collector-runs.js';
 
 export type { Collection } from './collection.js';
 
@@ -76,12 +82,14 @@ export interface ScraperDeps {
 export class Scraper {
   private inflight: SharedCollection<Collection> | undefined;
   private readonly running = new Set<SharedCollection<Collection>>();
-  private lastErrorCode: string | undefined;
+  private readonly outcomes: OutcomeLog;
   private summary: CollectionSummary | undefined;
   /** With runOn: the last collection that finished by itself, compressed, for scrapes whose own is late. */
   private readonly kept = new KeptCollection();
 
-  constructor(private readonly deps: ScraperDeps) {}
+  constructor(private readonly deps: ScraperDeps) {
+    this.outcomes = new OutcomeLog(deps.logger);
+  }
 
   /** The last finished collection, for the status page (undefined until one has finished). */
   get last(): CollectionSummary | undefined {
@@ -134,7 +142,6 @@ export class Scraper {
     await Promise.all([...this.running].map((c) => c.result.catch(() => undefined)));
   }
 
-  /** The kept collection for a scrape whose own is late, if it finished within the run-on time. */
   /**
    * How long a scrape waits for its collection. With a kept collection to answer, at most half its
    * budget, and not at all when the running collection is not expected to finish by then (the kept
@@ -149,6 +156,7 @@ export class Scraper {
     return expectedLeft > budgetSeconds / 2 ? 0 : budgetSeconds / 2;
   }
 
+  /** The kept collection for a scrape whose own is late, if it finished within the run-on time. */
   private lastComplete(): Collection | undefined {
     const got = this.deps.runOn && this.kept.answer(this.deps.runOn.seconds);
     if (!got) return undefined;
@@ -195,9 +203,8 @@ export class Scraper {
         : new VsphereError('VSPHERE_ABORTED', 'the scraper hung up before the collection finished'));
     if (why.kind === 'deadline')
       this.deps.logger.debug({ budgetSeconds: why.budgetSeconds }, 'scrape answered at its own deadline');
-    const success = successFamily();
-    for (const c of this.deps.collectors) success.add([c.name], 0);
-    const durationSeconds = seconds(started);
+    const { success } = collectorFamilies(this.deps.collectors);
+    const durationSeconds = secondsSince(started);
     return textCollection(
       false,
       [success, ...healthFamilies(this.deps, false, durationSeconds, budgetSeconds, error)],
@@ -205,20 +212,13 @@ export class Scraper {
     );
   }
 
+  /** One collection: the inventory snapshot, the collectors over it, and the answer built from them. */
   private async run(ac: AbortController, deadline: () => Budget, wanted: () => boolean): Promise<Collection> {
-    const { logger } = this.deps;
+    const { collectors, logger } = this.deps;
     const started = process.hrtime.bigint();
-    const perCollector: MetricFamily[][] = this.deps.collectors.map(() => []);
-    const success = successFamily();
-    const duration = new MetricFamily(
-      'vsphere_collector_duration_seconds',
-      'Time the collector took in this collection.',
-      'gauge',
-      ['collector'],
-    );
     let up = false;
     let error: unknown;
-    let outcomes: { ok: number; seconds: number }[] | undefined;
+    let ran: CollectorRuns | undefined;
     try {
       const filter = this.deps.filter ?? ALLOW_ALL;
       const wholeInventory = await this.deps.inventory.fetch(ac.signal);
@@ -238,38 +238,21 @@ export class Scraper {
       // Started once, before the collectors; a failure leaves the labels empty (the tag collector
       // reports it through its own success metric).
       if (this.deps.infoLabels) ctx.infoLabels = this.deps.infoLabels(ctx).catch(() => undefined);
-      const hostPerf = hostPerfShareFor(this.deps.collectors);
+      const hostPerf = hostPerfShareFor(collectors);
       if (hostPerf) ctx.hostPerf = hostPerf;
-      const results = await Promise.all(
-        this.deps.collectors.map(async (c, i) => {
-          const t0 = process.hrtime.bigint();
-          try {
-            await c.collect(ctx, (f) => perCollector[i]!.push(f));
-            return { ok: 1, seconds: seconds(t0) };
-          } catch (e) {
-            logger.warn({ collector: c.name, error: describe(e) }, 'collector failed');
-            return { ok: 0, seconds: seconds(t0) };
-          }
-        }),
-      );
-      outcomes = results;
-      // Added after all finished, in registry order, so the output order does not depend on timing.
-      this.deps.collectors.forEach((c, i) => {
-        success.add([c.name], results[i]!.ok);
-        duration.add([c.name], results[i]!.seconds);
-      });
+      ran = await runCollectors(collectors, ctx, logger);
     } catch (e) {
       error = e;
-      for (const c of this.deps.collectors) success.add([c.name], 0);
     }
-    this.logOutcome(error);
-    const durationSeconds = seconds(started);
+    const { success, duration } = collectorFamilies(collectors, ran?.runs);
+    this.outcomes.note(error);
+    const durationSeconds = secondsSince(started);
     const had = deadline();
     // Cut with no scrape left to read it: its collector families are not encoded (at 50,000 VMs
     // that alone is seconds of CPU the next collection needs).
     const unread = ac.signal.aborted && !wanted();
     const families = [
-      ...(unread ? [] : perCollector.flat()),
+      ...(unread || !ran ? [] : ran.families.flat()),
       success,
       duration,
       ...healthFamilies(this.deps, up, durationSeconds, had.seconds, error),
@@ -283,39 +266,10 @@ export class Scraper {
       finishedAt: collection.finishedAt,
       samples,
       error: error === undefined ? undefined : { code: errorReason(error), message: errorText(error) },
-      collectors: this.deps.collectors.map((c, i) => {
-        const o = outcomes?.[i];
-        return o ? { name: c.name, ok: o.ok === 1, seconds: o.seconds } : { name: c.name, ok: false };
-      }),
+      collectors: collectorOutcomes(collectors, ran?.runs),
     };
     // Finished by itself (not cut by a deadline or shutdown): what a later late scrape may answer.
     if (this.deps.runOn && !ac.signal.aborted) this.kept.keep(collection);
     return collection;
   }
-
-  private logOutcome(error: unknown): void {
-    const code = error === undefined ? undefined : errorReason(error);
-    // One line per change of state, not one per failed scrape while vCenter is down.
-    if (code !== this.lastErrorCode) {
-      if (code === LOADING)
-        this.deps.logger.info(
-          { reason: error instanceof Error ? error.message : String(error) },
-          'inventory still loading in the background; scrapes answer vsphere_up 0 until it is read',
-        );
-      else if (this.lastErrorCode === LOADING && !code) this.deps.logger.info('inventory loaded');
-      else if (code)
-        this.deps.logger.warn(
-          { error: describe(error) },
-          'collection failed: vCenter unreachable or refusing',
-        );
-      else if (this.lastErrorCode) this.deps.logger.info('vCenter reachable again');
-    }
-    this.lastErrorCode = code;
-  }
-}
-
-const LOADING = 'VSPHERE_INVENTORY_LOADING';
-
-function seconds(since: bigint): number {
-  return Number(process.hrtime.bigint() - since) / 1e9;
 }

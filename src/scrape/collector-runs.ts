@@ -1,0 +1,88 @@
+import type { Logger } from 'pino';
+import type { CollectContext, Collector } from '../collectors/collector.js';
+import { MetricFamily } from '../exposition/index.js';
+import { describe } from '../vsphere/session.js';
+import type { CollectorOutcome } from './collection-summary.js';
+
+/** One collector's run in a collection: 1 when it finished without error, and its wall time. */
+export interface CollectorRun {
+  ok: number;
+  seconds: number;
+}
+
+/** What the collectors of one collection gave, in registry order. */
+export interface CollectorRuns {
+  /** Each collector's families (what a failed one emitted before it failed included). */
+  families: MetricFamily[][];
+  runs: CollectorRun[];
+}
+
+/**
+ * Runs every collector at once against `ctx`, timing each. A failure is logged and reported in
+ * that collector's own success series, never thrown: one collector cannot take the others down.
+ */
+export async function runCollectors(
+  collectors: readonly Collector[],
+  ctx: CollectContext,
+  logger: Logger,
+): Promise<CollectorRuns> {
+  const families: MetricFamily[][] = collectors.map(() => []);
+  const runs = await Promise.all(
+    collectors.map(async (c, i) => {
+      const t0 = process.hrtime.bigint();
+      try {
+        await c.collect(ctx, (f) => families[i]!.push(f));
+        return { ok: 1, seconds: secondsSince(t0) };
+      } catch (e) {
+        logger.warn({ collector: c.name, error: describe(e) }, 'collector failed');
+        return { ok: 0, seconds: secondsSince(t0) };
+      }
+    }),
+  );
+  return { families, runs };
+}
+
+/**
+ * `vsphere_collector_success` and `vsphere_collector_duration_seconds` of `runs`; without them
+ * (the collectors never ran) every collector's success is 0 and there are no durations.
+ */
+export function collectorFamilies(
+  collectors: readonly Collector[],
+  runs?: readonly CollectorRun[],
+): { success: MetricFamily; duration: MetricFamily } {
+  const success = new MetricFamily(
+    'vsphere_collector_success',
+    '1 when the collector finished without error in this collection.',
+    'gauge',
+    ['collector'],
+  );
+  const duration = new MetricFamily(
+    'vsphere_collector_duration_seconds',
+    'Time the collector took in this collection.',
+    'gauge',
+    ['collector'],
+  );
+  // Added after all finished, in registry order, so the output order does not depend on timing.
+  collectors.forEach((c, i) => {
+    const run = runs?.[i];
+    success.add([c.name], run ? run.ok : 0);
+    if (run) duration.add([c.name], run.seconds);
+  });
+  return { success, duration };
+}
+
+/** Each collector's outcome for the status page (no time for one that never ran). */
+export function collectorOutcomes(
+  collectors: readonly Collector[],
+  runs?: readonly CollectorRun[],
+): CollectorOutcome[] {
+  return collectors.map((c, i) => {
+    const o = runs?.[i];
+    return o ? { name: c.name, ok: o.ok === 1, seconds: o.seconds } : { name: c.name, ok: false };
+  });
+}
+
+/** Seconds since `since`, a `process.hrtime.bigint()` reading. */
+export function secondsSince(since: bigint): number {
+  return Number(process.hrtime.bigint() - since) / 1e9;
+}
