@@ -56,9 +56,10 @@ export function forEachSample(e: PerfEntitySamples, onSample: (s: PerfSample) =>
 
 /**
  * Reads PerfEntityMetric and PerfEntityMetricCSV elements of a QueryPerf answer from parser events
- * (see ElementReader), without a tree: it gives the samples readEntityMetric gives for the same
- * element, in the same order (test/unit/vsphere/perf-entity-reader.property.test.ts), one
- * PerfEntitySamples per element that names its entity. Only the text
+ * (see ElementReader), without a tree: it gives the samples the tree-based reference decode
+ * (test/harness/perf-tree-reader.ts) gives for the same element, in the same order
+ * (test/unit/vsphere/perf-entity-reader.property.test.ts), one PerfEntitySamples per element that
+ * names its entity. Only the text
  * of the few elements it reads is kept: entity, the last sampleInfo (or sampleInfoCSV), and per
  * series the first id's counterId and instance and its newest value.
  */

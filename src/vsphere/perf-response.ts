@@ -3,7 +3,7 @@ import { moRefEl } from './soap/envelope.js';
 import { child, type XmlNode } from './soap/xml.js';
 import type { PerfCounter, PerfQuery, PerfSample } from './perf-manager.js';
 import type { PerfEntitySamples } from './perf-entity-reader.js';
-import { epochSeconds, num, str } from './values.js';
+import { num, str } from './values.js';
 
 /** Realtime statistics interval of hosts and VMs, in seconds. */
 export const REALTIME_INTERVAL = 20;
@@ -113,71 +113,6 @@ export class PerfAnswerFilter {
     if (++this.count <= MAX_REPORTED_SKIPS)
       this.skipped.push({ entity: entity.slice(0, 64), counterId, instance: instance.slice(0, 64), why });
   }
-}
-
-/** Reads one PerfEntityMetric or PerfEntityMetricCSV element; says which it was. */
-export function readEntityMetric(rv: XmlNode, onSample: (s: PerfSample) => void): 'csv' | 'normal' {
-  const csv = rv.attrs.type === 'PerfEntityMetricCSV';
-  const entityNode = child(rv, 'entity');
-  const type = entityNode?.attrs.type;
-  if (!entityNode || !type) return csv ? 'csv' : 'normal';
-  const entity = { type, value: entityNode.text };
-  const { intervalSeconds, timestamp } = csv ? csvSampleInfo(rv) : sampleInfo(rv);
-  for (const series of rv.children) {
-    if (series.name !== 'value') continue;
-    const id = child(series, 'id');
-    const counterId = num(id && child(id, 'counterId'));
-    if (counterId === undefined) continue;
-    const value = csv ? latestCsv(series) : latestNormal(series);
-    // -1 (and, in csv, an empty field) is vCenter's "no data for this interval", not a measurement.
-    if (value === undefined || !Number.isFinite(value) || value < 0) continue;
-    onSample({
-      entity,
-      counterId,
-      instance: str(id && child(id, 'instance')) ?? '',
-      value,
-      intervalSeconds,
-      timestamp,
-    });
-  }
-  return csv ? 'csv' : 'normal';
-}
-
-function sampleInfo(rv: XmlNode): { intervalSeconds: number; timestamp: number | undefined } {
-  // maxSample 1 → one sampleInfo; with more, the last one is the newest.
-  const info = lastChild(rv, 'sampleInfo');
-  return {
-    intervalSeconds: num(info && child(info, 'interval')) ?? REALTIME_INTERVAL,
-    timestamp: epochSeconds(info && child(info, 'timestamp')),
-  };
-}
-
-/** `sampleInfoCSV` is "interval,timestamp,interval,timestamp,…", newest last. */
-function csvSampleInfo(rv: XmlNode): { intervalSeconds: number; timestamp: number | undefined } {
-  const info = (child(rv, 'sampleInfoCSV')?.text ?? '').split(',');
-  const interval = Number(info[info.length - 2]);
-  const ms = Date.parse(info[info.length - 1] ?? '');
-  return {
-    intervalSeconds: Number.isFinite(interval) && interval > 0 ? interval : REALTIME_INTERVAL,
-    timestamp: Number.isFinite(ms) ? ms / 1000 : undefined,
-  };
-}
-
-function latestNormal(series: XmlNode): number | undefined {
-  return num(lastChild(series, 'value'));
-}
-
-// Searched from the end, without an array per call: this runs once per series of every answer.
-function lastChild(node: XmlNode, name: string): XmlNode | undefined {
-  const children = node.children;
-  for (let i = children.length - 1; i >= 0; i--) if (children[i]!.name === name) return children[i];
-  return undefined;
-}
-
-function latestCsv(series: XmlNode): number | undefined {
-  const values = (child(series, 'value')?.text ?? '').split(',');
-  const raw = values[values.length - 1]?.trim() ?? '';
-  return raw === '' ? undefined : Number(raw);
 }
 
 /** One PerfCounterInfo of the catalogue, or undefined when it lacks a key or any part of its name. */

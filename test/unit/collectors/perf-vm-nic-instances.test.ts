@@ -10,7 +10,7 @@ import type {
   PerfSample,
 } from '../../../src/vsphere/perf-manager.js';
 import { entitiesOf } from './perf-fixture.js';
-import { readEntityMetric } from '../../../src/vsphere/perf-response.js';
+import { readEntityMetric } from '../../harness/perf-tree-reader.js';
 import { parseXml } from '../../../src/vsphere/soap/xml.js';
 
 // Counter keys as vCenter 9.0.1 numbers them (only their consistency within the test matters).

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { SoapXmlParser, type StreamSpec } from '../../../src/vsphere/soap/xml.js';
 import { VsphereError } from '../../../src/vsphere/errors.js';
 import { xmlLimits } from '../../../src/vsphere/soap/xml-limits.js';
-import { readEntityMetric } from '../../../src/vsphere/perf-response.js';
+import { readEntityMetric } from '../../harness/perf-tree-reader.js';
 import { decimal, forEachSample, PerfEntityReader } from '../../../src/vsphere/perf-entity-reader.js';
 import type { PerfSample } from '../../../src/vsphere/perf-manager.js';
 import { cutAt } from '../../harness/chunks.js';

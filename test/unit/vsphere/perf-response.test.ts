@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseXml } from '../../../src/vsphere/soap/xml.js';
-import { queryPerfBody, readEntityMetric } from '../../../src/vsphere/perf-response.js';
+import { queryPerfBody } from '../../../src/vsphere/perf-response.js';
+import { readEntityMetric } from '../../harness/perf-tree-reader.js';
 import type { PerfSample } from '../../../src/vsphere/perf-manager.js';
 
 const XSI = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"';
