@@ -3,7 +3,7 @@ import type { MoRef, XmlAttrs } from './answer-data.js';
 import type { PerfSample } from './perf-manager.js';
 import { REALTIME_INTERVAL } from './perf-response.js';
 import { unslice } from './values.js';
-import { scanSeries, type ScannedSeries } from './perf-series-scan.js';
+import { plainInteger, scanSeries, type ScannedSeries } from './perf-series-scan.js';
 
 // What an element is to the reader, from its name and its parent's kind (the path from the
 // PerfEntityMetric element); anything else is skipped with everything inside it.
@@ -248,18 +248,8 @@ export class PerfEntityReader implements ElementReader {
  */
 export function decimal(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
-  const n = text.length;
-  // Up to 15 digits a double holds the integer exactly, so the sum is what Number() gives.
-  if (n > 0 && n < 16) {
-    let v = 0;
-    let i = 0;
-    for (; i < n; i++) {
-      const d = text.charCodeAt(i) - 48;
-      if (d < 0 || d > 9) break;
-      v = v * 10 + d;
-    }
-    if (i === n) return v;
-  }
+  const plain = plainInteger(text, 0, text.length);
+  if (plain !== undefined && plain === plain) return plain;
   const t = text.trim();
   if (t === '') return undefined;
   const v = Number(t);

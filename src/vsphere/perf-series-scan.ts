@@ -23,7 +23,7 @@ const INSTANCE_CLOSE = '</instance>';
 const ID_CLOSE = '</id>';
 const VALUE_OPEN = '<value>';
 const VALUE_CLOSE = '</value>';
-// Up to 15 digits a double holds the integer exactly (decimal() in perf-entity-reader.ts reads them alike).
+// Up to 15 digits a double holds the integer exactly.
 const MAX_DIGITS = 15;
 
 /**
@@ -87,8 +87,9 @@ export function scanSeries(
     let end = j;
     while (end < stop && s.charCodeAt(end) !== 0x3c) end++;
     if (end - j > 4096 || !has(s, end, n, VALUE_CLOSE)) return -1;
-    value = csv ? csvLatest(s, j, end) : signedDecimal(s, j, end);
-    if (value === -2) return -1;
+    const read = csv ? csvLatest(s, j, end) : plainInteger(s, j, end);
+    if (read === undefined) return -1;
+    value = read;
     j = end + VALUE_CLOSE.length;
     elements++;
   }
@@ -144,28 +145,31 @@ function nameStart(s: string, j: number): boolean {
   return c < 0x80 && ASCII_NAME[c] === 2 && c !== 0x3a;
 }
 
-/** `-?digits` in s[j, end) as a number; NaN for empty text; -2 for anything else (left to the parser). */
-function signedDecimal(s: string, j: number, end: number): number {
+/**
+ * `-?digits` in s[j, end) as a number (up to 15 digits, which a double holds exactly, so it is what
+ * Number() gives); NaN for empty text; undefined for anything else, which only Number() reads.
+ */
+export function plainInteger(s: string, j: number, end: number): number | undefined {
   if (j === end) return Number.NaN;
   const negative = s.charCodeAt(j) === 0x2d;
   if (negative) j++;
-  if (j === end || end - j > MAX_DIGITS) return -2;
+  if (j === end || end - j > MAX_DIGITS) return undefined;
   let v = 0;
   for (; j < end; j++) {
     const d = s.charCodeAt(j) - 48;
-    if (d < 0 || d > 9) return -2;
+    if (d < 0 || d > 9) return undefined;
     v = v * 10 + d;
   }
   return negative ? -v : v;
 }
 
-/** The last field of a csv list in s[j, end) (`v1,v2,…`); NaN when it is empty, -2 when it is not `-?digits`. */
-function csvLatest(s: string, j: number, end: number): number {
+/** The last field of a csv list in s[j, end) (`v1,v2,…`); NaN when it is empty, undefined when it is not `-?digits`. */
+function csvLatest(s: string, j: number, end: number): number | undefined {
   let last = j;
   for (let k = j; k < end; k++) {
     const c = s.charCodeAt(k);
     if (c === 0x2c) last = k + 1;
-    else if (c !== 0x2d && (c < 0x30 || c > 0x39)) return -2;
+    else if (c !== 0x2d && (c < 0x30 || c > 0x39)) return undefined;
   }
-  return signedDecimal(s, last, end);
+  return plainInteger(s, last, end);
 }
