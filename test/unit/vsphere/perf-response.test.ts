@@ -94,31 +94,18 @@ test('queryPerfBody is the querySpec of each entity in order, whichever id array
       .map(([id, i]) => `<metricId><counterId>${id}</counterId><instance>${i}</instance></metricId>`)
       .join('') +
     `<intervalId>20</intervalId>${csv ? '<format>csv</format>' : ''}</querySpec>`;
+  const vmMetrics: [number, string][] = [
+    [2, ''],
+    [12, ''],
+    [98, ''],
+  ];
   for (const csv of [true, false]) {
     // Twice: the second body is built from the cached metricId lists.
     for (let round = 0; round < 2; round++) {
       assert.equal(
         queryPerfBody(batch, csv),
-        spec(
-          'VirtualMachine',
-          'vm-1',
-          [
-            [2, ''],
-            [12, ''],
-            [98, ''],
-          ],
-          csv,
-        ) +
-          spec(
-            'VirtualMachine',
-            'vm-2',
-            [
-              [2, ''],
-              [12, ''],
-              [98, ''],
-            ],
-            csv,
-          ) +
+        spec('VirtualMachine', 'vm-1', vmMetrics, csv) +
+          spec('VirtualMachine', 'vm-2', vmMetrics, csv) +
           spec(
             'HostSystem',
             'host-&lt;9&gt;',
@@ -128,16 +115,7 @@ test('queryPerfBody is the querySpec of each entity in order, whichever id array
             ],
             csv,
           ) +
-          spec(
-            'VirtualMachine',
-            'vm-3',
-            [
-              [2, ''],
-              [12, ''],
-              [98, ''],
-            ],
-            csv,
-          ) +
+          spec('VirtualMachine', 'vm-3', vmMetrics, csv) +
           spec(
             'VirtualMachine',
             'vm-4',
