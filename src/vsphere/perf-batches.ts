@@ -56,7 +56,7 @@ export function packQueries(queries: readonly PerfQuery[], limit: BatchSize): Pe
       const take = Math.min(maxIds - size, total - i);
       if (take === total) {
         // Whole: its id arrays stay the caller's, whose rendered metricId lists are cached by identity.
-        cur.push(q.instanceCounterIds?.length === 0 ? { entity: q.entity, counterIds: q.counterIds } : q);
+        cur.push(q);
       } else {
         const part: PerfQuery = { entity: q.entity, counterIds: q.counterIds.slice(i, i + take) };
         if (i + take > n) part.instanceCounterIds = all.slice(Math.max(0, i - n), i + take - n);

@@ -176,11 +176,7 @@ export class PerfEntityReader implements ElementReader {
     const counterId = decimal(this.counterId);
     if (counterId === undefined) return;
     const value = this.csv ? latestCsv(this.value) : decimal(this.value);
-    // -1 (and, in csv, an empty field) is vCenter's "no data for this interval", not a measurement.
-    if (value === undefined || !Number.isFinite(value) || value < 0) return;
-    this.counterIds.push(counterId);
-    this.instances.push(this.instance === undefined ? '' : unslice(this.instance));
-    this.values.push(value);
+    this.add(counterId, this.instance ?? '', value);
   }
 
   /**
@@ -199,15 +195,19 @@ export class PerfEntityReader implements ElementReader {
     const end = scanSeries(s, i, n, this.csv, prefixBound, sc);
     if (end < 0 || sc.elements > maxElements) return -1;
     this.skimmed = sc.elements;
-    const value = sc.value;
-    if (Number.isFinite(value) && value >= 0) {
-      this.counterIds.push(sc.counterId);
-      this.instances.push(unslice(sc.instance));
-      this.values.push(value);
-    }
+    this.add(sc.counterId, sc.instance, sc.value);
     // The scratch must not keep a slice of the chunk (and so the chunk) alive past this series.
     sc.instance = '';
     return end;
+  }
+
+  /** One series' sample, read either way; a series without a measurement adds nothing. */
+  private add(counterId: number, instance: string, value: number | undefined): void {
+    // -1 (and, in csv, an empty field) is vCenter's "no data for this interval", not a measurement.
+    if (value === undefined || !Number.isFinite(value) || value < 0) return;
+    this.counterIds.push(counterId);
+    this.instances.push(unslice(instance));
+    this.values.push(value);
   }
 
   private start(attrs: XmlAttrs): void {

@@ -1,7 +1,7 @@
 import type { VimClient } from './client.js';
 import type { PerfQuery, PerfSample } from './perf-manager.js';
 import { moRefEl, type MoRef } from './soap/envelope.js';
-import { PerfAnswerFilter } from './perf-response.js';
+import { metricIds, PerfAnswerFilter } from './perf-response.js';
 import { child, type XmlNode } from './soap/xml.js';
 import { epochSeconds, num, str } from './values.js';
 
@@ -35,9 +35,7 @@ export function historicalQuerySpec(q: PerfQuery, w: HistoricalWindow): string {
     `<querySpec>${moRefEl('entity', q.entity)}` +
     `<startTime>${new Date(w.startTime * 1000).toISOString()}</startTime>` +
     `<maxSample>${w.maxSample}</maxSample>` +
-    q.counterIds
-      .map((id) => `<metricId><counterId>${id}</counterId><instance></instance></metricId>`)
-      .join('') +
+    metricIds(q.counterIds, '') +
     `<intervalId>${HISTORICAL_INTERVAL}</intervalId></querySpec>`
   );
 }

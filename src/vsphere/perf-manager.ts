@@ -50,7 +50,7 @@ const DEFAULT_MAX_QUERY_METRICS = 256;
 /** Realtime statistics interval of hosts and VMs. */
 export { REALTIME_INTERVAL } from './perf-response.js';
 /** One entity's samples of a QueryPerf answer, as parallel arrays. */
-export { forEachSample, sampleAt, type PerfEntitySamples } from './perf-entity-reader.js';
+export { sampleAt, type PerfEntitySamples } from './perf-entity-reader.js';
 /** The 5-minute interval and query window of historical statistics (clusters, datastores, pools). */
 export { HISTORICAL_INTERVAL, historicalWindow, type HistoricalWindow } from './perf-historical.js';
 

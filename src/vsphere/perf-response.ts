@@ -37,7 +37,8 @@ const rendered = {
   '*': new WeakMap<readonly number[], string>(),
 };
 
-function metricIds(ids: readonly number[], instance: '' | '*'): string {
+/** The `<metricId>` elements of `ids` for `instance` (`''` the aggregate, `'*'` every instance). */
+export function metricIds(ids: readonly number[], instance: '' | '*'): string {
   const cache = rendered[instance];
   let block = cache.get(ids);
   if (block === undefined) {

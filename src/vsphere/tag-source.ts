@@ -6,10 +6,10 @@ import { isVsphereError } from './errors.js';
 import type { Tag, TagNames, TagRead, TagSnapshot } from './tag-data.js';
 
 /** Categories and tag names change rarely: read them again after this long (attachments: every collection). */
-export const TAG_NAMES_TTL_MS = 5 * 60_000;
+const TAG_NAMES_TTL_MS = 5 * 60_000;
 
 /** The tagging calls the source makes. */
-export type TaggingReads = Pick<TaggingApi, 'categories' | 'tags' | 'attachments'>;
+type TaggingReads = Pick<TaggingApi, 'categories' | 'tags' | 'attachments'>;
 
 /** An open REST tagging session: its API and how to end it by `deadline` (ms since the epoch). */
 export interface TaggingSession {
@@ -62,7 +62,7 @@ export class TagNameCache {
 }
 
 /** How often names are read again, and the clock (tests). */
-export interface TagSourceOptions {
+interface TagSourceOptions {
   namesTtlMs?: number;
   now?: () => number;
 }

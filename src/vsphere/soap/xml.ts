@@ -55,6 +55,8 @@ export class SoapXmlParser implements XmlTokenHandler {
   private readonly maxElements: number;
   /** Depth of the streamed element being told to `stream.reader`, -1 when none is. */
   private reading = -1;
+  /** Whether an element may carry the one attribute a skimmed series may have. */
+  private readonly attributeAllowed: boolean;
   /** What the parser read as U+FFFD instead of rejecting the answer. */
   readonly replacements: CharRefReplacements = { count: 0, refs: [] };
 
@@ -64,6 +66,7 @@ export class SoapXmlParser implements XmlTokenHandler {
   ) {
     // A streamed answer is held one element at a time: its total is bounded apart from what is held.
     this.maxElements = stream ? limits.maxStreamedElements : limits.maxElements;
+    this.attributeAllowed = limits.maxAttributes >= 1;
     this.tokens = new XmlTokenizer(this, limits.maxAttributes);
   }
 
@@ -182,7 +185,7 @@ export class SoapXmlParser implements XmlTokenHandler {
     const reader = this.reading >= 0 ? this.stream?.reader : undefined;
     if (reader?.skim === undefined) return -1;
     // Its deepest elements are two below it; one attribute at most.
-    if (this.stack.length + 2 >= this.limits.maxDepth || this.limits.maxAttributes < 1) return -1;
+    if (this.stack.length + 2 >= this.limits.maxDepth || !this.attributeAllowed) return -1;
     const room = Math.min(this.maxElements - this.elements, this.limits.maxHeldElements - this.held);
     let end: number;
     try {
