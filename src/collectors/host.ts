@@ -2,7 +2,7 @@ import type { MetricFamily } from '../exposition/index.js';
 import type { PerfSample } from '../vsphere/perf-manager.js';
 import type { CollectContext, Collector } from './collector.js';
 import { family, gauge } from './collector.js';
-import { addStateSet, collectPerfFamilies, perfFamilyDefs } from './perf-families.js';
+import { addStateSet, perfFamiliesInFlight, perfFamilyDefs } from './perf-families.js';
 import { extraCounterDefs, HOST_PERF } from './perf-metrics.js';
 import { HOST_INSTANCE_PERF } from './perf-instance-metrics.js';
 import {
@@ -146,7 +146,21 @@ export function createHostCollector(options: HostCollectorOptions = {}): Collect
       MetricFamily,
       MetricFamily,
     ];
-    const targets = [];
+    // A disconnected or powered-off host has no realtime statistics to give.
+    const targets = ctx.inventory.hosts
+      .filter((h) => h.connectionState === 'connected' && h.powerState === 'poweredOn')
+      .map((h) => ({ entity: { type: 'HostSystem', value: h.moid }, labels: [h.name, h.moid] }));
+    const share = ctx.hostPerf;
+    const shared = share && { counters: share.counters, onSample: (s: PerfSample) => share.add(s) };
+    const perf = await perfFamiliesInFlight(
+      ctx.perf,
+      'vsphere_host',
+      ID,
+      perfDefs,
+      targets,
+      ctx.signal,
+      shared,
+    );
     for (const h of ctx.inventory.hosts) {
       const id = [h.name, h.moid];
       const place = ctx.inventory.placement(h.moid);
@@ -180,27 +194,13 @@ export function createHostCollector(options: HostCollectorOptions = {}): Collect
       if (h.memoryUsageBytes !== undefined) memUsage.add(id, h.memoryUsageBytes);
       addSensorSeries(id, h.sensors, { temperature, fan, power: sensorPower, health });
       addHealthSeries(id, h.hardwareStatus, h.pnics, { status: hwStatus, linkUp, speed: linkSpeed, duplex });
-      // A disconnected or powered-off host has no realtime statistics to give.
-      if (h.connectionState === 'connected' && h.powerState === 'poweredOn')
-        targets.push({ entity: { type: 'HostSystem', value: h.moid }, labels: id });
     }
     for (const f of [info, connection, power, maintenance, boot, cores, threads, cpuCapacity, memCapacity])
       emit(f);
     for (const f of [uptime, ntpRunning, ntpServers, memUsage, temperature, fan, sensorPower, health])
       emit(f);
     for (const f of [hwStatus, linkUp, linkSpeed, duplex]) emit(f);
-    const share = ctx.hostPerf;
-    const shared = share && { counters: share.counters, onSample: (s: PerfSample) => share.add(s) };
-    for (const f of await collectPerfFamilies(
-      ctx.perf,
-      'vsphere_host',
-      ID,
-      perfDefs,
-      targets,
-      ctx.signal,
-      shared,
-    ))
-      emit(f);
+    for (const f of await perf.families) emit(f);
   }
 }
 

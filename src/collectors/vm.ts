@@ -1,7 +1,8 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { renderLabels } from '../exposition/index.js';
 import type { CollectContext, Collector } from './collector.js';
 import { family, gauge } from './collector.js';
-import { addStateSet, collectPerfFamilies, perfFamilyDefs } from './perf-families.js';
+import { addStateSet, perfFamiliesInFlight, perfFamilyDefs } from './perf-families.js';
 import { extraCounterDefs, VM_PERF } from './perf-metrics.js';
 import { VM_INSTANCE_PERF } from './perf-instance-metrics.js';
 import { VM_HEALTH_FAMILIES, VM_HEALTH_PROPERTIES, VmHealthSeries } from './vm-health.js';
@@ -17,6 +18,8 @@ import {
 } from './vm-guest.js';
 
 const ID = ['vm', 'vm_moid'] as const;
+// VMs whose families are built between two turns of the event loop (~5 ms of work).
+const YIELD_EVERY = 1000;
 const POWER_STATES = ['poweredOn', 'poweredOff', 'suspended'] as const;
 const INFO_LABELS = [
   ...ID,
@@ -120,11 +123,29 @@ export function createVmCollector(options: VmCollectorOptions = {}): Collector {
         ? new VmHealthSeries(inventory, options.datastoreUsage ?? false)
         : undefined;
       const now = Date.now() / 1000;
+      // Rendered once, shared by every series of a VM that has only the id labels (or one more).
+      const ids = inventory.vms.map((vm) => [vm.name, vm.moid]);
+      const renderedIds = ids.map((id) => renderLabels(ID, id));
       const targets = [];
-      for (const vm of inventory.vms) {
-        const id = [vm.name, vm.moid];
-        // Rendered once, shared by every series of this VM that has only the id labels (or one more).
-        const rendered = renderLabels(ID, id);
+      const vms = inventory.vms;
+      for (let i = 0; i < vms.length; i++) {
+        const vm = vms[i]!;
+        // Realtime statistics exist only for running VMs; templates never run.
+        if (vm.powerState === 'poweredOn' && !vm.template)
+          targets.push({
+            entity: { type: 'VirtualMachine', value: vm.moid },
+            labels: ids[i]!,
+            rendered: renderedIds[i]!,
+          });
+      }
+      const perf = await perfFamiliesInFlight(ctx.perf, 'vsphere_vm', ID, perfDefs, targets, ctx.signal);
+      for (let i = 0; i < vms.length; i++) {
+        // A QueryPerf body of 256 VMs takes several socket writes, each on a turn of the event loop:
+        // this loop leaves room for them every so often instead of holding them back until its end.
+        if (i % YIELD_EVERY === YIELD_EVERY - 1) await nextTurn();
+        const vm = vms[i]!;
+        const id = ids[i]!;
+        const rendered = renderedIds[i]!;
         const host = vm.hostMoid === undefined ? undefined : inventory.hostsByMoid.get(vm.hostMoid);
         const place = inventory.placement(vm.hostMoid);
         info.add(
@@ -158,16 +179,12 @@ export function createVmCollector(options: VmCollectorOptions = {}): Collector {
           addStateSet(toolsVersion, rendered, TOOLS_VERSION_STATES, vm.toolsVersionStatus);
         addFilesystemSeries(id, vm.guestDisks, fsCapacity, fsFree);
         health?.add(vm, id, rendered);
-        // Realtime statistics exist only for running VMs; templates never run.
-        if (vm.powerState === 'poweredOn' && !vm.template)
-          targets.push({ entity: { type: 'VirtualMachine', value: vm.moid }, labels: id, rendered });
       }
       for (const f of [info, power, boot, cpus, memory, snap.count, snap.oldestAge]) emit(f);
       if (snap.created) emit(snap.created);
       for (const f of [toolsRunning, toolsVersion, fsCapacity, fsFree, ...(health?.families() ?? [])])
         emit(f);
-      const perf = await collectPerfFamilies(ctx.perf, 'vsphere_vm', ID, perfDefs, targets, ctx.signal);
-      for (const f of perf) emit(f);
+      for (const f of await perf.families) emit(f);
     },
   };
 }
