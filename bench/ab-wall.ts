@@ -6,7 +6,7 @@
  *
  *   AB_OLD=.cache/old/dist/main.js AB_SIZE=10000 AB_ROUNDS=10 node --import tsx bench/ab-wall.ts
  *
- * AB_NEW defaults to dist/main.js; AB_NEW_NODE_ARGS (space-separated) go to the new build only
+ * AB_LATENCY_MS adds vcsim's delay to every SOAP call (as `npm run bench` does). AB_NEW defaults to dist/main.js; AB_NEW_NODE_ARGS (space-separated) go to the new build only
  * (e.g. `--heap-growing-percent=50`). The first two rounds are warm-up. The old build is a copy of
  * an older dist/ inside the repository (with package.json beside it), so its imports resolve.
  */
@@ -18,7 +18,7 @@ import { startVcsim } from '../test/harness/vcsim.js';
 import { startCountingProxy, type CountingProxy } from './counting-proxy.js';
 import { median } from './call-stats.js';
 import { cpuSeconds, statusBytes } from './proc-stats.js';
-import { vcsimArgsFor } from './profiles.js';
+import { latencyArgs, vcsimArgsFor } from './profiles.js';
 import { ScrapeClient } from './scrape-client.js';
 
 const WARMUP_ROUNDS = 2;
@@ -28,7 +28,11 @@ if (!process.env.AB_OLD) throw new Error('AB_OLD must name the old build (e.g. .
 const builds = { old: resolve(process.env.AB_OLD), new: resolve(process.env.AB_NEW ?? 'dist/main.js') };
 const newArgs = (process.env.AB_NEW_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
-const vc = await startVcsim({ args: vcsimArgsFor(size), startTimeoutMs: 600_000 });
+const latencyMs = Number(process.env.AB_LATENCY_MS ?? 0);
+const vc = await startVcsim({
+  args: [...vcsimArgsFor(size), ...latencyArgs({ ms: latencyMs, jitter: 0 })],
+  startTimeoutMs: 600_000,
+});
 const dir = mkdtempSync(join(tmpdir(), 'vsx-ab-'));
 const proxies: CountingProxy[] = [];
 const exporters = new Map<'old' | 'new', { exporter: ExporterProcess; client: ScrapeClient }>();
