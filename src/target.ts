@@ -171,9 +171,9 @@ export async function createTarget(
   return {
     name: t.name,
     source: background
-      ? { get: (budget, hangup) => background.get(budget, hangup), reportsAge: true }
+      ? { get: (budget, hangup, reads) => background.get(budget, hangup, reads), reportsAge: true }
       : {
-          get: (budget, hangup) => scraper.collect(budget.seconds, hangup, budget.source),
+          get: (budget, hangup, reads) => scraper.collect(budget.seconds, hangup, budget.source, reads),
           reportsAge: true,
           staleAnswers: () => scraper.staleAnswers,
         },

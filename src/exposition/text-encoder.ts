@@ -59,6 +59,16 @@ export function encodeFamilyChunks(families: Iterable<MetricFamily>): Buffer[] {
 
 /** The exposition of `families` in ~64 KiB chunks, each made only when the consumer asks for it. */
 export function* familyChunks(families: Iterable<MetricFamily>): Generator<Buffer> {
+  // Lone UTF-16 surrogates cannot occur in valid UTF-8; Buffer.from replaces them with
+  // U+FFFD, so the body is always valid UTF-8 as the Content-Type promises.
+  for (const text of familyTexts(families)) yield Buffer.from(text, 'utf8');
+}
+
+/**
+ * The exposition of `families` as strings of ~64 Ki UTF-16 units, for a consumer that writes them
+ * into buffers of its own (UTF-8, as Buffer.from would).
+ */
+export function* familyTexts(families: Iterable<MetricFamily>): Generator<string> {
   const names = new Set<string>();
   let acc = '';
   for (const family of families) {
@@ -77,12 +87,10 @@ export function* familyChunks(families: Iterable<MetricFamily>): Generator<Buffe
     for (let i = 0; i < n; i++) {
       acc += name + (blocks[i] as string) + ' ' + formatValue(values[i] as number) + '\n';
       if (acc.length >= CHUNK_CHARS) {
-        yield Buffer.from(acc, 'utf8');
+        yield acc;
         acc = '';
       }
     }
   }
-  // Lone UTF-16 surrogates cannot occur in valid UTF-8; Buffer.from replaces them with
-  // U+FFFD, so the body is always valid UTF-8 as the Content-Type promises.
-  if (acc.length > 0) yield Buffer.from(acc, 'utf8');
+  if (acc.length > 0) yield acc;
 }

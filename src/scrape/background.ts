@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Budget } from './deadline.js';
-import type { Collection, Scraper } from './scraper.js';
+import type { Collection, Reads, Scraper } from './scraper.js';
 
 // Realtime statistics close every 20 s; collecting a little after the boundary reads the newest
 // sample rather than racing vCenter for it.
@@ -29,8 +29,8 @@ export class BackgroundCollector {
   }
 
   /** The last complete collection; before the first one finishes, the one in flight (within the scrape's own budget). */
-  async get(budget: Budget, signal?: AbortSignal): Promise<Collection> {
-    return this.last ?? this.scraper.collect(budget.seconds, signal, budget.source);
+  async get(budget: Budget, signal?: AbortSignal, reads?: Reads): Promise<Collection> {
+    return this.last ?? this.scraper.collect(budget.seconds, signal, budget.source, reads);
   }
 
   /** Stops scheduling; a collection in flight is left to the scraper's abort. */

@@ -30,13 +30,14 @@ export function textCollection(up: boolean, families: MetricFamily[], durationSe
   return { up, body, durationSeconds, finishedAt: Date.now(), gzip: lazyGzip(body) };
 }
 
-/** A full collection's answer: its text up to 64 MiB, past that its gzip only. */
+/** A full collection's answer: its text up to 64 MiB, past that (or with `gzipOnly`) its gzip only. */
 export async function encodedCollection(
   up: boolean,
   families: MetricFamily[],
   durationSeconds: number,
+  gzipOnly = false,
 ): Promise<Collection> {
-  const encoded = await encodeBody(families, MAX_TEXT_BYTES);
+  const encoded = await encodeBody(families, MAX_TEXT_BYTES, gzipOnly);
   const finishedAt = Date.now();
   if ('text' in encoded)
     return { up, body: encoded.text, durationSeconds, finishedAt, gzip: lazyGzip(encoded.text) };

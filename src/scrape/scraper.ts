@@ -35,6 +35,12 @@ import {
 
 export type { Collection } from './collection.js';
 
+/** How a scrape reads its answer. */
+export interface Reads {
+  /** It accepts gzip (Prometheus always does). */
+  gzip: boolean;
+}
+
 /** Everything a Scraper needs. */
 export interface ScraperDeps {
   client: VimClient;
@@ -82,6 +88,8 @@ export interface ScraperDeps {
 export class Scraper {
   private inflight: SharedCollection<Collection> | undefined;
   private readonly running = new Set<SharedCollection<Collection>>();
+  /** Whether a scrape that takes only plain text joined each collection (else it is encoded as gzip only). */
+  private readonly readers = new WeakMap<SharedCollection<Collection>, { plain: boolean }>();
   private readonly outcomes: OutcomeLog;
   private summary: CollectionSummary | undefined;
   /** With runOn: the last collection that finished by itself, compressed, for scrapes whose own is late. */
@@ -110,11 +118,17 @@ export class Scraper {
    * scrape's `signal` has aborted before any deadline passed. `source` says where the budget came
    * from (named in the message when this deadline ends the collection).
    */
-  async collect(budgetSeconds: number, signal?: AbortSignal, source?: string): Promise<Collection> {
+  async collect(
+    budgetSeconds: number,
+    signal?: AbortSignal,
+    source?: string,
+    reads: Reads = { gzip: false },
+  ): Promise<Collection> {
     const started = process.hrtime.bigint();
     // A scraper gone before it joined is no waiter at all: it neither starts nor holds a collection.
     if (signal?.aborted) return this.departed({ kind: 'hangup' }, started, budgetSeconds);
     const shared = this.shared();
+    this.readers.get(shared)!.plain ||= !reads.gzip;
     const got = await shared.join(budgetSeconds, signal, source, this.waitSeconds(shared, budgetSeconds));
     if (!('kind' in got)) return got;
     return (
@@ -128,6 +142,8 @@ export class Scraper {
    */
   async collectFully(budgetSeconds: number, source?: string): Promise<Collection> {
     const shared = this.shared();
+    // Served later to scrapes not known yet: text, and gzip made from it when one asks.
+    this.readers.get(shared)!.plain = true;
     const got = await shared.join(budgetSeconds, undefined, source);
     return 'kind' in got ? shared.result : got;
   }
@@ -169,8 +185,9 @@ export class Scraper {
 
   private shared(): SharedCollection<Collection> {
     if (this.inflight) return this.inflight;
+    const readers = { plain: false };
     const shared: SharedCollection<Collection> = new SharedCollection(
-      (ac, deadline, wanted) => this.run(ac, deadline, wanted),
+      (ac, deadline, wanted) => this.run(ac, deadline, wanted, readers),
       this.deps.timeoutSeconds,
       () => {
         if (this.inflight === shared) this.inflight = undefined;
@@ -179,6 +196,7 @@ export class Scraper {
       this.deps.runOn,
     );
     this.inflight = shared;
+    this.readers.set(shared, readers);
     this.running.add(shared);
     const forget = (): void => {
       this.running.delete(shared);
@@ -213,7 +231,12 @@ export class Scraper {
   }
 
   /** One collection: the inventory snapshot, the collectors over it, and the answer built from them. */
-  private async run(ac: AbortController, deadline: () => Budget, wanted: () => boolean): Promise<Collection> {
+  private async run(
+    ac: AbortController,
+    deadline: () => Budget,
+    wanted: () => boolean,
+    readers: { plain: boolean },
+  ): Promise<Collection> {
     const { collectors, logger } = this.deps;
     const started = process.hrtime.bigint();
     let up = false;
@@ -258,7 +281,8 @@ export class Scraper {
       ...healthFamilies(this.deps, up, durationSeconds, had.seconds, error),
     ];
     const samples = families.reduce((n, f) => n + f.size, 0);
-    const collection = await encodedCollection(up, families, durationSeconds);
+    // Gzipped as it is encoded when no waiter takes plain text; a later one that does gunzips it.
+    const collection = await encodedCollection(up, families, durationSeconds, !readers.plain);
     this.summary = {
       up,
       durationSeconds,

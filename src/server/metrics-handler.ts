@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { acceptsGzip, CONTENT_TYPE, gzipBody } from '../exposition/index.js';
 import { collectionBudget, type Budget, type DeadlineConfig } from '../scrape/deadline.js';
-import type { Collection } from '../scrape/scraper.js';
+import type { Collection, Reads } from '../scrape/scraper.js';
 import { answered } from './answer-writer.js';
 import { send } from './http-server.js';
 
@@ -10,7 +10,7 @@ export type SelfMetrics = () => Promise<string>;
 
 /** Where a scrape's collection comes from: a fresh (shared) one, or the background mode's last. */
 export interface CollectionSource {
-  get(budget: Budget, hangup: AbortSignal): Promise<Collection>;
+  get(budget: Budget, hangup: AbortSignal, reads: Reads): Promise<Collection>;
   /** Report `vsphere_collection_age_seconds` (background mode; on-scrape mode where an answer may be a kept collection). */
   reportsAge: boolean;
   /** On-scrape mode: scrapes answered with the last complete collection (`vsphere_scrape_stale_answers_total`). */
@@ -72,13 +72,14 @@ async function respond(
   selfMetrics: SelfMetrics,
   hangup: AbortSignal,
 ): Promise<void> {
-  const [collection, self] = await Promise.all([source.get(budget, hangup), selfMetrics()]);
+  const gzip = acceptsGzip(req.headers['accept-encoding']);
+  const [collection, self] = await Promise.all([source.get(budget, hangup, { gzip }), selfMetrics()]);
   // The scraper gave up (its own timeout): nothing to write to.
   if (res.destroyed) return;
   const age = source.reportsAge ? ageFamily((Date.now() - collection.finishedAt) / 1000) : '';
   const stale = source.staleAnswers ? staleFamily(source.staleAnswers()) : '';
   const selfBuf = Buffer.from(age + stale + self);
-  if (acceptsGzip(req.headers['accept-encoding'])) {
+  if (gzip) {
     // Concatenated gzip members are one valid gzip stream (RFC 1952 §2.2): the collection's
     // member is compressed once and shared by concurrent scrapers; only the small tail is per request.
     const [a, b] = await Promise.all([collection.gzip(), gzipBody(selfBuf)]);

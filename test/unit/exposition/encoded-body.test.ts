@@ -32,3 +32,21 @@ test('a duplicate family name still fails the encoding after the switch to gzip'
   dup.add(['x'], 1);
   await assert.rejects(encodeBody([a!, dup], 1024), /Duplicate metric family name vsphere_test_bytes/);
 });
+
+test('gzip only: whatever its size, the body is gzipped as it is made and unzips to the same text', async () => {
+  for (const series of [0, 100, 60_000]) {
+    const whole = Buffer.concat(encodeFamilyChunks(families(series)));
+    const encoded = await encodeBody(families(series), 64 * 1024 * 1024, true);
+    assert.ok('gzip' in encoded);
+    assert.deepEqual(gunzipSync(encoded.gzip), whole);
+  }
+  // Written as UTF-8 straight into gzip's buffers: multi-byte text and lone surrogates as Buffer.from writes them.
+  const odd = new MetricFamily('vsphere_test_info', 'Odd names.', 'gauge', ['vm']);
+  for (let i = 0; i < 40_000; i++) odd.add([`ünï☃-${i}-\u{1F600}${i % 7 === 0 ? '\ud800' : ''}`], 1);
+  const oddGzip = await encodeBody([odd], 64 * 1024 * 1024, true);
+  assert.ok('gzip' in oddGzip);
+  assert.deepEqual(gunzipSync(oddGzip.gzip), Buffer.concat(encodeFamilyChunks([odd])));
+  const [a] = families(60_000);
+  const dup = new MetricFamily('vsphere_test_bytes', 'Again.', 'gauge', ['vm']);
+  await assert.rejects(encodeBody([a!, dup], 1024, true), /Duplicate metric family name/);
+});

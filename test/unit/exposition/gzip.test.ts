@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, inflateRawSync } from 'node:zlib';
 import {
   GZIP_LEVEL,
   MetricFamily,
@@ -81,5 +81,37 @@ void describe('gzipChunks', () => {
     assert.deepEqual(joined, encodeFamilies([f]));
     assert.deepEqual(gunzipSync(await gzipChunks(chunks)), joined);
     assert.deepEqual(gunzipSync(await gzipChunks([])), Buffer.alloc(0));
+    // A chunk larger than a member gets a member of its own size.
+    const big = [
+      Buffer.from('a'),
+      Buffer.alloc(3 * 1024 * 1024, 'b'),
+      Buffer.from('c'),
+      Buffer.alloc(3000, 'd'),
+    ];
+    assert.deepEqual(gunzipSync(await gzipChunks(big)), Buffer.concat(big));
+  });
+
+  void test('a body of several MiB becomes several members, in order, that read as one body', async () => {
+    const f = new MetricFamily('x_total', 'help', 'counter', ['i']);
+    for (let i = 0; i < 150_000; i++) f.add([`label-${i}`], i);
+    const chunks = encodeFamilyChunks([f]);
+    const joined = Buffer.concat(chunks);
+    assert.ok(joined.length > 4 * 1024 * 1024, 'more than four members of 1 MiB');
+    const gz = await gzipChunks(chunks);
+    assert.deepEqual(gunzipSync(gz), joined);
+    // The first member ends (10-byte header, deflate data, 8-byte trailer) well before the body does.
+    const first = inflateRawSync(gz.subarray(10), { info: true }) as unknown as {
+      buffer: Buffer;
+      engine: { bytesWritten: number };
+    };
+    assert.ok(
+      first.buffer.length > 512 * 1024 && first.buffer.length <= 1024 * 1024,
+      'a member of about 1 MiB',
+    );
+    assert.deepEqual(first.buffer, joined.subarray(0, first.buffer.length));
+    assert.deepEqual(
+      gz.subarray(10 + first.engine.bytesWritten + 8, 10 + first.engine.bytesWritten + 11),
+      Buffer.from([0x1f, 0x8b, 8]),
+    );
   });
 });

@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { gunzipSync } from 'node:zlib';
 import pino from 'pino';
 import type { Collector } from '../../../src/collectors/collector.js';
 import { MetricFamily } from '../../../src/exposition/index.js';
@@ -275,4 +276,22 @@ test('every answer carries its deadline: the full collection the longest, a scra
   const l = await read(await long);
   assert.equal(l.data, true);
   assert.ok(Math.abs(l.timeout - 5) < 0.05, `vsphere_scrape_timeout_seconds ${l.timeout}`);
+});
+
+test('a collection only gzip scrapes wait for is held as gzip; a scrape wanting text that joins in time keeps its text', async () => {
+  const { scraper } = rig({ inventoryMs: 30, collectMs: 30 });
+  const gzipped = await scraper.collect(5, undefined, undefined, { gzip: true });
+  assert.equal(gzipped.body.length, 0, 'no text held');
+  const text = Buffer.concat(await gzipped.plain!());
+  assert.deepEqual(gunzipSync(await gzipped.gzip()), text);
+  assert.equal((await read(gzipped)).data, true);
+
+  const [a, b] = await Promise.all([
+    scraper.collect(5, undefined, undefined, { gzip: true }),
+    scraper.collect(5, undefined, undefined, { gzip: false }),
+  ]);
+  assert.equal(a, b, 'one shared collection');
+  assert.ok(a.body.length > 0 && !a.plain, 'its text is held');
+  assert.deepEqual(gunzipSync(await a.gzip()), Buffer.concat(a.body));
+  assert.equal((await read(a)).data, true);
 });
