@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { MoRef } from './soap/envelope.js';
+import type { MoRef, SoapBody } from './soap/envelope.js';
 import { isVsphereError } from './errors.js';
 import type { SoapTransport } from './soap/transport.js';
 import type { StreamSpec, XmlNode } from './soap/xml.js';
@@ -37,7 +37,7 @@ export class VimClient {
   async invoke(
     method: string,
     self: MoRef,
-    body: string,
+    body: SoapBody,
     signal?: AbortSignal,
     stream?: StreamSpec,
   ): Promise<XmlNode> {

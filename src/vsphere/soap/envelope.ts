@@ -25,13 +25,26 @@ export function moRefEl(name: string, ref: MoRef): string {
   return `<${name} type="${escapeXml(ref.type)}">${escapeXml(ref.value)}</${name}>`;
 }
 
-/** Wraps a method body in a SOAP envelope addressed to `_this`. */
-export function envelope(method: string, self: MoRef, body: string): string {
-  return (
+/** A serialised method body: one string, or parts in order that are never joined into one. */
+export type SoapBody = string | readonly string[];
+
+/**
+ * Wraps a method body in a SOAP envelope addressed to `_this`: a string for a string body; for a
+ * body in parts, its UTF-8 bytes written part by part (no string of the whole request is made).
+ */
+export function envelope(method: string, self: MoRef, body: SoapBody): string | Buffer {
+  const head =
     '<?xml version="1.0" encoding="UTF-8"?>' +
     '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"' +
     ' xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">' +
-    `<soapenv:Body><${method} xmlns="urn:vim25">${moRefEl('_this', self)}${body}</${method}></soapenv:Body>` +
-    '</soapenv:Envelope>'
-  );
+    `<soapenv:Body><${method} xmlns="urn:vim25">${moRefEl('_this', self)}`;
+  const tail = `</${method}></soapenv:Body></soapenv:Envelope>`;
+  if (typeof body === 'string') return head + body + tail;
+  let size = Buffer.byteLength(head) + Buffer.byteLength(tail);
+  for (const part of body) size += Buffer.byteLength(part);
+  const bytes = Buffer.allocUnsafe(size);
+  let at = bytes.write(head);
+  for (const part of body) at += bytes.write(part, at);
+  bytes.write(tail, at);
+  return bytes;
 }

@@ -6,7 +6,7 @@ import { explainTls } from '../tls-explain.js';
 import type { CertificateInfo } from '../certificate-info.js';
 import { toVsphereError } from '../http-errors.js';
 import { faultToError } from './faults.js';
-import { envelope, type MoRef } from './envelope.js';
+import { envelope, type MoRef, type SoapBody } from './envelope.js';
 import { child, SoapXmlParser, type StreamSpec, type XmlNode } from './xml.js';
 import { xmlLimits, type XmlLimits } from './xml-limits.js';
 import { discardBody, readBody } from '../body-reader.js';
@@ -83,7 +83,7 @@ export class SoapTransport {
   }
 
   /** Sends `method` to `self` and returns the `<methodResponse>` element. */
-  async call(method: string, self: MoRef, body: string, options: CallOptions = {}): Promise<XmlNode> {
+  async call(method: string, self: MoRef, body: SoapBody, options: CallOptions = {}): Promise<XmlNode> {
     const started = process.hrtime.bigint();
     let outcome = 'success';
     try {
@@ -107,7 +107,7 @@ export class SoapTransport {
     await this.pool.close().catch(() => this.pool.destroy());
   }
 
-  private async send(method: string, self: MoRef, body: string, options: CallOptions): Promise<XmlNode> {
+  private async send(method: string, self: MoRef, body: SoapBody, options: CallOptions): Promise<XmlNode> {
     if (this.closed) throw new VsphereError('VSPHERE_CLOSED', 'transport is closed', { method });
     options.signal?.throwIfAborted();
     const headers: Record<string, string> = {

@@ -19,6 +19,7 @@ import {
 import { PerfManager, type PerfQuery, type PerfSample } from '../../../src/vsphere/perf-manager.js';
 import { VsphereError } from '../../../src/vsphere/errors.js';
 import { faultToError } from '../../../src/vsphere/soap/faults.js';
+import type { SoapBody } from '../../../src/vsphere/soap/envelope.js';
 import { parseXml, type StreamSpec } from '../../../src/vsphere/soap/xml.js';
 import { xmlLimits } from '../../../src/vsphere/soap/xml-limits.js';
 
@@ -110,8 +111,9 @@ function fakeVcenter(opts: {
     session,
     logger: silentLogger(),
     content: () => Promise.resolve({ perfManager: { type: 'PerformanceManager', value: 'PerfMgr' } }),
-    invoke: async (method: string, _self: unknown, body: string, _signal: unknown, stream: StreamSpec) => {
+    invoke: async (method: string, _self: unknown, parts: SoapBody, _signal: unknown, stream: StreamSpec) => {
       assert.equal(method, 'QueryPerf');
+      const body = typeof parts === 'string' ? parts : parts.join('');
       state.maxInFlight = Math.max(state.maxInFlight, ++state.inFlight);
       try {
         await tick();

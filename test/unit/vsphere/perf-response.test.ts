@@ -52,12 +52,12 @@ test('reads a PerfEntityMetric (normal format), as vcsim answers even when csv i
 test('queryPerfBody follows the PerfQuerySpec element order and asks for csv only when told', () => {
   const q = { entity: { type: 'VirtualMachine', value: 'vm-1' }, counterIds: [2, 12] };
   assert.equal(
-    queryPerfBody([q], true),
+    queryPerfBody([q], true).join(''),
     '<querySpec><entity type="VirtualMachine">vm-1</entity><maxSample>1</maxSample>' +
       '<metricId><counterId>2</counterId><instance></instance></metricId><metricId><counterId>12</counterId><instance></instance></metricId>' +
       '<intervalId>20</intervalId><format>csv</format></querySpec>',
   );
-  assert.doesNotMatch(queryPerfBody([q], false), /format/);
+  assert.doesNotMatch(queryPerfBody([q], false).join(''), /format/);
 });
 
 test('queryPerfBody asks for every instance ("*") of instanceCounterIds, after the aggregate ones', () => {
@@ -67,7 +67,7 @@ test('queryPerfBody asks for every instance ("*") of instanceCounterIds, after t
     instanceCounterIds: [148, 149],
   };
   assert.equal(
-    queryPerfBody([q], false),
+    queryPerfBody([q], false).join(''),
     '<querySpec><entity type="HostSystem">host-1</entity><maxSample>1</maxSample>' +
       '<metricId><counterId>6</counterId><instance></instance></metricId>' +
       '<metricId><counterId>148</counterId><instance>*</instance></metricId>' +
@@ -103,7 +103,7 @@ test('queryPerfBody is the querySpec of each entity in order, whichever id array
     // Twice: the second body is built from the cached metricId lists.
     for (let round = 0; round < 2; round++) {
       assert.equal(
-        queryPerfBody(batch, csv),
+        queryPerfBody(batch, csv).join(''),
         spec('VirtualMachine', 'vm-1', vmMetrics, csv) +
           spec('VirtualMachine', 'vm-2', vmMetrics, csv) +
           spec(
@@ -130,5 +130,5 @@ test('queryPerfBody is the querySpec of each entity in order, whichever id array
       );
     }
   }
-  assert.equal(queryPerfBody([], true), '');
+  assert.equal(queryPerfBody([], true).join(''), '');
 });

@@ -181,9 +181,18 @@ describe('envelope', () => {
       `<userName>${escapeXml('a<b&"c\'')}</userName>`,
     );
     assert.match(
-      xml,
+      xml as string,
       /<Login xmlns="urn:vim25"><_this type="SessionManager">SessionManager<\/_this><userName>a&lt;b&amp;&quot;c&apos;<\/userName><\/Login>/,
     );
-    assert.equal(parseXml(xml).name, 'Envelope');
+    assert.equal(parseXml(xml as string).name, 'Envelope');
+  });
+
+  test('a body in parts becomes the UTF-8 bytes of the same envelope, multi-byte text included', () => {
+    const self = { type: 'PerformanceManager', value: 'PerfMgr-ü' };
+    const parts = ['<querySpec><entity type="VirtualMachine">vm-1</entity></querySpec>', '', '<a>ünï☃😀</a>'];
+    const bytes = envelope('QueryPerf', self, parts);
+    assert.ok(Buffer.isBuffer(bytes));
+    assert.deepEqual(bytes, Buffer.from(envelope('QueryPerf', self, parts.join('')) as string));
+    assert.deepEqual(envelope('QueryPerf', self, []), Buffer.from(envelope('QueryPerf', self, '') as string));
   });
 });
