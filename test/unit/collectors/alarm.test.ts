@@ -209,3 +209,12 @@ test('the collector declares what it reads: status and alarms of every entity ty
   }
   assert.equal(byType.size, MANAGED_ENTITY_TYPES.length);
 });
+
+test('the same snapshot collected again gives the same series; another filter over it is applied, not the first one remembered', async () => {
+  const open = await collect();
+  assert.deepEqual(await collect(), open);
+  const filtered = await collect(hidesSecretVm);
+  assert.ok(open.some((s) => s.labels.entity_moid === 'vm-58'));
+  assert.ok(!filtered.some((s) => s.labels.entity_moid === 'vm-58'));
+  assert.deepEqual(await collect(), open);
+});
