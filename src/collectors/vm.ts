@@ -124,10 +124,10 @@ export function createVmCollector(options: VmCollectorOptions = {}): Collector {
         : undefined;
       const now = Date.now() / 1000;
       // Rendered once, shared by every series of a VM that has only the id labels (or one more).
-      const ids = inventory.vms.map((vm) => [vm.name, vm.moid]);
+      const vms = inventory.vms;
+      const ids = vms.map((vm) => [vm.name, vm.moid]);
       const renderedIds = ids.map((id) => renderLabels(ID, id));
       const targets = [];
-      const vms = inventory.vms;
       for (let i = 0; i < vms.length; i++) {
         const vm = vms[i]!;
         // Realtime statistics exist only for running VMs; templates never run.

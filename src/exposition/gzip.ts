@@ -28,10 +28,10 @@ const MEMBERS_AT_ONCE = 2;
 const MEMBER_OUT_BYTES = 256 * 1024;
 
 /**
- * Gzip of chunks as they are made (e.g. familyTexts), strings as UTF-8: members of ~1 MiB deflated on the thread
- * pool while the next is filled, at most 2 at once, so a text of any size (~135 MiB at 50,000 VMs)
- * is never held whole. Concatenated members are one gzip body (RFC 1952 §2.2) to Prometheus, curl
- * and browsers.
+ * Gzip of chunks as they are made (e.g. familyTexts; strings as UTF-8): members of ~1 MiB deflated
+ * on the thread pool while the next is filled, at most 2 at once, so a text of any size (~135 MiB
+ * at 50,000 VMs) is never held whole. Concatenated members are one gzip body (RFC 1952 §2.2) to
+ * Prometheus, curl and browsers.
  */
 export async function gzipChunks(
   chunks: Iterable<Buffer | string>,
@@ -40,7 +40,7 @@ export async function gzipChunks(
   const options = { level, strategy: constants.Z_DEFAULT_STRATEGY, chunkSize: MEMBER_OUT_BYTES };
   const members: Promise<Buffer>[] = [];
   const inputs: Buffer[] = [];
-  let input = inputs[0]!;
+  let input: Buffer = Buffer.alloc(0);
   let size = 0;
   // The buffer of member `i`, once the member that used it last is deflated.
   const slot = async (i: number, min: number): Promise<Buffer> => {

@@ -31,7 +31,7 @@ export async function runCollectors(
   const running: Promise<CollectorRun>[] = [];
   for (const [i, c] of collectors.entries()) {
     // One collector starts per turn of the event loop: the QueryPerf calls an earlier one started
-    // are written out (a 256-VM body is ~190 KiB, more than one socket write) before the next one
+    // are written out (a 256-VM body is ~330 KB, more than one socket write) before the next one
     // builds its families, instead of after all of them.
     if (i > 0) await nextTurn();
     running.push(runOne(c, ctx, (f) => families[i]!.push(f), logger));

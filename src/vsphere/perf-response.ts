@@ -13,7 +13,7 @@ export const REALTIME_INTERVAL = 20;
  * realtime sample of the aggregate instance (or, for `instanceCounterIds`, all instances) of each
  * counter. The metricId list is the same for every entity of a kind (17 counters × 10,000 VMs would
  * be 170,000 small strings per scrape), so it is rendered once per id array and reused. The parts
- * are never joined: the transport writes them to bytes one by one, since one ~270 KiB string per
+ * are never joined: the transport writes them to bytes one by one, since one ~330 KB string per
  * request would be allocated in V8's old generation and freed only by a full collection.
  */
 export function queryPerfBody(batch: readonly PerfQuery[], csv: boolean): string[] {
