@@ -6,7 +6,8 @@
  *
  *   AB_OLD=.cache/old/dist/main.js AB_SIZE=10000 AB_ROUNDS=10 node --import tsx bench/ab-wall.ts
  *
- * AB_LATENCY_MS adds vcsim's delay to every SOAP call (as `npm run bench` does). AB_NEW defaults to dist/main.js; AB_NEW_NODE_ARGS (space-separated) go to the new build only
+ * AB_LATENCY_MS adds vcsim's delay to every SOAP call (as `npm run bench` does). AB_NEW defaults
+ * to dist/main.js; AB_NEW_NODE_ARGS (space-separated) go to the new build only
  * (e.g. `--heap-growing-percent=50`). The first two rounds are warm-up. The old build is a copy of
  * an older dist/ inside the repository (with package.json beside it), so its imports resolve.
  */

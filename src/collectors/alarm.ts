@@ -180,14 +180,17 @@ export const alarmCollector: Collector = {
 };
 
 // A snapshot with no change since the last collection is the same object: its entities (every
-// entity's triggeredAlarmState decoded, 10,000 VMs placed) are found once, not per scrape.
-const seen = new WeakMap<Inventory, { filter: ObjectFilter; entities: EntityAlarms[] }>();
+// entity's triggeredAlarmState decoded, 10,000 VMs placed) are found once, not per scrape. Keyed by
+// the whole snapshot: a filtered one is a new object each collection, but a function of it and
+// the filter.
+const entitiesBySnapshot = new WeakMap<Inventory, { filter: ObjectFilter; entities: EntityAlarms[] }>();
 
-function entitiesOf(ctx: Pick<CollectContext, 'inventory' | 'filter'>): EntityAlarms[] {
-  const got = seen.get(ctx.inventory);
+function entitiesOf(ctx: Pick<CollectContext, 'inventory' | 'wholeInventory' | 'filter'>): EntityAlarms[] {
+  const snapshot = ctx.wholeInventory ?? ctx.inventory;
+  const got = entitiesBySnapshot.get(snapshot);
   if (got?.filter === ctx.filter) return got.entities;
   const entities = alarmEntities(ctx);
-  seen.set(ctx.inventory, { filter: ctx.filter, entities });
+  entitiesBySnapshot.set(snapshot, { filter: ctx.filter, entities });
   return entities;
 }
 

@@ -125,18 +125,17 @@ export function createVmCollector(options: VmCollectorOptions = {}): Collector {
       const now = Date.now() / 1000;
       // Rendered once, shared by every series of a VM that has only the id labels (or one more).
       const vms = inventory.vms;
-      const ids = vms.map((vm) => [vm.name, vm.moid]);
-      const renderedIds = ids.map((id) => renderLabels(ID, id));
+      const ids: string[][] = [];
+      const renderedIds = [];
       const targets = [];
-      for (let i = 0; i < vms.length; i++) {
-        const vm = vms[i]!;
+      for (const vm of vms) {
+        const id = [vm.name, vm.moid];
+        const rendered = renderLabels(ID, id);
+        ids.push(id);
+        renderedIds.push(rendered);
         // Realtime statistics exist only for running VMs; templates never run.
         if (vm.powerState === 'poweredOn' && !vm.template)
-          targets.push({
-            entity: { type: 'VirtualMachine', value: vm.moid },
-            labels: ids[i]!,
-            rendered: renderedIds[i]!,
-          });
+          targets.push({ entity: { type: 'VirtualMachine', value: vm.moid }, labels: id, rendered });
       }
       const perf = await perfFamiliesInFlight(ctx.perf, 'vsphere_vm', ID, perfDefs, targets, ctx.signal);
       for (let i = 0; i < vms.length; i++) {

@@ -63,10 +63,8 @@ export async function gzipChunks(
     if (size === 0) input = await slot(members.length, most);
     size += typeof c === 'string' ? input.write(c, size) : c.copy(input, size);
   }
-  if (size > 0 || members.length === 0) {
-    if (members.length === 0) input = await slot(0, 0);
-    start();
-  }
+  // An empty body is one empty member (input is then the empty buffer it started as).
+  if (size > 0 || members.length === 0) start();
   return Buffer.concat(await Promise.all(members));
 }
 

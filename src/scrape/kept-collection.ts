@@ -1,8 +1,5 @@
-import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
+import { gunzipToChunks } from '../exposition/index.js';
 import type { Collection } from './collection.js';
-
-const gunzipAsync = promisify(gunzip);
 
 /**
  * The last collection that finished by itself, kept for scrapes whose own collection is late (on-scrape
@@ -30,7 +27,7 @@ export class KeptCollection {
       finishedAt: c.finishedAt,
       body: [],
       gzip: () => gz,
-      plain: async () => [await gunzipAsync(await gz)],
+      plain: async () => gunzipToChunks(await gz),
     };
   }
 

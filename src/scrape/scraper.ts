@@ -88,8 +88,8 @@ export interface ScraperDeps {
 export class Scraper {
   private inflight: SharedCollection<Collection> | undefined;
   private readonly running = new Set<SharedCollection<Collection>>();
-  /** Whether a scrape that takes only plain text joined each collection (else it is encoded as gzip only). */
-  private readonly readers = new WeakMap<SharedCollection<Collection>, { plain: boolean }>();
+  /** Whether a scrape that takes only plain text joined the collection in flight (else it is encoded as gzip only). */
+  private inflightReaders = { plain: false };
   private readonly outcomes: OutcomeLog;
   private summary: CollectionSummary | undefined;
   /** With runOn: the last collection that finished by itself, compressed, for scrapes whose own is late. */
@@ -128,7 +128,7 @@ export class Scraper {
     // A scraper gone before it joined is no waiter at all: it neither starts nor holds a collection.
     if (signal?.aborted) return this.departed({ kind: 'hangup' }, started, budgetSeconds);
     const shared = this.shared();
-    this.readers.get(shared)!.plain ||= !reads.gzip;
+    this.inflightReaders.plain ||= !reads.gzip;
     const got = await shared.join(budgetSeconds, signal, source, this.waitSeconds(shared, budgetSeconds));
     if (!('kind' in got)) return got;
     return (
@@ -143,7 +143,7 @@ export class Scraper {
   async collectFully(budgetSeconds: number, source?: string): Promise<Collection> {
     const shared = this.shared();
     // Served later to scrapes not known yet: text, and gzip made from it when one asks.
-    this.readers.get(shared)!.plain = true;
+    this.inflightReaders.plain = true;
     const got = await shared.join(budgetSeconds, undefined, source);
     return 'kind' in got ? shared.result : got;
   }
@@ -196,7 +196,7 @@ export class Scraper {
       this.deps.runOn,
     );
     this.inflight = shared;
-    this.readers.set(shared, readers);
+    this.inflightReaders = readers;
     this.running.add(shared);
     const forget = (): void => {
       this.running.delete(shared);

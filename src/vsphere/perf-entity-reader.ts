@@ -249,7 +249,7 @@ export class PerfEntityReader implements ElementReader {
 export function decimal(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const plain = plainInteger(text, 0, text.length);
-  if (plain !== undefined && plain === plain) return plain;
+  if (plain !== undefined && !Number.isNaN(plain)) return plain;
   const t = text.trim();
   if (t === '') return undefined;
   const v = Number(t);

@@ -60,7 +60,7 @@ function latestNormal(series: XmlNode): number | undefined {
   return num(lastChild(series, 'value'));
 }
 
-// Searched from the end, without an array per call: this runs once per series of every answer.
+// The last <value> of a series is its newest sample: searched from the end.
 function lastChild(node: XmlNode, name: string): XmlNode | undefined {
   const children = node.children;
   for (let i = children.length - 1; i >= 0; i--) if (children[i]!.name === name) return children[i];
