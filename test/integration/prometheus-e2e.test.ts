@@ -48,14 +48,16 @@ const ABSENT: Record<string, string> = {
     'vcsim 0.24 has no sample data for cpu.costop (not in QueryAvailablePerfMetric)',
   vsphere_vm_memory_ballooned_bytes: 'vcsim has no sample data for mem.vmmemctl',
   vsphere_vm_memory_swapped_bytes: 'vcsim has no sample data for mem.swapped',
-  // Served in some runs and not in others against the same model; the cause is not known yet.
-  vsphere_vm_disk_max_latency_seconds: 'vcsim does not always serve disk.maxTotalLatency',
+  // vcsim 0.24 drops every zero of a series (Go's `omitempty` applies to each element of a
+  // []int64), and its disk.maxTotalLatency cycle is mostly 0, at the same point for every object:
+  // the family is there for some 20 s slots and gone for minutes at a time.
+  vsphere_vm_disk_max_latency_seconds: 'vcsim omits zero samples; disk.maxTotalLatency is mostly 0',
   vsphere_vm_network_receive_dropped_packets_per_second: 'vcsim has no sample data for net.droppedRx',
   vsphere_vm_network_transmit_dropped_packets_per_second: 'vcsim has no sample data for net.droppedTx',
   vsphere_host_cpu_costop_ratio: 'vcsim has no sample data for cpu.costop',
   vsphere_host_memory_ballooned_bytes: 'vcsim has no sample data for mem.vmmemctl',
   vsphere_host_memory_swapped_bytes: 'vcsim has no sample data for mem.swapused',
-  vsphere_host_disk_max_latency_seconds: 'vcsim does not always serve disk.maxTotalLatency',
+  vsphere_host_disk_max_latency_seconds: 'vcsim omits zero samples; disk.maxTotalLatency is mostly 0',
   vsphere_host_network_receive_dropped_packets_per_second: 'vcsim has no sample data for net.droppedRx',
   vsphere_host_network_transmit_dropped_packets_per_second: 'vcsim has no sample data for net.droppedTx',
   vsphere_cluster_drs_enabled: "vcsim's clusters have no configuration.drsConfig.enabled",
@@ -273,10 +275,17 @@ void describe('dashboards and alert rules against a real Prometheus scraping the
             // at some point of the last two minutes.
             // Prometheus scrapes every 2 s: a family that every scrape so far happened to lack gets
             // more scrapes, for a bounded while, before the panel is judged empty.
+            // A family excused in ABSENT gets no extra wait: it may have been in the first scrape
+            // and gone ever since.
+            const excused = metricNames(expr).filter((n) => n in ABSENT);
             const any = substitute(target.expr ?? '', anyValues(dashboard));
-            for (const until = Date.now() + 30_000; ; await sleep(2_000)) {
+            for (const until = Date.now() + (excused.length > 0 ? 0 : 30_000); ; await sleep(2_000)) {
               rows = (await query(`count_over_time((${any})[2m:2s])`)).data?.result.length ?? 0;
               if (rows > 0 || Date.now() > until) break;
+            }
+            if (rows === 0 && excused.length > 0) {
+              skipped.push(`${p.title}/${target.refId} (no data now for ${excused.join(', ')})`);
+              continue;
             }
           }
           assert.ok(rows > 0, `${p.title}/${target.refId} returned no data:\n${expr}`);
