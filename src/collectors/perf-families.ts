@@ -146,11 +146,17 @@ export function addStateSet(
   states: readonly string[],
   current: string | undefined,
 ): void {
-  const add =
-    labels instanceof RenderedLabels
-      ? (s: string, v: number) => family.addRenderedWith(labels, s, v)
-      : (s: string, v: number) => family.add([...labels, s], v);
-  for (const s of states) add(s, s === current ? 1 : 0);
+  for (const s of states) addState(family, labels, s, s === current ? 1 : 0);
   // A state vCenter added after this list was written is still shown rather than lost.
-  if (current !== undefined && !states.includes(current)) add(current, 1);
+  if (current !== undefined && !states.includes(current)) addState(family, labels, current, 1);
+}
+
+function addState(
+  family: MetricFamily,
+  labels: readonly string[] | RenderedLabels,
+  state: string,
+  value: number,
+): void {
+  if (labels instanceof RenderedLabels) family.addRenderedWith(labels, state, value);
+  else family.add([...labels, state], value);
 }

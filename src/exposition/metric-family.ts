@@ -131,6 +131,7 @@ export class MetricFamily {
       block = parts.join('');
     }
     this.#labelBlocks.push(block);
+    this.#labelTails?.push('');
     this.#values.push(value);
   }
 
@@ -144,6 +145,7 @@ export class MetricFamily {
     if (typeof value !== 'number')
       throw new Error(`Metric ${this.name}: value must be a number, got ${typeof value}`);
     this.#labelBlocks.push(labels.block);
+    this.#labelTails?.push('');
     this.#values.push(value);
   }
 
@@ -172,20 +174,32 @@ export class MetricFamily {
       // Bounded: states are a handful; anything else (one value per sample) is not cached.
       if (this.#tails.size < 64) this.#tails.set(last, tail);
     }
-    this.#labelBlocks.push(labels.open + tail);
+    // Head and tail kept apart, not joined: a joined string per series would live as long as the
+    // collection, and 100,000 of them at 10,000 VMs are garbage the old generation collects.
+    const tails = (this.#labelTails ??= new Array<string>(this.#labelBlocks.length).fill(''));
+    this.#labelBlocks.push(labels.open);
+    tails.push(tail);
     this.#values.push(value);
   }
 
   readonly #tails = new Map<string, string>();
+  // Parallel to #labelBlocks once addRenderedWith was used ('' for the other samples).
+  #labelTails: string[] | undefined;
 
   /** Number of samples added so far. */
   get size(): number {
     return this.#values.length;
   }
 
-  /** Escaped label blocks (`{a="x"}` or '' when unlabelled), parallel to values; read by the encoder. */
+  /** Escaped label blocks (`{a="x"}` or '' when unlabelled), parallel to values. */
   get labelBlocks(): readonly string[] {
-    return this.#labelBlocks;
+    const tails = this.#labelTails;
+    return tails ? this.#labelBlocks.map((b, i) => b + tails[i]!) : this.#labelBlocks;
+  }
+
+  /** labelBlocks as the encoder reads them: each is `heads[i] + (tails?.[i] ?? '')`. */
+  get labelParts(): { heads: readonly string[]; tails: readonly string[] | undefined } {
+    return { heads: this.#labelBlocks, tails: this.#labelTails };
   }
 
   /** Sample values, parallel to labelBlocks; read by the encoder. */

@@ -82,10 +82,11 @@ export function* familyTexts(families: Iterable<MetricFamily>): Generator<string
     const values = family.values;
     const n = values.length;
     if (n === 0) continue;
-    const blocks = family.labelBlocks;
+    const { heads, tails } = family.labelParts;
     acc += `# HELP ${name} ${escapeHelp(family.help)}\n# TYPE ${name} ${family.type}\n`;
     for (let i = 0; i < n; i++) {
-      acc += name + (blocks[i] as string) + ' ' + formatValue(values[i] as number) + '\n';
+      const labels = tails === undefined ? heads[i]! : heads[i]! + tails[i]!;
+      acc += name + labels + ' ' + formatValue(values[i] as number) + '\n';
       if (acc.length >= CHUNK_CHARS) {
         yield acc;
         acc = '';
