@@ -75,9 +75,9 @@ export async function collectPerfFamilies(
     (e) => {
       const target = byMoid.get(e.entity.value);
       const { counterIds: ids, instances, values, intervalSeconds } = e;
-      for (let i = 0; i < values.length; i++) {
+      for (let i = e.start; i < e.end; i++) {
         const counterId = ids[i]!;
-        const instance = instances[i]!;
+        const instance = instances?.[i] ?? '';
         if (sharedIds.has(counterId)) shared!.onSample(sampleAt(e, i));
         const entry = byKey.get(counterId);
         // "*" echoed back is a server that did not expand it, not an instance.

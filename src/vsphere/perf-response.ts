@@ -76,7 +76,7 @@ export class PerfAnswerFilter {
       const moid = e.entity.value;
       const why = this.check(moid);
       if (why === undefined) return onEntity(e);
-      for (let i = 0; i < e.values.length; i++) this.skip(moid, e.counterIds[i]!, e.instances[i]!, why);
+      for (let i = e.start; i < e.end; i++) this.skip(moid, e.counterIds[i]!, e.instances?.[i] ?? '', why);
     };
   }
 

@@ -48,6 +48,8 @@ test('collectPerfFamilies asks "*" only for per-instance counters and routes "" 
         entity,
         intervalSeconds: 20,
         timestamp: 0,
+        start: 0,
+        end: series.length,
         counterIds: series.map(([c]) => c),
         instances: series.map(([, i]) => i),
         values: series.map(([, , v]) => v),

@@ -9,8 +9,16 @@ export function entitiesOf(samples: readonly PerfSample[]): PerfEntitySamples[] 
     if (!cur || s.entity.value !== moid) {
       moid = s.entity.value;
       cur = { counterIds: [], instances: [], values: [] };
-      out.push({ entity: s.entity, intervalSeconds: s.intervalSeconds, timestamp: s.timestamp, ...cur });
+      out.push({
+        entity: s.entity,
+        intervalSeconds: s.intervalSeconds,
+        timestamp: s.timestamp,
+        start: 0,
+        end: 0,
+        ...cur,
+      });
     }
+    out[out.length - 1]!.end++;
     cur.counterIds.push(s.counterId);
     cur.instances.push(s.instance);
     cur.values.push(s.value);

@@ -189,12 +189,17 @@ describe('QueryPerf answers', () => {
     entity: { type: 'VirtualMachine', value: moid },
     intervalSeconds: 20,
     timestamp: undefined,
+    start: 0,
+    end: series.length,
     counterIds: series.map(([c]) => c),
     instances: series.map(([, i]) => i),
     values: series.map(() => 1),
   });
   const keys = (e: PerfEntitySamples): string[] =>
-    e.counterIds.map((c, i) => `${e.entity.value}/${c}/${e.instances[i]}`);
+    Array.from({ length: e.end - e.start }, (_, k) => {
+      const i = e.start + k;
+      return `${e.entity.value}/${e.counterIds[i]}/${e.instances?.[i] ?? ''}`;
+    });
 
   test('PerfAnswerFilter keeps each series once and only for entities asked for', () => {
     const filter = new PerfAnswerFilter([
