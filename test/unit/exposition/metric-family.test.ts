@@ -96,6 +96,29 @@ void describe('MetricFamily.addRenderedWith', () => {
     assert.equal(encodeFamilies([viaRendered]).toString(), encodeFamilies([viaAdd]).toString());
   });
 
+  void test('mixed with add() and addRendered() in any order: every block and the encoding as add() alone gives', () => {
+    const names = ['vm', 'vm_moid', 'state'];
+    const mixed = new MetricFamily('x_state', 'h', 'gauge', names);
+    const viaAdd = new MetricFamily('x_state', 'h', 'gauge', names);
+    const rendered = renderLabels(['vm', 'vm_moid'], ['a', 'vm-1']);
+    // Plain samples before the first head-and-tail one, between and after them.
+    mixed.add(['b', 'vm-2', 'x'], 1);
+    mixed.addRenderedWith(rendered, 'on', 2);
+    mixed.addRendered(renderLabels(names, ['c', 'vm-3', 'y']), 3);
+    mixed.addRenderedWith(rendered, 'off', 4);
+    mixed.add(['d', 'vm-4', 'z'], 5);
+    for (const [labels, v] of [
+      [['b', 'vm-2', 'x'], 1],
+      [['a', 'vm-1', 'on'], 2],
+      [['c', 'vm-3', 'y'], 3],
+      [['a', 'vm-1', 'off'], 4],
+      [['d', 'vm-4', 'z'], 5],
+    ] as const)
+      viaAdd.add(labels, v);
+    assert.deepEqual(mixed.labelBlocks, viaAdd.labelBlocks);
+    assert.equal(encodeFamilies([mixed]).toString(), encodeFamilies([viaAdd]).toString());
+  });
+
   void test('refuses labels rendered for other names or a family with one label', () => {
     const f = new MetricFamily('x_state', 'h', 'gauge', ['vm', 'vm_moid', 'state']);
     assert.throws(

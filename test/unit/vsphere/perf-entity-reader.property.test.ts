@@ -242,6 +242,39 @@ test('a vcsim 0.24 answer: the series without data skipped, the newest of severa
   assert.deepStrictEqual(got, tree([xml]));
 });
 
+test('an answer larger than the first columns, instances first named in a later element: what the tree decode gives', () => {
+  // 60 elements × 30 series = 1,800 samples: the columns grow twice while elements hold ranges of
+  // the old ones; the first instance comes in element 40, after 1,200 aggregate-only samples.
+  const element = (e: number): string => {
+    let series = '';
+    for (let c = 0; c < 30; c++) {
+      const instance = e >= 40 && c % 3 === 0 ? `vmnic${c}` : '';
+      series += `<value XMLSchema-instance:type="PerfMetricIntSeries"><id><counterId>${c + 1}</counterId><instance>${instance}</instance></id><value>${e * 100 + c}</value></value>`;
+    }
+    return (
+      '<returnval xmlns:XMLSchema-instance="http://www.w3.org/2001/XMLSchema-instance" XMLSchema-instance:type="PerfEntityMetric">' +
+      `<entity type="VirtualMachine">vm-${e}</entity>` +
+      '<sampleInfo><timestamp>2026-12-06T18:38:30Z</timestamp><interval>20</interval></sampleInfo>' +
+      series +
+      '</returnval>'
+    );
+  };
+  const xml = ENVELOPE + Array.from({ length: 60 }, (_, e) => element(e)).join('') + END;
+  const got = events(cutAt(xml, [5000, 70000]));
+  assert.ok(!('error' in got));
+  assert.equal(got.samples.length, 1800);
+  assert.deepStrictEqual(got.samples[1799], {
+    entity: { type: 'VirtualMachine', value: 'vm-59' },
+    counterId: 30,
+    instance: '',
+    value: 5929,
+    intervalSeconds: 20,
+    timestamp: Date.parse('2026-12-06T18:38:30Z') / 1000,
+  });
+  assert.equal(got.samples.filter((x) => x.instance !== '').length, 20 * 10);
+  assert.deepStrictEqual(got, tree([xml]));
+});
+
 test('decimal reads what Number() reads of a trimmed text, and nothing that is not finite', () => {
   for (const t of [
     '0',
