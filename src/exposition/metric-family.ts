@@ -60,6 +60,8 @@ export class MetricFamily {
   // Static pieces between escaped values: `{a="`, `",b="`, ...; closing `"}` is appended last.
   readonly #labelPrefixes: readonly string[];
   readonly #namesKey: string;
+  // The names of blocks addRenderedWith() takes: all but the last.
+  readonly #headKey: string;
 
   constructor(name: string, help: string, type: MetricType, labelNames: readonly string[]) {
     if (typeof name !== 'string' || !METRIC_NAME_RE.test(name)) {
@@ -96,6 +98,7 @@ export class MetricFamily {
     this.labelNames = Object.freeze([...labelNames]);
     this.#labelPrefixes = this.labelNames.map((label, i) => `${i === 0 ? '{' : '",'}${label}="`);
     this.#namesKey = this.labelNames.join(',');
+    this.#headKey = this.labelNames.slice(0, -1).join(',');
   }
 
   /** Appends one sample; throws if the label value count differs from labelNames. */
@@ -156,10 +159,7 @@ export class MetricFamily {
    */
   addRenderedWith(labels: RenderedLabels, last: string, value: number): void {
     const n = this.labelNames.length;
-    if (
-      n < 2 ||
-      labels.key !== this.#namesKey.slice(0, this.#namesKey.length - this.labelNames[n - 1]!.length - 1)
-    ) {
+    if (n < 2 || labels.key !== this.#headKey) {
       throw new Error(
         `Metric ${this.name}: labels rendered for (${labels.key}) plus one, expects (${this.#namesKey})`,
       );

@@ -1,4 +1,4 @@
-import type { ElementReader } from './soap/stream-spec.js';
+import type { ElementReader, PrefixBound } from './soap/stream-spec.js';
 import type { MoRef, XmlAttrs } from './answer-data.js';
 import type { PerfSample } from './perf-manager.js';
 import { REALTIME_INTERVAL } from './perf-response.js';
@@ -19,7 +19,7 @@ const SERIES_ID = 8;
 const COUNTER_ID = 9;
 const INSTANCE = 10;
 const SERIES_VALUE = 11;
-// Samples the columns start with (doubled as needed): 256 VMs × ~25 counters is ~6,400.
+// Samples the columns start with at least (doubled as needed).
 const INITIAL_SAMPLES = 1024;
 
 /**
@@ -81,8 +81,8 @@ export class PerfEntityReader implements ElementReader {
   // closes (its sampleInfo may come last), as its range of them. The answer is held until it is
   // whole (~100 ms), and arrays per element lived long enough to be promoted: ~10 MB a scrape of
   // old-generation garbage at 10,000 VMs. Off-heap columns are not.
-  private counterIds = new Float64Array(INITIAL_SAMPLES);
-  private values = new Float64Array(INITIAL_SAMPLES);
+  private counterIds: Float64Array;
+  private values: Float64Array;
   // Made only once a series names an instance ('' for the samples before it).
   private instances: string[] | undefined;
   private count = 0;
@@ -101,7 +101,13 @@ export class PerfEntityReader implements ElementReader {
     private readonly onEntity: (e: PerfEntitySamples) => void,
     /** Told, per element, whether it was the CSV form. */
     private readonly onFormat: (csv: boolean) => void,
-  ) {}
+    /** Samples the answer is expected to hold (the metric ids asked for): the columns' first size. */
+    expectedSamples = 0,
+  ) {
+    const size = Math.max(INITIAL_SAMPLES, expectedSamples);
+    this.counterIds = new Float64Array(size);
+    this.values = new Float64Array(size);
+  }
 
   open(name: string, attrs: XmlAttrs, depth: number): void {
     this.top = depth;
@@ -194,13 +200,7 @@ export class PerfEntityReader implements ElementReader {
    * A series of the plain form read straight from the text (ElementReader.skim; perf-series-scan.ts),
    * with the rules close() applies: the same samples as its events would give.
    */
-  skim(
-    s: string,
-    i: number,
-    n: number,
-    maxElements: number,
-    prefixBound: (prefix: string) => boolean,
-  ): number {
+  skim(s: string, i: number, n: number, maxElements: number, prefixBound: PrefixBound): number {
     if (this.kinds[this.top] !== ENTITY_METRIC) return -1;
     const sc = this.scanned;
     const end = scanSeries(s, i, n, this.csv, prefixBound, sc);

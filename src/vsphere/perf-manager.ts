@@ -6,6 +6,7 @@ import {
   DEFAULT_BATCH_OBJECTS,
   REALTIME_MAX_METRICS,
   runBatches,
+  sizeOf,
   Slots,
   type BatchSize,
 } from './perf-batches.js';
@@ -266,10 +267,15 @@ export class PerfManager {
       await this.client.invoke('QueryPerf', perf, queryPerfBody(batch, csv), signal, {
         depth: 3,
         name: 'returnval',
-        reader: new PerfEntityReader(accept, (isCsv) => {
-          if (isCsv) sawCsv = true;
-          else sawNormal = true;
-        }),
+        reader: new PerfEntityReader(
+          accept,
+          (isCsv) => {
+            if (isCsv) sawCsv = true;
+            else sawNormal = true;
+          },
+          // Its answer's samples, unless "*" instances add more.
+          sizeOf(batch).metrics,
+        ),
       });
     } catch (e) {
       if (!csv || !isVsphereError(e, 'VSPHERE_INVALID_ARGUMENT')) throw e;

@@ -36,6 +36,17 @@ export class NamespaceScopes {
     }
   }
 
+  /**
+   * resolve() of the prefix `s.slice(start, end)`: the same prefix on series after series is
+   * compared in place with the last one found, not cut out of the text each time.
+   */
+  resolveAt(s: string, start: number, end: number): string | undefined {
+    const last = this.resolved;
+    if (last !== undefined && last.prefix.length === end - start && s.startsWith(last.prefix, start))
+      return last.uri;
+    return this.resolve(s.slice(start, end));
+  }
+
   /** The namespace URI bound to `prefix` here, or undefined when it is unbound. */
   resolve(prefix: string): string | undefined {
     if (prefix === 'xml') return XML_NS;

@@ -217,7 +217,7 @@ test('property: bounds crossed and broken answers fail the same way with the sca
 
 test('scanSeries reads the plain forms and their element count, and leaves every other form to the parser', () => {
   const out: ScannedSeries = { elements: 0, counterId: 0, instance: '', value: 0 };
-  const bound = (p: string) => p === 'xsi';
+  const bound = (s: string, start: number, end: number) => s.slice(start, end) === 'xsi';
   const scan = (body: string, csv = false) => {
     const s = `<${body}<next/>`;
     const end = scanSeries(s, 1, s.length, csv, bound, out);
