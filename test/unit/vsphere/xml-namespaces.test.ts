@@ -1,0 +1,24 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { NamespaceScopes, XSI } from '../../../src/vsphere/soap/xml-namespaces.js';
+
+test('resolveAt gives what resolve gives for the prefix in place, its memo dropped when bindings change', () => {
+  const ns = new NamespaceScopes();
+  const at = (s: string, prefix: string) =>
+    ns.resolveAt(s, s.indexOf(prefix), s.indexOf(prefix) + prefix.length);
+  assert.equal(ns.declare(0, 'xmlns:xsi', XSI), undefined);
+  const text = '<value xsi:type="x"><value xs:type="y"><value xsix:type="z">';
+  assert.equal(at(text, 'xsi'), XSI);
+  // Same length or a longer name starting the same way: not the memo's prefix.
+  assert.equal(at(text, 'xs'), undefined);
+  assert.equal(at(text, 'xsix'), undefined);
+  assert.equal(at(text, 'xsi'), XSI);
+  // Rebound on a deeper element, then that element closes: the memo follows both.
+  ns.declare(1, 'xmlns:xsi', 'urn:other');
+  assert.equal(at(text, 'xsi'), 'urn:other');
+  ns.close(1);
+  assert.equal(at(text, 'xsi'), XSI);
+  ns.close(0);
+  assert.equal(at(text, 'xsi'), undefined);
+  assert.equal(ns.resolveAt('xml:lang', 0, 3), 'http://www.w3.org/XML/1998/namespace');
+});
