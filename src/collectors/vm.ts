@@ -64,8 +64,8 @@ const MEMORY = gauge(
 interface VmLabels {
   id: readonly string[];
   rendered: RenderedLabels;
-  /** vsphere_vm_info's values and block: they also depend on the host, placement and tags. */
-  info?: { values: readonly string[]; rendered: RenderedLabels };
+  /** vsphere_vm_info's block, and what it depends on outside the record: host name, placement, tags. */
+  info?: { outside: readonly string[]; rendered: RenderedLabels };
 }
 
 /** Options of the vm collector (wired to config keys by the caller). */
@@ -167,24 +167,14 @@ export function createVmCollector(options: VmCollectorOptions = {}): Collector {
         const { id, rendered } = labels;
         const host = vm.hostMoid === undefined ? undefined : inventory.hostsByMoid.get(vm.hostMoid);
         const place = inventory.placement(vm.hostMoid);
-        const values = [
-          ...id,
-          vm.instanceUuid ?? '',
-          vm.biosUuid ?? '',
+        const outside = [
           host?.name ?? '',
-          vm.hostMoid ?? '',
           place.cluster,
           place.datacenter,
-          vm.guestFullName ?? '',
-          vm.guestId ?? '',
-          vm.guestHostName ?? '',
-          vm.guestIp ?? '',
-          vm.template ? 'true' : 'false',
-          vm.toolsVersion ?? '',
           ...(labelsOf?.(vm.moid) ?? blank),
         ];
-        if (!labels.info || !sameValues(labels.info.values, values))
-          labels.info = { values, rendered: renderLabels(infoDef.labels, values) };
+        if (!labels.info || !sameValues(labels.info.outside, outside))
+          labels.info = { outside, rendered: renderLabels(infoDef.labels, infoValues(vm, id, outside)) };
         info.addRendered(labels.info.rendered, 1);
         addStateSet(power, rendered, POWER_STATES, vm.powerState);
         if (vm.bootTime !== undefined && vm.powerState === 'poweredOn')
@@ -206,6 +196,27 @@ export function createVmCollector(options: VmCollectorOptions = {}): Collector {
       for (const f of await perf.families) emit(f);
     },
   };
+}
+
+// vsphere_vm_info's label values: the record's, and `outside` (host name, cluster, datacenter, tags).
+function infoValues(vm: VmObject, id: readonly string[], outside: readonly string[]): string[] {
+  const [hostName, cluster, datacenter, ...tags] = outside;
+  return [
+    ...id,
+    vm.instanceUuid ?? '',
+    vm.biosUuid ?? '',
+    hostName!,
+    vm.hostMoid ?? '',
+    cluster!,
+    datacenter!,
+    vm.guestFullName ?? '',
+    vm.guestId ?? '',
+    vm.guestHostName ?? '',
+    vm.guestIp ?? '',
+    vm.template ? 'true' : 'false',
+    vm.toolsVersion ?? '',
+    ...tags,
+  ];
 }
 
 function sameValues(a: readonly string[], b: readonly string[]): boolean {

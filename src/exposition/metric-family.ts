@@ -38,7 +38,16 @@ export function renderLabels(labelNames: readonly string[], values: readonly str
   if (parts.length > 0) parts.push('"}');
   // Joined into one flat string: the block lives as long as the collection.
   const block = parts.join('');
-  return new RenderedLabels(labelNames.join(','), block);
+  return new RenderedLabels(namesKey(labelNames), block);
+}
+
+// One key string per label-name list (collectors pass the same array for every object): kept
+// blocks then hold no copy of it each.
+const keys = new WeakMap<readonly string[], string>();
+function namesKey(labelNames: readonly string[]): string {
+  let key = keys.get(labelNames);
+  if (key === undefined) keys.set(labelNames, (key = labelNames.join(',')));
+  return key;
 }
 
 /** A named set of samples sharing help text, type and label names; labels are rendered once at add() time. */
