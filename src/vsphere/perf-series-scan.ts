@@ -1,5 +1,6 @@
 import { ASCII_NAME, TEXT_STOP } from './soap/xml-chars.js';
 import type { PrefixBound } from './soap/stream-spec.js';
+import { unslice } from './values.js';
 
 /** One series element as scanSeries read it. */
 export interface ScannedSeries {
@@ -9,6 +10,14 @@ export interface ScannedSeries {
   instance: string;
   /** The series' newest value, NaN when it has none (an empty series, an empty field, no value). */
   value: number;
+  /**
+   * Kept from series to series: the last series' text up to its counter id, found valid
+   * (`value xsi:type="PerfMetricIntSeries"><id><counterId>`), and where its attribute's prefix
+   * ends (0: none). Every series of an answer starts the same way, so the next is compared with it
+   * in one go; only the prefix's binding is looked up again.
+   */
+  head?: string;
+  headPrefixEnd?: number;
 }
 
 // The series vCenter and vcsim write, whole, with nothing between tags:
@@ -43,17 +52,8 @@ export function scanSeries(
   prefixBound: PrefixBound,
   out: ScannedSeries,
 ): number {
-  if (!has(s, i, n, 'value')) return -1;
-  let j = i + 5;
-  if (j >= n) return -1;
-  const c = s.charCodeAt(j);
-  if (c === 0x20) {
-    j = typeAttribute(s, j + 1, n, prefixBound);
-    if (j < 0) return -1;
-  } else if (c !== 0x3e) return -1;
-  j++;
-  if (!has(s, j, n, ID_OPEN)) return -1;
-  j += ID_OPEN.length;
+  let j = seriesHead(s, i, n, prefixBound, out);
+  if (j < 0) return -1;
   let counterId = 0;
   const digits = j;
   for (; j < n && j - digits <= MAX_DIGITS; j++) {
@@ -108,6 +108,36 @@ export function scanSeries(
   return j + VALUE_CLOSE.length;
 }
 
+/** The index past `<id><counterId>` of the series starting at `i`, or -1 when it does not start as read here. */
+function seriesHead(s: string, i: number, n: number, prefixBound: PrefixBound, out: ScannedSeries): number {
+  const head = out.head;
+  if (head !== undefined && has(s, i, n, head)) {
+    const end = out.headPrefixEnd ?? 0;
+    // "value " is 6 characters: the attribute's name starts after it.
+    if (end > 0 && !prefixBound(s, i + 6, i + end)) return -1;
+    return i + head.length;
+  }
+  if (!has(s, i, n, 'value')) return -1;
+  let j = i + 5;
+  if (j >= n) return -1;
+  let prefixEnd = 0;
+  const c = s.charCodeAt(j);
+  if (c === 0x20) {
+    j = typeAttribute(s, j + 1, n, prefixBound);
+    if (j < 0) return -1;
+    // The attribute's name ends at its "=": a colon before it ends the prefix.
+    const colon = s.indexOf(':', i + 6);
+    if (colon >= 0 && colon < s.indexOf('=', i + 6)) prefixEnd = colon - i;
+  } else if (c !== 0x3e) return -1;
+  j++;
+  if (!has(s, j, n, ID_OPEN)) return -1;
+  j += ID_OPEN.length;
+  // Copied: a slice would keep the whole chunk alive.
+  out.head = unslice(s.slice(i, j));
+  out.headPrefixEnd = prefixEnd;
+  return j;
+}
+
 /**
  * One `name="value"` attribute and the `>` after it, from `j`: a name of ASCII name characters,
  * its prefix (if any) declared and not xmlns (a declaration is left to the parser), a value of
@@ -137,11 +167,14 @@ function typeAttribute(s: string, j: number, n: number, prefixBound: PrefixBound
   return j + 1;
 }
 
-/** Whether `lit` is at `j` in `s` (charCodeAt, which V8 inlines, where startsWith is a call per use). */
+/** Whether `lit` is at `j` in `s`. */
 function has(s: string, j: number, n: number, lit: string): boolean {
   const m = lit.length;
   // Never read past the end: an out-of-range charCodeAt makes V8 recompile every caller slower.
   if (j + m > n) return false;
+  // A slice compared whole (V8 compares flat strings several bytes at a time) is ~2x faster than
+  // charCodeAt pairs from 7 characters on; shorter ones are compared pair by pair.
+  if (m >= 7) return s.slice(j, j + m) === lit;
   for (let k = 0; k < m; k++) if (s.charCodeAt(j + k) !== lit.charCodeAt(k)) return false;
   return true;
 }

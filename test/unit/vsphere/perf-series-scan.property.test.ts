@@ -221,7 +221,9 @@ test('scanSeries reads the plain forms and their element count, and leaves every
   const scan = (body: string, csv = false) => {
     const s = `<${body}<next/>`;
     const end = scanSeries(s, 1, s.length, csv, bound, out);
-    return end < 0 ? undefined : { rest: s.slice(end), ...out };
+    // `out` carries the last series' head from scan to scan, as in a reader.
+    const { head: _head, headPrefixEnd: _end, ...series } = out;
+    return end < 0 ? undefined : { rest: s.slice(end), ...series };
   };
   const id = '<id><counterId>6</counterId><instance>vmnic0</instance></id>';
   assert.deepStrictEqual(
@@ -263,4 +265,21 @@ test('scanSeries reads the plain forms and their element count, and leaves every
     [`valuex>${id}</value>`, false],
   ];
   for (const [other, csv] of others) assert.equal(scan(other, csv), undefined, other);
+});
+
+test('a series starting as the last one did is still refused once its prefix is no longer bound', () => {
+  const out: ScannedSeries = { elements: 0, counterId: 0, instance: '', value: 0 };
+  const series =
+    '<value xsi:type="PerfMetricIntSeries"><id><counterId>6</counterId><instance></instance></id><value>5</value></value>';
+  let bound = true;
+  const prefixBound = (s: string, start: number, end: number) => bound && s.slice(start, end) === 'xsi';
+  assert.equal(scanSeries(series, 1, series.length, false, prefixBound, out), series.length);
+  assert.equal(out.head, 'value xsi:type="PerfMetricIntSeries"><id><counterId>');
+  assert.equal(scanSeries(series, 1, series.length, false, prefixBound, out), series.length);
+  bound = false;
+  assert.equal(scanSeries(series, 1, series.length, false, prefixBound, out), -1);
+  // One that starts otherwise is read in full again, and becomes the head to compare with.
+  const plain = '<value><id><counterId>7</counterId><instance/></id><value>9</value></value>';
+  assert.equal(scanSeries(plain, 1, plain.length, false, prefixBound, out), plain.length);
+  assert.deepEqual([out.counterId, out.value, out.head], [7, 9, 'value><id><counterId>']);
 });
