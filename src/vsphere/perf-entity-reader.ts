@@ -253,17 +253,30 @@ export class PerfEntityReader implements ElementReader {
     if (this.csv) {
       const info = (this.infoCsv ?? '').split(',');
       const interval = Number(info[info.length - 2]);
-      const ms = Date.parse(info[info.length - 1] ?? '');
+      const ms = this.parseTime(info[info.length - 1] ?? '');
       intervalSeconds = Number.isFinite(interval) && interval > 0 ? interval : REALTIME_INTERVAL;
       timestamp = Number.isFinite(ms) ? ms / 1000 : undefined;
     } else {
       intervalSeconds = decimal(this.interval) ?? REALTIME_INTERVAL;
-      const ms = this.timestamp === undefined ? NaN : Date.parse(this.timestamp.trim());
+      const ms = this.timestamp === undefined ? NaN : this.parseTime(this.timestamp.trim());
       timestamp = Number.isFinite(ms) ? ms / 1000 : undefined;
     }
     const samples = { entity, intervalSeconds, timestamp, start, end, counterIds, values };
     this.onEntity(instances ? { ...samples, instances } : samples);
   }
+
+  // Date.parse of a sample timestamp, the last one remembered: the elements of one answer carry the
+  // same time (vCenter aligns realtime samples to 20 s), and parsing it ~10,000 times a scrape cost ~10 ms.
+  private parseTime(text: string): number {
+    if (text !== this.lastTime) {
+      this.lastTime = unslice(text);
+      this.lastMs = Date.parse(text);
+    }
+    return this.lastMs;
+  }
+
+  private lastTime: string | undefined;
+  private lastMs = Number.NaN;
 }
 
 /**
