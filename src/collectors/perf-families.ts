@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { MetricFamily, RenderedLabels, renderLabels } from '../exposition/index.js';
 import type { MoRef } from '../vsphere/answer-data.js';
-import { sampleAt, type PerfManager, type PerfSample } from '../vsphere/perf-manager.js';
+import { instanceAt, sampleAt, type PerfManager, type PerfSample } from '../vsphere/perf-manager.js';
 import { perInterval, toBaseUnit } from '../vsphere/units.js';
 import { CATALOGUE_UNIT, extraCounterSuffix, type PerfMetricDef } from './perf-metrics.js';
 import type { FamilyDef } from './collector.js';
@@ -74,10 +74,10 @@ export async function collectPerfFamilies(
     signal,
     (e) => {
       const target = byMoid.get(e.entity.value);
-      const { counterIds: ids, instances, values, intervalSeconds } = e;
+      const { counterIds: ids, values, intervalSeconds } = e;
       for (let i = e.start; i < e.end; i++) {
         const counterId = ids[i]!;
-        const instance = instances?.[i] ?? '';
+        const instance = instanceAt(e, i);
         if (sharedIds.has(counterId)) shared!.onSample(sampleAt(e, i));
         const entry = byKey.get(counterId);
         // "*" echoed back is a server that did not expand it, not an instance.

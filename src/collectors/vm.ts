@@ -91,7 +91,8 @@ export function createVmCollector(options: VmCollectorOptions = {}): Collector {
   const promoted = options.infoLabels ?? [];
   const infoDef = promoted.length > 0 ? gauge(INFO.name, INFO.help, [...INFO.labels, ...promoted]) : INFO;
   // The inventory keeps an unchanged VM's record from one snapshot to the next: its blocks are
-  // rendered once, not every scrape (at 10,000 VMs, ~7 MB a scrape the old generation collected).
+  // rendered once, not every scrape (at 10,000 VMs, blocks made anew would be ~7 MB a scrape that
+  // lives through the collection and is then collected from the old generation).
   const labelsByVm = new WeakMap<VmObject, VmLabels>();
   const labelsOfVm = (vm: VmObject): VmLabels => {
     let kept = labelsByVm.get(vm);

@@ -1,6 +1,6 @@
 import type { ElementReader, PrefixBound } from './soap/stream-spec.js';
-import type { MoRef, XmlAttrs } from './answer-data.js';
-import type { PerfSample } from './perf-manager.js';
+import type { XmlAttrs } from './answer-data.js';
+import type { PerfEntitySamples } from './perf-samples.js';
 import { REALTIME_INTERVAL } from './perf-response.js';
 import { unslice } from './values.js';
 import { plainInteger, scanSeries, type ScannedSeries } from './perf-series-scan.js';
@@ -23,43 +23,6 @@ const SERIES_VALUE = 11;
 const INITIAL_SAMPLES = 1024;
 
 /**
- * The samples of one PerfEntityMetric element as parallel arrays, one entry per series: a QueryPerf
- * answer at 10,000 VMs carries ~170,000 samples, and an object for each was most of the garbage of
- * reading it outside the parser.
- */
-export interface PerfEntitySamples {
-  entity: MoRef;
-  /** Length of the sample interval in seconds (20 for realtime). */
-  intervalSeconds: number;
-  /** Sample timestamp, Unix seconds. */
-  timestamp: number | undefined;
-  /** Its samples are entries [start, end) of the columns below, which one answer's elements share. */
-  start: number;
-  end: number;
-  counterIds: ArrayLike<number>;
-  /** "" for the aggregate; absent when every series is the aggregate. */
-  instances?: ArrayLike<string>;
-  values: ArrayLike<number>;
-}
-
-/** Sample `i` of `e` (start ≤ i < end) as one object. */
-export function sampleAt(e: PerfEntitySamples, i: number): PerfSample {
-  return {
-    entity: e.entity,
-    counterId: e.counterIds[i]!,
-    instance: e.instances?.[i] ?? '',
-    value: e.values[i]!,
-    intervalSeconds: e.intervalSeconds,
-    timestamp: e.timestamp,
-  };
-}
-
-/** Calls `onSample` with each sample of `e`, in order (for readers that want one object per sample). */
-export function forEachSample(e: PerfEntitySamples, onSample: (s: PerfSample) => void): void {
-  for (let i = e.start; i < e.end; i++) onSample(sampleAt(e, i));
-}
-
-/**
  * Reads PerfEntityMetric and PerfEntityMetricCSV elements of a QueryPerf answer from parser events
  * (see ElementReader), without a tree: it gives the samples the tree-based reference decode
  * (test/harness/perf-tree-reader.ts) gives for the same element, in the same order
@@ -79,7 +42,7 @@ export class PerfEntityReader implements ElementReader {
   private infoCsv: string | undefined;
   // The series of the whole answer as columns; each element's samples are handed over, when it
   // closes (its sampleInfo may come last), as its range of them. The answer is held until it is
-  // whole (~100 ms), and arrays per element lived long enough to be promoted: ~10 MB a scrape of
+  // whole (~100 ms): arrays per element would live that long and be promoted, ~10 MB a scrape of
   // old-generation garbage at 10,000 VMs. Off-heap columns are not.
   private counterIds: Float64Array;
   private values: Float64Array;
@@ -261,8 +224,7 @@ export class PerfEntityReader implements ElementReader {
       const ms = this.timestamp === undefined ? NaN : this.parseTime(this.timestamp.trim());
       timestamp = Number.isFinite(ms) ? ms / 1000 : undefined;
     }
-    const samples = { entity, intervalSeconds, timestamp, start, end, counterIds, values };
-    this.onEntity(instances ? { ...samples, instances } : samples);
+    this.onEntity({ entity, intervalSeconds, timestamp, start, end, counterIds, instances, values });
   }
 
   // Date.parse of a sample timestamp, the last one remembered: the elements of one answer carry the

@@ -13,7 +13,8 @@ import {
 import { child } from './soap/xml.js';
 import { queryHistoricalBatch, type HistoricalWindow } from './perf-historical.js';
 import { parseCounter, PerfAnswerFilter, queryPerfBody } from './perf-response.js';
-import { forEachSample, PerfEntityReader, type PerfEntitySamples } from './perf-entity-reader.js';
+import { PerfEntityReader } from './perf-entity-reader.js';
+import { forEachSample, type PerfEntitySamples } from './perf-samples.js';
 import { num } from './values.js';
 
 /** One entry of vCenter's counter catalogue. */
@@ -51,7 +52,7 @@ const DEFAULT_MAX_QUERY_METRICS = 256;
 /** Realtime statistics interval of hosts and VMs. */
 export { REALTIME_INTERVAL } from './perf-response.js';
 /** One entity's samples of a QueryPerf answer, as parallel arrays. */
-export { sampleAt, type PerfEntitySamples } from './perf-entity-reader.js';
+export { instanceAt, sampleAt, type PerfEntitySamples } from './perf-samples.js';
 /** The 5-minute interval and query window of historical statistics (clusters, datastores, pools). */
 export { HISTORICAL_INTERVAL, historicalWindow, type HistoricalWindow } from './perf-historical.js';
 

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { moRefEl } from './soap/envelope.js';
 import { child, type XmlNode } from './soap/xml.js';
 import type { PerfCounter, PerfQuery, PerfSample } from './perf-manager.js';
-import type { PerfEntitySamples } from './perf-entity-reader.js';
+import { instanceAt, type PerfEntitySamples } from './perf-samples.js';
 import { num, str } from './values.js';
 
 /** Realtime statistics interval of hosts and VMs, in seconds. */
@@ -76,7 +76,7 @@ export class PerfAnswerFilter {
       const moid = e.entity.value;
       const why = this.check(moid);
       if (why === undefined) return onEntity(e);
-      for (let i = e.start; i < e.end; i++) this.skip(moid, e.counterIds[i]!, e.instances?.[i] ?? '', why);
+      for (let i = e.start; i < e.end; i++) this.skip(moid, e.counterIds[i]!, instanceAt(e, i), why);
     };
   }
 

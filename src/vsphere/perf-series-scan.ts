@@ -125,9 +125,12 @@ function seriesHead(s: string, i: number, n: number, prefixBound: PrefixBound, o
   if (c === 0x20) {
     j = typeAttribute(s, j + 1, n, prefixBound);
     if (j < 0) return -1;
-    // The attribute's name ends at its "=": a colon before it ends the prefix.
-    const colon = s.indexOf(':', i + 6);
-    if (colon >= 0 && colon < s.indexOf('=', i + 6)) prefixEnd = colon - i;
+    // The attribute's name (valid now) ends at its "=": a colon in it ends the prefix.
+    for (let k = i + 6; s.charCodeAt(k) !== 0x3d; k++)
+      if (s.charCodeAt(k) === 0x3a) {
+        prefixEnd = k - i;
+        break;
+      }
   } else if (c !== 0x3e) return -1;
   j++;
   if (!has(s, j, n, ID_OPEN)) return -1;

@@ -1,3 +1,5 @@
+import { unslice } from '../values.js';
+
 // SOAP declares prefixes on one or two elements only, so SoapXmlParser resolves them itself
 // rather than pay for a namespace-aware parser mode (saxes' xmlns mode cost ~10 % of a 10,000-VM scrape's CPU).
 
@@ -57,7 +59,8 @@ export class NamespaceScopes {
     for (let i = this.scopes.length - 1; i >= 0; i--) {
       const uri = this.scopes[i]!.prefixes.get(prefix);
       if (uri !== undefined) {
-        this.resolved = { prefix, uri };
+        // Copied: the prefix may be a slice of a chunk, which the memo would keep alive.
+        this.resolved = { prefix: unslice(prefix), uri };
         return uri;
       }
     }

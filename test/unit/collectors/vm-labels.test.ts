@@ -6,13 +6,14 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CollectContext, Collector } from '../../../src/collectors/collector.js';
+import type { MetricFamily } from '../../../src/exposition/index.js';
 import { createVmCollector } from '../../../src/collectors/vm.js';
 import type { Inventory } from '../../../src/vsphere/inventory.js';
 import { collectText, model, obj, ref, samples, val } from './model-fixture.js';
 
 // The vm collector with a perf manager that knows no counter: no perf families, no call.
-function vmCollector(): Collector {
-  const c = createVmCollector();
+function vmCollector(options: Parameters<typeof createVmCollector>[0] = {}): Collector {
+  const c = createVmCollector(options);
   const perf = { counters: () => Promise.resolve(new Map()) };
   return { ...c, collect: (ctx, emit) => c.collect({ ...ctx, perf } as unknown as CollectContext, emit) };
 }
@@ -58,5 +59,35 @@ describe('vm collector: label blocks kept across collections', () => {
     assert.equal(samples(text, 'vsphere_vm_power_state{vm="web02"').length, 3);
     assert.equal(samples(text, 'vsphere_vm_guest_tools_running{vm="web02"').length, 3);
     assert.match(samples(text, 'vsphere_vm_info')[0]!, /^vsphere_vm_info\{vm="web02",vm_moid="vm-1",/);
+  });
+
+  test('an unchanged record in another cluster or with another tag: a new info block; nothing changed: the same text', async () => {
+    const collector = vmCollector({ infoLabels: ['tag_env'] });
+    const inv = model([
+      obj('VirtualMachine', 'vm-1', vmProps('web01')),
+      obj('HostSystem', 'host-1', { name: val('esx01') }),
+    ]);
+    let tag = 'prod';
+    let place = { cluster: 'C0', datacenter: 'DC0' };
+    const infoBlocks = async (inventory: Inventory): Promise<readonly string[]> => {
+      const fams: MetricFamily[] = [];
+      const ctx = {
+        inventory,
+        filter: { allows: () => true },
+        signal: new AbortController().signal,
+        infoLabels: Promise.resolve(() => [tag]),
+      } as unknown as CollectContext;
+      await collector.collect(ctx, (f) => fams.push(f));
+      return fams.find((f) => f.name === 'vsphere_vm_info')!.labelBlocks;
+    };
+    const moved = (): Inventory => ({ ...inv, placement: () => place });
+    const first = (await infoBlocks(moved()))[0]!;
+    assert.match(first, /cluster="C0",datacenter="DC0",.*tag_env="prod"\}$/);
+    // The same values again: the same block.
+    assert.equal((await infoBlocks(moved()))[0], first);
+    place = { cluster: 'C1', datacenter: 'DC0' };
+    assert.match((await infoBlocks(moved()))[0]!, /cluster="C1",datacenter="DC0",.*tag_env="prod"\}$/);
+    tag = 'test';
+    assert.match((await infoBlocks(moved()))[0]!, /cluster="C1",.*tag_env="test"\}$/);
   });
 });

@@ -11,7 +11,8 @@ import { SoapXmlParser, type StreamSpec } from '../../../src/vsphere/soap/xml.js
 import { VsphereError } from '../../../src/vsphere/errors.js';
 import { xmlLimits } from '../../../src/vsphere/soap/xml-limits.js';
 import { readEntityMetric } from '../../harness/perf-tree-reader.js';
-import { decimal, forEachSample, PerfEntityReader } from '../../../src/vsphere/perf-entity-reader.js';
+import { decimal, PerfEntityReader } from '../../../src/vsphere/perf-entity-reader.js';
+import { forEachSample, type PerfEntitySamples } from '../../../src/vsphere/perf-samples.js';
 import type { PerfSample } from '../../../src/vsphere/perf-manager.js';
 import { cutAt, spliced } from '../../harness/chunks.js';
 
@@ -242,13 +243,14 @@ test('a vcsim 0.24 answer: the series without data skipped, the newest of severa
   assert.deepStrictEqual(got, tree([xml]));
 });
 
-test('an answer larger than the first columns, instances first named in a later element: what the tree decode gives', () => {
-  // 60 elements × 30 series = 1,800 samples: the columns grow twice while elements hold ranges of
-  // the old ones; the first instance comes in element 40, after 1,200 aggregate-only samples.
+test('an answer larger than the first columns, read after it is whole, instances first named late: what the tree decode gives', () => {
+  // 60 elements × 40 series = 2,400 samples: the columns (1,024 at first) grow twice while earlier
+  // elements hold ranges of the old ones, and every element is read only once the answer is whole,
+  // as PerfManager does; the first instance comes in element 40, after 1,600 aggregate-only samples.
   const element = (e: number): string => {
     let series = '';
-    for (let c = 0; c < 30; c++) {
-      const instance = e >= 40 && c % 3 === 0 ? `vmnic${c}` : '';
+    for (let c = 0; c < 40; c++) {
+      const instance = e >= 40 && c % 4 === 0 ? `vmnic${c}` : '';
       series += `<value XMLSchema-instance:type="PerfMetricIntSeries"><id><counterId>${c + 1}</counterId><instance>${instance}</instance></id><value>${e * 100 + c}</value></value>`;
     }
     return (
@@ -260,19 +262,33 @@ test('an answer larger than the first columns, instances first named in a later 
     );
   };
   const xml = ENVELOPE + Array.from({ length: 60 }, (_, e) => element(e)).join('') + END;
-  const got = events(cutAt(xml, [5000, 70000]));
-  assert.ok(!('error' in got));
-  assert.equal(got.samples.length, 1800);
-  assert.deepStrictEqual(got.samples[1799], {
+  const held: PerfEntitySamples[] = [];
+  const p = new SoapXmlParser(
+    {
+      depth: 3,
+      name: 'returnval',
+      reader: new PerfEntityReader(
+        (e) => held.push(e),
+        () => undefined,
+      ),
+    },
+    xmlLimits(1024 * 1024),
+  );
+  for (const c of cutAt(xml, [5000, 70000])) p.write(Buffer.from(c, 'utf8'));
+  p.close();
+  const samples: PerfSample[] = [];
+  for (const e of held) forEachSample(e, (x) => samples.push(x));
+  assert.equal(samples.length, 2400);
+  assert.deepStrictEqual(samples[2399], {
     entity: { type: 'VirtualMachine', value: 'vm-59' },
-    counterId: 30,
+    counterId: 40,
     instance: '',
-    value: 5929,
+    value: 5939,
     intervalSeconds: 20,
     timestamp: Date.parse('2026-12-06T18:38:30Z') / 1000,
   });
-  assert.equal(got.samples.filter((x) => x.instance !== '').length, 20 * 10);
-  assert.deepStrictEqual(got, tree([xml]));
+  assert.equal(samples.filter((x) => x.instance !== '').length, 20 * 10);
+  assert.deepStrictEqual({ samples, formats: Array<string>(60).fill('normal') }, tree([xml]));
 });
 
 test('decimal reads what Number() reads of a trimmed text, and nothing that is not finite', () => {
