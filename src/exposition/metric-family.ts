@@ -182,11 +182,11 @@ export class MetricFamily {
       throw new Error(`Metric ${this.name}: label ${this.labelNames[n - 1]} value must be a string`);
     if (typeof value !== 'number')
       throw new Error(`Metric ${this.name}: value must be a number, got ${typeof value}`);
-    let tail = this.#tails.get(last);
+    let tail = this.#tailCache.get(last);
     if (tail === undefined) {
       tail = `,${this.labelNames[n - 1]}="${escapeLabelValue(last)}"}`;
       // Bounded: states are a handful; anything else (one value per sample) is not cached.
-      if (this.#tails.size < 64) this.#tails.set(last, tail);
+      if (this.#tailCache.size < 64) this.#tailCache.set(last, tail);
     }
     // Head and tail kept apart, not joined: a joined string per series would live as long as the
     // collection, and 100,000 of them at 10,000 VMs are garbage the old generation collects.
@@ -196,7 +196,8 @@ export class MetricFamily {
     this.#values.push(value);
   }
 
-  readonly #tails = new Map<string, string>();
+  // Rendered tails by last-label value (addRenderedWith).
+  readonly #tailCache = new Map<string, string>();
   // Parallel to #labelBlocks once addRenderedWith was used ('' for the other samples).
   #labelTails: string[] | undefined;
 

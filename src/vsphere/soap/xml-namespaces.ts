@@ -38,14 +38,10 @@ export class NamespaceScopes {
     }
   }
 
-  /**
-   * resolve() of the prefix `s.slice(start, end)`: the same prefix on series after series is
-   * compared in place with the last one found, not cut out of the text each time.
-   */
+  /** resolve() of the prefix `s.slice(start, end)`, read where the text has it. */
   resolveAt(s: string, start: number, end: number): string | undefined {
-    const last = this.resolved;
-    if (last !== undefined && last.prefix.length === end - start && s.startsWith(last.prefix, start))
-      return last.uri;
+    // Compared whole, as perf-series-scan.ts compares literals (faster than startsWith); the slice
+    // dies young, and resolve() keeps a copy.
     return this.resolve(s.slice(start, end));
   }
 
