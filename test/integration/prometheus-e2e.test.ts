@@ -44,8 +44,7 @@ const VCSIM_ARGS = [
  * fails the test.
  */
 const ABSENT: Record<string, string> = {
-  vsphere_vm_cpu_costop_ratio:
-    'vcsim 0.24 has no sample data for cpu.costop (not in QueryAvailablePerfMetric)',
+  vsphere_vm_cpu_costop_ratio: "vcsim omits zero samples; a VM's cpu.costop is 0 in 90 of its 100 slots",
   vsphere_vm_memory_ballooned_bytes: 'vcsim has no sample data for mem.vmmemctl',
   vsphere_vm_memory_swapped_bytes: 'vcsim has no sample data for mem.swapped',
   // vcsim 0.24 drops every zero of a series (Go's `omitempty` applies to each element of a
@@ -54,7 +53,7 @@ const ABSENT: Record<string, string> = {
   vsphere_vm_disk_max_latency_seconds: 'vcsim omits zero samples; disk.maxTotalLatency is mostly 0',
   vsphere_vm_network_receive_dropped_packets_per_second: 'vcsim has no sample data for net.droppedRx',
   vsphere_vm_network_transmit_dropped_packets_per_second: 'vcsim has no sample data for net.droppedTx',
-  vsphere_host_cpu_costop_ratio: 'vcsim has no sample data for cpu.costop',
+  vsphere_host_cpu_costop_ratio: "vcsim omits zero samples; a host's cpu.costop is 0 in 36 of its 100 slots",
   vsphere_host_memory_ballooned_bytes: 'vcsim has no sample data for mem.vmmemctl',
   vsphere_host_memory_swapped_bytes: 'vcsim has no sample data for mem.swapused',
   vsphere_host_disk_max_latency_seconds: 'vcsim omits zero samples; disk.maxTotalLatency is mostly 0',
