@@ -48,15 +48,17 @@ const ABSENT: Record<string, string> = {
   vsphere_vm_memory_ballooned_bytes: 'vcsim has no sample data for mem.vmmemctl',
   vsphere_vm_memory_swapped_bytes: 'vcsim has no sample data for mem.swapped',
   // vcsim 0.24 drops every zero of a series (Go's `omitempty` applies to each element of a
-  // []int64), and its disk.maxTotalLatency cycle is mostly 0, at the same point for every object:
-  // the family is there for some 20 s slots and gone for minutes at a time.
-  vsphere_vm_disk_max_latency_seconds: 'vcsim omits zero samples; disk.maxTotalLatency is mostly 0',
+  // []int64), and its cycles of 100 slots of 20 s are at the same point for every object: a
+  // family whose counter is 0 in many slots is there for some and gone for minutes at a time.
+  vsphere_vm_disk_max_latency_seconds:
+    "vcsim omits zero samples; a VM's disk.maxTotalLatency is 0 in 52 of its 100 slots",
   vsphere_vm_network_receive_dropped_packets_per_second: 'vcsim has no sample data for net.droppedRx',
   vsphere_vm_network_transmit_dropped_packets_per_second: 'vcsim has no sample data for net.droppedTx',
   vsphere_host_cpu_costop_ratio: "vcsim omits zero samples; a host's cpu.costop is 0 in 36 of its 100 slots",
   vsphere_host_memory_ballooned_bytes: 'vcsim has no sample data for mem.vmmemctl',
   vsphere_host_memory_swapped_bytes: 'vcsim has no sample data for mem.swapused',
-  vsphere_host_disk_max_latency_seconds: 'vcsim omits zero samples; disk.maxTotalLatency is mostly 0',
+  vsphere_host_disk_max_latency_seconds:
+    "vcsim omits zero samples; a host's disk.maxTotalLatency is 0 in 78 of its 100 slots",
   vsphere_host_network_receive_dropped_packets_per_second: 'vcsim has no sample data for net.droppedRx',
   vsphere_host_network_transmit_dropped_packets_per_second: 'vcsim has no sample data for net.droppedTx',
   vsphere_cluster_drs_enabled: "vcsim's clusters have no configuration.drsConfig.enabled",
