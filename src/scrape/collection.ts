@@ -1,6 +1,7 @@
 import {
   encodeBody,
   encodeFamilyChunks,
+  type FamilyGzipCache,
   gunzipToChunks,
   gzipChunks,
   type MetricFamily,
@@ -36,8 +37,9 @@ export async function encodedCollection(
   families: MetricFamily[],
   durationSeconds: number,
   gzipOnly = false,
+  cache?: FamilyGzipCache,
 ): Promise<Collection> {
-  const encoded = await encodeBody(families, MAX_TEXT_BYTES, gzipOnly);
+  const encoded = await encodeBody(families, MAX_TEXT_BYTES, gzipOnly, cache);
   const finishedAt = Date.now();
   if ('text' in encoded)
     return { up, body: encoded.text, durationSeconds, finishedAt, gzip: lazyGzip(encoded.text) };

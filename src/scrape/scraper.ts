@@ -10,6 +10,7 @@ import type { PromotedLabels } from '../collectors/info-labels.js';
 import { filterInventory } from '../collectors/filter.js';
 import { hostPerfShareFor } from '../collectors/host-perf-share.js';
 import { encodedCollection, textCollection, type Collection } from './collection.js';
+import { FamilyGzipCache } from '../exposition/index.js';
 import type { VimClient } from '../vsphere/client.js';
 import type { Inventory } from '../vsphere/inventory.js';
 import type { PerfManager } from '../vsphere/perf-manager.js';
@@ -94,6 +95,8 @@ export class Scraper {
   private summary: CollectionSummary | undefined;
   /** With runOn: the last collection that finished by itself, compressed, for scrapes whose own is late. */
   private readonly kept = new KeptCollection();
+  /** The gzip members of the last collection's large families, put back while they are unchanged. */
+  private readonly gzipKept = new FamilyGzipCache();
 
   constructor(private readonly deps: ScraperDeps) {
     this.outcomes = new OutcomeLog(deps.logger);
@@ -282,7 +285,7 @@ export class Scraper {
     ];
     const samples = families.reduce((n, f) => n + f.size, 0);
     // Gzipped as it is encoded when no waiter takes plain text; a later one that does gunzips it.
-    const collection = await encodedCollection(up, families, durationSeconds, !readers.plain);
+    const collection = await encodedCollection(up, families, durationSeconds, !readers.plain, this.gzipKept);
     this.summary = {
       up,
       durationSeconds,
