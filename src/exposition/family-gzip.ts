@@ -1,48 +1,74 @@
 import { GzipMembers } from './gzip.js';
-import type { MetricFamily } from './metric-family.js';
-import { familyTexts } from './text-encoder.js';
+import { MetricFamily } from './metric-family.js';
+import { familyTexts, sampleTexts } from './text-encoder.js';
 
 // A family with fewer samples is deflated with its neighbours and never kept: the members of a
 // small family would each lose the history deflate had from the text before them.
 const KEPT_MIN_SAMPLES = 1000;
+// Samples per block: a large family is deflated in blocks of its own, each put back by itself, so
+// one VM that changed (powered off, moved to another host) costs its block, not its family.
+const BLOCK_SAMPLES = 4096;
+// Encodings a family that changed throughout is not kept for (perf families change every scrape:
+// keeping them would hold their samples and members for nothing).
+const REST_AFTER_CHANGE = 8;
+
+/** A family's samples as compared: arrays of their exact size, values unboxed. */
+interface Samples {
+  help: string;
+  type: string;
+  heads: readonly string[];
+  tails: readonly string[] | undefined;
+  values: Float64Array;
+}
 
 interface Kept {
-  family: MetricFamily;
-  members: readonly Buffer[];
+  /** What the members were made from: compared, never written. */
+  samples: Samples;
+  /** Members per block (BLOCK_SAMPLES samples each, the last one shorter). */
+  blocks: (readonly Buffer[])[];
 }
 
 /**
- * The gzip members of the large families of the last encoding, each with the family it was made
- * from. At 10,000 VMs about 60 % of the exposition (vsphere_vm_info, power and tools states, boot
- * time, CPUs, memory, snapshots, entity status) is the same from one scrape to the next; its
- * members are put back instead of encoded and deflated again.
+ * The gzip members of the large families of the last encoding, by block of samples, each with the
+ * family it was made from. At 10,000 VMs about 60 % of the exposition (vsphere_vm_info, power and
+ * tools states, boot time, CPUs, memory, snapshots, entity status) is the same from one scrape to
+ * the next: its members are put back instead of encoded and deflated again.
  */
 export class FamilyGzipCache {
   #kept = new Map<string, Kept>();
+  // Families not kept, by name: encodings left before they are kept again.
+  #resting = new Map<string, number>();
   #reused = 0;
 
-  /** Families the last encoding put back (for tests and inspection). */
+  /** Blocks the last encoding put back (for tests and inspection). */
   get reused(): number {
     return this.#reused;
   }
 
-  /** What was kept for `family` when its samples are those its members were made from. */
-  reuse(family: MetricFamily): Kept | undefined {
+  /** What was kept for a family of this name, help and type. */
+  kept(family: MetricFamily): Kept | undefined {
     const kept = this.#kept.get(family.name);
-    return kept && sameSamples(kept.family, family) ? kept : undefined;
+    const f = kept?.samples;
+    return f && f.help === family.help && f.type === family.type ? kept : undefined;
+  }
+
+  /** Encodings `name` rests for before it is kept again (0: keep it). */
+  resting(name: string): number {
+    return this.#resting.get(name) ?? 0;
   }
 
   /** Keeps exactly what one encoding gave (families it did not have are forgotten). */
-  replace(kept: Map<string, Kept>, reused: number): void {
+  replace(kept: Map<string, Kept>, resting: Map<string, number>, reused: number): void {
     this.#kept = kept;
+    this.#resting = resting;
     this.#reused = reused;
   }
 }
 
 /**
  * The gzip body of `families` (as gzipChunks(familyTexts(families)) would be), each large family in
- * members of its own: those `cache` kept for the same samples are put back as they are, the others
- * are made and kept for the next encoding.
+ * blocks of members of their own: the blocks `cache` kept for the same samples are put back as
+ * they are, the others are made and kept for the next encoding.
  */
 export async function gzipFamilies(
   families: Iterable<MetricFamily>,
@@ -50,48 +76,89 @@ export async function gzipFamilies(
 ): Promise<Buffer> {
   const out = new GzipMembers();
   const names = new Set<string>();
-  const made: { family: MetricFamily; from: number; to: number }[] = [];
-  const next = new Map<string, Kept>();
+  const keep: { name: string; samples: Samples | MetricFamily; blocks: Block[] }[] = [];
+  const resting = new Map<string, number>();
   let reused = 0;
   for (const family of families) {
     if (names.has(family.name)) throw new Error(`Duplicate metric family name ${family.name}`);
     names.add(family.name);
-    if (family.size === 0) continue;
-    const large = family.size >= KEPT_MIN_SAMPLES;
-    const kept = large ? cache.reuse(family) : undefined;
-    if (kept) {
-      // The family kept, not this equal one: it has lived through collections already.
-      out.put(kept.members);
-      next.set(family.name, kept);
-      reused++;
+    if (family.size < KEPT_MIN_SAMPLES) {
+      for (const text of familyTexts([family])) await out.write(text);
       continue;
     }
-    if (large) out.cut();
-    const from = out.count;
-    for (const text of familyTexts([family])) await out.write(text);
-    if (!large) continue;
-    out.cut();
-    made.push({ family, from, to: out.count });
+    const kept = cache.kept(family);
+    const blocks: Block[] = [];
+    let same = 0;
+    for (let from = 0, b = 0; from < family.size; from += BLOCK_SAMPLES, b++) {
+      const to = Math.min(family.size, from + BLOCK_SAMPLES);
+      const members = kept?.blocks[b];
+      if (members && sameBlock(kept.samples, family, from, to)) {
+        out.put(members);
+        blocks.push({ members });
+        same++;
+        continue;
+      }
+      out.cut();
+      const first = out.count;
+      for (const text of sampleTexts(family, from, to)) await out.write(text);
+      out.cut();
+      blocks.push({ first, end: out.count });
+    }
+    reused += same;
+    const rest = kept && same === 0 ? REST_AFTER_CHANGE : cache.resting(family.name) - 1;
+    if (rest > 0) {
+      resting.set(family.name, rest);
+      continue;
+    }
+    // Every block put back: the samples kept, which have lived through collections already.
+    const all = kept && same === blocks.length && kept.samples.values.length === family.size;
+    keep.push({ name: family.name, samples: all ? kept.samples : family, blocks });
   }
   const body = await out.body();
-  for (const m of made)
-    next.set(m.family.name, { family: m.family, members: await out.members(m.from, m.to) });
-  cache.replace(next, reused);
+  const next = new Map<string, Kept>();
+  for (const { name, samples, blocks } of keep) {
+    const members: (readonly Buffer[])[] = [];
+    for (const b of blocks) members.push('members' in b ? b.members : await exact(out, b.first, b.end));
+    next.set(name, {
+      samples: samples instanceof MetricFamily ? compact(samples) : samples,
+      blocks: members,
+    });
+  }
+  cache.replace(next, resting, reused);
   return body;
 }
 
-// The same text: names, help and type, and every sample's label parts and value (Object.is: -0
-// and 0 are written apart, NaN as NaN).
-function sameSamples(a: MetricFamily, b: MetricFamily): boolean {
-  if (a === b) return true;
-  if (a.name !== b.name || a.help !== b.help || a.type !== b.type || a.size !== b.size) return false;
-  const pa = a.labelParts;
+/** A block put back (its members) or made (the index range of its members). */
+type Block = { members: readonly Buffer[] } | { first: number; end: number };
+
+// Copies to buffers of their own size: zlib hands a member over as a slice of its 256 KiB output.
+async function exact(out: GzipMembers, first: number, end: number): Promise<Buffer[]> {
+  return (await out.members(first, end)).map((m) => Buffer.from(m));
+}
+
+// A copy held between encodings: a family's arrays have room to grow, its values may be boxed.
+function compact(family: MetricFamily): Samples {
+  const { heads, tails } = family.labelParts;
+  return {
+    help: family.help,
+    type: family.type,
+    heads: heads.slice(),
+    tails: tails?.slice(),
+    values: Float64Array.from(family.values),
+  };
+}
+
+// Whether samples [from, to) of `b` are written as the block of `a` starting at `from` was: the
+// same range (a's block may end elsewhere) and the same label parts and values (Object.is: -0 and
+// 0 are written apart, NaN as NaN).
+function sameBlock(a: Samples, b: MetricFamily, from: number, to: number): boolean {
+  if (Math.min(a.values.length, from + BLOCK_SAMPLES) !== to) return false;
   const pb = b.labelParts;
   const va = a.values;
   const vb = b.values;
-  for (let i = 0; i < va.length; i++) {
-    if (!Object.is(va[i], vb[i]) || pa.heads[i] !== pb.heads[i]) return false;
-    if ((pa.tails?.[i] ?? '') !== (pb.tails?.[i] ?? '')) return false;
+  for (let i = from; i < to; i++) {
+    if (!Object.is(va[i], vb[i]) || a.heads[i] !== pb.heads[i]) return false;
+    if ((a.tails?.[i] ?? '') !== (pb.tails?.[i] ?? '')) return false;
   }
   return true;
 }

@@ -38,24 +38,59 @@ async function check(cache: FamilyGzipCache, families: MetricFamily[]): Promise<
   assert.equal(gunzipSync(gz).toString(), encodeFamilies(families).toString());
 }
 
-test('an unchanged large family is put back; the text is always what the encoder writes', async () => {
+test('unchanged blocks are put back; the text is always what the encoder writes', async () => {
   const cache = new FamilyGzipCache();
-  const build = (cpu: number, power: string): MetricFamily[] => [
+  const build = (power: string, stopped = -1): MetricFamily[] => [
     family('vsphere_vm_info', 3000, () => 1),
     family('vsphere_vm_small', 10, (i) => i),
-    states('vsphere_vm_power_state', 3000, () => power),
-    family('vsphere_vm_cpu_usage_ratio', 3000, (i) => (i * cpu) / 7),
+    // 6,000 samples: blocks of 4,096 and 1,904.
+    states('vsphere_vm_power_state', 3000, (i) => (i === stopped ? 'off' : power)),
   ];
-  await check(cache, build(1, 'on'));
+  await check(cache, build('on'));
   assert.equal(cache.reused, 0);
-  // New, equal families (as the next collection builds them): info and power put back.
-  await check(cache, build(2, 'on'));
-  assert.equal(cache.reused, 2);
-  // A state that changed: power is made again, and so is cpu (changed again).
-  await check(cache, build(3, 'off'));
-  assert.equal(cache.reused, 1);
-  await check(cache, build(3, 'off'));
+  // New, equal families (as the next collection builds them): info and both power blocks put back.
+  await check(cache, build('on'));
   assert.equal(cache.reused, 3);
+  // One VM stopped (sample 2 × 2500 + 1, in the second block): the first block is still put back.
+  await check(cache, build('on', 2500));
+  assert.equal(cache.reused, 2);
+  await check(cache, build('on', 2500));
+  assert.equal(cache.reused, 3);
+  // Every state changed: power is made again, info put back.
+  await check(cache, build('off'));
+  assert.equal(cache.reused, 1);
+});
+
+test('a family that changed throughout rests 8 encodings before it is kept again', async () => {
+  const cache = new FamilyGzipCache();
+  const perf = (round: number): MetricFamily[] => [
+    family('vsphere_vm_cpu_usage_ratio', 1500, (i) => i + round),
+  ];
+  await check(cache, perf(0));
+  await check(cache, perf(1));
+  // Resting: not kept, so the same samples are made again.
+  await check(cache, perf(1));
+  assert.equal(cache.reused, 0);
+  for (let r = 0; r < 6; r++) await check(cache, perf(1));
+  assert.equal(cache.reused, 0, 'still resting');
+  // Kept again after its 8 encodings of rest.
+  await check(cache, perf(1));
+  await check(cache, perf(1));
+  assert.equal(cache.reused, 1);
+});
+
+test('a family that grew or shrank puts back only the blocks that end where they did', async () => {
+  const cache = new FamilyGzipCache();
+  const sized = (n: number): MetricFamily[] => [family('vsphere_vm_x', n, (i) => i)];
+  await check(cache, sized(8197));
+  await check(cache, sized(8192));
+  assert.equal(cache.reused, 2, 'blocks [0, 4096) and [4096, 8192)');
+  await check(cache, sized(8197));
+  assert.equal(cache.reused, 2, 'the third block made again');
+  await check(cache, sized(6000));
+  assert.equal(cache.reused, 1, 'the second block now ends at 6000');
+  await check(cache, sized(6000));
+  assert.equal(cache.reused, 2);
 });
 
 test('one value, label, help text, sign of zero or sample more is a changed family', async () => {
@@ -70,29 +105,31 @@ test('one value, label, help text, sign of zero or sample more is a changed fami
     ['one sample more', family('vsphere_vm_x', 2001, base)],
   ];
   for (const [what, f] of changes) {
-    await check(cache, [f]);
-    assert.equal(cache.reused, 0, what);
-    // Made again from the changed family, which is then kept: asked again, it is put back.
-    await check(cache, [f]);
-    assert.equal(cache.reused, 1, `${what}, asked again`);
-    await check(cache, [family('vsphere_vm_x', 2000, base)]);
+    // A cache that kept the base family: the changed one is made again, never the base put back.
+    const fresh = new FamilyGzipCache();
+    await check(fresh, [family('vsphere_vm_x', 2000, base)]);
+    await check(fresh, [f]);
+    assert.equal(fresh.reused, 0, what);
   }
   const relabelled = new MetricFamily('vsphere_vm_x', 'A test family.', 'gauge', ID);
   for (let i = 0; i < 2000; i++) relabelled.add([`vm-name-${i}`, i === 3 ? 'vm-"3"' : `vm-${i}`], base(i));
   await check(cache, [relabelled]);
   assert.equal(cache.reused, 0, 'one label value');
+  await check(cache, [family('vsphere_vm_x', 2000, base)]);
+  assert.equal(cache.reused, 0, 'resting after a change');
 });
 
 test('families of several members, put back between families made again, keep their order', async () => {
   const cache = new FamilyGzipCache();
-  // ~2.4 MiB of text each: three members per family, two input buffers reused across put-backs.
+  // ~2.4 MiB of text each, in 10 blocks: members put back between members made, over two input buffers.
   const build = (round: number): MetricFamily[] =>
     ['a', 'b', 'c', 'd', 'e'].map((n, k) =>
       family(`vsphere_vm_${n}_bytes`, 40_000, (i) => (k % 2 === 0 ? i : i + round)),
     );
   for (let round = 0; round < 3; round++) {
     await check(cache, build(round));
-    assert.equal(cache.reused, round === 0 ? 0 : 3);
+    // a, c and e are unchanged: 10 blocks each; b and d change throughout and rest.
+    assert.equal(cache.reused, round === 0 ? 0 : 30);
   }
 });
 
