@@ -1,6 +1,6 @@
 import type { MetricFamily } from './metric-family.js';
 import { gzipChunks } from './gzip.js';
-import { gzipFamilies, type FamilyGzipCache } from './family-gzip.js';
+import type { FamilyGzipCache } from './family-gzip.js';
 import { familyChunks, familyTexts } from './text-encoder.js';
 
 /** An encoded exposition: its text chunks when it is small enough to hold, else its gzip only. */
@@ -20,8 +20,7 @@ export async function encodeBody(
   gzipOnly = false,
   cache?: FamilyGzipCache,
 ): Promise<EncodedBody> {
-  if (gzipOnly)
-    return { gzip: await (cache ? gzipFamilies(families, cache) : gzipChunks(familyTexts(families))) };
+  if (gzipOnly) return { gzip: await (cache ? cache.gzip(families) : gzipChunks(familyTexts(families))) };
   const chunks = familyChunks(families);
   const text: Buffer[] = [];
   let size = 0;

@@ -1,6 +1,6 @@
 import { GzipMembers } from './gzip.js';
 import { MetricFamily } from './metric-family.js';
-import { familyTexts, sampleTexts } from './text-encoder.js';
+import { claimName, familyTexts, sampleTexts } from './text-encoder.js';
 
 // A family with fewer samples is deflated with its neighbours and never kept: the members of a
 // small family would each lose the history deflate had from the text before them.
@@ -30,7 +30,7 @@ interface Kept {
 
 /**
  * The gzip members of the large families of the last encoding, by block of samples, each with the
- * family it was made from. At 10,000 VMs about 60 % of the exposition (vsphere_vm_info, power and
+ * samples it was made from. At 10,000 VMs about 60 % of the exposition (vsphere_vm_info, power and
  * tools states, boot time, CPUs, memory, snapshots, entity status) is the same from one scrape to
  * the next: its members are put back instead of encoded and deflated again.
  */
@@ -45,48 +45,41 @@ export class FamilyGzipCache {
     return this.#reused;
   }
 
-  /** What was kept for a family of this name, help and type. */
-  kept(family: MetricFamily): Kept | undefined {
-    const kept = this.#kept.get(family.name);
-    const f = kept?.samples;
-    return f && f.help === family.help && f.type === family.type ? kept : undefined;
-  }
-
-  /** Encodings `name` rests for before it is kept again (0: keep it). */
-  resting(name: string): number {
-    return this.#resting.get(name) ?? 0;
-  }
-
-  /** Keeps exactly what one encoding gave (families it did not have are forgotten). */
-  replace(kept: Map<string, Kept>, resting: Map<string, number>, reused: number): void {
-    this.#kept = kept;
-    this.#resting = resting;
-    this.#reused = reused;
-  }
-}
-
-/**
- * The gzip body of `families` (as gzipChunks(familyTexts(families)) would be), each large family in
- * blocks of members of their own: the blocks `cache` kept for the same samples are put back as
- * they are, the others are made and kept for the next encoding.
- */
-export async function gzipFamilies(
-  families: Iterable<MetricFamily>,
-  cache: FamilyGzipCache,
-): Promise<Buffer> {
-  const out = new GzipMembers();
-  const names = new Set<string>();
-  const keep: { name: string; samples: Samples | MetricFamily; blocks: Block[] }[] = [];
-  const resting = new Map<string, number>();
-  let reused = 0;
-  for (const family of families) {
-    if (names.has(family.name)) throw new Error(`Duplicate metric family name ${family.name}`);
-    names.add(family.name);
-    if (family.size < KEPT_MIN_SAMPLES) {
-      for (const text of familyTexts([family])) await out.write(text);
-      continue;
+  /**
+   * The gzip body of `families` (as gzipChunks(familyTexts(families)) would be), each large family
+   * in blocks of members of their own: the blocks kept for the same samples are put back as they
+   * are, the others are made and kept for the next encoding (a failed encoding keeps nothing new).
+   */
+  async gzip(families: Iterable<MetricFamily>): Promise<Buffer> {
+    const out = new GzipMembers();
+    const names = new Set<string>();
+    const next: Next = { keep: [], resting: new Map(), reused: 0 };
+    for (const family of families) {
+      claimName(names, family.name);
+      if (family.size >= KEPT_MIN_SAMPLES) await this.#large(out, family, next);
+      else for (const text of familyTexts([family])) await out.write(text);
     }
-    const kept = cache.kept(family);
+    const body = await out.body();
+    const kept = new Map<string, Kept>();
+    for (const { name, samples, blocks } of next.keep) {
+      const members: (readonly Buffer[])[] = [];
+      for (const b of blocks) members.push('members' in b ? b.members : await exact(out, b.first, b.end));
+      kept.set(name, {
+        samples: samples instanceof MetricFamily ? compact(samples) : samples,
+        blocks: members,
+      });
+    }
+    this.#kept = kept;
+    this.#resting = next.resting;
+    this.#reused = next.reused;
+    return body;
+  }
+
+  // Writes a large family block by block, putting back the blocks kept for the same samples.
+  async #large(out: GzipMembers, family: MetricFamily, next: Next): Promise<void> {
+    const found = this.#kept.get(family.name);
+    const kept =
+      found?.samples.help === family.help && found.samples.type === family.type ? found : undefined;
     const blocks: Block[] = [];
     let same = 0;
     for (let from = 0, b = 0; from < family.size; from += BLOCK_SAMPLES, b++) {
@@ -104,34 +97,31 @@ export async function gzipFamilies(
       out.cut();
       blocks.push({ first, end: out.count });
     }
-    reused += same;
-    const rest = kept && same === 0 ? REST_AFTER_CHANGE : cache.resting(family.name) - 1;
+    next.reused += same;
+    // Changed in every block of several: samples that change every scrape (perf), not worth keeping.
+    const changed = kept !== undefined && same === 0 && blocks.length > 1;
+    const rest = changed ? REST_AFTER_CHANGE : (this.#resting.get(family.name) ?? 0) - 1;
     if (rest > 0) {
-      resting.set(family.name, rest);
-      continue;
+      next.resting.set(family.name, rest);
+      return;
     }
     // Every block put back: the samples kept, which have lived through collections already.
     const all = kept && same === blocks.length && kept.samples.values.length === family.size;
-    keep.push({ name: family.name, samples: all ? kept.samples : family, blocks });
+    next.keep.push({ name: family.name, samples: all ? kept.samples : family, blocks });
   }
-  const body = await out.body();
-  const next = new Map<string, Kept>();
-  for (const { name, samples, blocks } of keep) {
-    const members: (readonly Buffer[])[] = [];
-    for (const b of blocks) members.push('members' in b ? b.members : await exact(out, b.first, b.end));
-    next.set(name, {
-      samples: samples instanceof MetricFamily ? compact(samples) : samples,
-      blocks: members,
-    });
-  }
-  cache.replace(next, resting, reused);
-  return body;
+}
+
+/** What one encoding keeps for the next. */
+interface Next {
+  keep: { name: string; samples: Samples | MetricFamily; blocks: Block[] }[];
+  resting: Map<string, number>;
+  reused: number;
 }
 
 /** A block put back (its members) or made (the index range of its members). */
 type Block = { members: readonly Buffer[] } | { first: number; end: number };
 
-// Copies to buffers of their own size: zlib hands a member over as a slice of its 256 KiB output.
+// Copies to buffers of their own size: zlib hands a member over as a slice of its output room.
 async function exact(out: GzipMembers, first: number, end: number): Promise<Buffer[]> {
   return (await out.members(first, end)).map((m) => Buffer.from(m));
 }

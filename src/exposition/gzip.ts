@@ -23,8 +23,8 @@ const MEMBER_BYTES = 1 << 20;
 // Members in flight at once. Their text is copied into as many buffers, reused from member to
 // member: 25 MiB of fresh buffers per scrape would cost V8 extra full collections (external memory).
 const MEMBERS_AT_ONCE = 2;
-// Room for one member's output (level 1 leaves ~18 % of exposition text), so zlib deflates a member
-// in one pass on the thread pool with no turn of the event loop between its parts.
+// Most room for one member's output (level 1 leaves ~15–18 % of exposition text), so zlib deflates a
+// member in one pass on the thread pool with no turn of the event loop between its parts.
 const MEMBER_OUT_BYTES = 256 * 1024;
 
 /**
@@ -57,7 +57,7 @@ export class GzipMembers {
   #size = 0;
 
   constructor(level: number = GZIP_LEVEL) {
-    this.#options = { level, strategy: constants.Z_DEFAULT_STRATEGY, chunkSize: MEMBER_OUT_BYTES };
+    this.#options = { level, strategy: constants.Z_DEFAULT_STRATEGY };
   }
 
   /** Members so far (the one being filled not counted until it is cut). */
@@ -78,7 +78,10 @@ export class GzipMembers {
   /** Ends the member being filled, if any. */
   cut(): void {
     if (this.#size === 0) return;
-    const member = gzipAsync(this.#input.buffer.subarray(0, this.#size), this.#options);
+    // Output room for this member (exposition text deflates to ~15 %): zlib hands the member over
+    // as a slice of it, so a small member must not hold a whole MEMBER_OUT_BYTES.
+    const chunkSize = Math.min(MEMBER_OUT_BYTES, (this.#size >> 2) + 4096);
+    const member = gzipAsync(this.#input.buffer.subarray(0, this.#size), { ...this.#options, chunkSize });
     // Awaited with the others; until then a failure must not count as unhandled.
     member.catch(() => undefined);
     this.#input.deflating = member;

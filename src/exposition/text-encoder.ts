@@ -72,16 +72,18 @@ export function* familyTexts(families: Iterable<MetricFamily>): Generator<string
   const names = new Set<string>();
   const acc = { text: '' };
   for (const family of families) {
-    const name = family.name;
     // Checked before the empty-family skip: a duplicate name is a programming error even if
     // one of the two happens to be empty this scrape, and would surface only intermittently.
-    if (names.has(name)) {
-      throw new Error(`Duplicate metric family name ${name}`);
-    }
-    names.add(name);
+    claimName(names, family.name);
     if (family.size > 0) yield* lines(family, 0, family.size, acc);
   }
   if (acc.text.length > 0) yield acc.text;
+}
+
+/** Adds `name` to the names of an exposition; throws when it is there already. */
+export function claimName(names: Set<string>, name: string): void {
+  if (names.has(name)) throw new Error(`Duplicate metric family name ${name}`);
+  names.add(name);
 }
 
 /**

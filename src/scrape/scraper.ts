@@ -275,17 +275,18 @@ export class Scraper {
     const durationSeconds = secondsSince(started);
     const had = deadline();
     // Cut with no scrape left to read it: its collector families are not encoded (at 50,000 VMs
-    // that alone is seconds of CPU the next collection needs).
-    const unread = ac.signal.aborted && !wanted();
+    // that alone is seconds of CPU the next collection needs), and the kept gzip blocks stay.
+    const read = ac.signal.aborted && !wanted() ? undefined : ran;
     const families = [
-      ...(unread || !ran ? [] : ran.families.flat()),
+      ...(read ? read.families.flat() : []),
       success,
       duration,
       ...healthFamilies(this.deps, up, durationSeconds, had.seconds, error),
     ];
     const samples = families.reduce((n, f) => n + f.size, 0);
     // Gzipped as it is encoded when no waiter takes plain text; a later one that does gunzips it.
-    const collection = await encodedCollection(up, families, durationSeconds, !readers.plain, this.gzipKept);
+    const kept = read ? this.gzipKept : undefined;
+    const collection = await encodedCollection(up, families, durationSeconds, !readers.plain, kept);
     this.summary = {
       up,
       durationSeconds,

@@ -5,7 +5,6 @@ import fc from 'fast-check';
 import {
   encodeFamilies,
   FamilyGzipCache,
-  gzipFamilies,
   MetricFamily,
   renderLabels,
 } from '../../../src/exposition/index.js';
@@ -34,7 +33,7 @@ function states(name: string, n: number, current: (i: number) => string): Metric
 }
 
 async function check(cache: FamilyGzipCache, families: MetricFamily[]): Promise<void> {
-  const gz = await gzipFamilies(families, cache);
+  const gz = await cache.gzip(families);
   assert.equal(gunzipSync(gz).toString(), encodeFamilies(families).toString());
 }
 
@@ -61,22 +60,38 @@ test('unchanged blocks are put back; the text is always what the encoder writes'
   assert.equal(cache.reused, 1);
 });
 
-test('a family that changed throughout rests 8 encodings before it is kept again', async () => {
+test('a family of several blocks that changed in all of them rests 8 encodings; one of one block does not', async () => {
   const cache = new FamilyGzipCache();
   const perf = (round: number): MetricFamily[] => [
-    family('vsphere_vm_cpu_usage_ratio', 1500, (i) => i + round),
+    family('vsphere_vm_cpu_usage_ratio', 5000, (i) => i + round),
+    family('vsphere_vm_cpus', 1500, (i) => (i % 4) + round),
   ];
   await check(cache, perf(0));
   await check(cache, perf(1));
-  // Resting: not kept, so the same samples are made again.
+  // The 2-block family rests (not kept, so its same samples are made again); the 1-block one is kept.
   await check(cache, perf(1));
-  assert.equal(cache.reused, 0);
+  assert.equal(cache.reused, 1);
   for (let r = 0; r < 6; r++) await check(cache, perf(1));
-  assert.equal(cache.reused, 0, 'still resting');
+  assert.equal(cache.reused, 1, 'still resting');
   // Kept again after its 8 encodings of rest.
   await check(cache, perf(1));
   await check(cache, perf(1));
-  assert.equal(cache.reused, 1);
+  assert.equal(cache.reused, 3);
+});
+
+test('two encodings at once on one cache, and one after a failed encoding, are each their own text', async () => {
+  const cache = new FamilyGzipCache();
+  // 3 blocks; only the last one's values depend on v.
+  const build = (v: number): MetricFamily[] => [family('vsphere_vm_a', 9000, (i) => (i >= 8192 ? i * v : i))];
+  await Promise.all([check(cache, build(1)), check(cache, build(2)), check(cache, build(1))]);
+  await check(cache, build(2));
+  assert.ok(cache.reused >= 2, 'the first two blocks, whichever encoding was kept');
+  await assert.rejects(cache.gzip([...build(3), family('vsphere_vm_a', 1, () => 1)]), /Duplicate/);
+  // The failed encoding kept nothing and forgot nothing.
+  await check(cache, build(3));
+  assert.equal(cache.reused, 2);
+  await check(cache, build(3));
+  assert.equal(cache.reused, 3);
 });
 
 test('a family that grew or shrank puts back only the blocks that end where they did', async () => {
@@ -139,10 +154,10 @@ test('empty and small families are never kept; a duplicate name fails the encodi
   await check(cache, [empty, family('vsphere_vm_small', 999, () => 1)]);
   await check(cache, [empty, family('vsphere_vm_small', 999, () => 1)]);
   assert.equal(cache.reused, 0);
-  const gz = await gzipFamilies([], cache);
+  const gz = await cache.gzip([]);
   assert.equal(gunzipSync(gz).length, 0);
   await assert.rejects(
-    gzipFamilies([family('vsphere_vm_a', 1000, () => 1), family('vsphere_vm_a', 1, () => 1)], cache),
+    cache.gzip([family('vsphere_vm_a', 1000, () => 1), family('vsphere_vm_a', 1, () => 1)]),
     /Duplicate metric family name vsphere_vm_a/,
   );
 });
@@ -151,22 +166,36 @@ test('property: over a run of encodings, each one unzips to its own text', async
   const spec = fc.array(
     fc.record({
       name: fc.constantFrom('vsphere_vm_a', 'vsphere_vm_b', 'vsphere_vm_c'),
-      n: fc.constantFrom(0, 3, 999, 1000, 1500),
+      n: fc.constantFrom(0, 3, 999, 1000, 4096, 4097, 9000),
       shift: fc.constantFrom(0, 1, -0),
+      // A VM whose label or state differs (-1: none).
+      odd: fc.integer({ min: -1, max: 9000 }),
+      states: fc.boolean(),
     }),
     { maxLength: 4 },
   );
   await fc.assert(
-    fc.asyncProperty(fc.array(spec, { minLength: 1, maxLength: 5 }), async (rounds) => {
+    fc.asyncProperty(fc.array(spec, { minLength: 1, maxLength: 6 }), async (rounds) => {
       const cache = new FamilyGzipCache();
       for (const r of rounds) {
         const seen = new Set<string>();
         const families = r
           .filter((f) => !seen.has(f.name) && seen.add(f.name))
-          .map((f) => family(f.name, f.n, (i) => (i === 0 ? f.shift : i + f.shift)));
+          .map((f) =>
+            f.states
+              ? states(f.name, Math.ceil(f.n / 2), (i) => (i === f.odd ? 'off' : 'on'))
+              : oddFamily(f.name, f.n, f.odd, (i) => (i === 0 ? f.shift : i + f.shift)),
+          );
         await check(cache, families);
       }
     }),
-    { numRuns: 60 },
+    { numRuns: 40 },
   );
 });
+
+// `family` with the labels of sample `odd` written differently.
+function oddFamily(name: string, n: number, odd: number, value: (i: number) => number): MetricFamily {
+  const f = new MetricFamily(name, 'A test family.', 'gauge', ID);
+  for (let i = 0; i < n; i++) f.add([`vm-name-${i}`, i === odd ? 'vm-"odd"' : `vm-${i}`], value(i));
+  return f;
+}
