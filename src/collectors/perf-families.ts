@@ -45,7 +45,8 @@ export async function collectPerfFamilies(
     const def = c && resolveUnit(configured, c.unit);
     if (!c || !def || c.unit !== def.unit) continue;
     const names = def.instanceLabel === undefined ? labelNames : [...labelNames, def.instanceLabel];
-    const slot = { def, family: new MetricFamily(`${prefix}_${def.metric}`, def.help, 'gauge', names) };
+    const family = new MetricFamily(`${prefix}_${def.metric}`, def.help, 'gauge', names, { volatile: true });
+    const slot = { def, family };
     families.push(slot.family);
     const entry = byKey.get(c.key) ?? {};
     if (def.instanceLabel === undefined) entry.aggregate = slot;

@@ -2,14 +2,14 @@ import { GzipMembers } from './gzip.js';
 import { MetricFamily } from './metric-family.js';
 import { claimName, familyTexts, sampleTexts } from './text-encoder.js';
 
-// A family with fewer samples is deflated with its neighbours and never kept: the members of a
-// small family would each lose the history deflate had from the text before them.
+// A family with fewer samples (or a volatile one) is deflated with its neighbours and never kept:
+// the members of a small family would each lose the history deflate had from the text before them.
 const KEPT_MIN_SAMPLES = 1000;
 // Samples per block: a large family is deflated in blocks of its own, each put back by itself, so
 // one VM that changed (powered off, moved to another host) costs its block, not its family.
 const BLOCK_SAMPLES = 4096;
-// Encodings a family that changed throughout is not kept for (perf families change every scrape:
-// keeping them would hold their samples and members for nothing).
+// Encodings a family that changed throughout is not kept for (a family that changes at every
+// scrape but is not marked volatile, e.g. snapshot ages: keeping it would hold memory for nothing).
 const REST_AFTER_CHANGE = 8;
 
 /** A family's samples as compared: arrays of their exact size, values unboxed. */
@@ -56,7 +56,7 @@ export class FamilyGzipCache {
     const next: Next = { keep: [], resting: new Map(), reused: 0 };
     for (const family of families) {
       claimName(names, family.name);
-      if (family.size >= KEPT_MIN_SAMPLES) await this.#large(out, family, next);
+      if (family.size >= KEPT_MIN_SAMPLES && !family.volatile) await this.#large(out, family, next);
       else for (const text of familyTexts([family])) await out.write(text);
     }
     const body = await out.body();
@@ -98,7 +98,7 @@ export class FamilyGzipCache {
       blocks.push({ first, end: out.count });
     }
     next.reused += same;
-    // Changed in every block of several: samples that change every scrape (perf), not worth keeping.
+    // Changed in every block of several: samples that change every scrape (ages, free space).
     const changed = kept !== undefined && same === 0 && blocks.length > 1;
     const rest = changed ? REST_AFTER_CHANGE : (this.#resting.get(family.name) ?? 0) - 1;
     if (rest > 0) {

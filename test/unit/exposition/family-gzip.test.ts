@@ -79,6 +79,19 @@ test('a family of several blocks that changed in all of them rests 8 encodings; 
   assert.equal(cache.reused, 3);
 });
 
+test('a volatile family (perf values) is written with its neighbours and never kept', async () => {
+  const cache = new FamilyGzipCache();
+  const perf = (): MetricFamily => {
+    const f = new MetricFamily('vsphere_vm_cpu_usage_ratio', 'Perf.', 'gauge', ID, { volatile: true });
+    for (let i = 0; i < 5000; i++) f.add([`vm-name-${i}`, `vm-${i}`], i);
+    return f;
+  };
+  for (let r = 0; r < 3; r++) {
+    await check(cache, [family('vsphere_vm_info', 1000, () => 1), perf()]);
+    assert.equal(cache.reused, r === 0 ? 0 : 1, 'vsphere_vm_info only');
+  }
+});
+
 test('two encodings at once on one cache, and one after a failed encoding, are each their own text', async () => {
   const cache = new FamilyGzipCache();
   // 3 blocks; only the last one's values depend on v.
