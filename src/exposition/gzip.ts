@@ -42,6 +42,12 @@ export async function gzipChunks(
   return members.body();
 }
 
+/** An input buffer of GzipMembers, and the member last deflated from it. */
+interface MemberInput {
+  buffer: Buffer;
+  deflating?: Promise<Buffer>;
+}
+
 /**
  * Gzip members made from text as it is written (see gzipChunks), with members made earlier (a
  * kept family's) put in between. A member is cut at `cut()`, so the members of one part of the
@@ -51,9 +57,9 @@ export class GzipMembers {
   readonly #options: ZlibOptions;
   readonly #members: Promise<Buffer>[] = [];
   // Input buffers, reused in turn once the member last made from each is deflated.
-  readonly #inputs: { buffer: Buffer; deflating?: Promise<Buffer> }[] = [];
+  readonly #inputs: MemberInput[] = [];
   #turn = 0;
-  #input: { buffer: Buffer; deflating?: Promise<Buffer> } = { buffer: Buffer.alloc(0) };
+  #input: MemberInput = { buffer: Buffer.alloc(0) };
   #size = 0;
 
   constructor(level: number = GZIP_LEVEL) {
@@ -109,7 +115,7 @@ export class GzipMembers {
   }
 
   // The next input buffer in turn, once the member last made from it is deflated.
-  async #slot(min: number): Promise<{ buffer: Buffer; deflating?: Promise<Buffer> }> {
+  async #slot(min: number): Promise<MemberInput> {
     const turn = this.#turn;
     this.#turn = (turn + 1) % MEMBERS_AT_ONCE;
     const input = (this.#inputs[turn] ??= { buffer: Buffer.alloc(0) });
