@@ -45,8 +45,7 @@ export async function collectPerfFamilies(
     const def = c && resolveUnit(configured, c.unit);
     if (!c || !def || c.unit !== def.unit) continue;
     const names = def.instanceLabel === undefined ? labelNames : [...labelNames, def.instanceLabel];
-    const family = new MetricFamily(`${prefix}_${def.metric}`, def.help, 'gauge', names, { volatile: true });
-    const slot = { def, family };
+    const slot = { def, family: new MetricFamily(`${prefix}_${def.metric}`, def.help, 'gauge', names) };
     families.push(slot.family);
     const entry = byKey.get(c.key) ?? {};
     if (def.instanceLabel === undefined) entry.aggregate = slot;

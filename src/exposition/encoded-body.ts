@@ -1,6 +1,5 @@
 import type { MetricFamily } from './metric-family.js';
 import { gzipChunks } from './gzip.js';
-import type { FamilyGzipCache } from './family-gzip.js';
 import { familyChunks, familyTexts } from './text-encoder.js';
 
 /** An encoded exposition: its text chunks when it is small enough to hold, else its gzip only. */
@@ -10,17 +9,15 @@ export type EncodedBody = { text: Buffer[] } | { gzip: Buffer };
  * Encodes `families`, keeping the text while it stays within `maxTextBytes`; past that it gzips the
  * text made so far and the rest as it is made, so a 50,000-VM exposition (~135 MiB of text) is never
  * held whole. With `gzipOnly` (every reader takes gzip) it is gzipped as it is made, the text never
- * kept: deflate then runs beside the encoding instead of after it, and with `cache` the members of
- * large families unchanged since the last encoding are put back. Otherwise plain-text scrapes cost
+ * kept: deflate then runs beside the encoding instead of after it. Otherwise plain-text scrapes cost
  * no gunzip.
  */
 export async function encodeBody(
   families: Iterable<MetricFamily>,
   maxTextBytes: number,
   gzipOnly = false,
-  cache?: FamilyGzipCache,
 ): Promise<EncodedBody> {
-  if (gzipOnly) return { gzip: await (cache ? cache.gzip(families) : gzipChunks(familyTexts(families))) };
+  if (gzipOnly) return { gzip: await gzipChunks(familyTexts(families)) };
   const chunks = familyChunks(families);
   const text: Buffer[] = [];
   let size = 0;

@@ -1,5 +1,5 @@
 import { promisify } from 'node:util';
-import { constants, gunzip, gzip, type ZlibOptions } from 'node:zlib';
+import { constants, gunzip, gzip } from 'node:zlib';
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
@@ -23,8 +23,8 @@ const MEMBER_BYTES = 1 << 20;
 // Members in flight at once. Their text is copied into as many buffers, reused from member to
 // member: 25 MiB of fresh buffers per scrape would cost V8 extra full collections (external memory).
 const MEMBERS_AT_ONCE = 2;
-// Most room for one member's output (level 1 leaves ~15–18 % of exposition text), so zlib deflates a
-// member in one pass on the thread pool with no turn of the event loop between its parts.
+// Room for one member's output (level 1 leaves ~18 % of exposition text), so zlib deflates a member
+// in one pass on the thread pool with no turn of the event loop between its parts.
 const MEMBER_OUT_BYTES = 256 * 1024;
 
 /**
@@ -37,92 +37,35 @@ export async function gzipChunks(
   chunks: Iterable<Buffer | string>,
   level: number = GZIP_LEVEL,
 ): Promise<Buffer> {
-  const members = new GzipMembers(level);
-  for (const c of chunks) await members.write(c);
-  return members.body();
-}
-
-/** An input buffer of GzipMembers, and the member last deflated from it. */
-interface MemberInput {
-  buffer: Buffer;
-  deflating?: Promise<Buffer>;
-}
-
-/**
- * Gzip members made from text as it is written (see gzipChunks), with members made earlier (a
- * kept family's) put in between. A member is cut at `cut()`, so the members of one part of the
- * text can be kept and put back later without deflating it again.
- */
-export class GzipMembers {
-  readonly #options: ZlibOptions;
-  readonly #members: Promise<Buffer>[] = [];
-  // Input buffers, reused in turn once the member last made from each is deflated.
-  readonly #inputs: MemberInput[] = [];
-  #turn = 0;
-  #input: MemberInput = { buffer: Buffer.alloc(0) };
-  #size = 0;
-
-  constructor(level: number = GZIP_LEVEL) {
-    this.#options = { level, strategy: constants.Z_DEFAULT_STRATEGY };
-  }
-
-  /** Members so far (the one being filled not counted until it is cut). */
-  get count(): number {
-    return this.#members.length;
-  }
-
-  /** Adds text; waits only when a member's buffer is still being deflated. */
-  async write(c: Buffer | string): Promise<void> {
-    // A string is written as UTF-8 straight into the member's buffer: at most 3 bytes per unit.
-    const most = typeof c === 'string' ? 3 * c.length : c.length;
-    if (this.#size > 0 && this.#size + most > MEMBER_BYTES) this.cut();
-    if (this.#size === 0) this.#input = await this.#slot(most);
-    const b = this.#input.buffer;
-    this.#size += typeof c === 'string' ? b.write(c, this.#size) : c.copy(b, this.#size);
-  }
-
-  /** Ends the member being filled, if any. */
-  cut(): void {
-    if (this.#size === 0) return;
-    // Output room for this member (exposition text deflates to ~15 %): zlib hands the member over
-    // as a slice of it, so a small member must not hold a whole MEMBER_OUT_BYTES.
-    const chunkSize = Math.min(MEMBER_OUT_BYTES, (this.#size >> 2) + 4096);
-    const member = gzipAsync(this.#input.buffer.subarray(0, this.#size), { ...this.#options, chunkSize });
+  const options = { level, strategy: constants.Z_DEFAULT_STRATEGY, chunkSize: MEMBER_OUT_BYTES };
+  const members: Promise<Buffer>[] = [];
+  const inputs: Buffer[] = [];
+  let input: Buffer = Buffer.alloc(0);
+  let size = 0;
+  // The buffer of member `i`, once the member that used it last is deflated.
+  const slot = async (i: number, min: number): Promise<Buffer> => {
+    if (i >= MEMBERS_AT_ONCE) await members[i - MEMBERS_AT_ONCE];
+    const b = inputs[i % MEMBERS_AT_ONCE];
+    if (b && b.length >= min) return b;
+    return (inputs[i % MEMBERS_AT_ONCE] = Buffer.allocUnsafe(Math.max(MEMBER_BYTES, min)));
+  };
+  const start = (): void => {
+    const member = gzipAsync(input.subarray(0, size), options);
     // Awaited with the others; until then a failure must not count as unhandled.
     member.catch(() => undefined);
-    this.#input.deflating = member;
-    this.#members.push(member);
-    this.#size = 0;
+    members.push(member);
+    size = 0;
+  };
+  for (const c of chunks) {
+    // A string is written as UTF-8 straight into the member's buffer: at most 3 bytes per unit.
+    const most = typeof c === 'string' ? 3 * c.length : c.length;
+    if (size > 0 && size + most > MEMBER_BYTES) start();
+    if (size === 0) input = await slot(members.length, most);
+    size += typeof c === 'string' ? input.write(c, size) : c.copy(input, size);
   }
-
-  /** Cuts the member being filled and adds finished members after it. */
-  put(made: readonly Buffer[]): void {
-    this.cut();
-    for (const m of made) this.#members.push(Promise.resolve(m));
-  }
-
-  /** The members from index `from` to `to` (after cut()), once deflated. */
-  members(from: number, to: number): Promise<Buffer[]> {
-    return Promise.all(this.#members.slice(from, to));
-  }
-
-  /** Every member, concatenated: the gzip body. */
-  async body(): Promise<Buffer> {
-    this.cut();
-    // An empty body is one empty member.
-    if (this.#members.length === 0) this.#members.push(gzipAsync(Buffer.alloc(0), this.#options));
-    return Buffer.concat(await Promise.all(this.#members));
-  }
-
-  // The next input buffer in turn, once the member last made from it is deflated.
-  async #slot(min: number): Promise<MemberInput> {
-    const turn = this.#turn;
-    this.#turn = (turn + 1) % MEMBERS_AT_ONCE;
-    const input = (this.#inputs[turn] ??= { buffer: Buffer.alloc(0) });
-    if (input.deflating) await input.deflating;
-    if (input.buffer.length < min) input.buffer = Buffer.allocUnsafe(Math.max(MEMBER_BYTES, min));
-    return input;
-  }
+  // An empty body is one empty member (input is then the empty buffer it started as).
+  if (size > 0 || members.length === 0) start();
+  return Buffer.concat(await Promise.all(members));
 }
 
 // RFC 9110 qvalue grammar: 0, 0.x{0,3}, 1, 1.0{0,3}.

@@ -63,8 +63,6 @@ export class MetricFamily {
   readonly type: MetricType;
   /** Label names, in the order label values are passed to add(). */
   readonly labelNames: readonly string[];
-  /** Its values change at every collection (performance counters): an encoder keeps nothing of it. */
-  readonly volatile: boolean;
 
   // The escaped `{a="x",b="y"}` block is the expensive part of encoding and does not change
   // once added, so rendering it here keeps the encoder a plain string-concatenation loop and
@@ -78,13 +76,7 @@ export class MetricFamily {
   // The names of blocks addRenderedWith() takes: all but the last.
   readonly #headKey: string;
 
-  constructor(
-    name: string,
-    help: string,
-    type: MetricType,
-    labelNames: readonly string[],
-    options: { volatile?: boolean } = {},
-  ) {
+  constructor(name: string, help: string, type: MetricType, labelNames: readonly string[]) {
     if (typeof name !== 'string' || !METRIC_NAME_RE.test(name)) {
       throw new Error(`Invalid metric name ${JSON.stringify(name)}: must match ${METRIC_NAME_RE.source}`);
     }
@@ -117,7 +109,6 @@ export class MetricFamily {
     // Copy and freeze so later mutation of the caller's array cannot desynchronise the
     // pre-rendered prefixes from the names reported here.
     this.labelNames = Object.freeze([...labelNames]);
-    this.volatile = options.volatile ?? false;
     this.#labelPrefixes = this.labelNames.map((label, i) => `${i === 0 ? '{' : '",'}${label}="`);
     this.#namesKey = this.labelNames.join(',');
     this.#headKey = this.labelNames.slice(0, -1).join(',');

@@ -70,46 +70,28 @@ export function* familyChunks(families: Iterable<MetricFamily>): Generator<Buffe
  */
 export function* familyTexts(families: Iterable<MetricFamily>): Generator<string> {
   const names = new Set<string>();
-  const acc = { text: '' };
+  let acc = '';
   for (const family of families) {
+    const name = family.name;
     // Checked before the empty-family skip: a duplicate name is a programming error even if
     // one of the two happens to be empty this scrape, and would surface only intermittently.
-    claimName(names, family.name);
-    if (family.size > 0) yield* lines(family, 0, family.size, acc);
-  }
-  if (acc.text.length > 0) yield acc.text;
-}
-
-/** Adds `name` to the names of an exposition; throws when it is there already. */
-export function claimName(names: Set<string>, name: string): void {
-  if (names.has(name)) throw new Error(`Duplicate metric family name ${name}`);
-  names.add(name);
-}
-
-/**
- * Samples `from` to `to` (exclusive) of `family` as familyTexts writes them, its HELP and TYPE
- * lines first when `from` is 0, in strings of ~64 Ki UTF-16 units.
- */
-export function* sampleTexts(family: MetricFamily, from: number, to: number): Generator<string> {
-  const acc = { text: '' };
-  yield* lines(family, from, to, acc);
-  if (acc.text.length > 0) yield acc.text;
-}
-
-// Appends the lines to `acc.text`, yielding it whenever it reaches CHUNK_CHARS.
-function* lines(family: MetricFamily, from: number, to: number, acc: { text: string }): Generator<string> {
-  const { name, values } = family;
-  const { heads, tails } = family.labelParts;
-  let text = acc.text;
-  if (from === 0) text += `# HELP ${name} ${escapeHelp(family.help)}\n# TYPE ${name} ${family.type}\n`;
-  for (let i = from; i < to; i++) {
-    const labels = tails === undefined ? heads[i]! : heads[i]! + tails[i]!;
-    text += name + labels + ' ' + formatValue(values[i] as number) + '\n';
-    if (text.length >= CHUNK_CHARS) {
-      acc.text = '';
-      yield text;
-      text = '';
+    if (names.has(name)) {
+      throw new Error(`Duplicate metric family name ${name}`);
+    }
+    names.add(name);
+    const values = family.values;
+    const n = values.length;
+    if (n === 0) continue;
+    const { heads, tails } = family.labelParts;
+    acc += `# HELP ${name} ${escapeHelp(family.help)}\n# TYPE ${name} ${family.type}\n`;
+    for (let i = 0; i < n; i++) {
+      const labels = tails === undefined ? heads[i]! : heads[i]! + tails[i]!;
+      acc += name + labels + ' ' + formatValue(values[i] as number) + '\n';
+      if (acc.length >= CHUNK_CHARS) {
+        yield acc;
+        acc = '';
+      }
     }
   }
-  acc.text = text;
+  if (acc.length > 0) yield acc;
 }

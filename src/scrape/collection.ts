@@ -1,7 +1,6 @@
 import {
   encodeBody,
   encodeFamilyChunks,
-  type FamilyGzipCache,
   gunzipToChunks,
   gzipChunks,
   type MetricFamily,
@@ -37,9 +36,8 @@ export async function encodedCollection(
   families: MetricFamily[],
   durationSeconds: number,
   gzipOnly = false,
-  cache?: FamilyGzipCache,
 ): Promise<Collection> {
-  const encoded = await encodeBody(families, MAX_TEXT_BYTES, gzipOnly, cache);
+  const encoded = await encodeBody(families, MAX_TEXT_BYTES, gzipOnly);
   const finishedAt = Date.now();
   if ('text' in encoded)
     return { up, body: encoded.text, durationSeconds, finishedAt, gzip: lazyGzip(encoded.text) };

@@ -10,7 +10,6 @@ import type { PromotedLabels } from '../collectors/info-labels.js';
 import { filterInventory } from '../collectors/filter.js';
 import { hostPerfShareFor } from '../collectors/host-perf-share.js';
 import { encodedCollection, textCollection, type Collection } from './collection.js';
-import { FamilyGzipCache } from '../exposition/index.js';
 import type { VimClient } from '../vsphere/client.js';
 import type { Inventory } from '../vsphere/inventory.js';
 import type { PerfManager } from '../vsphere/perf-manager.js';
@@ -95,8 +94,6 @@ export class Scraper {
   private summary: CollectionSummary | undefined;
   /** With runOn: the last collection that finished by itself, compressed, for scrapes whose own is late. */
   private readonly kept = new KeptCollection();
-  /** The gzip members of the last collection's large families, put back while they are unchanged. */
-  private readonly gzipKept = new FamilyGzipCache();
 
   constructor(private readonly deps: ScraperDeps) {
     this.outcomes = new OutcomeLog(deps.logger);
@@ -275,18 +272,17 @@ export class Scraper {
     const durationSeconds = secondsSince(started);
     const had = deadline();
     // Cut with no scrape left to read it: its collector families are not encoded (at 50,000 VMs
-    // that alone is seconds of CPU the next collection needs), and the kept gzip blocks stay.
-    const read = ac.signal.aborted && !wanted() ? undefined : ran;
+    // that alone is seconds of CPU the next collection needs).
+    const unread = ac.signal.aborted && !wanted();
     const families = [
-      ...(read ? read.families.flat() : []),
+      ...(unread || !ran ? [] : ran.families.flat()),
       success,
       duration,
       ...healthFamilies(this.deps, up, durationSeconds, had.seconds, error),
     ];
     const samples = families.reduce((n, f) => n + f.size, 0);
     // Gzipped as it is encoded when no waiter takes plain text; a later one that does gunzips it.
-    const kept = read ? this.gzipKept : undefined;
-    const collection = await encodedCollection(up, families, durationSeconds, !readers.plain, kept);
+    const collection = await encodedCollection(up, families, durationSeconds, !readers.plain);
     this.summary = {
       up,
       durationSeconds,
