@@ -60,12 +60,20 @@ const MEMORY = gauge(
   ID,
 );
 
+/** What vsphere_vm_info's labels take from outside a VM's record: its host's name, placement, tags. */
+interface InfoOutside {
+  host: string;
+  cluster: string;
+  datacenter: string;
+  tags: readonly string[];
+}
+
 /** A VM's rendered label blocks, kept while its inventory record is unchanged. */
 interface VmLabels {
   id: readonly string[];
   rendered: RenderedLabels;
-  /** vsphere_vm_info's block, and what it depends on outside the record: host name, placement, tags. */
-  info?: { outside: readonly string[]; rendered: RenderedLabels };
+  /** vsphere_vm_info's block, and what it was rendered with outside the record. */
+  info?: InfoOutside & { rendered: RenderedLabels };
 }
 
 /** Options of the vm collector (wired to config keys by the caller). */
@@ -168,15 +176,24 @@ export function createVmCollector(options: VmCollectorOptions = {}): Collector {
         const { id, rendered } = labels;
         const host = vm.hostMoid === undefined ? undefined : inventory.hostsByMoid.get(vm.hostMoid);
         const place = inventory.placement(vm.hostMoid);
-        const outside = [
-          host?.name ?? '',
-          place.cluster,
-          place.datacenter,
-          ...(labelsOf?.(vm.moid) ?? blank),
-        ];
-        if (!labels.info || !sameValues(labels.info.outside, outside))
-          labels.info = { outside, rendered: renderLabels(infoDef.labels, infoValues(vm, id, outside)) };
-        info.addRendered(labels.info.rendered, 1);
+        // Compared field by field: no array per VM and scrape for what rarely changes.
+        const hostName = host?.name ?? '';
+        const tags = labelsOf?.(vm.moid) ?? blank;
+        let block = labels.info;
+        if (
+          !block ||
+          block.host !== hostName ||
+          block.cluster !== place.cluster ||
+          block.datacenter !== place.datacenter ||
+          !sameValues(block.tags, tags)
+        ) {
+          const outside = { host: hostName, cluster: place.cluster, datacenter: place.datacenter, tags };
+          block = labels.info = {
+            ...outside,
+            rendered: renderLabels(infoDef.labels, infoValues(vm, id, outside)),
+          };
+        }
+        info.addRendered(block.rendered, 1);
         addStateSet(power, rendered, POWER_STATES, vm.powerState);
         if (vm.bootTime !== undefined && vm.powerState === 'poweredOn')
           boot.addRendered(rendered, vm.bootTime);
@@ -199,17 +216,25 @@ export function createVmCollector(options: VmCollectorOptions = {}): Collector {
   };
 }
 
-// vsphere_vm_info's label values: the record's, and `outside` (host name, cluster, datacenter, tags).
-function infoValues(vm: VmObject, id: readonly string[], outside: readonly string[]): string[] {
-  const [hostName, cluster, datacenter, ...tags] = outside;
+// vsphere_vm_info's label values: the record's, and what they depend on outside it.
+function infoValues(
+  vm: VmObject,
+  id: readonly string[],
+  {
+    host,
+    cluster,
+    datacenter,
+    tags,
+  }: { host: string; cluster: string; datacenter: string; tags: readonly string[] },
+): string[] {
   return [
     ...id,
     vm.instanceUuid ?? '',
     vm.biosUuid ?? '',
-    hostName!,
+    host,
     vm.hostMoid ?? '',
-    cluster!,
-    datacenter!,
+    cluster,
+    datacenter,
     vm.guestFullName ?? '',
     vm.guestId ?? '',
     vm.guestHostName ?? '',

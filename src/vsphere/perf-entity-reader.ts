@@ -1,4 +1,4 @@
-import type { ElementReader, PrefixBound } from './soap/stream-spec.js';
+import type { ElementReader } from './soap/stream-spec.js';
 import type { XmlAttrs } from './answer-data.js';
 import type { PerfEntitySamples } from './perf-samples.js';
 import { REALTIME_INTERVAL } from './perf-response.js';
@@ -163,7 +163,13 @@ export class PerfEntityReader implements ElementReader {
    * A series of the plain form read straight from the text (ElementReader.skim; perf-series-scan.ts),
    * with the rules close() applies: the same samples as its events would give.
    */
-  skim(s: string, i: number, n: number, maxElements: number, prefixBound: PrefixBound): number {
+  skim(
+    s: string,
+    i: number,
+    n: number,
+    maxElements: number,
+    prefixBound: (prefix: string) => boolean,
+  ): number {
     if (this.kinds[this.top] !== ENTITY_METRIC) return -1;
     const sc = this.scanned;
     const end = scanSeries(s, i, n, this.csv, prefixBound, sc);

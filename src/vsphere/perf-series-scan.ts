@@ -1,5 +1,4 @@
 import { ASCII_NAME, TEXT_STOP } from './soap/xml-chars.js';
-import type { PrefixBound } from './soap/stream-spec.js';
 import { unslice } from './values.js';
 
 /** One series element as scanSeries read it. */
@@ -49,7 +48,7 @@ export function scanSeries(
   i: number,
   n: number,
   csv: boolean,
-  prefixBound: PrefixBound,
+  prefixBound: (prefix: string) => boolean,
   out: ScannedSeries,
 ): number {
   let j = seriesHead(s, i, n, prefixBound, out);
@@ -109,12 +108,18 @@ export function scanSeries(
 }
 
 /** The index past `<id><counterId>` of the series starting at `i`, or -1 when it does not start as read here. */
-function seriesHead(s: string, i: number, n: number, prefixBound: PrefixBound, out: ScannedSeries): number {
+function seriesHead(
+  s: string,
+  i: number,
+  n: number,
+  prefixBound: (prefix: string) => boolean,
+  out: ScannedSeries,
+): number {
   const head = out.head;
   if (head !== undefined && has(s, i, n, head)) {
     const end = out.headPrefixEnd ?? 0;
     // "value " is 6 characters: the attribute's name starts after it.
-    if (end > 0 && !prefixBound(s, i + 6, i + end)) return -1;
+    if (end > 0 && !prefixBound(s.slice(i + 6, i + end))) return -1;
     return i + head.length;
   }
   if (!has(s, i, n, 'value')) return -1;
@@ -146,7 +151,7 @@ function seriesHead(s: string, i: number, n: number, prefixBound: PrefixBound, o
  * its prefix (if any) declared and not xmlns (a declaration is left to the parser), a value of
  * letters, digits and `:_.-`. Returns the index of the `>`, or -1.
  */
-function typeAttribute(s: string, j: number, n: number, prefixBound: PrefixBound): number {
+function typeAttribute(s: string, j: number, n: number, prefixBound: (prefix: string) => boolean): number {
   const start = j;
   let colon = -1;
   for (; j < n; j++) {
@@ -161,7 +166,7 @@ function typeAttribute(s: string, j: number, n: number, prefixBound: PrefixBound
   if (!nameStart(s, start) || (colon >= 0 && (!nameStart(s, colon + 1) || colon + 1 === nameEnd))) return -1;
   if (colon < 0 ? s.startsWith('xmlns', start) && nameEnd === start + 5 : s.startsWith('xmlns:', start))
     return -1;
-  if (colon >= 0 && !prefixBound(s, start, colon)) return -1;
+  if (colon >= 0 && !prefixBound(s.slice(start, colon))) return -1;
   for (j += 2; j < n; j++) {
     const c = s.charCodeAt(j);
     if (c >= 0x80 || (ASCII_NAME[c] === 0 && c !== 0x3a)) break;

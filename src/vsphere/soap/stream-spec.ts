@@ -35,15 +35,18 @@ export interface ElementReader {
    * Optional: at a start tag inside the streamed element (`i` just past its `<`), the index past
    * the end of the whole element when the reader read it straight from `s` itself, holding at most
    * `maxElements` elements (their count in `skimmed`), or -1 to be told its events as usual.
-   * `prefixBound` tells whether a namespace prefix (`s` from `start` to `end`) is declared there.
+   * `prefixBound` tells whether a namespace prefix is declared there.
    */
-  skim?(s: string, i: number, n: number, maxElements: number, prefixBound: PrefixBound): number;
+  skim?(
+    s: string,
+    i: number,
+    n: number,
+    maxElements: number,
+    prefixBound: (prefix: string) => boolean,
+  ): number;
   /** Elements the last successful skim read. */
   readonly skimmed?: number;
 }
-
-/** Whether the prefix `s.slice(start, end)` is declared where a reader skims (no string cut out for it). */
-export type PrefixBound = (s: string, start: number, end: number) => boolean;
 
 /** What a stream's reader (or onElement) threw, as the answer's error: a bad answer, not a broken connection. */
 export function readerError(name: string, e: unknown): VsphereError {

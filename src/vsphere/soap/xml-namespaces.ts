@@ -38,13 +38,6 @@ export class NamespaceScopes {
     }
   }
 
-  /** resolve() of the prefix `s.slice(start, end)`, read where the text has it. */
-  resolveAt(s: string, start: number, end: number): string | undefined {
-    // Compared whole, as perf-series-scan.ts compares literals (faster than startsWith); the slice
-    // dies young, and resolve() keeps a copy.
-    return this.resolve(s.slice(start, end));
-  }
-
   /** The namespace URI bound to `prefix` here, or undefined when it is unbound. */
   resolve(prefix: string): string | undefined {
     if (prefix === 'xml') return XML_NS;

@@ -200,8 +200,7 @@ export class SoapXmlParser implements XmlTokenHandler {
     return end;
   }
 
-  private readonly prefixBound = (s: string, start: number, end: number): boolean =>
-    this.namespaces.resolveAt(s, start, end) !== undefined;
+  private readonly prefixBound = (prefix: string): boolean => this.namespaces.resolve(prefix) !== undefined;
 
   /** Character data (XmlTokenHandler): appended to the open element's text, or told to the reader. */
   text(t: string): void {

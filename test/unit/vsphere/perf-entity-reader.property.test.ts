@@ -229,16 +229,7 @@ test('a vcsim 0.24 answer: the series without data skipped, the newest of severa
   const got = events([xml]);
   assert.deepStrictEqual(got, {
     formats: ['normal'],
-    samples: [
-      {
-        entity: { type: 'VirtualMachine', value: 'vm-90' },
-        counterId: 2,
-        instance: '',
-        value: 673,
-        intervalSeconds: 20,
-        timestamp: Date.parse('2026-12-06T18:38:30.950Z') / 1000,
-      },
-    ],
+    samples: [vmSample('vm-90', 2, 673, '2026-12-06T18:38:30.950Z')],
   });
   assert.deepStrictEqual(got, tree([xml]));
 });
@@ -279,14 +270,7 @@ test('an answer larger than the first columns, read after it is whole, instances
   const samples: PerfSample[] = [];
   for (const e of held) forEachSample(e, (x) => samples.push(x));
   assert.equal(samples.length, 2400);
-  assert.deepStrictEqual(samples[2399], {
-    entity: { type: 'VirtualMachine', value: 'vm-59' },
-    counterId: 40,
-    instance: '',
-    value: 5939,
-    intervalSeconds: 20,
-    timestamp: Date.parse('2026-12-06T18:38:30Z') / 1000,
-  });
+  assert.deepStrictEqual(samples[2399], vmSample('vm-59', 40, 5939, '2026-12-06T18:38:30Z'));
   assert.equal(samples.filter((x) => x.instance !== '').length, 20 * 10);
   assert.deepStrictEqual({ samples, formats: Array<string>(60).fill('normal') }, tree([xml]));
 });
@@ -316,3 +300,15 @@ test('decimal reads what Number() reads of a trimmed text, and nothing that is n
     }),
   );
 });
+
+// A VM's aggregate realtime sample as the reader hands it over.
+function vmSample(vm: string, counterId: number, value: number, time: string): PerfSample {
+  return {
+    entity: { type: 'VirtualMachine', value: vm },
+    counterId,
+    instance: '',
+    value,
+    intervalSeconds: 20,
+    timestamp: Date.parse(time) / 1000,
+  };
+}
