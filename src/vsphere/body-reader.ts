@@ -2,9 +2,13 @@ import type { Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { VsphereError } from './errors.js';
 
-// Handling chunks already in the socket's buffer never waits for I/O: give the event loop a turn
-// this often, so /-/healthy and other targets' scrapes are served while a large answer is read.
-const SLICE_MS = 10;
+// Handling chunks already received never waits for I/O: give the event loop a turn this often, so
+// /-/healthy, other targets' scrapes and the arrival of other answers are served while one is read.
+const SLICE_MS = 2;
+// Bytes received ahead of the reader at most: an answer that arrives faster than it is parsed is
+// taken off its connection (and the connection freed) while the parse catches up, without letting
+// a 100 MiB inventory answer pile up in memory.
+const READ_AHEAD_BYTES = 4 * 1024 * 1024;
 
 /** How one answer's body is read. */
 export interface BodyReadOptions {
@@ -16,41 +20,92 @@ export interface BodyReadOptions {
   capText?: string;
   /** The caller's deadline, checked at each turn given back to the event loop. */
   signal?: AbortSignal | undefined;
-  /** Takes each chunk as it arrives (a streaming parser, or a list joined at the end). */
+  /** Takes each chunk in order (a streaming parser, or a list joined at the end). */
   onChunk: (chunk: Buffer) => void;
+  /** Told once the last byte has arrived, possibly before onChunk has taken every chunk. */
+  onReceived?: () => void;
 }
 
 /**
- * Reads an answer's body to its end under the byte cap, the same way for SOAP and vAPI answers. A
- * body left unread (cap, a chunk handler that threw, the deadline) is destroyed, so its socket is
- * not pinned to an answer nobody reads.
+ * Reads an answer's body to its end under the byte cap, the same way for SOAP and vAPI answers.
+ * Chunks are taken off the connection as they arrive (up to READ_AHEAD_BYTES ahead of onChunk), so
+ * the connection is free as soon as the answer is in. A body left unread (cap, a chunk handler that
+ * threw, the deadline) is destroyed, so its socket is not pinned to an answer nobody reads.
  */
 export async function readBody(body: Readable, opts: BodyReadOptions): Promise<void> {
+  const queue: Buffer[] = [];
+  let head = 0;
+  let queued = 0;
+  let size = 0;
+  let ended = false;
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+  const poke = (): void => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const onData = (chunk: Buffer): void => {
+    size += chunk.length;
+    if (size > opts.maxBytes) {
+      failure ??= new VsphereError(
+        'VSPHERE_RESPONSE_TOO_LARGE',
+        `${opts.label}: response over ${opts.capText ?? `${opts.maxBytes} bytes`}`,
+        { method: opts.label },
+      );
+      body.pause();
+    } else {
+      queue.push(chunk);
+      queued += chunk.length;
+      if (queued > READ_AHEAD_BYTES) body.pause();
+    }
+    poke();
+  };
+  const onEnd = (): void => {
+    ended = true;
+    if (failure === undefined) opts.onReceived?.();
+    poke();
+  };
+  const onError = (e: unknown): void => {
+    failure ??= e instanceof Error ? e : new Error(String(e));
+    poke();
+  };
+  body.on('data', onData).once('end', onEnd).once('error', onError);
+  opts.signal?.addEventListener('abort', poke);
   let done = false;
   try {
-    let size = 0;
     let turn = performance.now();
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      if (performance.now() - turn > SLICE_MS) {
-        await nextTurn();
-        opts.signal?.throwIfAborted();
-        turn = performance.now();
+    for (;;) {
+      if (failure !== undefined) throw failure;
+      if (head < queue.length) {
+        const chunk = queue[head]!;
+        queue[head++] = EMPTY;
+        queued -= chunk.length;
+        if (head === queue.length) queue.length = head = 0;
+        if (body.isPaused() && queued <= READ_AHEAD_BYTES / 2 && failure === undefined) body.resume();
+        opts.onChunk(chunk);
+        if (performance.now() - turn > SLICE_MS) {
+          await nextTurn();
+          opts.signal?.throwIfAborted();
+          turn = performance.now();
+        }
+        continue;
       }
-      size += chunk.length;
-      if (size > opts.maxBytes) {
-        throw new VsphereError(
-          'VSPHERE_RESPONSE_TOO_LARGE',
-          `${opts.label}: response over ${opts.capText ?? `${opts.maxBytes} bytes`}`,
-          { method: opts.label },
-        );
-      }
-      opts.onChunk(chunk);
+      if (ended) break;
+      opts.signal?.throwIfAborted();
+      // Nothing to read yet: the answer's next chunk, its end, its failure or the deadline wakes this.
+      await new Promise<void>((resolve) => (wake = resolve));
+      turn = performance.now();
     }
     done = true;
   } finally {
+    body.off('data', onData).off('end', onEnd).off('error', onError);
+    opts.signal?.removeEventListener('abort', poke);
     if (!done) discardBody(body);
   }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Destroys a body that will not be read (an HTTP error page, a failed read): an unread body keeps

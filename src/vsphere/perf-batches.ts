@@ -181,15 +181,21 @@ export async function runBatches(queries: readonly PerfQuery[], opts: RunBatches
   await Promise.all(Array.from({ length: n }, worker));
 }
 
-/** A counting semaphore: at most `limit` holders at once, waiters served in order. */
+/**
+ * A counting semaphore: at most `limit` holders at once, waiters served in order. A holder may give
+ * its slot back before it is done (a QueryPerf answer that has arrived but is still being parsed).
+ */
 export class Slots {
   private used = 0;
   private readonly waiting: (() => void)[] = [];
 
   constructor(readonly limit: number) {}
 
-  /** Runs `fn` holding a slot; a wait for the slot ends with VSPHERE_ABORTED when `signal` fires. */
-  async run<T>(fn: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  /**
+   * Runs `fn` holding a slot, which `fn` may give back early with the `release` it is passed; a
+   * wait for the slot ends with VSPHERE_ABORTED when `signal` fires.
+   */
+  async run<T>(fn: (release: () => void) => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
     if (this.used < this.limit) {
       this.used++;
     } else {
@@ -212,10 +218,16 @@ export class Slots {
         throw e;
       }
     }
-    try {
-      return await fn();
-    } finally {
+    let held = true;
+    const release = (): void => {
+      if (!held) return;
+      held = false;
       this.release();
+    };
+    try {
+      return await fn(release);
+    } finally {
+      release();
     }
   }
 

@@ -169,8 +169,9 @@ export class PerfManager {
     if (queries.length === 0) return;
     const perf = (await this.client.content(signal)).perfManager;
     if (!perf) return;
-    await this.runBatches('realtime', queries, signal, this.slots.limit, (batch) =>
-      this.queryBatch(perf, batch, signal, onEntity),
+    // Twice the slots: a batch whose answer has arrived gives its slot to the next while it is parsed.
+    await this.runBatches('realtime', queries, signal, 2 * this.slots.limit, (batch, release) =>
+      this.queryBatch(perf, batch, signal, onEntity, release),
     );
   }
 
@@ -195,7 +196,8 @@ export class PerfManager {
 
   /**
    * Sends `queries` in batches of the session's size for `kind` (realtime: `batchObjects` entities;
-   * historical: maxQueryMetrics ids), at most `workers` at once and within the target's bound. A
+   * historical: maxQueryMetrics ids), `workers` at once, each call holding one of the target's
+   * slots until it is answered or `send` gives it back with `release`. A
    * refused batch is split and retried in this call; the size that was then answered is kept for
    * the session. `send` must hand samples over only once its whole answer was read.
    */
@@ -204,7 +206,7 @@ export class PerfManager {
     queries: readonly PerfQuery[],
     signal: AbortSignal | undefined,
     workers: number,
-    send: (batch: PerfQuery[]) => Promise<void>,
+    send: (batch: PerfQuery[], release: () => void) => Promise<void>,
   ): Promise<void> {
     const generation = this.client.session.generation;
     const kept = this.learnt.get(kind);
@@ -217,7 +219,7 @@ export class PerfManager {
     await runBatches(queries, {
       size,
       workers,
-      send: (batch) => this.slots.run(() => send(batch), signal),
+      send: (batch) => this.slots.run((release) => send(batch, release), signal),
       onRefusal: (e, refused, next) =>
         this.client.logger.warn(
           { method: 'QueryPerf', kind, code: errorReason(e), refused, next, error: errorText(e) },
@@ -255,6 +257,7 @@ export class PerfManager {
     batch: readonly PerfQuery[],
     signal: AbortSignal | undefined,
     onEntity: (e: PerfEntitySamples) => void,
+    release: () => void,
     csv = this.csvFor(this.client.session.generation),
   ): Promise<void> {
     const generation = this.client.session.generation;
@@ -268,6 +271,7 @@ export class PerfManager {
       await this.client.invoke('QueryPerf', perf, queryPerfBody(batch, csv), signal, {
         depth: 3,
         name: 'returnval',
+        onReceived: release,
         reader: new PerfEntityReader(
           accept,
           (isCsv) => {
@@ -281,7 +285,8 @@ export class PerfManager {
     } catch (e) {
       if (!csv || !isVsphereError(e, 'VSPHERE_INVALID_ARGUMENT')) throw e;
       // Refused csv or a batch too large: the same batch without csv tells which.
-      await this.queryBatch(perf, batch, signal, onEntity, false);
+      // A fault keeps the slot (see SoapTransport), so the retry is still within the bound.
+      await this.queryBatch(perf, batch, signal, onEntity, release, false);
       this.csv = { generation, supported: false };
       return;
     }

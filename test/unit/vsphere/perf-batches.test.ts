@@ -362,6 +362,45 @@ test('Slots: a wait for a slot ends at the signal, and hands no slot away', asyn
   assert.equal(await slots.run(() => Promise.resolve('free'), undefined), 'free');
 });
 
+test('Slots: a holder gives its slot back early (an answer in, still parsed); giving it twice frees one', async () => {
+  const slots = new Slots(1);
+  let finish!: () => void;
+  let giveBack!: () => void;
+  const first = slots.run(
+    (release) =>
+      new Promise<void>((r) => {
+        giveBack = release;
+        finish = r;
+      }),
+    undefined,
+  );
+  let secondRan = false;
+  let thirdRan = false;
+  let done2!: () => void;
+  const second = slots.run(() => {
+    secondRan = true;
+    return new Promise<void>((r) => (done2 = r));
+  }, undefined);
+  const third = slots.run(() => {
+    thirdRan = true;
+    return Promise.resolve();
+  }, undefined);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(secondRan, false);
+  giveBack();
+  giveBack();
+  await new Promise((r) => setImmediate(r));
+  // The first still runs; its slot went to the second, and only to it.
+  assert.equal(secondRan, true);
+  assert.equal(thirdRan, false);
+  finish();
+  await first;
+  assert.equal(thirdRan, false, 'the end of a holder that gave its slot back frees nothing');
+  done2();
+  await Promise.all([second, third]);
+  assert.equal(thirdRan, true);
+});
+
 test('historical: chunked by maxQueryMetrics; a refused chunk is split and the smaller size kept', async () => {
   const { client, calls } = fakeVcenter({ maxMetrics: 40, refusal: REFUSALS[0]!.error });
   const perf = new PerfManager(client, { maxQueryMetrics: 64, concurrency: 4 });

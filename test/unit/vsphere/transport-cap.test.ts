@@ -96,6 +96,30 @@ describe('SoapTransport: the byte cap of streamed and whole answers (max_respons
     await assert.rejects(call(true), tooLarge(/characters held at once/));
   });
 
+  test('onReceived: told once a 200 answer is in, while its elements are still being read', async () => {
+    next = () => body(20_000); // ~2 MiB in 64 KiB writes
+    let n = 0;
+    let atReceived = -1;
+    await transport.call('RetrievePropertiesEx', { type: 'PropertyCollector', value: 'pc' }, '', {
+      stream: {
+        depth: 4,
+        name: 'objects',
+        // A slow reader: the answer arrives faster than it is read.
+        onElement: () => {
+          n++;
+          const until = performance.now() + 0.02;
+          while (performance.now() < until);
+        },
+        onReceived: () => {
+          assert.equal(atReceived, -1, 'told once');
+          atReceived = n;
+        },
+      },
+    });
+    assert.equal(n, 20_000);
+    assert.ok(atReceived >= 0 && atReceived < n, `told after ${atReceived} of ${n} elements`);
+  });
+
   test('a streamed answer past its total bound (32 × the cap) is refused', async () => {
     next = () => body(18_000, 0, 2000); // ~36 MiB
     await assert.rejects(call(true), tooLarge(/response over 33554432 bytes in all \(streamed\)/));
