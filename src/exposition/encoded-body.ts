@@ -1,6 +1,6 @@
 import type { MetricFamily } from './metric-family.js';
 import { gzipChunks } from './gzip.js';
-import { familyChunks, familyTexts } from './text-encoder.js';
+import { familyTexts, familyTextsOf } from './text-encoder.js';
 
 /** An encoded exposition: its text chunks when it is small enough to hold, else its gzip only. */
 export type EncodedBody = { text: Buffer[] } | { gzip: Buffer };
@@ -10,27 +10,32 @@ export type EncodedBody = { text: Buffer[] } | { gzip: Buffer };
  * text made so far and the rest as it is made, so a 50,000-VM exposition (~135 MiB of text) is never
  * held whole. With `gzipOnly` (every reader takes gzip) it is gzipped as it is made, the text never
  * kept: deflate then runs beside the encoding instead of after it. Otherwise plain-text scrapes cost
- * no gunzip.
+ * no gunzip. Families handed over as they are made (an AsyncIterable) are encoded as they come.
  */
 export async function encodeBody(
-  families: Iterable<MetricFamily>,
+  families: Iterable<MetricFamily> | AsyncIterable<MetricFamily>,
   maxTextBytes: number,
   gzipOnly = false,
 ): Promise<EncodedBody> {
-  if (gzipOnly) return { gzip: await gzipChunks(familyTexts(families)) };
-  const chunks = familyChunks(families);
-  const text: Buffer[] = [];
+  const texts = Symbol.asyncIterator in families ? familyTextsOf(families) : familyTexts(families);
+  if (gzipOnly) return { gzip: await gzipChunks(texts) };
+  const made: Buffer[] = [];
   let size = 0;
-  for (let r = chunks.next(); !r.done; r = chunks.next()) {
-    text.push(r.value);
-    size += r.value.length;
-    if (size > maxTextBytes) return { gzip: await gzipChunks(drain(text, chunks)) };
+  const rest: AsyncIterator<string> =
+    Symbol.asyncIterator in texts ? texts : { next: () => Promise.resolve(texts.next()) };
+  for (let r = await rest.next(); !r.done; r = await rest.next()) {
+    // Lone UTF-16 surrogates cannot occur in valid UTF-8; Buffer.from replaces them with U+FFFD,
+    // so the body is always valid UTF-8 as the Content-Type promises.
+    const chunk = Buffer.from(r.value, 'utf8');
+    made.push(chunk);
+    size += chunk.length;
+    if (size > maxTextBytes) return { gzip: await gzipChunks(drain(made, rest)) };
   }
-  return { text };
+  return { text: made };
 }
 
-/** The chunks already made (released as they are read), then the rest of the generator. */
-function* drain(made: Buffer[], rest: Generator<Buffer>): Generator<Buffer> {
+/** The chunks already made (released as they are read), then the rest. */
+async function* drain(made: Buffer[], rest: AsyncIterator<string>): AsyncGenerator<Buffer | string> {
   for (let c = made.shift(); c !== undefined; c = made.shift()) yield c;
-  yield* rest;
+  for (let r = await rest.next(); !r.done; r = await rest.next()) yield r.value;
 }

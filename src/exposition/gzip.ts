@@ -28,13 +28,13 @@ const MEMBERS_AT_ONCE = 2;
 const MEMBER_OUT_BYTES = 256 * 1024;
 
 /**
- * Gzip of chunks as they are made (e.g. familyTexts; strings as UTF-8): members of ~1 MiB deflated
- * on the thread pool while the next is filled, at most 2 at once, so a text of any size (~135 MiB
- * at 50,000 VMs) is never held whole. Concatenated members are one gzip body (RFC 1952 §2.2) to
+ * Gzip of chunks as they are made (familyTexts, or familyTextsOf a collection in progress; strings
+ * as UTF-8): members of ~1 MiB deflated on the thread pool while the next is filled, at most 2 at
+ * once, so a text of any size (~135 MiB at 50,000 VMs) is never held whole. Concatenated members are one gzip body (RFC 1952 §2.2) to
  * Prometheus, curl and browsers.
  */
 export async function gzipChunks(
-  chunks: Iterable<Buffer | string>,
+  chunks: Iterable<Buffer | string> | AsyncIterable<Buffer | string>,
   level: number = GZIP_LEVEL,
 ): Promise<Buffer> {
   const options = { level, strategy: constants.Z_DEFAULT_STRATEGY, chunkSize: MEMBER_OUT_BYTES };
@@ -56,7 +56,7 @@ export async function gzipChunks(
     members.push(member);
     size = 0;
   };
-  for (const c of chunks) {
+  for await (const c of chunks) {
     // A string is written as UTF-8 straight into the member's buffer: at most 3 bytes per unit.
     const most = typeof c === 'string' ? 3 * c.length : c.length;
     if (size > 0 && size + most > MEMBER_BYTES) start();

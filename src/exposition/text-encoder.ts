@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { MetricFamily } from './metric-family.js';
 
 /** HTTP Content-Type for the Prometheus text exposition format 0.0.4. */
@@ -40,6 +41,8 @@ export function formatValue(v: number): string {
 // Flushing string accumulators at ~64Ki UTF-16 units bounds the size of each intermediate
 // rope V8 must flatten while keeping the number of Buffer allocations per scrape small.
 const CHUNK_CHARS = 64 * 1024;
+// Encoding beside a collection in progress yields this often.
+const SLICE_MS = 5;
 
 // Families without samples are skipped entirely: a HELP/TYPE block with no samples is legal
 // but carries no information, and some consumers (promtool lint) handle it less gracefully.
@@ -69,29 +72,65 @@ export function* familyChunks(families: Iterable<MetricFamily>): Generator<Buffe
  * into buffers of its own (UTF-8, as Buffer.from would).
  */
 export function* familyTexts(families: Iterable<MetricFamily>): Generator<string> {
-  const names = new Set<string>();
-  let acc = '';
-  for (const family of families) {
+  const texts = new FamilyTextChunks();
+  for (const family of families) yield* texts.family(family);
+  yield* texts.rest();
+}
+
+/**
+ * familyTexts of families handed over one by one as they are made (a collection in progress). It
+ * gives the event loop a turn every few milliseconds: the collection's QueryPerf answers arrive
+ * meanwhile, and must not wait for the encoding of what came before them.
+ */
+export async function* familyTextsOf(families: AsyncIterable<MetricFamily>): AsyncGenerator<string> {
+  const texts = new FamilyTextChunks();
+  let turn = performance.now();
+  for await (const family of families) {
+    for (const text of texts.family(family)) {
+      yield text;
+      if (performance.now() - turn > SLICE_MS) {
+        await nextTurn();
+        turn = performance.now();
+      }
+    }
+  }
+  yield* texts.rest();
+}
+
+/** The text of families in order, cut into strings of ~64 Ki units, with family names checked unique. */
+class FamilyTextChunks {
+  private readonly names = new Set<string>();
+  private acc = '';
+
+  /** The chunks completed by `family`'s text; the rest waits for the next family. */
+  *family(family: MetricFamily): Generator<string> {
     const name = family.name;
     // Checked before the empty-family skip: a duplicate name is a programming error even if
     // one of the two happens to be empty this scrape, and would surface only intermittently.
-    if (names.has(name)) {
+    if (this.names.has(name)) {
       throw new Error(`Duplicate metric family name ${name}`);
     }
-    names.add(name);
+    this.names.add(name);
     const values = family.values;
     const n = values.length;
-    if (n === 0) continue;
+    if (n === 0) return;
     const { heads, tails } = family.labelParts;
-    acc += `# HELP ${name} ${escapeHelp(family.help)}\n# TYPE ${name} ${family.type}\n`;
+    let acc = this.acc + `# HELP ${name} ${escapeHelp(family.help)}\n# TYPE ${name} ${family.type}\n`;
     for (let i = 0; i < n; i++) {
       const labels = tails === undefined ? heads[i]! : heads[i]! + tails[i]!;
       acc += name + labels + ' ' + formatValue(values[i] as number) + '\n';
       if (acc.length >= CHUNK_CHARS) {
+        this.acc = '';
         yield acc;
         acc = '';
       }
     }
+    this.acc = acc;
   }
-  if (acc.length > 0) yield acc;
+
+  /** The last, partial chunk. */
+  *rest(): Generator<string> {
+    if (this.acc.length > 0) yield this.acc;
+    this.acc = '';
+  }
 }

@@ -3,6 +3,7 @@ import {
   encodeFamilyChunks,
   gunzipToChunks,
   gzipChunks,
+  type EncodedBody,
   type MetricFamily,
 } from '../exposition/index.js';
 
@@ -30,14 +31,19 @@ export function textCollection(up: boolean, families: MetricFamily[], durationSe
   return { up, body, durationSeconds, finishedAt: Date.now(), gzip: lazyGzip(body) };
 }
 
-/** A full collection's answer: its text up to 64 MiB, past that (or with `gzipOnly`) its gzip only. */
-export async function encodedCollection(
-  up: boolean,
-  families: MetricFamily[],
-  durationSeconds: number,
+/**
+ * Encodes a full collection's families, as they come when they are a stream: its text up to 64 MiB,
+ * past that (or with `gzipOnly`) its gzip only.
+ */
+export function encodeCollection(
+  families: MetricFamily[] | AsyncIterable<MetricFamily>,
   gzipOnly = false,
-): Promise<Collection> {
-  const encoded = await encodeBody(families, MAX_TEXT_BYTES, gzipOnly);
+): Promise<EncodedBody> {
+  return encodeBody(families, MAX_TEXT_BYTES, gzipOnly);
+}
+
+/** A full collection's answer, from its encoded families. */
+export function encodedCollection(up: boolean, encoded: EncodedBody, durationSeconds: number): Collection {
   const finishedAt = Date.now();
   if ('text' in encoded)
     return { up, body: encoded.text, durationSeconds, finishedAt, gzip: lazyGzip(encoded.text) };

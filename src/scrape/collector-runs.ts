@@ -4,6 +4,7 @@ import type { CollectContext, Collector } from '../collectors/collector.js';
 import { MetricFamily } from '../exposition/index.js';
 import { describe } from '../vsphere/session.js';
 import type { CollectorOutcome } from './collection-summary.js';
+import type { FamilyStream } from './family-stream.js';
 
 /** One collector's run in a collection: 1 when it finished without error, and its wall time. */
 export interface CollectorRun {
@@ -11,32 +12,27 @@ export interface CollectorRun {
   seconds: number;
 }
 
-/** What the collectors of one collection gave, in registry order. */
-export interface CollectorRuns {
-  /** Each collector's families (what a failed one emitted before it failed included). */
-  families: MetricFamily[][];
-  runs: CollectorRun[];
-}
-
 /**
- * Runs every collector at once against `ctx`, timing each. A failure is logged and reported in
- * that collector's own success series, never thrown: one collector cannot take the others down.
+ * Runs every collector at once against `ctx`, timing each; each one's families go to `families` as
+ * it emits them (part i: collector i), and its part ends when it does. A failure is logged and
+ * reported in that collector's own success series, never thrown: one collector cannot take the
+ * others down. Resolves with the runs in registry order.
  */
 export async function runCollectors(
   collectors: readonly Collector[],
   ctx: CollectContext,
   logger: Logger,
-): Promise<CollectorRuns> {
-  const families: MetricFamily[][] = collectors.map(() => []);
+  families: FamilyStream,
+): Promise<CollectorRun[]> {
   const running: Promise<CollectorRun>[] = [];
   for (const [i, c] of collectors.entries()) {
     // One collector starts per turn of the event loop: the QueryPerf calls an earlier one started
     // are written out (a 256-VM body is ~330 KB, more than one socket write) before the next one
     // builds its families, instead of after all of them.
     if (i > 0) await nextTurn();
-    running.push(runOne(c, ctx, (f) => families[i]!.push(f), logger));
+    running.push(runOne(c, ctx, (f) => families.emit(i, f), logger).finally(() => families.end(i)));
   }
-  return { families, runs: await Promise.all(running) };
+  return Promise.all(running);
 }
 
 async function runOne(

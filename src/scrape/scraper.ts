@@ -1,4 +1,5 @@
 import type { CertificateInfo } from '../vsphere/certificate-info.js';
+import type { EncodedBody } from '../exposition/index.js';
 import type { Logger } from 'pino';
 import {
   ALLOW_ALL,
@@ -9,7 +10,7 @@ import {
 import type { PromotedLabels } from '../collectors/info-labels.js';
 import { filterInventory } from '../collectors/filter.js';
 import { hostPerfShareFor } from '../collectors/host-perf-share.js';
-import { encodedCollection, textCollection, type Collection } from './collection.js';
+import { encodeCollection, encodedCollection, textCollection, type Collection } from './collection.js';
 import type { VimClient } from '../vsphere/client.js';
 import type { Inventory } from '../vsphere/inventory.js';
 import type { PerfManager } from '../vsphere/perf-manager.js';
@@ -30,8 +31,9 @@ import {
   collectorOutcomes,
   runCollectors,
   secondsSince,
-  type CollectorRuns,
+  type CollectorRun,
 } from './collector-runs.js';
+import { FamilyStream } from './family-stream.js';
 
 export type { Collection } from './collection.js';
 
@@ -241,10 +243,26 @@ export class Scraper {
     const started = process.hrtime.bigint();
     let up = false;
     let error: unknown;
-    let ran: CollectorRuns | undefined;
+    let runs: CollectorRun[] | undefined;
+    // Cut with no scrape left to read it: its collector families are not encoded (at 50,000 VMs
+    // that alone is seconds of CPU the next collection needs).
+    const families = new FamilyStream(collectors.length, () => !(ac.signal.aborted && !wanted()));
+    // Encoded as the collectors emit, gzipped as it is made when no waiter takes plain text.
+    // Started after the first await: by then the scrape that started the collection has said how
+    // it reads (a plain-text reader joining later gets the gzip unzipped).
+    let encoding: Promise<EncodedBody> | undefined;
+    const encode = (): Promise<EncodedBody> => {
+      if (!encoding) {
+        encoding = encodeCollection(families, !readers.plain);
+        // Awaited once every family is in; until then a failure must not count as unhandled.
+        encoding.catch(() => undefined);
+      }
+      return encoding;
+    };
     try {
       const filter = this.deps.filter ?? ALLOW_ALL;
       const wholeInventory = await this.deps.inventory.fetch(ac.signal);
+      void encode();
       const inventory = filterInventory(wholeInventory, filter);
       up = true;
       const ctx: CollectContext = {
@@ -263,26 +281,21 @@ export class Scraper {
       if (this.deps.infoLabels) ctx.infoLabels = this.deps.infoLabels(ctx).catch(() => undefined);
       const hostPerf = hostPerfShareFor(collectors);
       if (hostPerf) ctx.hostPerf = hostPerf;
-      ran = await runCollectors(collectors, ctx, logger);
+      runs = await runCollectors(collectors, ctx, logger, families);
     } catch (e) {
       error = e;
     }
-    const { success, duration } = collectorFamilies(collectors, ran?.runs);
+    const { success, duration } = collectorFamilies(collectors, runs);
     this.outcomes.note(error);
     const durationSeconds = secondsSince(started);
     const had = deadline();
-    // Cut with no scrape left to read it: its collector families are not encoded (at 50,000 VMs
-    // that alone is seconds of CPU the next collection needs).
-    const unread = ac.signal.aborted && !wanted();
-    const families = [
-      ...(unread || !ran ? [] : ran.families.flat()),
+    families.finish([
       success,
       duration,
       ...healthFamilies(this.deps, up, durationSeconds, had.seconds, error),
-    ];
-    const samples = families.reduce((n, f) => n + f.size, 0);
-    // Gzipped as it is encoded when no waiter takes plain text; a later one that does gunzips it.
-    const collection = await encodedCollection(up, families, durationSeconds, !readers.plain);
+    ]);
+    const collection = encodedCollection(up, await encode(), durationSeconds);
+    const samples = families.samples;
     this.summary = {
       up,
       durationSeconds,
@@ -290,7 +303,7 @@ export class Scraper {
       finishedAt: collection.finishedAt,
       samples,
       error: error === undefined ? undefined : { code: errorReason(error), message: errorText(error) },
-      collectors: collectorOutcomes(collectors, ran?.runs),
+      collectors: collectorOutcomes(collectors, runs),
     };
     // Finished by itself (not cut by a deadline or shutdown): what a later late scrape may answer.
     if (this.deps.runOn && !ac.signal.aborted) this.kept.keep(collection);

@@ -50,3 +50,25 @@ test('gzip only: whatever its size, the body is gzipped as it is made and unzips
   const dup = new MetricFamily('vsphere_test_bytes', 'Again.', 'gauge', ['vm']);
   await assert.rejects(encodeBody([a!, dup], 1024, true), /Duplicate metric family name/);
 });
+
+test('families handed over as they are made (an AsyncIterable) give the same text, gzip and errors', async () => {
+  async function* arriving(list: MetricFamily[]): AsyncGenerator<MetricFamily> {
+    for (const f of list) {
+      await new Promise((r) => setImmediate(r));
+      yield f;
+    }
+  }
+  const whole = Buffer.concat(encodeFamilyChunks(families(20_000)));
+  const text = await encodeBody(arriving(families(20_000)), 64 * 1024 * 1024);
+  assert.ok('text' in text);
+  assert.deepEqual(Buffer.concat(text.text), whole);
+  const past = await encodeBody(arriving(families(20_000)), 100 * 1024);
+  assert.ok('gzip' in past);
+  assert.deepEqual(gunzipSync(past.gzip), whole);
+  const gz = await encodeBody(arriving(families(20_000)), 64 * 1024 * 1024, true);
+  assert.ok('gzip' in gz);
+  assert.deepEqual(gunzipSync(gz.gzip), whole);
+  const [a] = families(2);
+  const dup = new MetricFamily(a!.name, 'x', 'gauge', []);
+  await assert.rejects(encodeBody(arriving([a!, dup]), 1024, true), /Duplicate metric family name/);
+});
