@@ -30,8 +30,8 @@ const MEMBER_OUT_BYTES = 256 * 1024;
 /**
  * Gzip of chunks as they are made (familyTexts, or familyTextsOf a collection in progress; strings
  * as UTF-8): members of ~1 MiB deflated on the thread pool while the next is filled, at most 2 at
- * once, so a text of any size (~135 MiB at 50,000 VMs) is never held whole. Concatenated members are one gzip body (RFC 1952 §2.2) to
- * Prometheus, curl and browsers.
+ * once, so a text of any size (~135 MiB at 50,000 VMs) is never held whole. Concatenated members
+ * are one gzip body (RFC 1952 §2.2) to Prometheus, curl and browsers.
  */
 export async function gzipChunks(
   chunks: Iterable<Buffer | string> | AsyncIterable<Buffer | string>,
