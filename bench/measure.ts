@@ -24,6 +24,7 @@ import { measureFloor, type FloorResult } from './floor.js';
 import { runGovmomi, type GovmomiOptions, type GovmomiResult } from './govmomi.js';
 import type { PerfBatching } from './perf-batches.js';
 import { latencyArgs, vcsimArgsFor, type LatencyProfile } from './profiles.js';
+import { pinTo, unpinSelf } from './cores.js';
 import { cpuSeconds, resetPeakRss, statusBytes } from './proc-stats.js';
 import { countSamples, percentile, ScrapeClient, scrapeProblem } from './scrape-client.js';
 
@@ -36,6 +37,8 @@ export interface MeasureOptions {
   gzip?: boolean;
   /** Per-call delay vcsim adds to every SOAP call. */
   latency: LatencyProfile;
+  /** vcsim on CPU 0, the exporter and the bench on CPU 1 (bench/cores.ts). */
+  splitCores?: boolean;
   /** How the floor packs QueryPerf specs. */
   batching: PerfBatching;
   /** Connections of the floor's QueryPerf batches; default: the most QueryPerf calls the exporter had in flight at once. */
@@ -52,6 +55,8 @@ export interface MeasureOptions {
 export interface SizeResult {
   size: number;
   latency: LatencyProfile;
+  /** vcsim had CPU 0, the exporter and the bench CPU 1. */
+  splitCores: boolean;
   vcsimArgs: string[];
   vms: number;
   hosts: number;
@@ -130,6 +135,7 @@ export async function measureSize(size: number, opts: MeasureOptions): Promise<S
     if (vms.length !== size) throw new Error(`vcsim has ${vms.length} VMs, expected ${size}`);
     log(`[${tag}] vcsim: ${vms.length} VMs on ${hosts.length} hosts in ${vcsimStartSeconds.toFixed(1)} s`);
     signal?.throwIfAborted();
+    if (opts.splitCores) pinTo(vc.pid, 0);
 
     proxy = await startCountingProxy(vc.url);
     const pw = join(dir, 'password');
@@ -150,6 +156,11 @@ export async function measureSize(size: number, opts: MeasureOptions): Promise<S
         ? { nodeArgs: process.env.BENCH_NODE_ARGS.split(' ').filter(Boolean) }
         : {}),
     });
+    if (opts.splitCores) {
+      pinTo(exporter.pid, 1);
+      pinTo(process.pid, 1);
+      log(`[${tag}] cores split: vcsim on CPU 0, the exporter and the bench on CPU 1`);
+    }
     const scrapeCfg = opts.exporterConfig.scrape as { timeout_seconds?: number } | undefined;
     client = new ScrapeClient(exporter.baseUrl, scrapeCfg?.timeout_seconds ?? 120);
     const pid = exporter.pid;
@@ -271,6 +282,7 @@ export async function measureSize(size: number, opts: MeasureOptions): Promise<S
     return {
       size,
       latency: opts.latency,
+      splitCores: opts.splitCores === true,
       vcsimArgs,
       vms: vms.length,
       hosts: hosts.length,
@@ -328,5 +340,6 @@ export async function measureSize(size: number, opts: MeasureOptions): Promise<S
     await proxy?.close();
     await vc?.stop();
     rmSync(dir, { recursive: true, force: true });
+    if (opts.splitCores) unpinSelf();
   }
 }

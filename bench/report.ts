@@ -283,6 +283,8 @@ export function formatReport(sizes: readonly SizeResult[], growth: LinearGrowth 
   for (const r of sizes) {
     const id = `${r.size} @ ${latencyLabel(r.latency)} ms`;
     const f = r.floor;
+    if (r.splitCores)
+      out.push(`${id}: cores split: vcsim on CPU 0, the exporter and the bench (floor included) on CPU 1`);
     const times = Object.entries(r.soap.callMs)
       .map(([m, t]) => `${m} ${t.medianMs.toFixed(0)}`)
       .join(', ');

@@ -9,6 +9,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
+import { checkSplit } from './cores.js';
 import { govmomiBinary, type GovmomiOptions } from './govmomi.js';
 import { measureSize, type SizeResult } from './measure.js';
 import type { PerfBatching } from './perf-batches.js';
@@ -37,6 +38,8 @@ export interface BenchOptions {
   jitter: number;
   /** Measured scrapes ask for gzip, as Prometheus does (false: plain text). */
   gzip: boolean;
+  /** vcsim on CPU 0, the exporter and the bench on CPU 1 (bench/cores.ts). */
+  splitCores?: boolean;
   /** How the floor packs QueryPerf specs. */
   batching: PerfBatching;
   /** Connections of the floor's QueryPerf batches; default: the exporter's own peak. */
@@ -64,6 +67,7 @@ export interface BenchResult {
     latenciesMs: number[];
     jitter: number;
     gzip: boolean;
+    splitCores: boolean;
     batching: PerfBatching;
     floorConcurrency: number | null;
     govmomi: GovmomiOptions | null;
@@ -105,6 +109,14 @@ function list(name: string, raw: string, min: number): number[] {
   return out;
 }
 
+/** BENCH_SPLIT_CORES: `1` gives vcsim CPU 0 and the exporter and the bench CPU 1 (bench/cores.ts). */
+function splitCoresFrom(raw: string | undefined): boolean {
+  const v = (raw ?? '0').trim();
+  if (v !== '0' && v !== '1') throw new Error(`BENCH_SPLIT_CORES must be 0 or 1, got ${JSON.stringify(raw)}`);
+  if (v === '1') checkSplit();
+  return v === '1';
+}
+
 /** BENCH_JITTER: a coefficient of variation, 0 (none) to 2. */
 function jitterFrom(raw: string | undefined): number {
   if (raw === undefined || raw.trim() === '') return 0;
@@ -133,7 +145,7 @@ export function deepMerge(
 
 /**
  * Options from BENCH_SIZES, BENCH_LATENCY_MS, BENCH_JITTER, BENCH_SCRAPES, BENCH_WARMUP,
- * BENCH_FLOOR_RUNS, BENCH_GZIP, BENCH_FLOOR_OBJECTS, BENCH_FLOOR_CONCURRENCY, BENCH_RESULTS_DIR, BENCH_EXPORTER_CONFIG,
+ * BENCH_FLOOR_RUNS, BENCH_GZIP, BENCH_SPLIT_CORES, BENCH_FLOOR_OBJECTS, BENCH_FLOOR_CONCURRENCY, BENCH_RESULTS_DIR, BENCH_EXPORTER_CONFIG,
  * BENCH_GOVMOMI, BENCH_GOVMOMI_COLLECTIONS, BENCH_GOVMOMI_OBJECTS, BENCH_GOVMOMI_METRICS, BENCH_GOVMOMI_CONCURRENCY,
  * BENCH_GOVMOMI_TIMEOUT_S.
  */
@@ -159,6 +171,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): BenchOptio
     jitter: jitterFrom(env.BENCH_JITTER),
     // Prometheus always sends Accept-Encoding: gzip; BENCH_GZIP=0 measures plain-text scrapes.
     gzip: (env.BENCH_GZIP ?? '1').trim() !== '0',
+    splitCores: splitCoresFrom(env.BENCH_SPLIT_CORES),
     batching: {
       objectsPerCall: positiveInt('BENCH_FLOOR_OBJECTS', env.BENCH_FLOOR_OBJECTS, 256),
       maxQueryMetrics: maxQueryMetricsOf(exporterConfig),
@@ -217,6 +230,7 @@ export async function runBenchmark(opts: BenchOptions): Promise<{ result: BenchR
       latenciesMs: opts.latenciesMs,
       jitter: opts.jitter,
       gzip: opts.gzip,
+      splitCores: opts.splitCores === true,
       batching: opts.batching,
       floorConcurrency: opts.floorConcurrency ?? null,
       govmomi: opts.govmomi ?? null,
@@ -238,6 +252,7 @@ export async function runBenchmark(opts: BenchOptions): Promise<{ result: BenchR
             floorRuns: opts.floorRuns,
             gzip: opts.gzip,
             latency,
+            splitCores: opts.splitCores === true,
             batching: opts.batching,
             ...(opts.floorConcurrency ? { floorConcurrency: opts.floorConcurrency } : {}),
             exporterConfig,

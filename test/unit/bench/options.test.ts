@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { availableParallelism } from 'node:os';
 import { optionsFromEnv } from '../../../bench/run.js';
 import { latencyArgs, latencyLabel } from '../../../bench/profiles.js';
 
@@ -24,6 +25,16 @@ void describe('benchmark latency options', () => {
     assert.equal(o.jitter, 0.5);
     assert.deepEqual(o.batching, { objectsPerCall: 128, maxQueryMetrics: 64 });
     assert.equal(o.floorConcurrency, 4);
+  });
+
+  it('splits the cores only when asked (BENCH_SPLIT_CORES=1), and refuses anything but 0 or 1', () => {
+    assert.equal(optionsFromEnv({}).splitCores, false);
+    assert.equal(optionsFromEnv({ BENCH_SPLIT_CORES: '0' }).splitCores, false);
+    // A split needs 2 CPUs; with one it is refused at once, not half-way through a run.
+    if (availableParallelism() >= 2)
+      assert.equal(optionsFromEnv({ BENCH_SPLIT_CORES: '1' }).splitCores, true);
+    else assert.throws(() => optionsFromEnv({ BENCH_SPLIT_CORES: '1' }), /at least 2 CPUs/);
+    assert.throws(() => optionsFromEnv({ BENCH_SPLIT_CORES: 'yes' }), /BENCH_SPLIT_CORES must be 0 or 1/);
   });
 
   it('refuses a negative or fractional latency and a jitter out of 0..2', () => {
