@@ -12,18 +12,31 @@ export class FamilyStream implements AsyncIterable<MetricFamily> {
   private readonly parts: { families: (MetricFamily | undefined)[]; ended: boolean }[];
   private trailing: MetricFamily[] | undefined;
   private wake: (() => void) | undefined;
+  private cut = false;
   /** Samples of the families handed over. */
   samples = 0;
 
   /**
-   * `parts`: one per collector. `keep` is asked before each collector family is handed over: false
-   * drops it (a collection cut with no scrape left to read it is not encoded).
+   * `parts`: one per collector. `keep` is asked before each collector family is handed over: once
+   * false, that family and every collector family after it are dropped (a collection cut with no
+   * scrape left to read it is not encoded), and `dropped` says so.
    */
   constructor(
     parts: number,
     private readonly keep: () => boolean = () => true,
   ) {
     this.parts = Array.from({ length: parts }, () => ({ families: [], ended: false }));
+  }
+
+  /** True once a collector family was dropped: what was handed over is not the whole collection. */
+  get dropped(): boolean {
+    return this.cut;
+  }
+
+  /** Drops every collector family not handed over yet. */
+  drop(): void {
+    this.cut = true;
+    this.poke();
   }
 
   /** Part `part` emitted `family` (final: it is not changed after). */
@@ -52,7 +65,10 @@ export class FamilyStream implements AsyncIterable<MetricFamily> {
           const family = part.families[i]!;
           // Handed over once: the stream does not keep what the encoder has taken.
           part.families[i++] = undefined;
-          if (!this.keep()) continue;
+          if (this.cut || !this.keep()) {
+            this.cut = true;
+            continue;
+          }
           this.samples += family.size;
           yield family;
         } else if (part.ended) break;

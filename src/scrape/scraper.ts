@@ -1,5 +1,4 @@
 import type { CertificateInfo } from '../vsphere/certificate-info.js';
-import type { EncodedBody } from '../exposition/index.js';
 import type { Logger } from 'pino';
 import {
   ALLOW_ALL,
@@ -10,7 +9,7 @@ import {
 import type { PromotedLabels } from '../collectors/info-labels.js';
 import { filterInventory } from '../collectors/filter.js';
 import { hostPerfShareFor } from '../collectors/host-perf-share.js';
-import { encodeCollection, encodedCollection, textCollection, type Collection } from './collection.js';
+import { encodedCollection, textCollection, type Collection } from './collection.js';
 import type { VimClient } from '../vsphere/client.js';
 import type { Inventory } from '../vsphere/inventory.js';
 import type { PerfManager } from '../vsphere/perf-manager.js';
@@ -33,7 +32,7 @@ import {
   secondsSince,
   type CollectorRun,
 } from './collector-runs.js';
-import { FamilyStream } from './family-stream.js';
+import { StreamedAnswer } from './streamed-answer.js';
 
 export type { Collection } from './collection.js';
 
@@ -244,25 +243,17 @@ export class Scraper {
     let up = false;
     let error: unknown;
     let runs: CollectorRun[] | undefined;
-    // Cut with no scrape left to read it: its collector families are not encoded (at 50,000 VMs
-    // that alone is seconds of CPU the next collection needs).
-    const families = new FamilyStream(collectors.length, () => !(ac.signal.aborted && !wanted()));
-    // Encoded as the collectors emit, gzipped as it is made when no waiter takes plain text.
-    // Started after the first await: by then the scrape that started the collection has said how
-    // it reads (a plain-text reader joining later gets the gzip unzipped).
-    let encoding: Promise<EncodedBody> | undefined;
-    const encode = (): Promise<EncodedBody> => {
-      if (!encoding) {
-        encoding = encodeCollection(families, !readers.plain);
-        // Awaited once every family is in; until then a failure must not count as unhandled.
-        encoding.catch(() => undefined);
-      }
-      return encoding;
-    };
+    // Unread (cut, no waiter left): not encoded; at 50,000 VMs that is seconds of CPU.
+    const answer = new StreamedAnswer(
+      collectors.length,
+      () => ac.signal.aborted && !wanted(),
+      () => !readers.plain,
+    );
     try {
       const filter = this.deps.filter ?? ALLOW_ALL;
       const wholeInventory = await this.deps.inventory.fetch(ac.signal);
-      void encode();
+      // After the first await: the scrape that started the collection has said how it reads.
+      void answer.start();
       const inventory = filterInventory(wholeInventory, filter);
       up = true;
       const ctx: CollectContext = {
@@ -281,7 +272,7 @@ export class Scraper {
       if (this.deps.infoLabels) ctx.infoLabels = this.deps.infoLabels(ctx).catch(() => undefined);
       const hostPerf = hostPerfShareFor(collectors);
       if (hostPerf) ctx.hostPerf = hostPerf;
-      runs = await runCollectors(collectors, ctx, logger, families);
+      runs = await runCollectors(collectors, ctx, logger, answer.families);
     } catch (e) {
       error = e;
     }
@@ -289,13 +280,13 @@ export class Scraper {
     this.outcomes.note(error);
     const durationSeconds = secondsSince(started);
     const had = deadline();
-    families.finish([
+    const trailing = [
       success,
       duration,
       ...healthFamilies(this.deps, up, durationSeconds, had.seconds, error),
-    ]);
-    const collection = encodedCollection(up, await encode(), durationSeconds);
-    const samples = families.samples;
+    ];
+    const { encoded, samples } = await answer.finish(trailing);
+    const collection = encodedCollection(up, encoded, durationSeconds);
     this.summary = {
       up,
       durationSeconds,

@@ -7,8 +7,8 @@ import { VsphereError } from './errors.js';
 const SLICE_MS = 2;
 // Bytes received ahead of the reader at most: an answer that arrives faster than it is parsed is
 // taken off its connection (and the connection freed) while the parse catches up, without letting
-// a 100 MiB inventory answer pile up in memory.
-const READ_AHEAD_BYTES = 4 * 1024 * 1024;
+// a 100 MiB inventory answer pile up in memory (a 256-VM QueryPerf answer is ~0.7 MB).
+const READ_AHEAD_BYTES = 1024 * 1024;
 
 /** How one answer's body is read. */
 export interface BodyReadOptions {
@@ -28,7 +28,7 @@ export interface BodyReadOptions {
 
 /**
  * Reads an answer's body to its end under the byte cap, the same way for SOAP and vAPI answers.
- * Chunks are taken off the connection as they arrive (up to READ_AHEAD_BYTES ahead of onChunk), so
+ * Chunks are taken off the connection as they arrive (up to 1 MiB ahead of onChunk), so
  * the connection is free as soon as the answer is in. A body left unread (cap, a chunk handler that
  * threw, the deadline) is destroyed, so its socket is not pinned to an answer nobody reads.
  */
@@ -70,7 +70,11 @@ export async function readBody(body: Readable, opts: BodyReadOptions): Promise<v
     failure ??= e instanceof Error ? e : new Error(String(e));
     poke();
   };
-  body.on('data', onData).once('end', onEnd).once('error', onError);
+  // A body closed before its end without an error (destroyed by someone else) is a broken answer.
+  const onClose = (): void => {
+    if (!ended) onError(Object.assign(new Error('premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+  };
+  body.on('data', onData).once('end', onEnd).once('error', onError).once('close', onClose);
   opts.signal?.addEventListener('abort', poke);
   let done = false;
   try {
@@ -99,7 +103,7 @@ export async function readBody(body: Readable, opts: BodyReadOptions): Promise<v
     }
     done = true;
   } finally {
-    body.off('data', onData).off('end', onEnd).off('error', onError);
+    body.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
     opts.signal?.removeEventListener('abort', poke);
     if (!done) discardBody(body);
   }

@@ -122,8 +122,16 @@ export interface RunBatchesOptions {
   size: BatchSize;
   /** Requests this run keeps in flight at most. */
   workers: number;
-  /** Sends one request; its samples must reach the caller only once the whole answer was read. */
-  send(batch: PerfQuery[]): Promise<void>;
+  /**
+   * Runs one request's turn holding what bounds the calls in flight (default: nothing); the batch is
+   * taken inside it, at the size of that moment, so no batch waits packed to a size since refused.
+   */
+  hold?: (turn: (release: () => void) => Promise<void>) => Promise<void>;
+  /**
+   * Sends one request; its samples must reach the caller only once the whole answer was read.
+   * `release` gives the turn's hold back early (the answer is in, its parse goes on).
+   */
+  send(batch: PerfQuery[], release: () => void): Promise<void>;
   /** Told of each refusal that was absorbed by splitting, and of the size used from then on. */
   onRefusal?(e: unknown, refused: BatchSize, next: BatchSize): void;
   /** Told of a size lowered by a refusal once a batch within it was answered: the size that works. */
@@ -150,32 +158,38 @@ export async function runBatches(queries: readonly PerfQuery[], opts: RunBatches
     for (let i = parts.length - 1; i > 0; i--) retry.push(parts[i]!);
     return parts[0];
   };
-  const worker = async (): Promise<void> => {
-    for (let batch = take(); batch && !failed; batch = take()) {
-      try {
-        await opts.send(batch);
-        if (lowered && fits(batch, size)) {
-          lowered = false;
-          opts.onLearnt?.(size);
-        }
-      } catch (e) {
-        const refused = sizeOf(batch);
-        // A batch packed before an earlier refusal lowered the size is only packed again.
-        const within = refused.objects <= size.objects && refused.metrics <= size.metrics;
-        const next = within ? shrink(size, refused) : size;
-        if (failed || !isBatchRefusal(e) || !next) {
-          failed = true;
-          throw e;
-        }
-        if (within) {
-          size = next;
-          lowered = true;
-        }
-        opts.onRefusal?.(e, refused, size);
-        const parts = packQueries(batch, size);
-        for (let i = parts.length - 1; i >= 0; i--) retry.push(parts[i]!);
+  const hold = opts.hold ?? ((turn) => turn(() => undefined));
+  const turn = async (release: () => void): Promise<boolean> => {
+    const batch = failed ? undefined : take();
+    if (!batch) return false;
+    try {
+      await opts.send(batch, release);
+      if (lowered && fits(batch, size)) {
+        lowered = false;
+        opts.onLearnt?.(size);
       }
+    } catch (e) {
+      const refused = sizeOf(batch);
+      // A batch packed before an earlier refusal lowered the size is only packed again.
+      const within = refused.objects <= size.objects && refused.metrics <= size.metrics;
+      const next = within ? shrink(size, refused) : size;
+      if (failed || !isBatchRefusal(e) || !next) {
+        failed = true;
+        throw e;
+      }
+      if (within) {
+        size = next;
+        lowered = true;
+      }
+      opts.onRefusal?.(e, refused, size);
+      const parts = packQueries(batch, size);
+      for (let i = parts.length - 1; i >= 0; i--) retry.push(parts[i]!);
     }
+    return true;
+  };
+  const worker = async (): Promise<void> => {
+    let more = true;
+    while (more) await hold(async (release) => void (more = await turn(release)));
   };
   const n = Math.max(1, Math.min(opts.workers, queue.length));
   await Promise.all(Array.from({ length: n }, worker));

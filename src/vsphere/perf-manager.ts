@@ -219,7 +219,8 @@ export class PerfManager {
     await runBatches(queries, {
       size,
       workers,
-      send: (batch) => this.slots.run((release) => send(batch, release), signal),
+      hold: (turn) => this.slots.run(turn, signal),
+      send,
       onRefusal: (e, refused, next) =>
         this.client.logger.warn(
           { method: 'QueryPerf', kind, code: errorReason(e), refused, next, error: errorText(e) },
@@ -263,6 +264,12 @@ export class PerfManager {
     const generation = this.client.session.generation;
     let sawCsv = false;
     let sawNormal = false;
+    // The slot goes back early once the answer is in and has shown an element of its own: a
+    // fault (even in a 200 answer) never does, so the retry after it is still within the bound.
+    let received = false;
+    const early = (): void => {
+      if (received && (sawCsv || sawNormal)) release();
+    };
     const got: PerfEntitySamples[] = [];
     const filter = new PerfAnswerFilter(batch);
     const accept = filter.pass((e) => got.push(e));
@@ -271,12 +278,16 @@ export class PerfManager {
       await this.client.invoke('QueryPerf', perf, queryPerfBody(batch, csv), signal, {
         depth: 3,
         name: 'returnval',
-        onReceived: release,
+        onReceived: () => {
+          received = true;
+          early();
+        },
         reader: new PerfEntityReader(
           accept,
           (isCsv) => {
             if (isCsv) sawCsv = true;
             else sawNormal = true;
+            early();
           },
           // Its answer's samples, unless "*" instances add more.
           sizeOf(batch).metrics,
@@ -285,7 +296,6 @@ export class PerfManager {
     } catch (e) {
       if (!csv || !isVsphereError(e, 'VSPHERE_INVALID_ARGUMENT')) throw e;
       // Refused csv or a batch too large: the same batch without csv tells which.
-      // A fault keeps the slot (see SoapTransport), so the retry is still within the bound.
       await this.queryBatch(perf, batch, signal, onEntity, release, false);
       this.csv = { generation, supported: false };
       return;

@@ -54,6 +54,24 @@ test('finish ends the parts that never ended (collectors that never ran)', async
   assert.deepEqual(seen, ['b1', 'success']);
 });
 
+test('once keep() is false every later collector family is dropped, even if keep() is true again', async () => {
+  let keep = true;
+  const stream = new FamilyStream(2, () => keep);
+  const { seen, done } = reader(stream);
+  stream.emit(0, fam('a1'));
+  await nextTurn();
+  keep = false;
+  stream.emit(0, fam('a2'));
+  await nextTurn();
+  keep = true;
+  stream.emit(0, fam('a3'));
+  stream.end(0);
+  stream.finish([fam('success')]);
+  await done;
+  assert.deepEqual(seen, ['a1', 'success']);
+  assert.equal(stream.dropped, true);
+});
+
 test('keep() false drops collector families from then on, never the trailing ones', async () => {
   let keep = true;
   const stream = new FamilyStream(2, () => keep);

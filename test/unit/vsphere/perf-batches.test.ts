@@ -438,3 +438,57 @@ test('historical: a chunk refused after half its answer was streamed delivers ev
   assert.ok(calls.some((c) => c.refused));
   assert.deepEqual(keysOf(got).sort(), expectedKeys(clusters).sort(), 'every series, none twice');
 });
+
+test('realtime: a slot goes back once an answer is in and shows an element, while it is parsed; a fault keeps it', async () => {
+  const limit = 2;
+  const state = { atVcenter: 0, maxAtVcenter: 0, active: 0, maxActive: 0, faulted: 0 };
+  const client = {
+    session: { generation: 1 },
+    logger: silentLogger(),
+    content: () => Promise.resolve({ perfManager: { type: 'PerformanceManager', value: 'PerfMgr' } }),
+    invoke: async (_m: string, _self: unknown, parts: SoapBody, _signal: unknown, stream: StreamSpec) => {
+      const body = typeof parts === 'string' ? parts : parts.join('');
+      state.maxAtVcenter = Math.max(state.maxAtVcenter, ++state.atVcenter);
+      state.maxActive = Math.max(state.maxActive, ++state.active);
+      try {
+        await tick();
+        state.atVcenter--;
+        stream.onReceived?.();
+        // The first two answers are faults in a 200 answer (csv refused): their retry must stay within the slot.
+        if (body.includes('<format>csv') && state.faulted < 2) {
+          state.faulted++;
+          throw fault('InvalidArgument', 'csv');
+        }
+        // Parsed slowly, one entity per turn: meanwhile the next request may go.
+        for (const [, type, moid, ids] of body.matchAll(
+          /<querySpec><entity type="(\w+)">([^<]+)<\/entity>(.*?)<\/querySpec>/g,
+        )) {
+          const series = [...ids!.matchAll(/<counterId>(\d+)<\/counterId>/g)]
+            .map(
+              ([, id]) =>
+                `<value><id><counterId>${id}</counterId><instance></instance></id><value>${id}</value></value>`,
+            )
+            .join('');
+          streamed(
+            stream,
+            `<returnval ${XSI} xsi:type="PerfEntityMetric"><entity type="${type}">${moid}</entity>` +
+              `<sampleInfo><timestamp>2026-12-06T12:00:00Z</timestamp><interval>20</interval></sampleInfo>${series}</returnval>`,
+          );
+          await tick();
+        }
+        return parseXml('<QueryPerfResponse/>');
+      } finally {
+        state.active--;
+      }
+    },
+  } as unknown as VimClient;
+  const perf = new PerfManager(client, { batchObjects: 4, concurrency: limit });
+  const queries = vms(40, [1, 2, 3]);
+  assert.deepEqual(keysOf(await scrape(perf, queries)).sort(), expectedKeys(queries).sort());
+  assert.equal(state.faulted, 2);
+  assert.ok(state.maxAtVcenter <= limit, `at most ${limit} calls at vCenter, saw ${state.maxAtVcenter}`);
+  assert.ok(
+    state.maxActive > limit,
+    `a call went while an earlier answer was parsed (${state.maxActive} at once)`,
+  );
+});
