@@ -1,6 +1,6 @@
 import type { MetricFamily } from './metric-family.js';
 import { gzipChunks } from './gzip.js';
-import { familyTexts, familyTextsOf } from './text-encoder.js';
+import { familyTexts, familyTextsOf, textBytes } from './text-encoder.js';
 
 /** An encoded exposition: its text chunks when it is small enough to hold, else its gzip only. */
 export type EncodedBody = { text: Buffer[] } | { gzip: Buffer };
@@ -24,9 +24,7 @@ export async function encodeBody(
   const rest: AsyncIterator<string> =
     Symbol.asyncIterator in texts ? texts : { next: () => Promise.resolve(texts.next()) };
   for (let r = await rest.next(); !r.done; r = await rest.next()) {
-    // Lone UTF-16 surrogates cannot occur in valid UTF-8; Buffer.from replaces them with U+FFFD,
-    // so the body is always valid UTF-8 as the Content-Type promises.
-    const chunk = Buffer.from(r.value, 'utf8');
+    const chunk = textBytes(r.value);
     made.push(chunk);
     size += chunk.length;
     if (size > maxTextBytes) return { gzip: await gzipChunks(drain(made, rest)) };

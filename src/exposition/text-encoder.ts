@@ -62,9 +62,14 @@ export function encodeFamilyChunks(families: Iterable<MetricFamily>): Buffer[] {
 
 /** The exposition of `families` in ~64 KiB chunks, each made only when the consumer asks for it. */
 export function* familyChunks(families: Iterable<MetricFamily>): Generator<Buffer> {
+  for (const text of familyTexts(families)) yield textBytes(text);
+}
+
+/** One chunk of familyTexts as UTF-8 bytes. */
+export function textBytes(text: string): Buffer {
   // Lone UTF-16 surrogates cannot occur in valid UTF-8; Buffer.from replaces them with
   // U+FFFD, so the body is always valid UTF-8 as the Content-Type promises.
-  for (const text of familyTexts(families)) yield Buffer.from(text, 'utf8');
+  return Buffer.from(text, 'utf8');
 }
 
 /**

@@ -126,7 +126,7 @@ export interface RunBatchesOptions {
    * Runs one request's turn holding what bounds the calls in flight (default: nothing); the batch is
    * taken inside it, at the size of that moment, so no batch waits packed to a size since refused.
    */
-  hold?: (turn: (release: () => void) => Promise<void>) => Promise<void>;
+  hold?: <T>(turn: (release: () => void) => Promise<T>) => Promise<T>;
   /**
    * Sends one request; its samples must reach the caller only once the whole answer was read.
    * `release` gives the turn's hold back early (the answer is in, its parse goes on).
@@ -158,7 +158,8 @@ export async function runBatches(queries: readonly PerfQuery[], opts: RunBatches
     for (let i = parts.length - 1; i > 0; i--) retry.push(parts[i]!);
     return parts[0];
   };
-  const hold = opts.hold ?? ((turn) => turn(() => undefined));
+  const hold = opts.hold ?? (<T>(turn: (release: () => void) => Promise<T>) => turn(() => undefined));
+  // One request, or false when there is none left to send.
   const turn = async (release: () => void): Promise<boolean> => {
     const batch = failed ? undefined : take();
     if (!batch) return false;
@@ -188,8 +189,7 @@ export async function runBatches(queries: readonly PerfQuery[], opts: RunBatches
     return true;
   };
   const worker = async (): Promise<void> => {
-    let more = true;
-    while (more) await hold(async (release) => void (more = await turn(release)));
+    while (await hold(turn));
   };
   const n = Math.max(1, Math.min(opts.workers, queue.length));
   await Promise.all(Array.from({ length: n }, worker));

@@ -265,7 +265,7 @@ export class PerfManager {
     let sawCsv = false;
     let sawNormal = false;
     // The slot goes back early once the answer is in and has shown an element of its own: a
-    // fault (even in a 200 answer) never does, so the retry after it is still within the bound.
+    // fault (500, or in a 200 answer) never does, so the retry after it is still within the bound.
     let received = false;
     const early = (): void => {
       if (received && (sawCsv || sawNormal)) release();

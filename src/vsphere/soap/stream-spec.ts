@@ -15,8 +15,8 @@ export interface StreamSpec {
   /** Instead of onElement: told what is inside each streamed element as it is read, no node built. */
   reader?: ElementReader;
   /**
-   * Told once a 200 answer has wholly arrived, while the rest of it may still be parsed: vCenter is
-   * done with the call, so a caller bounding the calls in flight can send its next one.
+   * Told once the answer (a fault too) has wholly arrived, while the rest of it may still be parsed:
+   * vCenter is done with the call, so a caller bounding the calls in flight can send its next one.
    */
   onReceived?: () => void;
 }

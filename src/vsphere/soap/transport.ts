@@ -146,8 +146,7 @@ export class SoapTransport {
         ...(options.stream ? { capText: `${cap} bytes in all (streamed)` } : {}),
         signal: options.signal,
         onChunk: (chunk) => parser.write(chunk),
-        // A fault (500) keeps the caller's slot: the retry that may follow is the same call.
-        onReceived: res.statusCode === 200 ? options.stream?.onReceived : undefined,
+        onReceived: options.stream?.onReceived,
       });
       consumed = true;
       const env = parser.close();
