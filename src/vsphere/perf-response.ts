@@ -40,9 +40,11 @@ export function metricIds(ids: readonly number[], instance: '' | '*'): string {
   const cache = rendered[instance];
   let block = cache.get(ids);
   if (block === undefined) {
+    // The aggregate instance as an empty element, which any XML parser reads as the empty string:
+    // ~13 % fewer bytes in every request for vCenter to read (10 of each metricId's ~66).
+    const inst = instance === '' ? '<instance/>' : `<instance>${instance}</instance>`;
     const parts: string[] = [];
-    for (const id of ids)
-      parts.push(`<metricId><counterId>${id}</counterId><instance>${instance}</instance></metricId>`);
+    for (const id of ids) parts.push(`<metricId><counterId>${id}</counterId>${inst}</metricId>`);
     block = parts.join('');
     cache.set(ids, block);
   }

@@ -299,9 +299,11 @@ function fakeVcenter(delayMs: number) {
         const specs = new Map<string, string[]>();
         for (const [, inner] of body.matchAll(/<querySpec>([\s\S]*?)<\/querySpec>/g)) {
           const entity = /<entity type="\w+">([^<]+)</.exec(inner!)![1]!;
-          const ids = [...inner!.matchAll(/<counterId>(\d+)<\/counterId><instance>([^<]*)</g)].map(
-            ([, c, i]) => `${c}/${i}`,
-          );
+          const ids = [
+            ...inner!.matchAll(
+              /<counterId>(\d+)<\/counterId>(?:<instance>([^<]*)<\/instance>|<instance\/>)/g,
+            ),
+          ].map(([, c, i]) => `${c}/${i ?? ''}`);
           specs.set(entity, [...(specs.get(entity) ?? []), ...ids]);
         }
         seen.perf.push(specs);

@@ -30,8 +30,8 @@ test('historicalQuerySpec: PerfQuerySpec element order, start time, interval 300
   assert.equal(
     historicalQuerySpec({ entity: { type: 'Datastore', value: 'datastore-1' }, counterIds: [281, 283] }, w),
     '<querySpec><entity type="Datastore">datastore-1</entity><startTime>2026-11-27T12:00:00.000Z</startTime>' +
-      '<maxSample>7</maxSample><metricId><counterId>281</counterId><instance></instance></metricId>' +
-      '<metricId><counterId>283</counterId><instance></instance></metricId><intervalId>300</intervalId></querySpec>',
+      '<maxSample>7</maxSample><metricId><counterId>281</counterId><instance/></metricId>' +
+      '<metricId><counterId>283</counterId><instance/></metricId><intervalId>300</intervalId></querySpec>',
   );
 });
 

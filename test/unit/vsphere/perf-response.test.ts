@@ -54,7 +54,7 @@ test('queryPerfBody follows the PerfQuerySpec element order and asks for csv onl
   assert.equal(
     queryPerfBody([q], true).join(''),
     '<querySpec><entity type="VirtualMachine">vm-1</entity><maxSample>1</maxSample>' +
-      '<metricId><counterId>2</counterId><instance></instance></metricId><metricId><counterId>12</counterId><instance></instance></metricId>' +
+      '<metricId><counterId>2</counterId><instance/></metricId><metricId><counterId>12</counterId><instance/></metricId>' +
       '<intervalId>20</intervalId><format>csv</format></querySpec>',
   );
   assert.doesNotMatch(queryPerfBody([q], false).join(''), /format/);
@@ -69,7 +69,7 @@ test('queryPerfBody asks for every instance ("*") of instanceCounterIds, after t
   assert.equal(
     queryPerfBody([q], false).join(''),
     '<querySpec><entity type="HostSystem">host-1</entity><maxSample>1</maxSample>' +
-      '<metricId><counterId>6</counterId><instance></instance></metricId>' +
+      '<metricId><counterId>6</counterId><instance/></metricId>' +
       '<metricId><counterId>148</counterId><instance>*</instance></metricId>' +
       '<metricId><counterId>149</counterId><instance>*</instance></metricId>' +
       '<intervalId>20</intervalId></querySpec>',
@@ -91,7 +91,10 @@ test('queryPerfBody is the querySpec of each entity in order, whichever id array
   const spec = (type: string, moid: string, ids: [number, string][], csv: boolean): string =>
     `<querySpec><entity type="${type}">${moid}</entity><maxSample>1</maxSample>` +
     ids
-      .map(([id, i]) => `<metricId><counterId>${id}</counterId><instance>${i}</instance></metricId>`)
+      .map(
+        ([id, i]) =>
+          `<metricId><counterId>${id}</counterId>${i === '' ? '<instance/>' : `<instance>${i}</instance>`}</metricId>`,
+      )
       .join('') +
     `<intervalId>20</intervalId>${csv ? '<format>csv</format>' : ''}</querySpec>`;
   const vmMetrics: [number, string][] = [
