@@ -142,6 +142,50 @@ async function runOnce(
   }
 }
 
+/** The floor of one capture, planned once and run as often as asked (alone, or between the exporter's scrapes). */
+export class Floor {
+  private readonly plan: ReturnType<typeof planFloor>;
+  private readonly runs: { ms: number; mismatches: number; bytes: number }[] = [];
+  readonly concurrency: number;
+  /** Calls per run; 0 in background mode, where a scrape sends nothing to vCenter and there is no floor. */
+  readonly requests: number;
+
+  constructor(
+    capture: readonly CapturedRequest[],
+    private readonly opts: { concurrency: number; batching: PerfBatching },
+  ) {
+    this.plan = planFloor(capture, opts.batching);
+    this.concurrency = Math.max(1, Math.floor(opts.concurrency));
+    this.requests = (this.plan.wait ? 1 : 0) + this.plan.batches.length;
+  }
+
+  /** One run against `upstreamUrl` (vcsim's .../sdk, or a proxy in front of it); its wall time in ms. */
+  async run(upstreamUrl: string, signal?: AbortSignal): Promise<number> {
+    if (this.requests === 0) throw new Error('the capture has no floor to run');
+    const r = await runOnce(new URL(upstreamUrl), this.plan, this.concurrency, signal);
+    this.runs.push(r);
+    return r.ms;
+  }
+
+  /** The runs so far and the plan they followed. */
+  result(): FloorResult {
+    const runs = this.runs;
+    return {
+      runsMs: runs.map((r) => r.ms),
+      medianMs: runs.length ? median(runs.map((r) => r.ms)) : 0,
+      requests: this.requests,
+      waitForUpdates: this.plan.wait ? 1 : 0,
+      queryPerfBatches: this.plan.batches.length,
+      ...this.plan.stats,
+      concurrency: this.concurrency,
+      batching: this.opts.batching,
+      leftOut: this.plan.leftOut,
+      statusMismatches: runs.length ? Math.max(...runs.map((r) => r.mismatches)) : 0,
+      responseBytes: runs.at(-1)?.bytes ?? 0,
+    };
+  }
+}
+
 /** Runs the floor of `capture` `runs` times against `upstreamUrl` (vcsim's .../sdk, or a proxy in front of it). */
 export async function measureFloor(
   upstreamUrl: string,
@@ -150,26 +194,7 @@ export async function measureFloor(
   opts: { concurrency: number; batching: PerfBatching },
   signal?: AbortSignal,
 ): Promise<FloorResult> {
-  const plan = planFloor(capture, opts.batching);
-  const concurrency = Math.max(1, Math.floor(opts.concurrency));
-  const requests = (plan.wait ? 1 : 0) + plan.batches.length;
-  const results = [];
-  // Background mode: a scrape sends nothing to vCenter, so there is no floor to compare with.
-  if (requests > 0) {
-    const url = new URL(upstreamUrl);
-    for (let i = 0; i < runs; i++) results.push(await runOnce(url, plan, concurrency, signal));
-  }
-  return {
-    runsMs: results.map((r) => r.ms),
-    medianMs: results.length ? median(results.map((r) => r.ms)) : 0,
-    requests,
-    waitForUpdates: plan.wait ? 1 : 0,
-    queryPerfBatches: plan.batches.length,
-    ...plan.stats,
-    concurrency,
-    batching: opts.batching,
-    leftOut: plan.leftOut,
-    statusMismatches: results.length ? Math.max(...results.map((r) => r.mismatches)) : 0,
-    responseBytes: results.at(-1)?.bytes ?? 0,
-  };
+  const floor = new Floor(capture, opts);
+  for (let i = 0; i < runs && floor.requests > 0; i++) await floor.run(upstreamUrl, signal);
+  return floor.result();
 }

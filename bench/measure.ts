@@ -3,7 +3,8 @@
  * built exporter behind the counting proxy, warm-up scrapes, measured scrapes (wall, CPU, RSS, SOAP
  * calls by method, their durations and concurrency, output size; gzip as Prometheus asks, unless
  * `gzip` is off, then one extra gzip scrape for the compressed size), and the floor
- * made from the last measured scrape (bench/floor.ts), then, with the exporter stopped, the govmomi
+ * made from the last measured scrape (bench/floor.ts: straight to vcsim, and through the proxy each
+ * run paired with one more exporter scrape), then, with the exporter stopped, the govmomi
  * comparison on the same vcsim (bench/govmomi.ts). Everything it starts is stopped before it returns.
  */
 import { gunzipSync } from 'node:zlib';
@@ -20,7 +21,7 @@ import {
   type ProxyRecord,
 } from './counting-proxy.js';
 import { callsByMethod, callTimesByMethod, median, peakInFlight, type CallTimes } from './call-stats.js';
-import { measureFloor, type FloorResult } from './floor.js';
+import { Floor, measureFloor, type FloorResult } from './floor.js';
 import { runGovmomi, type GovmomiOptions, type GovmomiResult } from './govmomi.js';
 import type { PerfBatching } from './perf-batches.js';
 import { latencyArgs, vcsimArgsFor, type LatencyProfile } from './profiles.js';
@@ -94,7 +95,12 @@ export interface SizeResult {
     betweenScrapes: Record<string, number>;
   };
   served: { samples: number; plainBytes: number; gzipBytes: number | null };
-  floor: FloorResult & { viaProxyMedianMs: number };
+  floor: FloorResult & {
+    viaProxyMedianMs: number;
+    /** Each run through the proxy beside an exporter scrape of its own: both walls (ms) and their ratio. */
+    pairs: { exporterMs: number[]; floorMs: number[]; ratios: number[] };
+  };
+  /** Median of the paired ratios (exporter scrape wall / floor run wall, both through the proxy). */
   ratioToFloor: number;
   /** The govmomi comparison on the same vcsim, or null when not run. */
   govmomi: GovmomiResult | null;
@@ -256,12 +262,37 @@ export async function measureSize(size: number, opts: MeasureOptions): Promise<S
       batching: opts.batching,
     };
     const floor = await measureFloor(vc.url, capture, opts.floorRuns, floorOpts, signal);
-    const vcsimFloor0 = cpuSeconds(vc.pid);
-    const benchFloor0 = process.cpuUsage();
-    const viaProxy = await measureFloor(proxy.url, capture, opts.floorRuns, floorOpts, signal);
-    const floorVcsim = cpuSeconds(vc.pid) - vcsimFloor0;
-    const floorBenchUsage = process.cpuUsage(benchFloor0);
-    const floorBench = (floorBenchUsage.user + floorBenchUsage.system) / 1e6;
+    // Through the proxy, each floor run is paired with one more exporter scrape, the two one after
+    // the other (which goes first alternates): a neighbour slowing the machine for a few seconds
+    // then weighs on both sides of a ratio, not on the floor's runs or the scrapes alone.
+    const viaProxyFloor = new Floor(capture, floorOpts);
+    const pairs = { exporterMs: [] as number[], floorMs: [] as number[], ratios: [] as number[] };
+    let floorVcsim = 0;
+    let floorBench = 0;
+    for (let i = 0; i < opts.floorRuns && viaProxyFloor.requests > 0; i++) {
+      let exporterMs = 0;
+      let floorMs = 0;
+      for (const step of i % 2 === 0 ? ['scrape', 'floor'] : ['floor', 'scrape']) {
+        if (step === 'floor') {
+          const vcsim0 = cpuSeconds(vc.pid);
+          const bench0 = process.cpuUsage();
+          floorMs = await viaProxyFloor.run(proxy.url, signal);
+          floorVcsim += cpuSeconds(vc.pid) - vcsim0;
+          const usage = process.cpuUsage(bench0);
+          floorBench += (usage.user + usage.system) / 1e6;
+        } else {
+          const got = await client.scrape({ gzip: opts.gzip === true, signal });
+          const s = got.contentEncoding === 'gzip' ? { ...got, body: gunzipSync(got.body) } : got;
+          const problem = scrapeProblem(s);
+          if (problem) problems.push(`paired scrape ${i + 1}: ${problem}`);
+          exporterMs = s.wallMs;
+        }
+      }
+      pairs.exporterMs.push(exporterMs);
+      pairs.floorMs.push(floorMs);
+      pairs.ratios.push(exporterMs / floorMs);
+    }
+    const viaProxy = viaProxyFloor.result();
     const floorSeconds = viaProxy.runsMs.reduce((a, b) => a + b, 0) / 1000;
     const floorRuns = Math.max(1, viaProxy.runsMs.length);
     proxy.drain();
@@ -328,9 +359,10 @@ export async function measureSize(size: number, opts: MeasureOptions): Promise<S
         betweenScrapes: between,
       },
       served: { samples, plainBytes, gzipBytes },
-      floor: { ...floor, viaProxyMedianMs: viaProxy.medianMs },
-      // The exporter's calls pass through the counting proxy: its wall is held to the floor sent the same way.
-      ratioToFloor: floor.requests > 0 ? wallMedian / viaProxy.medianMs : Number.NaN,
+      floor: { ...floor, viaProxyMedianMs: viaProxy.medianMs, pairs },
+      // The exporter's calls pass through the counting proxy: its wall is held to the floor sent the
+      // same way, scrape and floor run side by side.
+      ratioToFloor: pairs.ratios.length > 0 ? median(pairs.ratios) : Number.NaN,
       govmomi,
       ratioToGovmomi: govmomi ? wallMedian / govmomi.collect.wallMs : Number.NaN,
     };

@@ -296,6 +296,10 @@ export function formatReport(sizes: readonly SizeResult[], growth: LinearGrowth 
         `${f.realtimeObjects} realtime objects at ${f.batching.objectsPerCall} per call, ${f.historicalObjects} historical) ` +
         `over ${f.concurrency} connections, runs ${f.runsMs.map((m) => m.toFixed(0)).join('/')} ms` +
         `, through the proxy ${f.viaProxyMedianMs.toFixed(0)} ms` +
+        (f.pairs.ratios.length
+          ? `, paired with scrapes ${f.pairs.exporterMs.map((m) => m.toFixed(0)).join('/')} ms` +
+            ` (ratios ${f.pairs.ratios.map((x) => x.toFixed(2)).join('/')})`
+          : '') +
         (Object.keys(f.leftOut).length ? `, left out ${JSON.stringify(f.leftOut)}` : '') +
         (f.statusMismatches ? `, ${f.statusMismatches} STATUS MISMATCHES` : ''),
     );
