@@ -27,7 +27,7 @@ import type { PerfBatching } from './perf-batches.js';
 import { latencyArgs, vcsimArgsFor, type LatencyProfile } from './profiles.js';
 import { pinTo, unpinSelf } from './cores.js';
 import { cpuSeconds, resetPeakRss, statusBytes } from './proc-stats.js';
-import { countSamples, percentile, ScrapeClient, scrapeProblem } from './scrape-client.js';
+import { countSamples, percentile, ScrapeClient, scrapeProblem, type TimedScrape } from './scrape-client.js';
 
 /** How to measure one size. */
 export interface MeasureOptions {
@@ -63,6 +63,7 @@ export interface SizeResult {
   hosts: number;
   vcsimStartSeconds: number;
   scrapes: number;
+  /** Measured and paired scrapes (beside the floor's runs) that failed, each named in `problems`. */
   failedScrapes: number;
   problems: string[];
   wallMs: { median: number; p95: number; min: number; max: number; all: number[] };
@@ -255,7 +256,7 @@ export async function measureSize(size: number, opts: MeasureOptions): Promise<S
     proxy.drain();
 
     log(
-      `[${tag}] floor: from ${capture.length} captured calls, ${opts.floorRuns}× direct and ${opts.floorRuns}× via the proxy`,
+      `[${tag}] floor: from ${capture.length} captured calls, ${opts.floorRuns}× direct and ${opts.floorRuns}× via the proxy, each beside a scrape`,
     );
     const floorOpts = {
       concurrency: opts.floorConcurrency ?? Math.max(1, peakQueryPerf),
@@ -263,34 +264,40 @@ export async function measureSize(size: number, opts: MeasureOptions): Promise<S
     };
     const floor = await measureFloor(vc.url, capture, opts.floorRuns, floorOpts, signal);
     // Through the proxy, each floor run is paired with one more exporter scrape, the two one after
-    // the other (which goes first alternates): a neighbour slowing the machine for a few seconds
-    // then weighs on both sides of a ratio, not on the floor's runs or the scrapes alone.
+    // the other (which goes first alternates), and the ratio is taken per pair: a slowdown of the
+    // shared machine that lasts longer than a pair (~4 s at 10,000 VMs) weighs on both sides of it.
     const viaProxyFloor = new Floor(capture, floorOpts);
+    const [pairClient, vcsimPid, proxyUrl] = [client, vc.pid, proxy.url];
     const pairs = { exporterMs: [] as number[], floorMs: [] as number[], ratios: [] as number[] };
     let floorVcsim = 0;
     let floorBench = 0;
+    const floorRun = async (): Promise<number> => {
+      const vcsim0 = cpuSeconds(vcsimPid);
+      const bench0 = process.cpuUsage();
+      const ms = await viaProxyFloor.run(proxyUrl, signal);
+      floorVcsim += cpuSeconds(vcsimPid) - vcsim0;
+      const usage = process.cpuUsage(bench0);
+      floorBench += (usage.user + usage.system) / 1e6;
+      return ms;
+    };
+    const pairScrape = () => pairClient.scrape({ gzip: opts.gzip === true, signal });
     for (let i = 0; i < opts.floorRuns && viaProxyFloor.requests > 0; i++) {
-      let exporterMs = 0;
-      let floorMs = 0;
-      for (const step of i % 2 === 0 ? ['scrape', 'floor'] : ['floor', 'scrape']) {
-        if (step === 'floor') {
-          const vcsim0 = cpuSeconds(vc.pid);
-          const bench0 = process.cpuUsage();
-          floorMs = await viaProxyFloor.run(proxy.url, signal);
-          floorVcsim += cpuSeconds(vc.pid) - vcsim0;
-          const usage = process.cpuUsage(bench0);
-          floorBench += (usage.user + usage.system) / 1e6;
-        } else {
-          const got = await client.scrape({ gzip: opts.gzip === true, signal });
-          const s = got.contentEncoding === 'gzip' ? { ...got, body: gunzipSync(got.body) } : got;
-          const problem = scrapeProblem(s);
-          if (problem) problems.push(`paired scrape ${i + 1}: ${problem}`);
-          exporterMs = s.wallMs;
-        }
+      let got: TimedScrape;
+      let floorMs: number;
+      if (i % 2 === 0) {
+        got = await pairScrape();
+        floorMs = await floorRun();
+      } else {
+        floorMs = await floorRun();
+        got = await pairScrape();
       }
-      pairs.exporterMs.push(exporterMs);
+      // Unzipped and checked after the pair: its garbage is not the floor run's.
+      const s = got.contentEncoding === 'gzip' ? { ...got, body: gunzipSync(got.body) } : got;
+      const problem = scrapeProblem(s);
+      if (problem) problems.push(`paired scrape ${i + 1}: ${problem}`);
+      pairs.exporterMs.push(s.wallMs);
       pairs.floorMs.push(floorMs);
-      pairs.ratios.push(exporterMs / floorMs);
+      pairs.ratios.push(s.wallMs / floorMs);
     }
     const viaProxy = viaProxyFloor.result();
     const floorSeconds = viaProxy.runsMs.reduce((a, b) => a + b, 0) / 1000;

@@ -294,7 +294,7 @@ export function formatReport(sizes: readonly SizeResult[], growth: LinearGrowth 
     out.push(
       `${id}: floor ${f.waitForUpdates} WaitForUpdatesEx + ${f.queryPerfBatches} QueryPerf (from ${f.capturedQueryPerf}: ` +
         `${f.realtimeObjects} realtime objects at ${f.batching.objectsPerCall} per call, ${f.historicalObjects} historical) ` +
-        `over ${f.concurrency} connections, runs ${f.runsMs.map((m) => m.toFixed(0)).join('/')} ms` +
+        `over ${f.concurrency} connections, direct runs ${f.runsMs.map((m) => m.toFixed(0)).join('/')} ms` +
         `, through the proxy ${f.viaProxyMedianMs.toFixed(0)} ms` +
         (f.pairs.ratios.length
           ? `, paired with scrapes ${f.pairs.exporterMs.map((m) => m.toFixed(0)).join('/')} ms` +

@@ -41,7 +41,7 @@ export function metricIds(ids: readonly number[], instance: '' | '*'): string {
   let block = cache.get(ids);
   if (block === undefined) {
     // The aggregate instance as an empty element, which any XML parser reads as the empty string:
-    // ~13 % fewer bytes in every request for vCenter to read (10 of each metricId's ~66).
+    // 10 of each metricId's ~66 bytes, ~13 % of a request of aggregate counters, for vCenter to read.
     const inst = instance === '' ? '<instance/>' : `<instance>${instance}</instance>`;
     const parts: string[] = [];
     for (const id of ids) parts.push(`<metricId><counterId>${id}</counterId>${inst}</metricId>`);
