@@ -14,14 +14,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { stringify } from 'yaml';
 import { exporterEntry, startExporter, type ExporterProcess } from '../test/harness/exporter.js';
 import { startVcsim, type Vcsim } from '../test/harness/vcsim.js';
 import { cpuSeconds, statusBytes } from './proc-stats.js';
 import { startReplayProxy, type ReplayProxy } from './replay-proxy.js';
 import { vcsimArgsFor } from './profiles.js';
-import { countSamples, ScrapeClient } from './scrape-client.js';
+import { countSamples, ScrapeClient, unzipped } from './scrape-client.js';
 
 // Families whose values measure the exporter's own run (wall times, its process, its SOAP calls
 // and their durations), not vCenter: they differ between any two runs.
@@ -118,7 +117,7 @@ async function main(): Promise<void> {
         const before = cpuSeconds(s.exporter.pid);
         const r = await s.client.scrape({ gzip });
         s.cpu.push(cpuSeconds(s.exporter.pid) - before);
-        const body = r.contentEncoding === 'gzip' ? gunzipSync(r.body) : r.body;
+        const { body } = unzipped(r);
         if (r.status !== 200) throw new Error(`${s.name}: HTTP ${r.status}`);
         s.samples = countSamples(body);
         bodies.push(body.toString('utf8'));

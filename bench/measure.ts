@@ -7,7 +7,6 @@
  * run paired with one more exporter scrape), then, with the exporter stopped, the govmomi
  * comparison on the same vcsim (bench/govmomi.ts). Everything it starts is stopped before it returns.
  */
-import { gunzipSync } from 'node:zlib';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +26,14 @@ import type { PerfBatching } from './perf-batches.js';
 import { latencyArgs, vcsimArgsFor, type LatencyProfile } from './profiles.js';
 import { pinTo, unpinSelf } from './cores.js';
 import { cpuSeconds, resetPeakRss, statusBytes } from './proc-stats.js';
-import { countSamples, percentile, ScrapeClient, scrapeProblem, type TimedScrape } from './scrape-client.js';
+import {
+  countSamples,
+  percentile,
+  ScrapeClient,
+  scrapeProblem,
+  unzipped,
+  type TimedScrape,
+} from './scrape-client.js';
 
 /** How to measure one size. */
 export interface MeasureOptions {
@@ -173,10 +179,10 @@ export async function measureSize(size: number, opts: MeasureOptions): Promise<S
     const pid = exporter.pid;
 
     for (let i = 1; i <= opts.warmup; i++) {
-      const s = await client.scrape({ gzip: opts.gzip === true, signal });
-      log(
-        `[${tag}] warm-up ${i}: ${s.wallMs.toFixed(0)} ms${scrapeProblem(s) ? ` (${scrapeProblem(s)})` : ''}`,
-      );
+      // Read as text: a gzipped body would always look like vsphere_up 0.
+      const s = unzipped(await client.scrape({ gzip: opts.gzip === true, signal }));
+      const problem = scrapeProblem(s);
+      log(`[${tag}] warm-up ${i}: ${s.wallMs.toFixed(0)} ms${problem ? ` (${problem})` : ''}`);
     }
     const peakSinceStart = statusBytes(pid, 'VmHWM');
     const peakReset = resetPeakRss(pid);
@@ -215,9 +221,8 @@ export async function measureSize(size: number, opts: MeasureOptions): Promise<S
       busyDuring +=
         cpuEach.at(-1)! + cpuSeconds(vc.pid) - vcsimBefore + (benchDuring.user + benchDuring.system) / 1e6;
       // Unzipped after the exporter's CPU was read: the text is what is counted and checked.
-      const zipped = got.contentEncoding === 'gzip';
-      const s = zipped ? { ...got, body: gunzipSync(got.body) } : got;
-      if (zipped) gzipBytes = got.body.length;
+      const s = unzipped(got);
+      if (got.contentEncoding === 'gzip') gzipBytes = got.body.length;
       proxy.setCapture(false);
       const recs = proxy.drain();
       scrapeRecords.push(recs);
@@ -292,7 +297,7 @@ export async function measureSize(size: number, opts: MeasureOptions): Promise<S
         got = await pairScrape();
       }
       // Unzipped and checked after the pair: its garbage is not the floor run's.
-      const s = got.contentEncoding === 'gzip' ? { ...got, body: gunzipSync(got.body) } : got;
+      const s = unzipped(got);
       const problem = scrapeProblem(s);
       if (problem) problems.push(`paired scrape ${i + 1}: ${problem}`);
       pairs.exporterMs.push(s.wallMs);

@@ -2,6 +2,7 @@
  * The benchmark's Prometheus: timed scrapes of the exporter over one keep-alive connection, with
  * the scrape timeout header Prometheus sends, and the arithmetic on what came back.
  */
+import { gunzipSync } from 'node:zlib';
 import { Client } from 'undici';
 
 /** One scrape as the client saw it. */
@@ -67,6 +68,11 @@ export function countSamples(body: Buffer): number {
     start = end + 1;
   }
   return n;
+}
+
+/** `s` with its body as text: unzipped when it came gzipped (what Prometheus asks for). */
+export function unzipped(s: TimedScrape): TimedScrape {
+  return s.contentEncoding === 'gzip' ? { ...s, body: gunzipSync(s.body), contentEncoding: undefined } : s;
 }
 
 /** Why a scrape does not count as a complete collection, or undefined when it does. */
