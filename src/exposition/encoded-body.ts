@@ -1,6 +1,6 @@
 import type { MetricFamily } from './metric-family.js';
 import { gzipChunks } from './gzip.js';
-import { familyTexts, familyTextsOf, textBytes } from './text-encoder.js';
+import { familyChunks, familyChunksOf } from './text-encoder.js';
 
 /** An encoded exposition: its text chunks when it is small enough to hold, else its gzip only. */
 export type EncodedBody = { text: Buffer[] } | { gzip: Buffer };
@@ -17,23 +17,25 @@ export async function encodeBody(
   maxTextBytes: number,
   gzipOnly = false,
 ): Promise<EncodedBody> {
-  const texts = Symbol.asyncIterator in families ? familyTextsOf(families) : familyTexts(families);
-  if (gzipOnly) return { gzip: await gzipChunks(texts) };
+  const chunksOf = (reuse: boolean): Generator<Buffer> | AsyncGenerator<Buffer> =>
+    Symbol.asyncIterator in families ? familyChunksOf(families, reuse) : familyChunks(families, reuse);
+  // gzip copies each chunk before it asks for the next: one buffer serves them all.
+  if (gzipOnly) return { gzip: await gzipChunks(chunksOf(true)) };
   const made: Buffer[] = [];
   let size = 0;
-  const rest: AsyncIterator<string> =
-    Symbol.asyncIterator in texts ? texts : { next: () => Promise.resolve(texts.next()) };
+  const chunks = chunksOf(false);
+  const rest: AsyncIterator<Buffer> =
+    Symbol.asyncIterator in chunks ? chunks : { next: () => Promise.resolve(chunks.next()) };
   for (let r = await rest.next(); !r.done; r = await rest.next()) {
-    const chunk = textBytes(r.value);
-    made.push(chunk);
-    size += chunk.length;
+    made.push(r.value);
+    size += r.value.length;
     if (size > maxTextBytes) return { gzip: await gzipChunks(drain(made, rest)) };
   }
   return { text: made };
 }
 
 /** The chunks already made (released as they are read), then the rest. */
-async function* drain(made: Buffer[], rest: AsyncIterator<string>): AsyncGenerator<Buffer | string> {
+async function* drain(made: Buffer[], rest: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
   for (let c = made.shift(); c !== undefined; c = made.shift()) yield c;
   for (let r = await rest.next(); !r.done; r = await rest.next()) yield r.value;
 }

@@ -28,13 +28,14 @@ const MEMBERS_AT_ONCE = 2;
 const MEMBER_OUT_BYTES = 256 * 1024;
 
 /**
- * Gzip of chunks as they are made (familyTexts, or familyTextsOf a collection in progress; strings
- * as UTF-8): members of ~1 MiB deflated on the thread pool while the next is filled, at most 2 at
- * once, so a text of any size (~135 MiB at 50,000 VMs) is never held whole. Concatenated members
- * are one gzip body (RFC 1952 §2.2) to Prometheus, curl and browsers.
+ * Gzip of chunks as they are made (familyChunks, or familyChunksOf a collection in progress; each
+ * is copied before the next is asked for, so they may share one buffer): members of ~1 MiB deflated
+ * on the thread pool while the next is filled, at most 2 at once, so a text of any size (~135 MiB at
+ * 50,000 VMs) is never held whole. Concatenated members are one gzip body (RFC 1952 §2.2) to
+ * Prometheus, curl and browsers.
  */
 export async function gzipChunks(
-  chunks: Iterable<Buffer | string> | AsyncIterable<Buffer | string>,
+  chunks: Iterable<Buffer> | AsyncIterable<Buffer>,
   level: number = GZIP_LEVEL,
 ): Promise<Buffer> {
   const options = { level, strategy: constants.Z_DEFAULT_STRATEGY, chunkSize: MEMBER_OUT_BYTES };
@@ -57,11 +58,9 @@ export async function gzipChunks(
     size = 0;
   };
   for await (const c of chunks) {
-    // A string is written as UTF-8 straight into the member's buffer: at most 3 bytes per unit.
-    const most = typeof c === 'string' ? 3 * c.length : c.length;
-    if (size > 0 && size + most > MEMBER_BYTES) start();
-    if (size === 0) input = await slot(members.length, most);
-    size += typeof c === 'string' ? input.write(c, size) : c.copy(input, size);
+    if (size > 0 && size + c.length > MEMBER_BYTES) start();
+    if (size === 0) input = await slot(members.length, c.length);
+    size += c.copy(input, size);
   }
   // An empty body is one empty member (input is then the empty buffer it started as).
   if (size > 0 || members.length === 0) start();

@@ -89,6 +89,27 @@ void describe('encoder properties', () => {
     );
   });
 
+  void test('each value is written exactly as formatValue spells it (integers digit by digit)', () => {
+    const value = fc.oneof(
+      fc.maxSafeInteger(),
+      fc.integer({ min: 0, max: 1e6 }),
+      fc.double(),
+      fc.constantFrom(0, -0, 9, 10, 999_999_999_999_999, 1e15, 1e15 + 1, 2 ** 53, 0.5, -1),
+    );
+    fc.assert(
+      fc.property(fc.array(value, { minLength: 1, maxLength: 50 }), (values) => {
+        const f = new MetricFamily('v', 'h', 'untyped', ['l']);
+        for (const v of values) f.add(['x'], v);
+        const lines = encodeFamilies([f]).toString('utf8').split('\n').slice(2, -1);
+        assert.deepEqual(
+          lines,
+          values.map((v) => `v{l="x"} ${formatValue(v)}`),
+        );
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   void test('encoded values parse back to the added doubles', () => {
     fc.assert(
       fc.property(fc.array(fc.double(), { minLength: 1, maxLength: 50 }), (values) => {

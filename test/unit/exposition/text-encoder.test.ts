@@ -5,6 +5,7 @@ import {
   MetricFamily,
   encodeFamilies,
   escapeHelp,
+  familyChunks,
   escapeLabelValue,
   formatValue,
 } from '../../../src/exposition/index.js';
@@ -151,6 +152,56 @@ void describe('encodeFamilies', () => {
     const body = encodeFamilies([f]);
     assert.ok(body.length > 4 * 64 * 1024);
     assert.ok(body.equals(Buffer.from(expected, 'utf8')));
+  });
+});
+
+void describe('familyChunks', () => {
+  const CHUNK = 64 * 1024;
+  // A body of many chunks, with a line longer than a chunk and HELP text longer than a chunk.
+  function families(): MetricFamily[] {
+    const small = new MetricFamily('small_metric', 'h', 'gauge', ['vm']);
+    for (let i = 0; i < 5_000; i++) small.add([`vm-${i}-☃`], i);
+    const long = new MetricFamily('long_metric', 'h'.repeat(70_000) + '☃', 'gauge', ['note']);
+    long.add(['n'.repeat(100_000) + '😀'], 1);
+    long.add(['short'], 2);
+    const after = new MetricFamily('after_metric', 'h', 'gauge', []);
+    after.add([], 0.25);
+    return [small, long, after];
+  }
+  const expected = (): string => {
+    let text = '# HELP small_metric h\n# TYPE small_metric gauge\n';
+    for (let i = 0; i < 5_000; i++) text += `small_metric{vm="vm-${i}-☃"} ${i}\n`;
+    text += `# HELP long_metric ${'h'.repeat(70_000)}☃\n# TYPE long_metric gauge\n`;
+    text += `long_metric{note="${'n'.repeat(100_000)}😀"} 1\nlong_metric{note="short"} 2\n`;
+    return text + '# HELP after_metric h\n# TYPE after_metric gauge\nafter_metric 0.25\n';
+  };
+
+  void test('kept chunks are each at most 64 KiB but for a line longer than that, and join to the body', () => {
+    const chunks = [...familyChunks(families())];
+    assert.ok(chunks.length > 3);
+    const long = chunks.filter((c) => c.length > CHUNK);
+    assert.equal(long.length, 2, 'the long HELP block and the long line are chunks of their own');
+    assert.ok(long[1]!.toString('utf8').startsWith('long_metric{note="nnn'));
+    assert.equal(Buffer.concat(chunks).toString('utf8'), expected());
+  });
+
+  void test('with reuse every chunk is written into one buffer, and copied as it comes gives the same body', () => {
+    const copies: Buffer[] = [];
+    const seen = new Set<ArrayBufferLike>();
+    for (const chunk of familyChunks(families(), true)) {
+      if (chunk.length <= CHUNK) seen.add(chunk.buffer);
+      copies.push(Buffer.from(chunk));
+    }
+    assert.equal(seen.size, 1);
+    assert.equal(Buffer.concat(copies).toString('utf8'), expected());
+  });
+
+  void test('a small body is kept at its size, not in a 64 KiB buffer', () => {
+    const f = new MetricFamily('m', 'h', 'gauge', []);
+    f.add([], 1);
+    const [chunk, ...more] = [...familyChunks([f])];
+    assert.equal(more.length, 0);
+    assert.equal(chunk!.buffer.byteLength < CHUNK, true);
   });
 });
 
