@@ -1,4 +1,4 @@
-import type { ElementReader } from './soap/stream-spec.js';
+import type { ElementReader, PrefixBindings } from './soap/stream-spec.js';
 import type { XmlAttrs } from './answer-data.js';
 import type { PerfEntitySamples } from './perf-samples.js';
 import { REALTIME_INTERVAL } from './perf-response.js';
@@ -163,16 +163,10 @@ export class PerfEntityReader implements ElementReader {
    * A series of the plain form read straight from the text (ElementReader.skim; perf-series-scan.ts),
    * with the rules close() applies: the same samples as its events would give.
    */
-  skim(
-    s: string,
-    i: number,
-    n: number,
-    maxElements: number,
-    prefixBound: (prefix: string) => boolean,
-  ): number {
+  skim(s: string, i: number, n: number, maxElements: number, prefixes: PrefixBindings): number {
     if (this.kinds[this.top] !== ENTITY_METRIC) return -1;
     const sc = this.scanned;
-    const end = scanSeries(s, i, n, this.csv, prefixBound, sc);
+    const end = scanSeries(s, i, n, this.csv, prefixes, sc);
     if (end < 0 || sc.elements > maxElements) return -1;
     this.skimmed = sc.elements;
     this.add(sc.counterId, sc.instance, sc.value);

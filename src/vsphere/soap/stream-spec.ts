@@ -40,17 +40,19 @@ export interface ElementReader {
    * Optional: at a start tag inside the streamed element (`i` just past its `<`), the index past
    * the end of the whole element when the reader read it straight from `s` itself, holding at most
    * `maxElements` elements (their count in `skimmed`), or -1 to be told its events as usual.
-   * `prefixBound` tells whether a namespace prefix is declared there.
+   * `prefixes` tells whether a namespace prefix is declared there.
    */
-  skim?(
-    s: string,
-    i: number,
-    n: number,
-    maxElements: number,
-    prefixBound: (prefix: string) => boolean,
-  ): number;
+  skim?(s: string, i: number, n: number, maxElements: number, prefixes: PrefixBindings): number;
   /** Elements the last successful skim read. */
   readonly skimmed?: number;
+}
+
+/** The namespace prefixes declared where the parser is. */
+export interface PrefixBindings {
+  /** Changes whenever a prefix is declared or goes out of scope: a prefix found bound stays so until then. */
+  readonly version: number;
+  /** Whether `prefix` is declared here. */
+  bound(prefix: string): boolean;
 }
 
 /** What a stream's reader (or onElement) threw, as the answer's error: a bad answer, not a broken connection. */

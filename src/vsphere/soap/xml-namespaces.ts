@@ -1,4 +1,5 @@
 import { unslice } from '../values.js';
+import type { PrefixBindings } from './stream-spec.js';
 
 // SOAP declares prefixes on one or two elements only, so SoapXmlParser resolves them itself
 // rather than pay for a namespace-aware parser mode (saxes' xmlns mode cost ~10 % of a 10,000-VM scrape's CPU).
@@ -9,11 +10,13 @@ const XML_NS = 'http://www.w3.org/XML/1998/namespace';
 const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
 
 /** Prefix bindings in scope while a document is read, with the reserved-prefix rules of Namespaces in XML. */
-export class NamespaceScopes {
+export class NamespaceScopes implements PrefixBindings {
   /** Prefix bindings, innermost last; each entry belongs to the element at `depth`. */
   private readonly scopes: { depth: number; prefixes: Map<string, string> }[] = [];
   /** The last prefix resolve() found bound, and its URI; dropped whenever the bindings change. */
   private resolved: { prefix: string; uri: string } | undefined;
+  /** Counts the changes of the bindings (PrefixBindings). */
+  version = 0;
 
   /** Binds `key` (`xmlns` or `xmlns:p`) on the element at `depth`; returns why it is invalid, if it is. */
   declare(depth: number, key: string, uri: string): string | undefined {
@@ -26,6 +29,7 @@ export class NamespaceScopes {
     if (!scope || scope.depth !== depth) this.scopes.push((scope = { depth, prefixes: new Map() }));
     scope.prefixes.set(prefix, uri);
     this.resolved = undefined;
+    this.version++;
     return undefined;
   }
 
@@ -35,7 +39,13 @@ export class NamespaceScopes {
     if (scope && scope.depth === depth) {
       this.scopes.pop();
       this.resolved = undefined;
+      this.version++;
     }
+  }
+
+  /** Whether `prefix` is bound here (PrefixBindings). */
+  bound(prefix: string): boolean {
+    return this.resolve(prefix) !== undefined;
   }
 
   /** The namespace URI bound to `prefix` here, or undefined when it is unbound. */

@@ -189,7 +189,7 @@ export class SoapXmlParser implements XmlTokenHandler {
     const room = Math.min(this.maxElements - this.elements, this.limits.maxHeldElements - this.held);
     let end: number;
     try {
-      end = reader.skim(s, i, n, room, this.prefixBound);
+      end = reader.skim(s, i, n, room, this.namespaces);
     } catch (e) {
       this.readerFailed(this.stream!, e);
     }
@@ -199,8 +199,6 @@ export class SoapXmlParser implements XmlTokenHandler {
     this.held += k;
     return end;
   }
-
-  private readonly prefixBound = (prefix: string): boolean => this.namespaces.resolve(prefix) !== undefined;
 
   /** Character data (XmlTokenHandler): appended to the open element's text, or told to the reader. */
   text(t: string): void {

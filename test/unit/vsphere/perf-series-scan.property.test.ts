@@ -218,12 +218,12 @@ test('property: bounds crossed and broken answers fail the same way with the sca
 
 test('scanSeries reads the plain forms and their element count, and leaves every other form to the parser', () => {
   const out: ScannedSeries = { elements: 0, counterId: 0, instance: '', value: 0 };
-  const bound = (p: string) => p === 'xsi';
+  const bound = { version: 0, bound: (p: string) => p === 'xsi' };
   const scan = (body: string, csv = false) => {
     const s = `<${body}<next/>`;
     const end = scanSeries(s, 1, s.length, csv, bound, out);
     // `out` carries the last series' head from scan to scan, as in a reader.
-    const { head: _head, headPrefixEnd: _end, ...series } = out;
+    const { head: _head, headPrefixEnd: _end, headVersion: _version, ...series } = out;
     return end < 0 ? undefined : { rest: s.slice(end), ...series };
   };
   const id = '<id><counterId>6</counterId><instance>vmnic0</instance></id>';
@@ -273,14 +273,30 @@ test('a series starting as the last one did is still refused once its prefix is 
   const series =
     '<value xsi:type="PerfMetricIntSeries"><id><counterId>6</counterId><instance></instance></id><value>5</value></value>';
   let bound = true;
-  const prefixBound = (prefix: string) => bound && prefix === 'xsi';
-  assert.equal(scanSeries(series, 1, series.length, false, prefixBound, out), series.length);
+  let lookups = 0;
+  const prefixes = {
+    version: 0,
+    bound: (prefix: string) => {
+      lookups++;
+      return bound && prefix === 'xsi';
+    },
+  };
+  assert.equal(scanSeries(series, 1, series.length, false, prefixes, out), series.length);
   assert.equal(out.head, 'value xsi:type="PerfMetricIntSeries"><id><counterId>');
-  assert.equal(scanSeries(series, 1, series.length, false, prefixBound, out), series.length);
+  assert.equal(lookups, 1);
+  // While the bindings stay as they were, the prefix the head holds is not looked up again.
+  assert.equal(scanSeries(series, 1, series.length, false, prefixes, out), series.length);
+  assert.equal(lookups, 1);
+  // A declaration came or went: looked up once more, and found still bound.
+  prefixes.version++;
+  assert.equal(scanSeries(series, 1, series.length, false, prefixes, out), series.length);
+  assert.equal(scanSeries(series, 1, series.length, false, prefixes, out), series.length);
+  assert.equal(lookups, 2);
   bound = false;
-  assert.equal(scanSeries(series, 1, series.length, false, prefixBound, out), -1);
+  prefixes.version++;
+  assert.equal(scanSeries(series, 1, series.length, false, prefixes, out), -1);
   // One that starts otherwise is read in full again, and becomes the head to compare with.
   const plain = '<value><id><counterId>7</counterId><instance/></id><value>9</value></value>';
-  assert.equal(scanSeries(plain, 1, plain.length, false, prefixBound, out), plain.length);
+  assert.equal(scanSeries(plain, 1, plain.length, false, prefixes, out), plain.length);
   assert.deepEqual([out.counterId, out.value, out.head], [7, 9, 'value><id><counterId>']);
 });
