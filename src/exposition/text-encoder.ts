@@ -180,20 +180,70 @@ class FamilyChunks {
   }
 }
 
-/** Writes formatValue(v) at `pos` (ASCII); returns the index past it. */
+// Powers of ten for the decimals a value is tried with (ratios of hundredths, seconds of milliseconds).
+const POW10 = [1, 10, 100, 1000, 1e4, 1e5, 1e6];
+const MAX_DECIMALS = POW10.length - 1;
+
+/**
+ * Writes formatValue(v) at `pos` (ASCII); returns the index past it. Nearly every sample is a
+ * non-negative integer (counts, bytes) or one with a few decimals (ratios, timestamps): their digits
+ * are written straight, without the string String(v) would make (~350 ns for a fraction).
+ */
 function writeValue(buf: Buffer, pos: number, v: number): number {
-  // Nearly every sample is a non-negative integer (counts, bytes, perf counters): its digits are
-  // written straight, as String(v) would print them. -0 keeps its sign via formatValue.
-  if (!(v >= 0 && v < MAX_PLAIN_INTEGER && Math.floor(v) === v) || (v === 0 && 1 / v < 0))
-    return pos + buf.write(formatValue(v), pos, 'latin1');
+  if (v >= 0 && v < MAX_PLAIN_INTEGER) {
+    // -0 keeps its sign (formatValue).
+    if (Math.floor(v) === v)
+      return v !== 0 || 1 / v > 0 ? writeInteger(buf, pos, v) : writeText(buf, pos, '-0');
+    for (let d = 1; d <= MAX_DECIMALS; d++) {
+      const m = v * POW10[d]!;
+      // v is exactly the double nearest m / 10^d, and m has at most 15 digits: the shortest text
+      // that reads back as v (String(v)) is then m's digits with the point d places from the right.
+      if (m < MAX_PLAIN_INTEGER && Math.floor(m) === m && m / POW10[d]! === v)
+        return writeDecimal(buf, pos, m, d);
+    }
+  }
+  return writeText(buf, pos, formatValue(v));
+}
+
+/** ASCII text at `pos`. */
+function writeText(buf: Buffer, pos: number, text: string): number {
+  return pos + buf.write(text, pos, 'latin1');
+}
+
+/** `m / 10^d` (0 < d, not an integer) in fixed notation without trailing zeros, as String() spells it. */
+function writeDecimal(buf: Buffer, pos: number, m: number, d: number): number {
+  while (d > 1 && m % 10 === 0) {
+    m /= 10;
+    d--;
+  }
+  const whole = Math.floor(m / POW10[d]!);
+  let fraction = m - whole * POW10[d]!;
+  pos = writeInteger(buf, pos, whole);
+  buf[pos++] = 0x2e;
+  for (let at = pos + d; at > pos;) {
+    const q = Math.floor(fraction / 10);
+    buf[--at] = 0x30 + fraction - q * 10;
+    fraction = q;
+  }
+  return pos + d;
+}
+
+/** An integer in [0, 1e15) at `pos`, in 32-bit steps (a double's % is a slow call in V8). */
+function writeInteger(buf: Buffer, pos: number, v: number): number {
+  if (v < 2 ** 31) return writeInt32(buf, pos, v | 0, 0);
+  const high = Math.floor(v / 1e7);
+  return writeInt32(buf, writeInt32(buf, pos, high, 0), v - high * 1e7, 7);
+}
+
+/** A 32-bit integer n ≥ 0 at `pos`, zero-padded to `width` digits. */
+function writeInt32(buf: Buffer, pos: number, n: number, width: number): number {
   let length = 1;
-  for (let t = v; t >= 10; t = (t - (t % 10)) / 10) length++;
-  let at = pos + length;
-  let rest = v;
-  do {
-    const digit = rest % 10;
-    buf[--at] = 0x30 + digit;
-    rest = (rest - digit) / 10;
-  } while (rest > 0);
+  for (let t = n; t >= 10; t = (t / 10) | 0) length++;
+  if (length < width) length = width;
+  for (let at = pos + length; at > pos;) {
+    const q = (n / 10) | 0;
+    buf[--at] = 0x30 + n - q * 10;
+    n = q;
+  }
   return pos + length;
 }

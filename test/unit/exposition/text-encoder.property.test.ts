@@ -94,7 +94,16 @@ void describe('encoder properties', () => {
       fc.maxSafeInteger(),
       fc.integer({ min: 0, max: 1e6 }),
       fc.double(),
-      fc.constantFrom(0, -0, 9, 10, 999_999_999_999_999, 1e15, 1e15 + 1, 2 ** 53, 0.5, -1),
+      // Integers over a power of ten, as unit conversions make them (ratios, seconds of ms).
+      fc
+        .tuple(
+          fc.oneof(fc.integer({ min: 0, max: 1e6 }), fc.maxSafeInteger()),
+          fc.integer({ min: 0, max: 8 }),
+        )
+        .map(([k, d]) => k / 10 ** d),
+      fc.double({ min: 0, max: 1e15, noNaN: true }).map((v) => Math.round(v * 1000) / 1000),
+      fc.constantFrom(0, -0, 9, 10, 999_999_999_999_999, 1e15, 1e15 + 1, 2 ** 31 - 1, 2 ** 31, 2 ** 53),
+      fc.constantFrom(0.5, -1, 0.000001, 0.0000015, 1e-7, 0.1 + 0.2, 1 / 3, 2.675, 99.99, 1e14 + 0.5),
     );
     fc.assert(
       fc.property(fc.array(value, { minLength: 1, maxLength: 50 }), (values) => {
@@ -106,7 +115,7 @@ void describe('encoder properties', () => {
           values.map((v) => `v{l="x"} ${formatValue(v)}`),
         );
       }),
-      { numRuns: 500 },
+      { numRuns: 2000 },
     );
   });
 
