@@ -25,12 +25,12 @@ export function moRefEl(name: string, ref: MoRef): string {
   return `<${name} type="${escapeXml(ref.type)}">${escapeXml(ref.value)}</${name}>`;
 }
 
-/** A serialised method body: one string, or parts in order that are never joined into one. */
-export type SoapBody = string | readonly string[];
+/** A serialised method body: a string, or its UTF-8 bytes (a large body written as it was made). */
+export type SoapBody = string | Uint8Array;
 
 /**
- * Wraps a method body in a SOAP envelope addressed to `_this`: a string for a string body; for a
- * body in parts, its UTF-8 bytes written part by part (no string of the whole request is made).
+ * Wraps a method body in a SOAP envelope addressed to `_this`: a string for a string body, bytes
+ * for bytes.
  */
 export function envelope(method: string, self: MoRef, body: SoapBody): string | Buffer {
   const head =
@@ -40,11 +40,5 @@ export function envelope(method: string, self: MoRef, body: SoapBody): string | 
     `<soapenv:Body><${method} xmlns="urn:vim25">${moRefEl('_this', self)}`;
   const tail = `</${method}></soapenv:Body></soapenv:Envelope>`;
   if (typeof body === 'string') return head + body + tail;
-  let size = Buffer.byteLength(head) + Buffer.byteLength(tail);
-  for (const part of body) size += Buffer.byteLength(part);
-  const bytes = Buffer.allocUnsafe(size);
-  let at = bytes.write(head);
-  for (const part of body) at += bytes.write(part, at);
-  bytes.write(tail, at);
-  return bytes;
+  return Buffer.concat([Buffer.from(head), body, Buffer.from(tail)]);
 }

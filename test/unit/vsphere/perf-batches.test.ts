@@ -113,7 +113,7 @@ function fakeVcenter(opts: {
     content: () => Promise.resolve({ perfManager: { type: 'PerformanceManager', value: 'PerfMgr' } }),
     invoke: async (method: string, _self: unknown, parts: SoapBody, _signal: unknown, stream: StreamSpec) => {
       assert.equal(method, 'QueryPerf');
-      const body = typeof parts === 'string' ? parts : parts.join('');
+      const body = typeof parts === 'string' ? parts : Buffer.from(parts).toString('utf8');
       state.maxInFlight = Math.max(state.maxInFlight, ++state.inFlight);
       try {
         await tick();
@@ -447,7 +447,7 @@ test('realtime: a slot goes back once an answer is in and shows an element, whil
     logger: silentLogger(),
     content: () => Promise.resolve({ perfManager: { type: 'PerformanceManager', value: 'PerfMgr' } }),
     invoke: async (_m: string, _self: unknown, parts: SoapBody, _signal: unknown, stream: StreamSpec) => {
-      const body = typeof parts === 'string' ? parts : parts.join('');
+      const body = typeof parts === 'string' ? parts : Buffer.from(parts).toString('utf8');
       state.maxAtVcenter = Math.max(state.maxAtVcenter, ++state.atVcenter);
       state.maxActive = Math.max(state.maxActive, ++state.active);
       try {

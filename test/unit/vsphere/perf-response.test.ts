@@ -52,12 +52,12 @@ test('reads a PerfEntityMetric (normal format), as vcsim answers even when csv i
 test('queryPerfBody follows the PerfQuerySpec element order and asks for csv only when told', () => {
   const q = { entity: { type: 'VirtualMachine', value: 'vm-1' }, counterIds: [2, 12] };
   assert.equal(
-    queryPerfBody([q], true).join(''),
+    queryPerfBody([q], true).toString('utf8'),
     '<querySpec><entity type="VirtualMachine">vm-1</entity><maxSample>1</maxSample>' +
       '<metricId><counterId>2</counterId><instance/></metricId><metricId><counterId>12</counterId><instance/></metricId>' +
       '<intervalId>20</intervalId><format>csv</format></querySpec>',
   );
-  assert.doesNotMatch(queryPerfBody([q], false).join(''), /format/);
+  assert.doesNotMatch(queryPerfBody([q], false).toString('utf8'), /format/);
 });
 
 test('queryPerfBody asks for every instance ("*") of instanceCounterIds, after the aggregate ones', () => {
@@ -67,7 +67,7 @@ test('queryPerfBody asks for every instance ("*") of instanceCounterIds, after t
     instanceCounterIds: [148, 149],
   };
   assert.equal(
-    queryPerfBody([q], false).join(''),
+    queryPerfBody([q], false).toString('utf8'),
     '<querySpec><entity type="HostSystem">host-1</entity><maxSample>1</maxSample>' +
       '<metricId><counterId>6</counterId><instance/></metricId>' +
       '<metricId><counterId>148</counterId><instance>*</instance></metricId>' +
@@ -87,6 +87,8 @@ test('queryPerfBody is the querySpec of each entity in order, whichever id array
     { entity: { type: 'VirtualMachine', value: 'vm-3' }, counterIds: [2, 12, 98] },
     { entity: { type: 'VirtualMachine', value: 'vm-4' }, counterIds: [3, 13, 99] },
     { entity: { type: 'HostSystem', value: 'host-10' }, counterIds: [], instanceCounterIds: all },
+    // Multi-byte text takes more bytes than characters: the body is exactly its UTF-8.
+    { entity: { type: 'VirtualMachine', value: 'vm-ü☃😀' }, counterIds: vmIds },
   ];
   const spec = (type: string, moid: string, ids: [number, string][], csv: boolean): string =>
     `<querySpec><entity type="${type}">${moid}</entity><maxSample>1</maxSample>` +
@@ -106,7 +108,7 @@ test('queryPerfBody is the querySpec of each entity in order, whichever id array
     // Twice: the second body is built from the cached metricId lists.
     for (let round = 0; round < 2; round++) {
       assert.equal(
-        queryPerfBody(batch, csv).join(''),
+        queryPerfBody(batch, csv).toString('utf8'),
         spec('VirtualMachine', 'vm-1', vmMetrics, csv) +
           spec('VirtualMachine', 'vm-2', vmMetrics, csv) +
           spec(
@@ -129,9 +131,10 @@ test('queryPerfBody is the querySpec of each entity in order, whichever id array
             ],
             csv,
           ) +
-          spec('HostSystem', 'host-10', [[7, '*']], csv),
+          spec('HostSystem', 'host-10', [[7, '*']], csv) +
+          spec('VirtualMachine', 'vm-ü☃😀', vmMetrics, csv),
       );
     }
   }
-  assert.equal(queryPerfBody([], true).join(''), '');
+  assert.equal(queryPerfBody([], true).toString('utf8'), '');
 });

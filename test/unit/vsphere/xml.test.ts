@@ -187,12 +187,15 @@ describe('envelope', () => {
     assert.equal(parseXml(xml as string).name, 'Envelope');
   });
 
-  test('a body in parts becomes the UTF-8 bytes of the same envelope, multi-byte text included', () => {
+  test('a body of bytes becomes the UTF-8 bytes of the same envelope, multi-byte text included', () => {
     const self = { type: 'PerformanceManager', value: 'PerfMgr-ü' };
-    const parts = ['<querySpec><entity type="VirtualMachine">vm-1</entity></querySpec>', '', '<a>ünï☃😀</a>'];
-    const bytes = envelope('QueryPerf', self, parts);
+    const text = '<querySpec><entity type="VirtualMachine">vm-1</entity></querySpec><a>ünï☃😀</a>';
+    const bytes = envelope('QueryPerf', self, Buffer.from(text));
     assert.ok(Buffer.isBuffer(bytes));
-    assert.deepEqual(bytes, Buffer.from(envelope('QueryPerf', self, parts.join('')) as string));
-    assert.deepEqual(envelope('QueryPerf', self, []), Buffer.from(envelope('QueryPerf', self, '') as string));
+    assert.deepEqual(bytes, Buffer.from(envelope('QueryPerf', self, text) as string));
+    assert.deepEqual(
+      envelope('QueryPerf', self, new Uint8Array(0)),
+      Buffer.from(envelope('QueryPerf', self, '') as string),
+    );
   });
 });
