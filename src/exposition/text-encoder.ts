@@ -42,7 +42,7 @@ export function formatValue(v: number): string {
 // made as string ropes allocated ~70 MB a scrape (ropes, then their flat copies for UTF-8), which
 // the collection's garbage collector paid for beside its QueryPerf answers.
 const CHUNK_BYTES = 64 * 1024;
-// Bytes a sample's value takes at most (`-1.7976931348623157e+308` is 24), and its space and newline.
+// Bytes a sample's value takes at most (`-0.0000012345678901234567` is 25), and its space and newline.
 const VALUE_ROOM = 32;
 // Up to 15 digits a double holds the integer exactly; its digits are written without a string.
 const MAX_PLAIN_INTEGER = 1e15;

@@ -9,14 +9,22 @@ export const XSI = 'http://www.w3.org/2001/XMLSchema-instance';
 const XML_NS = 'http://www.w3.org/XML/1998/namespace';
 const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
 
+let versions = 0;
+function nextVersion(): number {
+  return ++versions;
+}
+
 /** Prefix bindings in scope while a document is read, with the reserved-prefix rules of Namespaces in XML. */
 export class NamespaceScopes implements PrefixBindings {
   /** Prefix bindings, innermost last; each entry belongs to the element at `depth`. */
   private readonly scopes: { depth: number; prefixes: Map<string, string> }[] = [];
   /** The last prefix resolve() found bound, and its URI; dropped whenever the bindings change. */
   private resolved: { prefix: string; uri: string } | undefined;
-  /** Counts the changes of the bindings (PrefixBindings). */
-  version = 0;
+  /**
+   * Changes with the bindings (PrefixBindings). Drawn from one count for every parser: a reader that
+   * outlives its parser (a call sent again after a new login) never sees an old version again.
+   */
+  version = nextVersion();
 
   /** Binds `key` (`xmlns` or `xmlns:p`) on the element at `depth`; returns why it is invalid, if it is. */
   declare(depth: number, key: string, uri: string): string | undefined {
@@ -29,7 +37,7 @@ export class NamespaceScopes implements PrefixBindings {
     if (!scope || scope.depth !== depth) this.scopes.push((scope = { depth, prefixes: new Map() }));
     scope.prefixes.set(prefix, uri);
     this.resolved = undefined;
-    this.version++;
+    this.version = nextVersion();
     return undefined;
   }
 
@@ -39,7 +47,7 @@ export class NamespaceScopes implements PrefixBindings {
     if (scope && scope.depth === depth) {
       this.scopes.pop();
       this.resolved = undefined;
-      this.version++;
+      this.version = nextVersion();
     }
   }
 

@@ -165,14 +165,19 @@ const before = plainOr('', [
 const entityMetric = fc
   .record({
     csv: fc.boolean(),
+    // Without its own declaration (1 in 8), a returnval's series may start as the last one's did
+    // while their prefix is unbound: the scanner must refuse them as the parser does.
+    declared: fc.integer({ min: 0, max: 7 }).map((n) => n > 0),
     series: fc.array(
       fc.tuple(before, series).map(([b, s]) => b + s),
       { maxLength: 8 },
     ),
   })
   .map(
-    ({ csv, series }) =>
-      `<returnval ${GO_XSI} XMLSchema-instance:type="${csv ? 'PerfEntityMetricCSV' : 'PerfEntityMetric'}">` +
+    ({ csv, declared, series }) =>
+      (declared
+        ? `<returnval ${GO_XSI} XMLSchema-instance:type="${csv ? 'PerfEntityMetricCSV' : 'PerfEntityMetric'}">`
+        : '<returnval>') +
       `<entity type="VirtualMachine">vm-7</entity>${csv ? '<sampleInfoCSV>20,2026-12-06T18:38:40Z</sampleInfoCSV>' : '<sampleInfo><timestamp>2026-12-06T18:38:40Z</timestamp><interval>20</interval></sampleInfo>'}` +
       `${series.join('')}</returnval>`,
   );

@@ -22,3 +22,20 @@ test('resolve of a prefix cut from the text: its memo dropped when bindings chan
   assert.equal(at(text, 'xsi'), undefined);
   assert.equal(ns.resolve('xml:lang'.slice(0, 3)), 'http://www.w3.org/XML/1998/namespace');
 });
+
+test('version changes with every declaration and scope end, and no two parsers share one', () => {
+  const a = new NamespaceScopes();
+  const b = new NamespaceScopes();
+  const seen = new Set([a.version, b.version]);
+  assert.equal(seen.size, 2);
+  a.declare(1, 'xmlns:xsi', XSI);
+  assert.ok(!seen.has(a.version));
+  seen.add(a.version);
+  // Closing an element without bindings changes nothing.
+  const before = a.version;
+  a.close(2);
+  assert.equal(a.version, before);
+  a.close(1);
+  assert.ok(!seen.has(a.version));
+  assert.ok(a.bound('xml') && !a.bound('xsi'));
+});
