@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { escapeXml } from './soap/envelope.js';
+import { escapeXml, type BodyWriter } from './soap/envelope.js';
 import { child, type XmlNode } from './soap/xml.js';
 import type { PerfCounter, PerfQuery, PerfSample } from './perf-manager.js';
 import { instanceAt, type PerfEntitySamples } from './perf-samples.js';
@@ -9,14 +9,15 @@ import { num, str } from './values.js';
 export const REALTIME_INTERVAL = 20;
 
 /**
- * The QueryPerf body for `batch` as UTF-8 bytes: one PerfQuerySpec per entity, for the latest
- * realtime sample of the aggregate instance (or, for `instanceCounterIds`, all instances) of each
- * counter. The metricId list is the same for every entity of a kind (17 counters × 10,000 VMs would
- * be 170,000 small strings per scrape), so it is rendered once per id array and reused. Each piece
- * is written as it is made: a body held as strings until its request is answered (~100 ms) would
- * be promoted to V8's old generation, ~7 MB a scrape at 10,000 VMs for full collections to free.
+ * The QueryPerf body for `batch`, written into its request's bytes: one PerfQuerySpec per entity,
+ * for the latest realtime sample of the aggregate instance (or, for `instanceCounterIds`, all
+ * instances) of each counter. The metricId list is the same for every entity of a kind (17
+ * counters × 10,000 VMs would be 170,000 small strings per scrape), so it is rendered once per id
+ * array and reused. Each piece is written as it is made: a body held as strings until its request
+ * is answered (~100 ms) would be promoted to V8's old generation, ~7 MB a scrape at 10,000 VMs for
+ * full collections to free.
  */
-export function queryPerfBody(batch: readonly PerfQuery[], csv: boolean): Buffer {
+export function queryPerfBody(batch: readonly PerfQuery[], csv: boolean): BodyWriter {
   // Element order follows the PerfQuerySpec xsd:sequence; vcsim only answers explicit metric ids.
   const tail = `<intervalId>${REALTIME_INTERVAL}</intervalId>${csv ? '<format>csv</format>' : ''}</querySpec>`;
   const pieces = (q: PerfQuery): string[] => [
@@ -29,12 +30,15 @@ export function queryPerfBody(batch: readonly PerfQuery[], csv: boolean): Buffer
     q.instanceCounterIds ? metricIds(q.instanceCounterIds, '*') : '',
     tail,
   ];
-  let size = 0;
-  for (const q of batch) for (const piece of pieces(q)) size += Buffer.byteLength(piece);
-  const bytes = Buffer.allocUnsafe(size);
-  let at = 0;
-  for (const q of batch) for (const piece of pieces(q)) at += bytes.write(piece, at);
-  return bytes;
+  let byteLength = 0;
+  for (const q of batch) for (const piece of pieces(q)) byteLength += Buffer.byteLength(piece);
+  return {
+    byteLength,
+    writeTo(bytes: Buffer, at: number): number {
+      for (const q of batch) for (const piece of pieces(q)) at += bytes.write(piece, at);
+      return at;
+    },
+  };
 }
 
 // Rendered metricId lists by id array (callers pass one array to all entities of a kind); an

@@ -25,12 +25,20 @@ export function moRefEl(name: string, ref: MoRef): string {
   return `<${name} type="${escapeXml(ref.type)}">${escapeXml(ref.value)}</${name}>`;
 }
 
-/** A serialised method body: a string, or its UTF-8 bytes (a large body written as it was made). */
-export type SoapBody = string | Uint8Array;
+/** A large method body written straight into its request's bytes: no string of it outlives the write. */
+export interface BodyWriter {
+  /** The body's size in UTF-8 bytes. */
+  readonly byteLength: number;
+  /** Writes the body's UTF-8 at `at` (room for byteLength bytes); returns the index past it. */
+  writeTo(bytes: Buffer, at: number): number;
+}
+
+/** A serialised method body: a string, or a writer of its bytes. */
+export type SoapBody = string | BodyWriter;
 
 /**
- * Wraps a method body in a SOAP envelope addressed to `_this`: a string for a string body, bytes
- * for bytes.
+ * Wraps a method body in a SOAP envelope addressed to `_this`: a string for a string body; for a
+ * writer, one buffer with the head, the body written in place and the tail.
  */
 export function envelope(method: string, self: MoRef, body: SoapBody): string | Buffer {
   const head =
@@ -40,5 +48,13 @@ export function envelope(method: string, self: MoRef, body: SoapBody): string | 
     `<soapenv:Body><${method} xmlns="urn:vim25">${moRefEl('_this', self)}`;
   const tail = `</${method}></soapenv:Body></soapenv:Envelope>`;
   if (typeof body === 'string') return head + body + tail;
-  return Buffer.concat([Buffer.from(head), body, Buffer.from(tail)]);
+  const start = Buffer.byteLength(head);
+  const bytes = Buffer.allocUnsafe(start + body.byteLength + Buffer.byteLength(tail));
+  bytes.write(head);
+  const end = body.writeTo(bytes, start);
+  // A writer that wrote other than it announced would send a torn request (or stale bytes).
+  if (end !== start + body.byteLength)
+    throw new Error(`${method}: body wrote ${end - start} bytes, announced ${body.byteLength}`);
+  bytes.write(tail, end);
+  return bytes;
 }

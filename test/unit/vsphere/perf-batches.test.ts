@@ -22,6 +22,7 @@ import { faultToError } from '../../../src/vsphere/soap/faults.js';
 import type { SoapBody } from '../../../src/vsphere/soap/envelope.js';
 import { parseXml, type StreamSpec } from '../../../src/vsphere/soap/xml.js';
 import { xmlLimits } from '../../../src/vsphere/soap/xml-limits.js';
+import { bodyText } from '../../harness/soap-body.js';
 
 const XSI = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"';
 /** Hands `returnval` over to `stream` as the transport does: parsed at its depth (Envelope > Body > response). */
@@ -113,7 +114,7 @@ function fakeVcenter(opts: {
     content: () => Promise.resolve({ perfManager: { type: 'PerformanceManager', value: 'PerfMgr' } }),
     invoke: async (method: string, _self: unknown, parts: SoapBody, _signal: unknown, stream: StreamSpec) => {
       assert.equal(method, 'QueryPerf');
-      const body = typeof parts === 'string' ? parts : Buffer.from(parts).toString('utf8');
+      const body = bodyText(parts);
       state.maxInFlight = Math.max(state.maxInFlight, ++state.inFlight);
       try {
         await tick();
@@ -447,7 +448,7 @@ test('realtime: a slot goes back once an answer is in and shows an element, whil
     logger: silentLogger(),
     content: () => Promise.resolve({ perfManager: { type: 'PerformanceManager', value: 'PerfMgr' } }),
     invoke: async (_m: string, _self: unknown, parts: SoapBody, _signal: unknown, stream: StreamSpec) => {
-      const body = typeof parts === 'string' ? parts : Buffer.from(parts).toString('utf8');
+      const body = bodyText(parts);
       state.maxAtVcenter = Math.max(state.maxAtVcenter, ++state.atVcenter);
       state.maxActive = Math.max(state.maxActive, ++state.active);
       try {

@@ -4,6 +4,7 @@ import { parseXml } from '../../../src/vsphere/soap/xml.js';
 import { queryPerfBody } from '../../../src/vsphere/perf-response.js';
 import { readEntityMetric } from '../../harness/perf-tree-reader.js';
 import type { PerfSample } from '../../../src/vsphere/perf-manager.js';
+import { bodyText } from '../../harness/soap-body.js';
 
 const XSI = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"';
 
@@ -52,12 +53,12 @@ test('reads a PerfEntityMetric (normal format), as vcsim answers even when csv i
 test('queryPerfBody follows the PerfQuerySpec element order and asks for csv only when told', () => {
   const q = { entity: { type: 'VirtualMachine', value: 'vm-1' }, counterIds: [2, 12] };
   assert.equal(
-    queryPerfBody([q], true).toString('utf8'),
+    bodyText(queryPerfBody([q], true)),
     '<querySpec><entity type="VirtualMachine">vm-1</entity><maxSample>1</maxSample>' +
       '<metricId><counterId>2</counterId><instance/></metricId><metricId><counterId>12</counterId><instance/></metricId>' +
       '<intervalId>20</intervalId><format>csv</format></querySpec>',
   );
-  assert.doesNotMatch(queryPerfBody([q], false).toString('utf8'), /format/);
+  assert.doesNotMatch(bodyText(queryPerfBody([q], false)), /format/);
 });
 
 test('queryPerfBody asks for every instance ("*") of instanceCounterIds, after the aggregate ones', () => {
@@ -67,7 +68,7 @@ test('queryPerfBody asks for every instance ("*") of instanceCounterIds, after t
     instanceCounterIds: [148, 149],
   };
   assert.equal(
-    queryPerfBody([q], false).toString('utf8'),
+    bodyText(queryPerfBody([q], false)),
     '<querySpec><entity type="HostSystem">host-1</entity><maxSample>1</maxSample>' +
       '<metricId><counterId>6</counterId><instance/></metricId>' +
       '<metricId><counterId>148</counterId><instance>*</instance></metricId>' +
@@ -108,7 +109,7 @@ test('queryPerfBody is the querySpec of each entity in order, whichever id array
     // Twice: the second body is built from the cached metricId lists.
     for (let round = 0; round < 2; round++) {
       assert.equal(
-        queryPerfBody(batch, csv).toString('utf8'),
+        bodyText(queryPerfBody(batch, csv)),
         spec('VirtualMachine', 'vm-1', vmMetrics, csv) +
           spec('VirtualMachine', 'vm-2', vmMetrics, csv) +
           spec(
@@ -136,5 +137,5 @@ test('queryPerfBody is the querySpec of each entity in order, whichever id array
       );
     }
   }
-  assert.equal(queryPerfBody([], true).toString('utf8'), '');
+  assert.equal(bodyText(queryPerfBody([], true)), '');
 });

@@ -187,15 +187,25 @@ describe('envelope', () => {
     assert.equal(parseXml(xml as string).name, 'Envelope');
   });
 
-  test('a body of bytes becomes the UTF-8 bytes of the same envelope, multi-byte text included', () => {
+  test('a body writer is written in place between head and tail, multi-byte text included', () => {
     const self = { type: 'PerformanceManager', value: 'PerfMgr-ü' };
     const text = '<querySpec><entity type="VirtualMachine">vm-1</entity></querySpec><a>ünï☃😀</a>';
-    const bytes = envelope('QueryPerf', self, Buffer.from(text));
+    const writer = (announced: number) => ({
+      byteLength: announced,
+      writeTo: (bytes: Buffer, at: number) => at + bytes.write(text, at),
+    });
+    const bytes = envelope('QueryPerf', self, writer(Buffer.byteLength(text)));
     assert.ok(Buffer.isBuffer(bytes));
     assert.deepEqual(bytes, Buffer.from(envelope('QueryPerf', self, text) as string));
+    const empty = { byteLength: 0, writeTo: (_bytes: Buffer, at: number) => at };
     assert.deepEqual(
-      envelope('QueryPerf', self, new Uint8Array(0)),
+      envelope('QueryPerf', self, empty),
       Buffer.from(envelope('QueryPerf', self, '') as string),
+    );
+    // A writer that writes less than it announced would leave stale bytes in the request.
+    assert.throws(
+      () => envelope('QueryPerf', self, writer(Buffer.byteLength(text) + 1)),
+      /body wrote \d+ bytes, announced/,
     );
   });
 });
