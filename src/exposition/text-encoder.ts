@@ -130,12 +130,12 @@ class FamilyChunks {
       // A UTF-16 unit is at most 3 bytes of UTF-8 (a surrogate pair, two units, is 4).
       const most = nameLength + 3 * (head.length + tail.length) + VALUE_ROOM;
       if (this.pos + most > this.buf.length) {
-        if (this.pos > 0) yield this.take();
         if (most > this.buf.length) {
           // A line longer than a chunk (a label value of tens of KiB) is a chunk of its own.
           yield* this.line(name + head + tail + ' ' + formatValue(values[i] as number) + '\n');
           continue;
         }
+        yield this.take();
       }
       const buf = this.buf;
       let pos = this.pos;

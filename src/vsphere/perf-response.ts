@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { escapeXml, type BodyWriter } from './soap/envelope.js';
+import { moRefEl, type BodyWriter } from './soap/envelope.js';
 import { child, type XmlNode } from './soap/xml.js';
 import type { PerfCounter, PerfQuery, PerfSample } from './perf-manager.js';
 import { instanceAt, type PerfEntitySamples } from './perf-samples.js';
@@ -20,22 +20,23 @@ export const REALTIME_INTERVAL = 20;
 export function queryPerfBody(batch: readonly PerfQuery[], csv: boolean): BodyWriter {
   // Element order follows the PerfQuerySpec xsd:sequence; vcsim only answers explicit metric ids.
   const tail = `<intervalId>${REALTIME_INTERVAL}</intervalId>${csv ? '<format>csv</format>' : ''}</querySpec>`;
-  const pieces = (q: PerfQuery): string[] => [
-    '<querySpec><entity type="',
-    escapeXml(q.entity.type),
-    '">',
-    escapeXml(q.entity.value),
-    '</entity><maxSample>1</maxSample>',
-    metricIds(q.counterIds, ''),
-    q.instanceCounterIds ? metricIds(q.instanceCounterIds, '*') : '',
-    tail,
-  ];
+  // Only the entity element carries text from vCenter; the metricId lists and the tail are ASCII
+  // (ids and "*"): their length is their size, and they are copied byte for byte.
+  const head = (q: PerfQuery): string => `<querySpec>${moRefEl('entity', q.entity)}<maxSample>1</maxSample>`;
+  const all = (q: PerfQuery): string => (q.instanceCounterIds ? metricIds(q.instanceCounterIds, '*') : '');
   let byteLength = 0;
-  for (const q of batch) for (const piece of pieces(q)) byteLength += Buffer.byteLength(piece);
+  for (const q of batch)
+    byteLength +=
+      Buffer.byteLength(head(q)) + metricIds(q.counterIds, '').length + all(q).length + tail.length;
   return {
     byteLength,
     writeTo(bytes: Buffer, at: number): number {
-      for (const q of batch) for (const piece of pieces(q)) at += bytes.write(piece, at);
+      for (const q of batch) {
+        at += bytes.write(head(q), at);
+        at += bytes.write(metricIds(q.counterIds, ''), at, 'latin1');
+        at += bytes.write(all(q), at, 'latin1');
+        at += bytes.write(tail, at, 'latin1');
+      }
       return at;
     },
   };
