@@ -43,7 +43,16 @@ const FAST_ANSWER_MS = 1_000;
 const FIRST_ANSWER_MS = 5_000;
 /** First back-off of the exporter after a refused login (15 s), less polling jitter. */
 const MIN_LOGIN_GAP_MS = 14_000;
-const RSS_GROWTH_LIMIT = 10 * 1024 * 1024;
+/**
+ * Growth allowed from the middle to the last third of the refused burst. The JavaScript heap
+ * (read right after V8's full collections) and Buffer memory (the smallest of every 100 scrapes)
+ * are what a leak of objects, closures or buffers per scrape fills: 2 MiB is ~2 KB per scrape.
+ * RSS also holds what malloc and V8 keep for reuse: runs of the same build settle anywhere from
+ * ~100 to ~125 MiB, some of them late in the burst, so its bound only catches native leaks
+ * (a zlib stream or a socket's buffers per scrape are hundreds of MiB per 1,000 scrapes).
+ */
+const HEAP_GROWTH_LIMIT = 2 * 1024 * 1024;
+const RSS_GROWTH_LIMIT = 32 * 1024 * 1024;
 // Refused scrapes answer in milliseconds: enough of them to pass V8's heap warm-up (~1,000 here).
 const REFUSED_BURST = 3_000;
 /** vCenter SSO's default lockout policy: 5 failures in 180 s; the exporter stays at ≤ 4. */
@@ -191,30 +200,74 @@ describe('reliability: vCenter restart, wrong password, shutdown', () => {
     }
   });
 
-  test(`wrong password: ${REFUSED_BURST} refused scrapes leave RSS flat once the heap is warm`, async (t) => {
+  test(`wrong password: ${REFUSED_BURST} refused scrapes leave the heap, Buffers and RSS flat once warm`, async (t) => {
     // The paced test above sees too few scrapes to tell a leak from V8 growing its heap to its
-    // steady size (RSS at scrape 5 depends on when the first collections ran); a burst does. The
-    // smallest RSS in each window filters out garbage not yet collected.
+    // steady size (RSS at scrape 5 depends on when the first collections ran); a burst does.
     const dir = mkdtempSync(join(tmpdir(), 'vsx-rel-'));
     const vc = await startVcsim();
     let exporter: ExporterProcess | undefined;
     try {
       const env = exporterEnv(vc, dir, { password: `${vc.password}-wrong` });
       exporter = await startExporter({ env, waitReady: false });
-      const rss: number[] = [];
-      for (let i = 1; i <= REFUSED_BURST; i++) {
-        const r = await timedScrape(exporter);
+      // RSS every 100 scrapes, and the smallest Buffer memory of each 100 (prom-client's figure in
+      // the scrape: what the last collection left). The heap is read right after each full
+      // collection (V8's major GC count went up since the last scrape): what is still live then.
+      const series = { rss: [] as number[], buffers: [] as number[] };
+      const liveHeap: { scrape: number; bytes: number }[] = [];
+      let buffers = Infinity;
+      let majors = 0;
+      const refused = async (i: number): Promise<void> => {
+        const r = await timedScrape(exporter!);
         assert.equal(metric(r.samples, 'vsphere_up'), 0, `vsphere_up of scrape ${i}`);
-        if (i % 100 === 0) rss.push(exporter.rssBytes());
-      }
-      const third = Math.floor(rss.length / 3);
-      const warm = Math.min(...rss.slice(third, 2 * third));
-      const end = Math.min(...rss.slice(2 * third));
-      t.diagnostic(`RSS every 100 refused scrapes (MiB): ${rss.map(mib).join(', ')}`);
-      assert.ok(
-        end - warm < RSS_GROWTH_LIMIT,
-        `RSS growth over the last third of ${REFUSED_BURST} refused scrapes: ${mib(end - warm)} MiB (< ${mib(RSS_GROWTH_LIMIT)} MiB allowed)`,
+        const count = find(r.samples, 'nodejs_gc_duration_seconds_count', { kind: 'major' })[0]?.value ?? 0;
+        if (count > majors)
+          liveHeap.push({ scrape: i, bytes: metric(r.samples, 'nodejs_heap_size_used_bytes') });
+        majors = count;
+        buffers = Math.min(buffers, metric(r.samples, 'nodejs_external_memory_bytes'));
+        if (i % 100 !== 0) return;
+        series.rss.push(exporter!.rssBytes());
+        series.buffers.push(buffers);
+        buffers = Infinity;
+      };
+      for (let i = 1; i <= REFUSED_BURST; i++) await refused(i);
+      const lastThird = (2 * REFUSED_BURST) / 3;
+      // V8 may go a thousand scrapes without a full collection: go on until one more came.
+      for (
+        let i = REFUSED_BURST + 1;
+        i <= 2 * REFUSED_BURST && !liveHeap.some((h) => h.scrape > lastThird);
+        i++
+      )
+        await refused(i);
+      const thirds = (xs: number[]): number => {
+        const third = Math.floor(xs.length / 3);
+        return Math.min(...xs.slice(2 * third)) - Math.min(...xs.slice(third, 2 * third));
+      };
+      const before = liveHeap.filter((h) => h.scrape >= REFUSED_BURST / 3 && h.scrape < lastThird);
+      const after = liveHeap.filter((h) => h.scrape > lastThird);
+      assert.ok(after.length > 0, `a full collection after scrape ${lastThird} (V8 ran ${majors})`);
+      // The warm baseline: the middle third's collections; without one, the last of the warm-up
+      // (smaller than later ones, so the check is no looser); without any, the first after.
+      const base = before.length > 0 ? before : liveHeap.filter((h) => h.scrape < lastThird).slice(-1);
+      const grew = {
+        heap:
+          Math.min(...after.map((h) => h.bytes)) -
+          Math.min(...(base.length > 0 ? base : after).map((h) => h.bytes)),
+        buffers: thirds(series.buffers),
+        rss: thirds(series.rss),
+      };
+      t.diagnostic(
+        `heap after each full collection (scrape: MiB): ${liveHeap.map((h) => `${h.scrape}: ${mib(h.bytes)}`).join(', ')}`,
       );
+      for (const [name, xs] of Object.entries(series))
+        t.diagnostic(`${name} every 100 refused scrapes (MiB): ${xs.map(mib).join(', ')}`);
+      const limits = { heap: HEAP_GROWTH_LIMIT, buffers: HEAP_GROWTH_LIMIT, rss: RSS_GROWTH_LIMIT };
+      for (const [name, limit] of Object.entries(limits)) {
+        const growth = grew[name as keyof typeof grew];
+        assert.ok(
+          growth < limit,
+          `${name} growth over the last third of the refused scrapes: ${mib(growth)} MiB (< ${mib(limit)} MiB allowed)`,
+        );
+      }
     } finally {
       await exporter?.stop();
       await vc.stop();

@@ -91,6 +91,30 @@ void describe('gzipChunks', () => {
     assert.deepEqual(gunzipSync(await gzipChunks(big)), Buffer.concat(big));
   });
 
+  void test('chunks of every size, written into one reused buffer, read back as the body they made', async () => {
+    // As the encoder hands them with reuse: each chunk is overwritten once the next is asked for.
+    const shared = Buffer.alloc(70_000);
+    const made: Buffer[] = [];
+    let seed = 7;
+    const next = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    function* reused(): Generator<Buffer> {
+      let total = 0;
+      while (total < 2.5 * 1024 * 1024) {
+        const n = 1 + (next() % 69_999);
+        for (let i = 0; i < n; i++) shared[i] = 97 + ((total + i) % 26);
+        made.push(Buffer.from(shared.subarray(0, n)));
+        total += n;
+        yield shared.subarray(0, n);
+      }
+    }
+    assert.deepEqual(gunzipSync(await gzipChunks(reused())), Buffer.concat(made));
+    // A small body is one member, as small bodies always were.
+    const small = Buffer.from('vsphere_up 0\n'.repeat(200));
+    const gz = await gzipChunks([small.subarray(0, 1000), small.subarray(1000)]);
+    assert.deepEqual(gunzipSync(gz), small);
+    assert.equal(gz.indexOf(Buffer.from([0x1f, 0x8b, 8]), 1), -1, 'one member');
+  });
+
   void test('a body of several MiB becomes several members, in order, that read as one body', async () => {
     const f = new MetricFamily('x_total', 'help', 'counter', ['i']);
     for (let i = 0; i < 150_000; i++) f.add([`label-${i}`], i);
