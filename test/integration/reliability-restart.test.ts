@@ -44,19 +44,25 @@ const FIRST_ANSWER_MS = 5_000;
 /** First back-off of the exporter after a refused login (15 s), less polling jitter. */
 const MIN_LOGIN_GAP_MS = 14_000;
 /**
- * Growth allowed from the middle to the last third of the refused burst. The JavaScript heap
- * (read right after V8's full collections) and Buffer memory (the smallest of every 100 scrapes)
- * are what a leak of objects, closures or buffers per scrape fills: 2 MiB is ~2 KB per scrape.
- * RSS also holds what malloc and V8 keep for reuse, and the garbage of the scrapes since V8's last
- * full collection: runs of the same build settle anywhere from ~100 to ~125 MiB, some of them late
- * in the burst, and one climbed to 143 MiB in 2,000 scrapes without a full collection, then fell
- * to 127. Its bound only catches native leaks (a zlib stream or a socket's buffers per scrape are
- * hundreds of MiB per 1,000 scrapes).
+ * The refused-scrape burst. Its memory is compared at two points at least REFUSED_SPAN scrapes
+ * apart, the first after REFUSED_WARM scrapes (V8's heap warm-up, ~1,000 here), each right after
+ * one of V8's full collections (it cannot be asked for one: the burst goes on until they come, up
+ * to REFUSED_MAX) and the smallest over the REFUSED_WINDOW scrapes from there. A leak only grows,
+ * so its smallest is at each window's start: REFUSED_GROWTH_LIMIT is ~1 KB a scrape.
  */
-const HEAP_GROWTH_LIMIT = 2 * 1024 * 1024;
+const REFUSED_WARM = 1_000;
+const REFUSED_SPAN = 2_000;
+const REFUSED_WINDOW = 200;
+const REFUSED_MAX = 8_000;
+const REFUSED_GROWTH_LIMIT = 2 * 1024 * 1024;
+/**
+ * RSS also holds what malloc and V8 keep for reuse, and the garbage of the scrapes since V8's last
+ * full collection: runs of the same build settle anywhere from ~100 to ~125 MiB, some of them late,
+ * and one climbed to 143 MiB in 2,000 scrapes without a full collection, then fell to 127. Its
+ * bound (the smallest of each 100 scrapes over the middle and last thirds of the first 3,000) only
+ * catches large native leaks, such as a zlib stream per scrape.
+ */
 const RSS_GROWTH_LIMIT = 32 * 1024 * 1024;
-// Refused scrapes answer in milliseconds: enough of them to pass V8's heap warm-up (~1,000 here).
-const REFUSED_BURST = 3_000;
 /** vCenter SSO's default lockout policy: 5 failures in 180 s; the exporter stays at ≤ 4. */
 const LOCKOUT_WINDOW_MS = 180_000;
 const LOCKOUT_MAX_ATTEMPTS = 4;
@@ -202,7 +208,7 @@ describe('reliability: vCenter restart, wrong password, shutdown', () => {
     }
   });
 
-  test(`wrong password: ${REFUSED_BURST} refused scrapes leave the heap, Buffers and RSS flat once warm`, async (t) => {
+  test(`wrong password: refused scrapes leave the heap, Buffers, fds and RSS flat once warm (${REFUSED_SPAN} scrapes apart)`, async (t) => {
     // The paced test above sees too few scrapes to tell a leak from V8 growing its heap to its
     // steady size (RSS at scrape 5 depends on when the first collections ran); a burst does.
     const dir = mkdtempSync(join(tmpdir(), 'vsx-rel-'));
@@ -211,65 +217,77 @@ describe('reliability: vCenter restart, wrong password, shutdown', () => {
     try {
       const env = exporterEnv(vc, dir, { password: `${vc.password}-wrong` });
       exporter = await startExporter({ env, waitReady: false });
-      // RSS every 100 scrapes, and the smallest Buffer memory of each 100 (prom-client's figure in
-      // the scrape: what the last collection left). The heap is read right after each full
-      // collection (V8's major GC count went up since the last scrape): what is still live then.
-      const series = { rss: [] as number[], buffers: [] as number[] };
-      const liveHeap: { scrape: number; bytes: number }[] = [];
-      let buffers = Infinity;
+      // The exporter's own figures (prom-client's). The heap and fds in the first scrape after
+      // each full collection (V8's major GC count went up): what is still held then, that
+      // scrape's own allocations aside. Buffer memory in every scrape: a Buffer is freed by either
+      // collection, and one reading may catch a scrape's gzip output in flight. RSS: the smallest
+      // of each 100 scrapes.
+      const collected: { scrape: number; heap: number; fds: number }[] = [];
+      const buffers: number[] = [];
+      const rss: number[] = [];
+      let rssLow = Infinity;
       let majors = 0;
-      const refused = async (i: number): Promise<void> => {
-        const r = await timedScrape(exporter!);
+      let start: number | undefined;
+      let end: number | undefined;
+      let scrapes = 0;
+      for (let i = 1; i <= REFUSED_MAX; i++) {
+        scrapes = i;
+        const r = await timedScrape(exporter);
         assert.equal(metric(r.samples, 'vsphere_up'), 0, `vsphere_up of scrape ${i}`);
         const count = find(r.samples, 'nodejs_gc_duration_seconds_count', { kind: 'major' })[0]?.value ?? 0;
-        if (count > majors)
-          liveHeap.push({ scrape: i, bytes: metric(r.samples, 'nodejs_heap_size_used_bytes') });
+        if (count > majors) {
+          collected.push({
+            scrape: i,
+            heap: metric(r.samples, 'nodejs_heap_size_used_bytes'),
+            fds: metric(r.samples, 'process_open_fds'),
+          });
+          if (start === undefined && i >= REFUSED_WARM) start = i;
+          if (start !== undefined && end === undefined && i >= start + REFUSED_SPAN) end = i;
+        }
         majors = count;
-        buffers = Math.min(buffers, metric(r.samples, 'nodejs_external_memory_bytes'));
-        if (i % 100 !== 0) return;
-        series.rss.push(exporter!.rssBytes());
-        series.buffers.push(buffers);
-        buffers = Infinity;
-      };
-      for (let i = 1; i <= REFUSED_BURST; i++) await refused(i);
-      const lastThird = (2 * REFUSED_BURST) / 3;
-      // V8 may go 2,000 scrapes without a full collection: go on until one comes.
-      for (
-        let i = REFUSED_BURST + 1;
-        i <= 2 * REFUSED_BURST && !liveHeap.some((h) => h.scrape > lastThird);
-        i++
-      )
-        await refused(i);
-      const thirds = (xs: number[]): number => {
-        const third = Math.floor(xs.length / 3);
-        return Math.min(...xs.slice(2 * third)) - Math.min(...xs.slice(third, 2 * third));
-      };
-      const before = liveHeap.filter((h) => h.scrape >= REFUSED_BURST / 3 && h.scrape < lastThird);
-      const after = liveHeap.filter((h) => h.scrape > lastThird);
-      assert.ok(after.length > 0, `a full collection after scrape ${lastThird} (V8 ran ${majors})`);
-      // The warm baseline: the middle third's collections; without one, the last of the warm-up
-      // (smaller than later ones, so the check is no looser); without any, the first after.
-      const base = before.length > 0 ? before : liveHeap.filter((h) => h.scrape < lastThird).slice(-1);
-      const grew = {
-        heap:
-          Math.min(...after.map((h) => h.bytes)) -
-          Math.min(...(base.length > 0 ? base : after).map((h) => h.bytes)),
-        buffers: thirds(series.buffers),
-        rss: thirds(series.rss),
-      };
-      t.diagnostic(
-        `heap after each full collection (scrape: MiB): ${liveHeap.map((h) => `${h.scrape}: ${mib(h.bytes)}`).join(', ')}`,
-      );
-      for (const [name, xs] of Object.entries(series))
-        t.diagnostic(`${name} every 100 refused scrapes (MiB): ${xs.map(mib).join(', ')}`);
-      const limits = { heap: HEAP_GROWTH_LIMIT, buffers: HEAP_GROWTH_LIMIT, rss: RSS_GROWTH_LIMIT };
-      for (const [name, limit] of Object.entries(limits)) {
-        const growth = grew[name as keyof typeof grew];
-        assert.ok(
-          growth < limit,
-          `${name} growth over the last third of the refused scrapes: ${mib(growth)} MiB (< ${mib(limit)} MiB allowed)`,
-        );
+        buffers[i] = metric(r.samples, 'nodejs_external_memory_bytes');
+        rssLow = Math.min(rssLow, exporter.rssBytes());
+        if (i % 100 === 0) {
+          rss.push(rssLow);
+          rssLow = Infinity;
+        }
+        if (end !== undefined && i >= end + REFUSED_WINDOW && i >= 3_000) break;
       }
+      t.diagnostic(
+        `${scrapes} refused scrapes; after each full collection (scrape: heap MiB, Buffers MiB, fds): ` +
+          collected
+            .map((c) => `${c.scrape}: ${mib(c.heap)}, ${mib(buffers[c.scrape]!)}, ${c.fds}`)
+            .join('; '),
+      );
+      t.diagnostic(`RSS every 100 refused scrapes (MiB): ${rss.map(mib).join(', ')}`);
+      assert.ok(
+        start !== undefined && end !== undefined,
+        `full collections at least ${REFUSED_SPAN} scrapes apart after scrape ${REFUSED_WARM} within ${REFUSED_MAX} scrapes (V8 ran ${majors})`,
+      );
+      const from = collected.filter((c) => c.scrape >= start && c.scrape < start + REFUSED_WINDOW);
+      const to = collected.filter((c) => c.scrape >= end && c.scrape < end + REFUSED_WINDOW);
+      const within = (at: number): number[] => buffers.slice(at, at + REFUSED_WINDOW);
+      const grew = {
+        heap: Math.min(...to.map((c) => c.heap)) - Math.min(...from.map((c) => c.heap)),
+        buffers: Math.min(...within(end)) - Math.min(...within(start)),
+      };
+      for (const [key, growth] of Object.entries(grew))
+        assert.ok(
+          growth < REFUSED_GROWTH_LIMIT,
+          `${key}: ${mib(growth)} MiB more from scrape ${end} than from ${start}, each just after a full collection (< ${mib(REFUSED_GROWTH_LIMIT)} MiB allowed)`,
+        );
+      const fdsFrom = Math.min(...from.map((c) => c.fds));
+      const fdsTo = Math.max(...to.map((c) => c.fds));
+      assert.ok(
+        fdsTo <= fdsFrom + FD_SLACK,
+        `open fds ${fdsFrom} at scrape ${start}, ${fdsTo} at ${end} (+${FD_SLACK} allowed)`,
+      );
+      const first = rss.slice(0, 30);
+      const rssGrew = Math.min(...first.slice(20)) - Math.min(...first.slice(10, 20));
+      assert.ok(
+        rssGrew < RSS_GROWTH_LIMIT,
+        `RSS growth from the middle to the last third of the first 3,000 refused scrapes: ${mib(rssGrew)} MiB (< ${mib(RSS_GROWTH_LIMIT)} MiB allowed)`,
+      );
     } finally {
       await exporter?.stop();
       await vc.stop();
