@@ -22,17 +22,21 @@ export function queryPerfBody(batch: readonly PerfQuery[], csv: boolean): BodyWr
   const tail = `<intervalId>${REALTIME_INTERVAL}</intervalId>${csv ? '<format>csv</format>' : ''}</querySpec>`;
   // Only the entity element carries text from vCenter; the metricId lists and the tail are ASCII
   // (ids and "*"): their length is their size, and they are copied byte for byte.
-  const head = (q: PerfQuery): string => `<querySpec>${moRefEl('entity', q.entity)}<maxSample>1</maxSample>`;
   const all = (q: PerfQuery): string => (q.instanceCounterIds ? metricIds(q.instanceCounterIds, '*') : '');
-  let byteLength = 0;
-  for (const q of batch)
-    byteLength +=
-      Buffer.byteLength(head(q)) + metricIds(q.counterIds, '').length + all(q).length + tail.length;
   return {
-    byteLength,
-    writeTo(bytes: Buffer, at: number): number {
-      for (const q of batch) {
-        at += bytes.write(head(q), at);
+    writeInto(room) {
+      const heads = batch.map((q) => `<querySpec>${moRefEl('entity', q.entity)}<maxSample>1</maxSample>`);
+      let byteLength = 0;
+      for (let k = 0; k < batch.length; k++) {
+        const q = batch[k]!;
+        byteLength +=
+          Buffer.byteLength(heads[k]!) + metricIds(q.counterIds, '').length + all(q).length + tail.length;
+      }
+      const { bytes, at: start } = room(byteLength);
+      let at = start;
+      for (let k = 0; k < batch.length; k++) {
+        const q = batch[k]!;
+        at += bytes.write(heads[k]!, at);
         at += bytes.write(metricIds(q.counterIds, ''), at, 'latin1');
         at += bytes.write(all(q), at, 'latin1');
         at += bytes.write(tail, at, 'latin1');

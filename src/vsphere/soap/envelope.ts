@@ -27,10 +27,12 @@ export function moRefEl(name: string, ref: MoRef): string {
 
 /** A large method body written straight into its request's bytes: no string of it outlives the write. */
 export interface BodyWriter {
-  /** The body's size in UTF-8 bytes. */
-  readonly byteLength: number;
-  /** Writes the body's UTF-8 at `at` (room for byteLength bytes); returns the index past it. */
-  writeTo(bytes: Buffer, at: number): number;
+  /**
+   * Sizes the body's UTF-8, asks `room` for a buffer with that many bytes free from `at`, writes
+   * it there and returns the index past it. One call does both, so what it makes to size the
+   * body serves the write and is dropped with the call (it may be called again: a call sent anew).
+   */
+  writeInto(room: (byteLength: number) => { bytes: Buffer; at: number }): number;
 }
 
 /** A serialised method body: a string, or a writer of its bytes. */
@@ -49,12 +51,17 @@ export function envelope(method: string, self: MoRef, body: SoapBody): string | 
   const tail = `</${method}></soapenv:Body></soapenv:Envelope>`;
   if (typeof body === 'string') return head + body + tail;
   const start = Buffer.byteLength(head);
-  const bytes = Buffer.allocUnsafe(start + body.byteLength + Buffer.byteLength(tail));
-  bytes.write(head);
-  const end = body.writeTo(bytes, start);
+  let bytes: Buffer | undefined;
+  let announced = 0;
+  const end = body.writeInto((byteLength) => {
+    announced = byteLength;
+    bytes = Buffer.allocUnsafe(start + byteLength + Buffer.byteLength(tail));
+    bytes.write(head);
+    return { bytes, at: start };
+  });
   // A writer that wrote other than it announced would send a torn request (or stale bytes).
-  if (end !== start + body.byteLength)
-    throw new Error(`${method}: body wrote ${end - start} bytes, announced ${body.byteLength}`);
+  if (!bytes || end !== start + announced)
+    throw new Error(`${method}: body wrote ${end - start} bytes, announced ${announced}`);
   bytes.write(tail, end);
   return bytes;
 }

@@ -112,9 +112,9 @@ function fakeVcenter(opts: {
     session,
     logger: silentLogger(),
     content: () => Promise.resolve({ perfManager: { type: 'PerformanceManager', value: 'PerfMgr' } }),
-    invoke: async (method: string, _self: unknown, parts: SoapBody, _signal: unknown, stream: StreamSpec) => {
+    invoke: async (method: string, _self: unknown, sent: SoapBody, _signal: unknown, stream: StreamSpec) => {
       assert.equal(method, 'QueryPerf');
-      const body = bodyText(parts);
+      const body = bodyText(sent);
       state.maxInFlight = Math.max(state.maxInFlight, ++state.inFlight);
       try {
         await tick();
@@ -447,8 +447,8 @@ test('realtime: a slot goes back once an answer is in and shows an element, whil
     session: { generation: 1 },
     logger: silentLogger(),
     content: () => Promise.resolve({ perfManager: { type: 'PerformanceManager', value: 'PerfMgr' } }),
-    invoke: async (_m: string, _self: unknown, parts: SoapBody, _signal: unknown, stream: StreamSpec) => {
-      const body = bodyText(parts);
+    invoke: async (_m: string, _self: unknown, sent: SoapBody, _signal: unknown, stream: StreamSpec) => {
+      const body = bodyText(sent);
       state.maxAtVcenter = Math.max(state.maxAtVcenter, ++state.atVcenter);
       state.maxActive = Math.max(state.maxActive, ++state.active);
       try {

@@ -191,13 +191,15 @@ describe('envelope', () => {
     const self = { type: 'PerformanceManager', value: 'PerfMgr-ü' };
     const text = '<querySpec><entity type="VirtualMachine">vm-1</entity></querySpec><a>ünï☃😀</a>';
     const writer = (announced: number) => ({
-      byteLength: announced,
-      writeTo: (bytes: Buffer, at: number) => at + bytes.write(text, at),
+      writeInto: (room: (n: number) => { bytes: Buffer; at: number }) => {
+        const { bytes, at } = room(announced);
+        return at + bytes.write(text, at);
+      },
     });
     const bytes = envelope('QueryPerf', self, writer(Buffer.byteLength(text)));
     assert.ok(Buffer.isBuffer(bytes));
     assert.deepEqual(bytes, Buffer.from(envelope('QueryPerf', self, text) as string));
-    const empty = { byteLength: 0, writeTo: (_bytes: Buffer, at: number) => at };
+    const empty = { writeInto: (room: (n: number) => { bytes: Buffer; at: number }) => room(0).at };
     assert.deepEqual(
       envelope('QueryPerf', self, empty),
       Buffer.from(envelope('QueryPerf', self, '') as string),
