@@ -28,6 +28,8 @@ export interface VsphereErrorDetails {
   statusCode?: number;
   /** SOAP method, or REST request (`GET /rest/…`), that failed. */
   method?: string;
+  /** The object a ManagedObjectNotFound fault names (its `obj`), when it names one. */
+  missing?: { type: string; value: string };
   cause?: unknown;
 }
 
@@ -37,6 +39,7 @@ export class VsphereError extends Error {
   readonly faultType: string | undefined;
   readonly statusCode: number | undefined;
   method: string | undefined;
+  readonly missing: { type: string; value: string } | undefined;
 
   constructor(
     readonly code: VsphereErrorCode,
@@ -47,6 +50,7 @@ export class VsphereError extends Error {
     this.faultType = details.faultType;
     this.statusCode = details.statusCode;
     this.method = details.method;
+    this.missing = details.missing;
   }
 }
 

@@ -1,6 +1,6 @@
 import type { PerfQuery } from './perf-manager.js';
-import { isVsphereError } from './errors.js';
-import { waitFor } from './waits.js';
+import { errorReason, isVsphereError } from './errors.js';
+import type { Logger } from 'pino';
 
 /** Upper bounds of one QueryPerf request: entities, and metric ids over all of them. */
 export interface BatchSize {
@@ -136,12 +136,16 @@ export interface RunBatchesOptions {
   onRefusal?(e: unknown, refused: BatchSize, next: BatchSize): void;
   /** Told of a size lowered by a refusal once a batch within it was answered: the size that works. */
   onLearnt?(size: BatchSize): void;
+  /** Told of an entity left out because vCenter no longer knows it (deleted since the inventory saw it). */
+  onMissing?(entity: PerfQuery['entity']): void;
 }
 
 /**
  * Sends `queries` packed to `size`. A refused request is packed again to half the size and sent in
- * the same run, and every request not yet sent is packed to the smaller size too; a refusal of a single
- * metric id, or any other error, ends the run (the requests not yet sent are dropped).
+ * the same run, and every request not yet sent is packed to the smaller size too. A request faulted
+ * with ManagedObjectNotFound is sent again without the entity the fault names (or in halves, down to
+ * the one it cannot name). A refusal of a single metric id, or any other error, ends the run (the
+ * requests not yet sent are dropped).
  */
 export async function runBatches(queries: readonly PerfQuery[], opts: RunBatchesOptions): Promise<void> {
   let size = { ...opts.size };
@@ -170,6 +174,15 @@ export async function runBatches(queries: readonly PerfQuery[], opts: RunBatches
         opts.onLearnt?.(size);
       }
     } catch (e) {
+      // One deleted VM must not cost the other 255 their samples; the size is not at fault.
+      const rest =
+        !failed && isVsphereError(e, 'VSPHERE_MANAGED_OBJECT_NOT_FOUND')
+          ? withoutMissing(batch, e.missing, (gone) => opts.onMissing?.(gone))
+          : undefined;
+      if (rest) {
+        for (let i = rest.length - 1; i >= 0; i--) retry.push(rest[i]!);
+        return true;
+      }
       const refused = sizeOf(batch);
       // A batch packed before an earlier refusal lowered the size is only packed again.
       const within = refused.objects <= size.objects && refused.metrics <= size.metrics;
@@ -196,58 +209,53 @@ export async function runBatches(queries: readonly PerfQuery[], opts: RunBatches
 }
 
 /**
- * A counting semaphore: at most `limit` holders at once, waiters served in order. A holder may give
- * its slot back before it is done (a QueryPerf answer that has arrived but is still being parsed).
+ * What to send again of `batch` after a ManagedObjectNotFound: the batch without the entity the
+ * fault names; when it names none, the batch's two halves, and a lone entity is dropped. Undefined
+ * when it names an object that is not one of the batch's entities (the PerformanceManager itself,
+ * say): no smaller request helps then. Each step drops an entity or halves a batch, so a run ends
+ * whatever vCenter answers.
  */
-export class Slots {
-  private used = 0;
-  private readonly waiting: (() => void)[] = [];
-
-  constructor(readonly limit: number) {}
-
-  /**
-   * Runs `fn` holding a slot, which `fn` may give back early with the `release` it is passed; a
-   * wait for the slot ends with VSPHERE_ABORTED when `signal` fires.
-   */
-  async run<T>(fn: (release: () => void) => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-    if (this.used < this.limit) {
-      this.used++;
-    } else {
-      let granted = false;
-      let wake!: () => void;
-      const turn = new Promise<void>((resolve) => {
-        wake = () => {
-          granted = true;
-          resolve();
-        };
-      });
-      this.waiting.push(wake);
-      try {
-        await waitFor(turn, signal, 'waiting for a QueryPerf slot');
-      } catch (e) {
-        // Still queued: leave the queue. Already handed a slot: pass it on.
-        const i = this.waiting.indexOf(wake);
-        if (i >= 0) this.waiting.splice(i, 1);
-        else if (granted) this.release();
-        throw e;
-      }
-    }
-    let held = true;
-    const release = (): void => {
-      if (!held) return;
-      held = false;
-      this.release();
-    };
-    try {
-      return await fn(release);
-    } finally {
-      release();
-    }
+export function withoutMissing(
+  batch: readonly PerfQuery[],
+  missing: { type: string; value: string } | undefined,
+  onMissing?: (entity: PerfQuery['entity']) => void,
+): PerfQuery[][] | undefined {
+  const same = (a: PerfQuery['entity'], b: { type: string; value: string }): boolean =>
+    a.value === b.value && a.type === b.type;
+  const first = batch[0]?.entity;
+  let gone: PerfQuery['entity'] | undefined;
+  if (missing) {
+    gone = batch.find((q) => same(q.entity, missing))?.entity;
+    if (!gone) return undefined;
+  } else if (first && batch.every((q) => same(q.entity, first))) gone = first;
+  if (gone) {
+    onMissing?.(gone);
+    const rest = batch.filter((q) => !same(q.entity, gone));
+    return rest.length ? [rest] : [];
   }
+  const mid = Math.ceil(batch.length / 2);
+  return [batch.slice(0, mid), batch.slice(mid)];
+}
 
-  private release(): void {
-    const wake = this.waiting.shift();
-    if (wake) wake();
-    else this.used--;
-  }
+/** The warnings and notes of a run of `kind` batches, for RunBatchesOptions. */
+export function batchLogs(
+  logger: Pick<Logger, 'warn' | 'info'>,
+  kind: string,
+): Pick<RunBatchesOptions, 'onRefusal' | 'onMissing'> {
+  return {
+    onRefusal: (e, refused, next) =>
+      logger.warn(
+        { method: 'QueryPerf', kind, code: errorReason(e), refused, next, error: errorText(e) },
+        'vCenter refused a QueryPerf batch; sending it in smaller ones',
+      ),
+    onMissing: (entity) =>
+      logger.info(
+        { method: 'QueryPerf', kind, entity: `${entity.type}:${entity.value}` },
+        'vCenter no longer knows an entity (deleted meanwhile); its samples are left out of this collection',
+      ),
+  };
+}
+
+function errorText(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).slice(0, 300);
 }

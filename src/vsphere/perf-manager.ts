@@ -1,15 +1,16 @@
 import type { VimClient } from './client.js';
 import { retrieveOne } from './property-collector.js';
 import { el, type MoRef } from './soap/envelope.js';
-import { errorReason, isVsphereError } from './errors.js';
+import { isVsphereError } from './errors.js';
 import {
+  batchLogs,
   DEFAULT_BATCH_OBJECTS,
   REALTIME_MAX_METRICS,
   runBatches,
   sizeOf,
-  Slots,
   type BatchSize,
 } from './perf-batches.js';
+import { Slots } from './perf-slots.js';
 import { child } from './soap/xml.js';
 import { queryHistoricalBatch, type HistoricalWindow } from './perf-historical.js';
 import { parseCounter, PerfAnswerFilter, queryPerfBody } from './perf-response.js';
@@ -221,11 +222,7 @@ export class PerfManager {
       workers,
       hold: (turn) => this.slots.run(turn, signal),
       send,
-      onRefusal: (e, refused, next) =>
-        this.client.logger.warn(
-          { method: 'QueryPerf', kind, code: errorReason(e), refused, next, error: errorText(e) },
-          'vCenter refused a QueryPerf batch; sending it in smaller ones',
-        ),
+      ...batchLogs(this.client.logger, kind),
       onLearnt: (worked) => this.keep(kind, generation, worked),
     });
   }
@@ -308,8 +305,4 @@ export class PerfManager {
   private csvFor(generation: number): boolean {
     return this.csv?.generation === generation ? this.csv.supported : true;
   }
-}
-
-function errorText(e: unknown): string {
-  return (e instanceof Error ? e.message : String(e)).slice(0, 300);
 }

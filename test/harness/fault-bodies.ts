@@ -45,11 +45,18 @@ export function unknownFault(): string {
   );
 }
 
-/** A fault whose detail names `type` (e.g. "constructor", "__proto__": names on Object.prototype). */
-export function typedFault(type: string, faultString = `A fault of type ${type}.`): string {
+/**
+ * A fault whose detail names `type` (e.g. "constructor", "__proto__": names on Object.prototype),
+ * with `fields` as the detail's content (e.g. ManagedObjectNotFound's `<obj type="T">moid</obj>`).
+ */
+export function typedFault(
+  type: string,
+  faultString = `A fault of type ${type}.`,
+  fields = '<reason>odd</reason>',
+): string {
   return soapFault(
     faultString,
-    `<${type}Fault xmlns="urn:vim25" xsi:type="${type}"><reason>odd</reason></${type}Fault>`,
+    `<${type}Fault xmlns="urn:vim25" xsi:type="${type}">${fields}</${type}Fault>`,
   );
 }
 

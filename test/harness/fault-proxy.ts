@@ -51,6 +51,8 @@ export interface FaultRule {
   faultType?: string;
   /** Fault string for 'typed-fault'; default "A fault of type <faultType>." */
   faultString?: string;
+  /** Content of the 'typed-fault' detail element; default `<reason>odd</reason>`. */
+  faultFields?: string;
   /** Attribute count for 'attribute-flood'. */
   count?: number;
   /** Body rewrite for 'mangle' (may return a Buffer, e.g. for invalid UTF-8). */
@@ -219,7 +221,7 @@ export async function startFaultProxy(upstreamUrl: string): Promise<FaultProxy> 
           res,
           500,
           { 'content-type': XML },
-          bodies.typedFault(rule.faultType ?? 'constructor', rule.faultString),
+          bodies.typedFault(rule.faultType ?? 'constructor', rule.faultString, rule.faultFields),
         );
       case 'element-flood':
         res.writeHead(200, { 'content-type': XML, 'transfer-encoding': 'chunked' });

@@ -127,6 +127,59 @@ describe('QueryPerf batching at 1,000 VMs (vcsim behind the fault proxy)', () =>
     });
   });
 
+  for (const named of [true, false])
+    test(`a VM deleted between the inventory and its QueryPerf (ManagedObjectNotFound ${named ? 'naming it' : 'naming nothing'}): only that VM's samples are left out, the vm collector succeeds, the batch size stays`, async (t) => {
+      proxy.clearRules();
+      try {
+        await withExporter('{}\n', async (ex) => {
+          await scrapeAll(ex);
+          const before = await timedScrape(ex, { 'X-Prometheus-Scrape-Timeout-Seconds': '60' });
+          const gone = find(before.samples, 'vsphere_vm_cpu_usage_hertz')[300]!.labels.vm_moid!;
+          const entity = `<entity type="VirtualMachine">${gone}</entity>`;
+          // What vCenter answers when a request names an object deleted meanwhile: the whole call faults.
+          proxy.addRule({
+            method: 'QueryPerf',
+            fault: 'typed-fault',
+            faultType: 'ManagedObjectNotFound',
+            faultString: `The object 'vim.VirtualMachine:${gone}' has already been deleted or has not been completely created`,
+            ...(named ? { faultFields: `<obj type="VirtualMachine">${gone}</obj>` } : {}),
+            bodyMatches: (b) => b.includes(entity),
+          });
+          proxy.resetCounts();
+          const r = await timedScrape(ex, { 'X-Prometheus-Scrape-Timeout-Seconds': '60' });
+          const why = r.text
+            .split('\n')
+            .filter((l) => l.startsWith('vsphere_last_error_info'))
+            .join('\n');
+          assert.equal(metric(r.samples, 'vsphere_up'), 1, why);
+          assert.equal(metric(r.samples, 'vsphere_collector_success', { collector: 'vm' }), 1, why);
+          assert.equal(find(r.samples, 'vsphere_vm_info').length, VMS, 'the inventory still has it');
+          const cpu = find(r.samples, 'vsphere_vm_cpu_usage_hertz');
+          assert.equal(cpu.length, VMS - 1, 'every other VM has its samples');
+          assert.ok(!cpu.some((s) => s.labels.vm_moid === gone), 'none for the deleted VM');
+          assertNoDuplicateSeries(r.samples);
+          const calls = proxy.bodies('QueryPerf').map(entities);
+          t.diagnostic(`QueryPerf calls: ${calls.length} (entities per call: ${calls.join(', ')})`);
+          // Named: its batch once more without it. Unnamed: halves, one of each faulted (log2 256 = 8 steps).
+          if (named) assert.equal(calls.length, Math.ceil(VMS / 256) + 1 + 1);
+          else assert.ok(calls.length <= Math.ceil(VMS / 256) + 1 + 2 * 8, `${calls.length} calls`);
+          const told = ex.logs.filter((l) => String(l.msg).startsWith('vCenter no longer knows an entity'));
+          assert.equal(told.length, 1);
+          assert.equal(told[0]!.entity, `VirtualMachine:${gone}`);
+
+          proxy.clearRules();
+          const next = await scrapeAll(ex);
+          assert.deepEqual(
+            next.toSorted((a, b) => b - a),
+            [256, 256, 256, 232, HOSTS],
+            'the size vCenter accepts is unchanged',
+          );
+        });
+      } finally {
+        proxy.clearRules();
+      }
+    });
+
   for (const kind of REFUSALS)
     test(`vCenter refusing QueryPerf above ${LIMIT} entities with ${kind.name}: vsphere_up 1 and every series in the same scrape; the size that worked is kept`, async (t) => {
       proxy.clearRules();

@@ -35,5 +35,15 @@ export function faultToError(
   const faultString = scrub((child(fault, 'faultstring')?.text ?? '').trim()).slice(0, 300);
   const code = FAULT_CODES.get(faultType) ?? 'VSPHERE_FAULT';
   const text = faultString ? `${faultType}: ${faultString}` : faultType;
-  return new VsphereError(code, `${method}: vCenter fault ${text}`, { faultType, method });
+  const missing = code === 'VSPHERE_MANAGED_OBJECT_NOT_FOUND' ? missingObject(first) : undefined;
+  return new VsphereError(code, `${method}: vCenter fault ${text}`, { faultType, method, missing });
+}
+
+// A method's arguments name deleted objects too (a VM gone between an update and a QueryPerf):
+// vCenter then faults the whole call, naming the object in the detail's <obj type="T">moid</obj>.
+function missingObject(detail: XmlNode | undefined): { type: string; value: string } | undefined {
+  const obj = detail && child(detail, 'obj');
+  const type = obj?.attrs.type;
+  if (!obj || !type || !obj.text) return undefined;
+  return { type: type.slice(0, 100), value: obj.text.slice(0, 200) };
 }

@@ -14,8 +14,8 @@ import {
   REALTIME_MAX_METRICS,
   shrink,
   sizeOf,
-  Slots,
 } from '../../../src/vsphere/perf-batches.js';
+import { Slots } from '../../../src/vsphere/perf-slots.js';
 import { PerfManager, type PerfQuery, type PerfSample } from '../../../src/vsphere/perf-manager.js';
 import { VsphereError } from '../../../src/vsphere/errors.js';
 import { faultToError } from '../../../src/vsphere/soap/faults.js';
