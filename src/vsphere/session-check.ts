@@ -2,6 +2,7 @@ import type { ServiceContent } from './service-content.js';
 import { isVsphereError } from './errors.js';
 import type { SoapTransport } from './soap/transport.js';
 import { child } from './soap/xml.js';
+import { moRefEl } from './soap/envelope.js';
 
 /**
  * Whether the session the transport holds still lives on vCenter: one method can refuse with
@@ -20,7 +21,7 @@ export async function sessionAlive(
       'RetrievePropertiesEx',
       content.propertyCollector,
       '<specSet><propSet><type>SessionManager</type><pathSet>currentSession</pathSet></propSet>' +
-        `<objectSet><obj type="SessionManager">${content.sessionManager.value}</obj></objectSet></specSet><options/>`,
+        `<objectSet>${moRefEl('obj', content.sessionManager)}</objectSet></specSet><options/>`,
       { signal },
     );
     // An expired session reads currentSession as unset rather than failing.
