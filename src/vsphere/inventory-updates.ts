@@ -1,7 +1,6 @@
 import type { Inventory } from './inventory.js';
 import { cloneItem, emptyItem, setProperty, type InventoryItem } from './inventory-records.js';
 import type { UnrequestedProperties } from './property-collector.js';
-import { VsphereError } from './errors.js';
 import { child, type XmlNode } from './soap/xml.js';
 import { unslice } from './values.js';
 
@@ -15,13 +14,15 @@ export interface WatchRecords {
   alarmMoids?: Set<string>;
 }
 
-/** Applies one ObjectUpdate (enter / modify / leave) to the records. */
+/**
+ * Applies one ObjectUpdate (enter / modify / leave) to the records. One without its kind, obj or
+ * type is skipped and counted in `odd`: refusing the answer would refuse every answer after it.
+ */
 export function applyUpdate(state: WatchRecords, update: XmlNode, odd: UnrequestedProperties): void {
   const kind = child(update, 'kind')?.text;
   const objNode = child(update, 'obj');
   const type = objNode?.attrs.type;
-  if (!objNode || !type || !kind)
-    throw new VsphereError('VSPHERE_BAD_RESPONSE', 'WaitForUpdatesEx: ObjectUpdate without kind or obj');
+  if (!objNode || !type || !kind) return odd.skipObject();
   const key = `${type}:${objNode.text}`;
   state.last = undefined;
   state.alarmMoids = undefined;

@@ -20,6 +20,7 @@ const MAX_REPORTED_PROPERTIES = 5;
 export class UnrequestedProperties {
   private readonly paths = new Set<string>();
   private count = 0;
+  private objects = 0;
   private readonly seen: { type: string; moid: string; path: string }[] = [];
 
   constructor(specs: readonly PropertySpec[]) {
@@ -34,8 +35,15 @@ export class UnrequestedProperties {
     return false;
   }
 
+  /** Counts an object skipped whole: one without its obj, the obj's type, or (an update) its kind. */
+  skipObject(): void {
+    this.objects++;
+  }
+
   /** One warning naming what was skipped, if anything was. */
   report(logger: Pick<Logger, 'warn'>, what: string): void {
+    if (this.objects > 0)
+      logger.warn({ count: this.objects }, `${what}: skipped objects without obj, type or kind`);
     if (this.count === 0) return;
     logger.warn(
       { count: this.count, skipped: this.seen },
@@ -176,7 +184,7 @@ function objectStream(add: (o: ObjectContent) => void, odd: UnrequestedPropertie
 function pushObject(c: XmlNode, add: (o: ObjectContent) => void, odd?: UnrequestedProperties): void {
   const objNode = child(c, 'obj');
   const type = objNode?.attrs.type;
-  if (!objNode || !type) return;
+  if (!objNode || !type) return void odd?.skipObject();
   const props = new Map<string, XmlNode>();
   for (const ps of c.children) {
     if (ps.name !== 'propSet') continue;

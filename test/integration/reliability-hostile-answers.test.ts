@@ -129,8 +129,8 @@ for (const mode of MODES)
       await rig?.close();
     });
 
-    /** One scrape with `rules` in force; asserts the target stayed up with every VM. */
-    async function scrapeWith(rules: FaultRule[]): Promise<Sample[]> {
+    /** One scrape with `rules` in force; asserts the target stayed up with every VM but `vmsLeftOut`. */
+    async function scrapeWith(rules: FaultRule[], vmsLeftOut = 0): Promise<Sample[]> {
       const { proxy, exporter, vc } = rig;
       for (const r of rules) proxy.addRule(r);
       let res: Awaited<ReturnType<typeof timedScrape>>;
@@ -142,7 +142,7 @@ for (const mode of MODES)
       assert.equal(res.status, 200);
       const code = find(res.samples, 'vsphere_last_error_info')[0]?.labels;
       assert.equal(value(res.samples, 'vsphere_up'), 1, JSON.stringify(code));
-      assert.equal(find(res.samples, 'vsphere_vm_info').length, vc.inventory.vms.length);
+      assert.equal(find(res.samples, 'vsphere_vm_info').length, vc.inventory.vms.length - vmsLeftOut);
       assert.equal(find(res.samples, 'vsphere_host_info').length, vc.inventory.hosts.length);
       assertNoDuplicateSeries(res.samples);
       return res.samples;
@@ -183,6 +183,23 @@ for (const mode of MODES)
       const text = JSON.stringify(logged.at(-1));
       for (const n of odd) assert.ok(text.includes(n), `${n} in ${text}`);
       t.diagnostic(`log: ${text}`);
+    });
+
+    test('an object without its type: that VM is skipped and logged, the target stays up with every other object', async (t) => {
+      let applied = false;
+      const transform = (body: string): string =>
+        body.replace(/<obj type="VirtualMachine">/, () => {
+          applied = true;
+          return '<obj>';
+        });
+      await scrapeWith(mode.rules(transform), 1);
+      assert.ok(applied, 'the answer carrying a VM was rewritten');
+      const logged = warnings(rig.exporter, /skipped objects without obj, type or kind/);
+      assert.ok(logged.length >= 1, 'a warning counts the skipped object');
+      assert.equal((logged.at(-1) as { count?: number }).count, 1);
+      t.diagnostic(`log: ${JSON.stringify(logged.at(-1))}`);
+      // The next full read has it again (the watch: its next change, or a resync).
+      if (mode.name.startsWith('full')) await scrapeWith([]);
     });
 
     test('an entity listed twice in every QueryPerf answer: no duplicate series, the copy skipped and logged', async (t) => {
