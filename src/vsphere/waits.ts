@@ -34,3 +34,21 @@ export function delay(ms: number): Promise<void> {
 export async function until<T>(p: Promise<T>, deadline: number): Promise<T | undefined> {
   return Promise.race([p.catch(() => undefined), delay(msLeft(deadline)).then(() => undefined)]);
 }
+
+/**
+ * Runs `fn` with a signal that fires with `signal` or after `ms`, whichever comes first; the timer
+ * is cleared when `fn` settles (no timer outlives the work it bounds).
+ */
+export async function withinMs<T>(
+  signal: AbortSignal | undefined,
+  ms: number,
+  fn: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), ms);
+  try {
+    return await fn(signal ? AbortSignal.any([signal, ac.signal]) : ac.signal);
+  } finally {
+    clearTimeout(timer);
+  }
+}
