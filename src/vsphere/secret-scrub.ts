@@ -15,6 +15,9 @@ const KEEP = 2;
  */
 export class SecretScrubber {
   private secrets: string[] = [];
+  // Session tokens (the SOAP cookie's value, the REST session id): the current one and the one
+  // before, since an error about a call made before a new login can still quote the old one.
+  private tokens: string[] = [];
 
   /** Remembers `secret` (as sent) so later texts from vCenter are scrubbed of it; returns it. */
   remember<T extends Password>(secret: T): T {
@@ -25,10 +28,18 @@ export class SecretScrubber {
     return secret;
   }
 
+  /** Remembers a session token vCenter gave (a cookie's value, a REST session id), as remember() does a password. */
+  rememberToken(token: string): void {
+    // A cookie's value may come quoted; what a proxy echoes may be either form.
+    const bare = token.replace(/^"(.*)"$/, '$1');
+    if (bare.length < 8 || this.tokens[0] === bare) return;
+    this.tokens = [bare, ...this.tokens.filter((t) => t !== bare)].slice(0, KEEP);
+  }
+
   /** `text` with every remembered secret (also XML-escaped or URL-encoded) replaced by `<secret>`. */
   text(text: string): string {
     let out = text;
-    for (const s of this.secrets) {
+    for (const s of [...this.secrets, ...this.tokens]) {
       for (const form of forms(s)) if (out.includes(form)) out = out.split(form).join(MASK);
     }
     return out;
@@ -36,7 +47,7 @@ export class SecretScrubber {
 
   /** Scrubs the message and stack of an error (and of its causes) in place; returns it. */
   error<T>(e: T): T {
-    if (this.secrets.length === 0) return e;
+    if (this.secrets.length === 0 && this.tokens.length === 0) return e;
     for (let cur: unknown = e, depth = 0; cur instanceof Error && depth < 5; depth++) {
       const err = cur;
       // Some errors (DOMException, an abort reason in the chain) have read-only fields; they hold
@@ -83,6 +94,11 @@ export class ScrubbingSoapTransport extends SoapTransport {
   /** A fault string scrubbed before it is cut to length, so no prefix of a secret is left. */
   protected override scrubText(text: string): string {
     return this.scrubber.text(text);
+  }
+
+  /** The session cookie's value is a secret too: whoever holds it is logged in. */
+  protected override heldCookie(value: string): void {
+    this.scrubber.rememberToken(value);
   }
 
   /** SoapTransport.call, with any error scrubbed of the remembered secrets. */

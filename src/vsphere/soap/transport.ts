@@ -185,10 +185,15 @@ export class SoapTransport {
     return text;
   }
 
+  /** Told the value of each session cookie the transport keeps; a subclass treats it as a secret. */
+  protected heldCookie(_value: string): void {}
+
   private captureCookie(header: string | string[] | undefined): void {
     for (const line of setCookieLines(header)) {
       const pair = line.split(';', 1)[0]?.trim();
-      if (pair?.startsWith(`${COOKIE_NAME}=`)) this.cookie = pair;
+      if (!pair?.startsWith(`${COOKIE_NAME}=`)) continue;
+      this.cookie = pair;
+      this.heldCookie(pair.slice(COOKIE_NAME.length + 1));
     }
   }
 }

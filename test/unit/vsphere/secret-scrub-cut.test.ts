@@ -62,3 +62,56 @@ test('a fault string is scrubbed before it is cut: no prefix of the password sur
     await transport.close();
   }
 });
+
+test('a fault string echoing the session cookie it was sent is scrubbed of the cookie value', async () => {
+  const token = '52a3f0c4-9e1d-4b5a-8c1e-3f2d6a7b8c9d';
+  const echo = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const envelope = (body: string): string =>
+        `<?xml version="1.0"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>${body}</soapenv:Body></soapenv:Envelope>`;
+      if (!req.headers.cookie) {
+        res.writeHead(200, {
+          'Content-Type': 'text/xml',
+          'Set-Cookie': `vmware_soap_session="${token}"; Path=/; HttpOnly; Secure;`,
+        });
+        res.end(envelope('<LoginResponse><returnval/></LoginResponse>'));
+        return;
+      }
+      res.writeHead(500, { 'Content-Type': 'text/xml' });
+      res.end(
+        envelope(
+          `<soapenv:Fault><faultcode>ServerFaultCode</faultcode><faultstring>proxy error for request with Cookie: ${req.headers.cookie}</faultstring><detail/></soapenv:Fault>`,
+        ),
+      );
+    });
+  });
+  await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+  const transport = new ScrubbingSoapTransport(
+    {
+      url: new URL(`http://127.0.0.1:${(echo.address() as AddressInfo).port}/sdk`),
+      maxConnections: 1,
+      connectTimeoutMs: 5000,
+      requestTimeoutMs: 5000,
+      maxResponseBytes: 1024 * 1024,
+      insecureSkipVerify: false,
+    },
+    new SecretScrubber(),
+  );
+  try {
+    const sm = { type: 'SessionManager', value: 'SessionManager' };
+    await transport.call('Login', sm, '<x/>', { captureCookie: true });
+    assert.ok(transport.hasSession);
+    const e = await transport.call('CurrentTime', sm, '<x/>').then(
+      () => assert.fail('the fault was not thrown'),
+      (err: unknown) => err,
+    );
+    const message = (e as Error).message;
+    assert.match(message, /Cookie: vmware_soap_session=/, 'the echo reached the error');
+    assert.ok(!message.includes(token.slice(0, 8)), message);
+    assert.match(message, /<secret>/);
+  } finally {
+    await transport.close();
+    await new Promise<void>((resolve) => echo.close(() => resolve()));
+  }
+});
