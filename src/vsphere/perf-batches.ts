@@ -16,6 +16,8 @@ export interface BatchSize {
 export const DEFAULT_BATCH_OBJECTS = 256;
 /** Metric ids of one realtime request at most, whatever the objects (Telegraf's absolute bound). */
 export const REALTIME_MAX_METRICS = 50_000;
+/** Entities a run may drop on ManagedObjectNotFound faults that name no object. */
+export const MAX_UNNAMED_DROPS = 8;
 
 const idsOf = (q: PerfQuery): number => q.counterIds.length + (q.instanceCounterIds?.length ?? 0);
 
@@ -144,7 +146,8 @@ export interface RunBatchesOptions {
  * Sends `queries` packed to `size`. A refused request is packed again to half the size and sent in
  * the same run, and every request not yet sent is packed to the smaller size too. A request faulted
  * with ManagedObjectNotFound is sent again without the entity the fault names (or in halves, down to
- * the one it cannot name). A refusal of a single metric id, or any other error, ends the run (the
+ * the one it cannot name; MAX_UNNAMED_DROPS at most), and that entity is left out of the rest of
+ * the run and told to onMissing once. A refusal of a single metric id, or any other error, ends the run (the
  * requests not yet sent are dropped).
  */
 export async function runBatches(queries: readonly PerfQuery[], opts: RunBatchesOptions): Promise<void> {
@@ -155,12 +158,20 @@ export async function runBatches(queries: readonly PerfQuery[], opts: RunBatches
   let next = 0;
   let failed = false;
   let lowered = false;
+  // Entities vCenter no longer knows ("type:moid"), left out of every batch still to send.
+  const gone = new Set<string>();
+  let unnamedDrops = 0;
   const take = (): PerfQuery[] | undefined => {
-    const batch = retry.pop() ?? queue[next++];
-    if (!batch || fits(batch, size)) return batch;
-    const parts = packQueries(batch, size);
-    for (let i = parts.length - 1; i > 0; i--) retry.push(parts[i]!);
-    return parts[0];
+    for (;;) {
+      let batch = retry.pop() ?? queue[next++];
+      if (!batch) return undefined;
+      if (gone.size > 0) batch = batch.filter((q) => !gone.has(`${q.entity.type}:${q.entity.value}`));
+      if (batch.length === 0) continue;
+      if (fits(batch, size)) return batch;
+      const parts = packQueries(batch, size);
+      for (let i = parts.length - 1; i > 0; i--) retry.push(parts[i]!);
+      return parts[0];
+    }
   };
   const hold = opts.hold ?? (<T>(turn: (release: () => void) => Promise<T>) => turn(() => undefined));
   // One request, or false when there is none left to send.
@@ -174,13 +185,18 @@ export async function runBatches(queries: readonly PerfQuery[], opts: RunBatches
         opts.onLearnt?.(size);
       }
     } catch (e) {
-      // One deleted VM must not cost the other 255 their samples; the size is not at fault.
-      const rest =
-        !failed && isVsphereError(e, 'VSPHERE_MANAGED_OBJECT_NOT_FOUND')
-          ? withoutMissing(batch, e.missing, (gone) => opts.onMissing?.(gone))
-          : undefined;
-      if (rest) {
-        for (let i = rest.length - 1; i >= 0; i--) retry.push(rest[i]!);
+      // One deleted VM must not cost the other 255 their samples; the size is not at fault. A fault
+      // that names nothing and is not about one entity (a proxy that strips the detail, a fault of
+      // the PerformanceManager) would drop them all: past a few such drops it fails the run.
+      const notFound = !failed && isVsphereError(e, 'VSPHERE_MANAGED_OBJECT_NOT_FOUND') ? e : undefined;
+      const plan = notFound && afterNotFound(batch, notFound.missing);
+      if (plan && !(plan.drop && !notFound?.missing && ++unnamedDrops > MAX_UNNAMED_DROPS)) {
+        const key = plan.drop && `${plan.drop.type}:${plan.drop.value}`;
+        if (plan.drop && key && !gone.has(key)) {
+          gone.add(key);
+          opts.onMissing?.(plan.drop);
+        }
+        for (let i = plan.resend.length - 1; i >= 0; i--) retry.push(plan.resend[i]!);
         return true;
       }
       const refused = sizeOf(batch);
@@ -208,33 +224,38 @@ export async function runBatches(queries: readonly PerfQuery[], opts: RunBatches
   await Promise.all(Array.from({ length: n }, worker));
 }
 
+/** What to do about a ManagedObjectNotFound of one batch: the entity to leave out (when known) and what to send again. */
+export interface NotFoundPlan {
+  drop?: PerfQuery['entity'];
+  resend: PerfQuery[][];
+}
+
+const sameEntity = (a: PerfQuery['entity'], b: { type: string; value: string }): boolean =>
+  a.value === b.value && a.type === b.type;
+
 /**
- * What to send again of `batch` after a ManagedObjectNotFound: the batch without the entity the
- * fault names; when it names none, the batch's two halves, and a lone entity is dropped. Undefined
- * when it names an object that is not one of the batch's entities (the PerformanceManager itself,
- * say): no smaller request helps then. Each step drops an entity or halves a batch, so a run ends
- * whatever vCenter answers.
+ * The plan after a ManagedObjectNotFound of `batch`: without the entity the fault names; when it
+ * names none, the batch's two halves, or a lone entity dropped. Undefined when it names an object
+ * that is not one of the batch's entities (the PerformanceManager itself, say): no smaller request
+ * helps then. Each step drops an entity or halves a batch, so a run ends whatever vCenter answers.
  */
-export function withoutMissing(
+export function afterNotFound(
   batch: readonly PerfQuery[],
   missing: { type: string; value: string } | undefined,
-  onMissing?: (entity: PerfQuery['entity']) => void,
-): PerfQuery[][] | undefined {
-  const same = (a: PerfQuery['entity'], b: { type: string; value: string }): boolean =>
-    a.value === b.value && a.type === b.type;
+): NotFoundPlan | undefined {
   const first = batch[0]?.entity;
-  let gone: PerfQuery['entity'] | undefined;
-  if (missing) {
-    gone = batch.find((q) => same(q.entity, missing))?.entity;
-    if (!gone) return undefined;
-  } else if (first && batch.every((q) => same(q.entity, first))) gone = first;
-  if (gone) {
-    onMissing?.(gone);
-    const rest = batch.filter((q) => !same(q.entity, gone));
-    return rest.length ? [rest] : [];
+  const drop = missing
+    ? batch.find((q) => sameEntity(q.entity, missing))?.entity
+    : first && batch.every((q) => sameEntity(q.entity, first))
+      ? first
+      : undefined;
+  if (drop) {
+    const rest = batch.filter((q) => !sameEntity(q.entity, drop));
+    return { drop, resend: rest.length ? [rest] : [] };
   }
+  if (missing) return undefined;
   const mid = Math.ceil(batch.length / 2);
-  return [batch.slice(0, mid), batch.slice(mid)];
+  return { resend: [batch.slice(0, mid), batch.slice(mid)] };
 }
 
 /** The warnings and notes of a run of `kind` batches, for RunBatchesOptions. */

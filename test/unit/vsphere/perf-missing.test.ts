@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { runBatches, withoutMissing } from '../../../src/vsphere/perf-batches.js';
+import { afterNotFound, MAX_UNNAMED_DROPS, runBatches } from '../../../src/vsphere/perf-batches.js';
 import type { PerfQuery } from '../../../src/vsphere/perf-manager.js';
 import { VsphereError } from '../../../src/vsphere/errors.js';
 import { faultToError } from '../../../src/vsphere/soap/faults.js';
@@ -17,6 +17,17 @@ const notFound = (fields: string): VsphereError =>
     parseXml(
       `<Fault ${XSI}><faultcode>ServerFaultCode</faultcode><faultstring>The object has already been deleted</faultstring>` +
         `<detail><ManagedObjectNotFoundFault xmlns="urn:vim25" xsi:type="ManagedObjectNotFound">${fields}</ManagedObjectNotFoundFault></detail></Fault>`,
+    ),
+    'QueryPerf',
+  );
+/** Requests n entities make: 256 a request, or (wide: 40 counters each) 100 metric ids a request. */
+const packed = (n: number, wide: boolean, objects = 256): number =>
+  Math.max(Math.ceil(n / objects), wide ? Math.ceil((n * 40) / 100) : 0);
+const restricted = (): VsphereError =>
+  faultToError(
+    parseXml(
+      `<Fault ${XSI}><faultstring>This operation is restricted by the administrator - 'vpxd.stats.maxQueryMetrics'.</faultstring>` +
+        '<detail><RestrictedByAdministratorFault xsi:type="RestrictedByAdministrator"/></detail></Fault>',
     ),
     'QueryPerf',
   );
@@ -42,19 +53,20 @@ test('faultToError: ManagedObjectNotFound names the object of its detail; other 
   assert.equal(other.missing, undefined);
 });
 
-test('withoutMissing: the named entity out (all its parts); unnamed: halves; a lone entity dropped; named elsewhere: undefined', () => {
+test('afterNotFound: the named entity out (all its parts); unnamed: halves, a lone entity dropped; named elsewhere: undefined', () => {
   const batch = [vm(0), vm(1), { ...vm(1), counterIds: [3] }, vm(2)];
-  const told: string[] = [];
-  const tell = (e: PerfQuery['entity']): number => told.push(e.value);
-  assert.deepEqual(withoutMissing(batch, { type: 'VirtualMachine', value: 'vm-1' }, tell), [[vm(0), vm(2)]]);
-  assert.deepEqual(told, ['vm-1']);
-  assert.deepEqual(withoutMissing(batch, undefined, tell), [batch.slice(0, 2), batch.slice(2)]);
-  assert.deepEqual(withoutMissing([vm(5), { ...vm(5), counterIds: [9] }], undefined, tell), []);
-  assert.deepEqual(told, ['vm-1', 'vm-5']);
+  assert.deepEqual(afterNotFound(batch, { type: 'VirtualMachine', value: 'vm-1' }), {
+    drop: vm(1).entity,
+    resend: [[vm(0), vm(2)]],
+  });
+  assert.deepEqual(afterNotFound(batch, undefined), { resend: [batch.slice(0, 2), batch.slice(2)] });
+  assert.deepEqual(afterNotFound([vm(5), { ...vm(5), counterIds: [9] }], undefined), {
+    drop: vm(5).entity,
+    resend: [],
+  });
   // The same moid of another type, or the PerformanceManager: not this batch's doing.
-  assert.equal(withoutMissing(batch, { type: 'HostSystem', value: 'vm-1' }, tell), undefined);
-  assert.equal(withoutMissing(batch, { type: 'PerformanceManager', value: 'PerfMgr' }, tell), undefined);
-  assert.deepEqual(told, ['vm-1', 'vm-5']);
+  assert.equal(afterNotFound(batch, { type: 'HostSystem', value: 'vm-1' }), undefined);
+  assert.equal(afterNotFound(batch, { type: 'PerformanceManager', value: 'PerfMgr' }), undefined);
 });
 
 test('runBatches: whatever entities vCenter has lost, every other entity is answered exactly once, each lost one told once, calls bounded', async () => {
@@ -64,34 +76,69 @@ test('runBatches: whatever entities vCenter has lost, every other entity is answ
       fc.uniqueArray(fc.nat({ max: 699 }), { maxLength: 6 }),
       fc.boolean(),
       fc.integer({ min: 1, max: 4 }),
-      async (n, lostIdx, named, workers) => {
-        const queries = Array.from({ length: n }, (_, i) => vm(i));
+      fc.boolean(),
+      fc.constantFrom(undefined, 50),
+      async (n, lostIdx, named, workers, wide, refuseAbove) => {
+        // Wide: 40 counters an entity and 100 metric ids a request, so entities are split over requests.
+        const ids = Array.from({ length: wide ? 40 : 2 }, (_, i) => i + 1);
+        const queries = Array.from({ length: n }, (_, i) => ({ ...vm(i), counterIds: ids }));
         const lost = new Set(lostIdx.filter((i) => i < n).map((i) => `vm-${i}`));
-        const answered: string[] = [];
+        const parts = new Map<string, number>();
         const told: string[] = [];
         let calls = 0;
         await runBatches(queries, {
-          size: { objects: 256, metrics: 50_000 },
+          size: { objects: 256, metrics: wide ? 100 : 50_000 },
           workers,
           send: async (batch) => {
             calls++;
             await Promise.resolve();
+            // A vCenter that also refuses large requests: the halves are sent in the same run.
+            if (refuseAbove !== undefined && batch.length > refuseAbove) throw restricted();
             const hit = batch.find((q) => lost.has(q.entity.value));
             if (hit) throw notFound(named ? `<obj type="VirtualMachine">${hit.entity.value}</obj>` : '');
-            for (const q of batch) answered.push(q.entity.value);
+            for (const q of batch)
+              parts.set(q.entity.value, (parts.get(q.entity.value) ?? 0) + q.counterIds.length);
           },
           onMissing: (e) => void told.push(e.value),
         });
         const want = queries.map((q) => q.entity.value).filter((v) => !lost.has(v));
-        assert.deepEqual(answered.toSorted(), want.toSorted());
-        assert.deepEqual(told.toSorted(), [...lost].toSorted());
-        const batches = Math.ceil(n / 256);
-        // Named: one more call per lost entity. Unnamed: at most two per halving step (log2 256 = 8) and the last.
-        assert.ok(calls <= batches + lost.size * (named ? 1 : 2 * 8 + 1), `${calls} calls`);
+        // Every counter of every other entity exactly once, over however many requests it was split.
+        assert.deepEqual([...parts.keys()].toSorted(), want.toSorted());
+        assert.ok([...parts.values()].every((c) => c === ids.length));
+        assert.deepEqual(told.toSorted(), [...lost].toSorted(), 'each lost entity told once');
+        const batches = packed(n, wide);
+        // Named: one more call per lost entity's part. Unnamed: at most two per halving step (log2 256 = 8)
+        // and the last. Refusals: 256 → 128 → 64 → 32, at most one refused call per worker and step.
+        const refusals = refuseAbove === undefined ? 0 : 3 * workers;
+        const smaller = refuseAbove === undefined ? batches : packed(n, wide, 32);
+        assert.ok(calls <= smaller + refusals + lost.size * (named ? 2 : 2 * 8 + 1), `${calls} calls`);
       },
     ),
     { numRuns: 150 },
   );
+});
+
+test("runBatches: ManagedObjectNotFound naming nothing on every request (not one entity's doing) fails the run after a few drops, not after dropping all", async () => {
+  let calls = 0;
+  const told: string[] = [];
+  await assert.rejects(
+    runBatches(
+      Array.from({ length: 1000 }, (_, i) => vm(i)),
+      {
+        size: { objects: 256, metrics: 50_000 },
+        workers: 4,
+        send: async () => {
+          calls++;
+          await Promise.resolve();
+          throw notFound('');
+        },
+        onMissing: (e) => void told.push(e.value),
+      },
+    ),
+    { code: 'VSPHERE_MANAGED_OBJECT_NOT_FOUND' },
+  );
+  assert.equal(told.length, MAX_UNNAMED_DROPS);
+  assert.ok(calls < 100, `${calls} calls`);
 });
 
 test('runBatches: a ManagedObjectNotFound naming no entity of the batch (the PerformanceManager) fails the run as before', async () => {
