@@ -16,7 +16,9 @@ export interface WatchRecords {
 
 /**
  * Applies one ObjectUpdate (enter / modify / leave) to the records. One without its kind, obj or
- * type is skipped and counted in `odd`: refusing the answer would refuse every answer after it.
+ * type, or a modify of an object never entered, is skipped and counted in `odd`: refusing the
+ * answer would refuse every answer after it, and a record made from a modify alone would lack
+ * everything that did not change (its name, its parent).
  */
 export function applyUpdate(state: WatchRecords, update: XmlNode, odd: UnrequestedProperties): void {
   const kind = child(update, 'kind')?.text;
@@ -24,13 +26,14 @@ export function applyUpdate(state: WatchRecords, update: XmlNode, odd: Unrequest
   const type = objNode?.attrs.type;
   if (!objNode || !type || !kind) return odd.skipObject();
   const key = `${type}:${objNode.text}`;
+  const old = kind === 'enter' ? undefined : state.objects.get(key);
+  if (!old && kind !== 'enter' && kind !== 'leave') return odd.skipObject();
   state.last = undefined;
   state.alarmMoids = undefined;
   if (kind === 'leave') {
     state.objects.delete(key);
     return;
   }
-  const old = kind === 'enter' ? undefined : state.objects.get(key);
   // Records are decoded from the changed values only; the property trees are garbage at once.
   const it = old ? cloneItem(old) : emptyItem(type, objNode.text);
   for (const c of update.children) {

@@ -38,6 +38,10 @@ interface WatchState extends WatchRecords {
 
 // Bounds one WaitForUpdatesEx answer; more updates come back `truncated` and are fetched at once.
 const MAX_OBJECT_UPDATES = 1000;
+// An update skipped as malformed leaves the records behind vCenter's (a VM that left stays, one that
+// entered is missing): the watch is read again in full, but not more often than this, since an
+// object that keeps coming malformed would otherwise cost a full read on each of its changes.
+const SKIPPED_RESYNC_MS = 15 * 60_000;
 
 /**
  * The inventory model kept current incrementally: a private PropertyCollector with one filter on a
@@ -59,6 +63,8 @@ export class InventoryWatch {
   /** Teardowns of watches dropped or abandoned, awaited by close(). */
   private readonly cleanups = new Set<Promise<void>>();
   private readonly alarms: AlarmNames;
+  /** When skipped updates last made the watch read everything again (ms since the epoch). */
+  private skippedResyncAt = -Infinity;
 
   constructor(
     private readonly client: VimClient,
@@ -225,6 +231,8 @@ export class InventoryWatch {
     signal?: AbortSignal,
     progress?: { received: number },
   ): Promise<void> {
+    const incremental = state.version !== '';
+    let skipped = 0;
     // `truncated` means more updates are waiting: ask again at once with the version just received.
     for (let more = true; more;) {
       const odd = new UnrequestedProperties(this.specs.propSets);
@@ -244,13 +252,22 @@ export class InventoryWatch {
         },
       );
       odd.report(this.logger, 'WaitForUpdatesEx');
+      skipped += odd.skippedObjects;
       const rv = child(res, 'returnval');
-      if (!rv) return; // no changes since state.version
+      if (!rv) break; // no changes since state.version
       const version = child(rv, 'version')?.text;
       if (version === undefined)
         throw new VsphereError('VSPHERE_BAD_RESPONSE', 'WaitForUpdatesEx: UpdateSet without a version');
       state.version = version;
       more = child(rv, 'truncated')?.text === 'true';
+    }
+    // A full read that skips an object just lacks it; skipped changes leave the records stale.
+    if (incremental && skipped > 0 && Date.now() - this.skippedResyncAt >= SKIPPED_RESYNC_MS) {
+      this.skippedResyncAt = Date.now();
+      throw new VsphereError(
+        'VSPHERE_BAD_RESPONSE',
+        `WaitForUpdatesEx: ${skipped} object updates could not be applied; reading the inventory again`,
+      );
     }
   }
 

@@ -40,10 +40,15 @@ export class UnrequestedProperties {
     this.objects++;
   }
 
+  /** Objects skipped whole so far. */
+  get skippedObjects(): number {
+    return this.objects;
+  }
+
   /** One warning naming what was skipped, if anything was. */
   report(logger: Pick<Logger, 'warn'>, what: string): void {
     if (this.objects > 0)
-      logger.warn({ count: this.objects }, `${what}: skipped objects without obj, type or kind`);
+      logger.warn({ count: this.objects }, `${what}: skipped objects without obj, type or kind, or unknown`);
     if (this.count === 0) return;
     logger.warn(
       { count: this.count, skipped: this.seen },
