@@ -4,6 +4,9 @@ import type { MoRef } from './soap/envelope.js';
 import type { XmlNode } from './soap/xml.js';
 
 const MASK = '<secret>';
+
+/** Which session a token belongs to. */
+export type TokenKind = 'soap' | 'rest';
 // The password now in use and the one before it: a vCenter fault can echo a password the file held
 // a moment ago (rotation while a Login was in flight).
 const KEEP = 2;
@@ -15,9 +18,10 @@ const KEEP = 2;
  */
 export class SecretScrubber {
   private secrets: string[] = [];
-  // Session tokens (the SOAP cookie's value, the REST session id): the current one and the one
-  // before, since an error about a call made before a new login can still quote the old one.
-  private tokens: string[] = [];
+  // Session tokens, per kind (the SOAP cookie's value, the REST session id: each session logs in on
+  // its own): the current one and the one before, since an error about a call made before a new
+  // login can still quote the old one.
+  private readonly tokens = new Map<TokenKind, string[]>();
 
   /** Remembers `secret` (as sent) so later texts from vCenter are scrubbed of it; returns it. */
   remember<T extends Password>(secret: T): T {
@@ -29,17 +33,18 @@ export class SecretScrubber {
   }
 
   /** Remembers a session token vCenter gave (a cookie's value, a REST session id), as remember() does a password. */
-  rememberToken(token: string): void {
+  rememberToken(kind: TokenKind, token: string): void {
     // A cookie's value may come quoted; what a proxy echoes may be either form.
     const bare = token.replace(/^"(.*)"$/, '$1');
-    if (bare.length < 8 || this.tokens[0] === bare) return;
-    this.tokens = [bare, ...this.tokens.filter((t) => t !== bare)].slice(0, KEEP);
+    const kept = this.tokens.get(kind) ?? [];
+    if (bare.length < 8 || kept[0] === bare) return;
+    this.tokens.set(kind, [bare, ...kept.filter((t) => t !== bare)].slice(0, KEEP));
   }
 
   /** `text` with every remembered secret (also XML-escaped or URL-encoded) replaced by `<secret>`. */
   text(text: string): string {
     let out = text;
-    for (const s of [...this.secrets, ...this.tokens]) {
+    for (const s of [...this.secrets, ...[...this.tokens.values()].flat()]) {
       for (const form of forms(s)) if (out.includes(form)) out = out.split(form).join(MASK);
     }
     return out;
@@ -47,7 +52,7 @@ export class SecretScrubber {
 
   /** Scrubs the message and stack of an error (and of its causes) in place; returns it. */
   error<T>(e: T): T {
-    if (this.secrets.length === 0 && this.tokens.length === 0) return e;
+    if (this.secrets.length === 0 && this.tokens.size === 0) return e;
     for (let cur: unknown = e, depth = 0; cur instanceof Error && depth < 5; depth++) {
       const err = cur;
       // Some errors (DOMException, an abort reason in the chain) have read-only fields; they hold
@@ -98,7 +103,7 @@ export class ScrubbingSoapTransport extends SoapTransport {
 
   /** The session cookie's value is a secret too: whoever holds it is logged in. */
   protected override heldCookie(value: string): void {
-    this.scrubber.rememberToken(value);
+    this.scrubber.rememberToken('soap', value);
   }
 
   /** SoapTransport.call, with any error scrubbed of the remembered secrets. */

@@ -125,7 +125,7 @@ export class RestSession {
       throw new VsphereError('VSPHERE_BAD_RESPONSE', `${label}: no session id in the answer`, {
         method: label,
       });
-    this.scrubber.rememberToken(id);
+    this.scrubber.rememberToken('rest', id);
     this.gate.succeeded();
     if (this.flight.closed) {
       // close() raced the login: do not leave the new session behind on vCenter.

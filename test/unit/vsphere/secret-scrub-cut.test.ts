@@ -115,3 +115,17 @@ test('a fault string echoing the session cookie it was sent is scrubbed of the c
     await new Promise<void>((resolve) => echo.close(() => resolve()));
   }
 });
+
+test('SecretScrubber: the REST session id stays scrubbed however often the SOAP session logs in again', () => {
+  const scrubber = new SecretScrubber();
+  const rest = 'f3a1c2d4e5b6a7980112233445566778';
+  scrubber.rememberToken('rest', rest);
+  for (let i = 0; i < 3; i++) scrubber.rememberToken('soap', `"52a3f0c4-9e1d-4b5a-8c1e-00000000000${i}"`);
+  const text = scrubber.text(`rest ${rest}, soap 52a3f0c4-9e1d-4b5a-8c1e-000000000002 and -000000000001`);
+  assert.ok(!text.includes(rest), text);
+  assert.ok(!text.includes('52a3f0c4-9e1d-4b5a-8c1e-000000000002'), 'the current cookie, unquoted');
+  assert.match(text, /<secret>, soap <secret> and/);
+  // Short tokens are not remembered: masking them would mangle ordinary text.
+  scrubber.rememberToken('soap', 'abc');
+  assert.equal(scrubber.text('abc'), 'abc');
+});
