@@ -37,7 +37,8 @@ export async function until<T>(p: Promise<T>, deadline: number): Promise<T | und
 
 /**
  * Runs `fn` with a signal that fires with `signal` or after `ms`, whichever comes first; the timer
- * is cleared when `fn` settles (no timer outlives the work it bounds).
+ * is cleared when `fn` settles (no timer outlives the work it bounds), and the signal given to `fn`
+ * fired, so `signal` holds no link to it.
  */
 export async function withinMs<T>(
   signal: AbortSignal | undefined,
@@ -50,5 +51,6 @@ export async function withinMs<T>(
     return await fn(signal ? AbortSignal.any([signal, ac.signal]) : ac.signal);
   } finally {
     clearTimeout(timer);
+    ac.abort();
   }
 }
