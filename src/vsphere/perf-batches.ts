@@ -1,6 +1,6 @@
+import type { Logger } from 'pino';
 import type { PerfQuery } from './perf-manager.js';
 import { errorReason, isVsphereError } from './errors.js';
-import type { Logger } from 'pino';
 
 /** Upper bounds of one QueryPerf request: entities, and metric ids over all of them. */
 export interface BatchSize {
@@ -147,8 +147,8 @@ export interface RunBatchesOptions {
  * the same run, and every request not yet sent is packed to the smaller size too. A request faulted
  * with ManagedObjectNotFound is sent again without the entity the fault names (or in halves, down to
  * the one it cannot name; MAX_UNNAMED_DROPS at most), and that entity is left out of the rest of
- * the run and told to onMissing once. A refusal of a single metric id, or any other error, ends the run (the
- * requests not yet sent are dropped).
+ * the run and told to onMissing once. A refusal of a single metric id, or any other error, ends the
+ * run (the requests not yet sent are dropped).
  */
 export async function runBatches(queries: readonly PerfQuery[], opts: RunBatchesOptions): Promise<void> {
   let size = { ...opts.size };
@@ -191,10 +191,12 @@ export async function runBatches(queries: readonly PerfQuery[], opts: RunBatches
       const notFound = !failed && isVsphereError(e, 'VSPHERE_MANAGED_OBJECT_NOT_FOUND') ? e : undefined;
       const plan = notFound && afterNotFound(batch, notFound.missing);
       if (plan && !(plan.drop && !notFound?.missing && ++unnamedDrops > MAX_UNNAMED_DROPS)) {
-        const key = plan.drop && `${plan.drop.type}:${plan.drop.value}`;
-        if (plan.drop && key && !gone.has(key)) {
-          gone.add(key);
-          opts.onMissing?.(plan.drop);
+        if (plan.drop) {
+          const key = `${plan.drop.type}:${plan.drop.value}`;
+          if (!gone.has(key)) {
+            gone.add(key);
+            opts.onMissing?.(plan.drop);
+          }
         }
         for (let i = plan.resend.length - 1; i >= 0; i--) retry.push(plan.resend[i]!);
         return true;

@@ -35,7 +35,10 @@ export class UnrequestedProperties {
     return false;
   }
 
-  /** Counts an object skipped whole: one without its obj, the obj's type, or (an update) its kind. */
+  /**
+   * Counts an object skipped whole: one without its obj or the obj's type, or an update without its
+   * kind or of an object never entered.
+   */
   skipObject(): void {
     this.objects++;
   }

@@ -4,12 +4,12 @@ import type { MoRef } from './soap/envelope.js';
 import type { XmlNode } from './soap/xml.js';
 
 const MASK = '<secret>';
-
-/** Which session a token belongs to. */
-export type TokenKind = 'soap' | 'rest';
 // The password now in use and the one before it: a vCenter fault can echo a password the file held
 // a moment ago (rotation while a Login was in flight).
 const KEEP = 2;
+
+/** Which session a token belongs to. */
+export type TokenKind = 'soap' | 'rest';
 
 /**
  * The secrets a target sends to vCenter, and their removal from any text vCenter sends back: a fault
