@@ -165,7 +165,7 @@ export async function runBatches(queries: readonly PerfQuery[], opts: RunBatches
     for (;;) {
       let batch = retry.pop() ?? queue[next++];
       if (!batch) return undefined;
-      if (gone.size > 0) batch = batch.filter((q) => !gone.has(`${q.entity.type}:${q.entity.value}`));
+      if (gone.size > 0) batch = batch.filter((q) => !gone.has(entityKey(q.entity)));
       if (batch.length === 0) continue;
       if (fits(batch, size)) return batch;
       const parts = packQueries(batch, size);
@@ -190,13 +190,11 @@ export async function runBatches(queries: readonly PerfQuery[], opts: RunBatches
       // the PerformanceManager) would drop them all: past a few such drops it fails the run.
       const notFound = !failed && isVsphereError(e, 'VSPHERE_MANAGED_OBJECT_NOT_FOUND') ? e : undefined;
       const plan = notFound && afterNotFound(batch, notFound.missing);
-      if (plan && !(plan.drop && !notFound?.missing && ++unnamedDrops > MAX_UNNAMED_DROPS)) {
-        if (plan.drop) {
-          const key = `${plan.drop.type}:${plan.drop.value}`;
-          if (!gone.has(key)) {
-            gone.add(key);
-            opts.onMissing?.(plan.drop);
-          }
+      const guessed = plan?.drop !== undefined && notFound?.missing === undefined;
+      if (plan && !(guessed && ++unnamedDrops > MAX_UNNAMED_DROPS)) {
+        if (plan.drop && !gone.has(entityKey(plan.drop))) {
+          gone.add(entityKey(plan.drop));
+          opts.onMissing?.(plan.drop);
         }
         for (let i = plan.resend.length - 1; i >= 0; i--) retry.push(plan.resend[i]!);
         return true;
@@ -234,6 +232,8 @@ export interface NotFoundPlan {
 
 const sameEntity = (a: PerfQuery['entity'], b: { type: string; value: string }): boolean =>
   a.value === b.value && a.type === b.type;
+// "VirtualMachine:vm-42": a Set member and a log field, never a plain object's key.
+const entityKey = (e: PerfQuery['entity']): string => `${e.type}:${e.value}`;
 
 /**
  * The plan after a ManagedObjectNotFound of `batch`: without the entity the fault names; when it
@@ -273,7 +273,7 @@ export function batchLogs(
       ),
     onMissing: (entity) =>
       logger.info(
-        { method: 'QueryPerf', kind, entity: `${entity.type}:${entity.value}` },
+        { method: 'QueryPerf', kind, entity: entityKey(entity) },
         'vCenter no longer knows an entity (deleted meanwhile); its samples are left out of this collection',
       ),
   };

@@ -4,47 +4,46 @@ import type { MoRef } from './soap/envelope.js';
 import type { XmlNode } from './soap/xml.js';
 
 const MASK = '<secret>';
-// The password now in use and the one before it: a vCenter fault can echo a password the file held
-// a moment ago (rotation while a Login was in flight).
+// Of each kind, the one now in use and the one before it: a vCenter fault can echo a password the
+// file held a moment ago (rotation while a Login was in flight), or the session of a call made
+// before a new login.
 const KEEP = 2;
 
-/** Which session a token belongs to. */
+/** Which session a token belongs to: each logs in on its own. */
 export type TokenKind = 'soap' | 'rest';
 
 /**
  * The secrets a target sends to vCenter, and their removal from any text vCenter sends back: a fault
- * string can echo the password (some SSO and proxy errors quote the request), and that text then
- * reaches metrics, the status page, the log and `check`.
+ * string can echo the password or the session (some SSO and proxy errors quote the request), and
+ * that text then reaches metrics, the status page, the log and `check`.
  */
 export class SecretScrubber {
-  private secrets: string[] = [];
-  // Session tokens, per kind (the SOAP cookie's value, the REST session id: each session logs in on
-  // its own): the current one and the one before, since an error about a call made before a new
-  // login can still quote the old one.
-  private readonly tokens = new Map<TokenKind, string[]>();
+  private readonly kept = new Map<TokenKind | 'password', string[]>();
 
   /** Remembers `secret` (as sent) so later texts from vCenter are scrubbed of it; returns it. */
   remember<T extends Password>(secret: T): T {
-    const value = secret.reveal();
-    if (value !== '' && this.secrets[0] !== value) {
-      this.secrets = [value, ...this.secrets.filter((s) => s !== value)].slice(0, KEEP);
-    }
+    this.keep('password', secret.reveal());
     return secret;
   }
 
   /** Remembers a session token vCenter gave (a cookie's value, a REST session id), as remember() does a password. */
   rememberToken(kind: TokenKind, token: string): void {
-    // A cookie's value may come quoted; what a proxy echoes may be either form.
+    // A cookie's value may come quoted; what a proxy echoes may be either form. A short token
+    // would mask ordinary text (real ones are 32 or more characters).
     const bare = token.replace(/^"(.*)"$/, '$1');
-    const kept = this.tokens.get(kind) ?? [];
-    if (bare.length < 8 || kept[0] === bare) return;
-    this.tokens.set(kind, [bare, ...kept.filter((t) => t !== bare)].slice(0, KEEP));
+    if (bare.length >= 8) this.keep(kind, bare);
+  }
+
+  private keep(kind: TokenKind | 'password', value: string): void {
+    const now = this.kept.get(kind) ?? [];
+    if (value !== '' && now[0] !== value)
+      this.kept.set(kind, [value, ...now.filter((s) => s !== value)].slice(0, KEEP));
   }
 
   /** `text` with every remembered secret (also XML-escaped or URL-encoded) replaced by `<secret>`. */
   text(text: string): string {
     let out = text;
-    for (const s of [...this.secrets, ...[...this.tokens.values()].flat()]) {
+    for (const s of [...this.kept.values()].flat()) {
       for (const form of forms(s)) if (out.includes(form)) out = out.split(form).join(MASK);
     }
     return out;
@@ -52,7 +51,7 @@ export class SecretScrubber {
 
   /** Scrubs the message and stack of an error (and of its causes) in place; returns it. */
   error<T>(e: T): T {
-    if (this.secrets.length === 0 && this.tokens.size === 0) return e;
+    if (this.kept.size === 0) return e;
     for (let cur: unknown = e, depth = 0; cur instanceof Error && depth < 5; depth++) {
       const err = cur;
       // Some errors (DOMException, an abort reason in the chain) have read-only fields; they hold

@@ -2,6 +2,9 @@
  * Canned response bodies for the fault proxy (test/harness/fault-proxy.ts): broken, hostile or
  * merely unexpected answers a real vCenter (or the proxy in front of it) can produce.
  */
+import type { VsphereError } from '../../src/vsphere/errors.js';
+import { faultToError } from '../../src/vsphere/soap/faults.js';
+import { child, parseXml } from '../../src/vsphere/soap/xml.js';
 
 /** Opening of a vim25 SOAP envelope, up to and including `<soapenv:Body>`. */
 export const ENVELOPE_HEAD =
@@ -58,6 +61,15 @@ export function typedFault(
     faultString,
     `<${type}Fault xmlns="urn:vim25" xsi:type="${type}">${fields}</${type}Fault>`,
   );
+}
+
+/**
+ * The error our SOAP transport makes of a QueryPerf answered with typedFault(type, faultString,
+ * fields), or with a fault without detail when `type` is undefined: for unit tests of what callers do with it.
+ */
+export function faultError(type: string | undefined, faultString: string, fields?: string): VsphereError {
+  const envelope = parseXml(type ? typedFault(type, faultString, fields) : soapFault(faultString, ''));
+  return faultToError(child(child(envelope, 'Body')!, 'Fault')!, 'QueryPerf');
 }
 
 /** The NotAuthenticated fault vCenter returns when a session cookie is unknown or expired. */

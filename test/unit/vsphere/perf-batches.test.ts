@@ -18,11 +18,11 @@ import {
 import { Slots } from '../../../src/vsphere/perf-slots.js';
 import { PerfManager, type PerfQuery, type PerfSample } from '../../../src/vsphere/perf-manager.js';
 import { VsphereError } from '../../../src/vsphere/errors.js';
-import { faultToError } from '../../../src/vsphere/soap/faults.js';
 import type { SoapBody } from '../../../src/vsphere/soap/envelope.js';
 import { parseXml, type StreamSpec } from '../../../src/vsphere/soap/xml.js';
 import { xmlLimits } from '../../../src/vsphere/soap/xml-limits.js';
 import { bodyText } from '../../harness/soap-body.js';
+import { faultError } from '../../harness/fault-bodies.js';
 
 const XSI = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"';
 /** Hands `returnval` over to `stream` as the transport does: parsed at its depth (Envelope > Body > response). */
@@ -35,15 +35,7 @@ const COUNTERS = Array.from({ length: 17 }, (_, i) => i + 1);
 const vms = (n: number, counterIds: readonly number[] = COUNTERS): PerfQuery[] =>
   Array.from({ length: n }, (_, i) => ({ entity: { type: 'VirtualMachine', value: `vm-${i}` }, counterIds }));
 
-const fault = (type: string | undefined, text: string): VsphereError =>
-  faultToError(
-    parseXml(
-      `<Fault ${XSI}><faultcode>ServerFaultCode</faultcode><faultstring>${text}</faultstring>` +
-        (type ? `<detail><${type}Fault xmlns="urn:vim25" xsi:type="${type}"/></detail>` : '') +
-        '</Fault>',
-    ),
-    'QueryPerf',
-  );
+const fault = (type: string | undefined, text: string): VsphereError => faultError(type, text);
 
 // What our own parser says of an answer with more elements than its bounds allow (parsed once).
 let flood: unknown;

@@ -8,28 +8,17 @@ import fc from 'fast-check';
 import { afterNotFound, MAX_UNNAMED_DROPS, runBatches } from '../../../src/vsphere/perf-batches.js';
 import type { PerfQuery } from '../../../src/vsphere/perf-manager.js';
 import { VsphereError } from '../../../src/vsphere/errors.js';
-import { faultToError } from '../../../src/vsphere/soap/faults.js';
-import { parseXml } from '../../../src/vsphere/soap/xml.js';
+import { faultError } from '../../harness/fault-bodies.js';
 
-const XSI = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"';
 const notFound = (fields: string): VsphereError =>
-  faultToError(
-    parseXml(
-      `<Fault ${XSI}><faultcode>ServerFaultCode</faultcode><faultstring>The object has already been deleted</faultstring>` +
-        `<detail><ManagedObjectNotFoundFault xmlns="urn:vim25" xsi:type="ManagedObjectNotFound">${fields}</ManagedObjectNotFoundFault></detail></Fault>`,
-    ),
-    'QueryPerf',
-  );
+  faultError('ManagedObjectNotFound', 'The object has already been deleted', fields);
 /** Requests n entities make: 256 a request, or (wide: 40 counters each) 100 metric ids a request. */
 const packed = (n: number, wide: boolean, objects = 256): number =>
   Math.max(Math.ceil(n / objects), wide ? Math.ceil((n * 40) / 100) : 0);
 const restricted = (): VsphereError =>
-  faultToError(
-    parseXml(
-      `<Fault ${XSI}><faultstring>This operation is restricted by the administrator - 'vpxd.stats.maxQueryMetrics'.</faultstring>` +
-        '<detail><RestrictedByAdministratorFault xsi:type="RestrictedByAdministrator"/></detail></Fault>',
-    ),
-    'QueryPerf',
+  faultError(
+    'RestrictedByAdministrator',
+    "This operation is restricted by the administrator - 'vpxd.stats.maxQueryMetrics'.",
   );
 const vm = (i: number): PerfQuery => ({
   entity: { type: 'VirtualMachine', value: `vm-${i}` },
@@ -44,12 +33,7 @@ test('faultToError: ManagedObjectNotFound names the object of its detail; other 
   assert.equal(notFound('<obj>vm-42</obj>').missing, undefined, 'an obj without its type names nothing');
   const long = notFound(`<obj type="${'T'.repeat(5000)}">${'v'.repeat(5000)}</obj>`).missing!;
   assert.ok(long.type.length <= 100 && long.value.length <= 200, 'what vCenter sends is cut');
-  const other = faultToError(
-    parseXml(
-      `<Fault ${XSI}><faultstring>x</faultstring><detail><InvalidArgumentFault xsi:type="InvalidArgument"><obj type="VirtualMachine">vm-1</obj></InvalidArgumentFault></detail></Fault>`,
-    ),
-    'QueryPerf',
-  );
+  const other = faultError('InvalidArgument', 'x', '<obj type="VirtualMachine">vm-1</obj>');
   assert.equal(other.missing, undefined);
 });
 
