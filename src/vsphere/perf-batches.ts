@@ -217,11 +217,31 @@ export async function runBatches(queries: readonly PerfQuery[], opts: RunBatches
     }
     return true;
   };
-  const worker = async (): Promise<void> => {
-    while (await hold(turn));
+  // Workers follow the work: a lone batch that vCenter makes us split (a refusal, an entity it no
+  // longer knows) sends its halves side by side, up to `workers`, not one after the other.
+  const limit = Math.max(1, opts.workers);
+  let running = 0;
+  let settle!: { resolve(): void; reject(e: unknown): void };
+  const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+  const grow = (): void => {
+    while (!failed && running < limit && running < retry.length + Math.max(0, queue.length - next)) {
+      running++;
+      void (async () => {
+        while (await hold(turn)) grow();
+      })().then(
+        () => {
+          if (--running === 0) settle.resolve();
+        },
+        (e: unknown) => {
+          running--;
+          settle.reject(e);
+        },
+      );
+    }
   };
-  const n = Math.max(1, Math.min(opts.workers, queue.length));
-  await Promise.all(Array.from({ length: n }, worker));
+  grow();
+  if (running === 0) return;
+  await done;
 }
 
 /** What to do about a ManagedObjectNotFound of one batch: the entity to leave out (when known) and what to send again. */

@@ -255,6 +255,16 @@ for (const r of REFUSALS)
       );
     });
 
+test('a lone batch that vCenter refuses sends its parts side by side, within perf_concurrency', async () => {
+  const { client, calls, state } = fakeVcenter({ maxObjects: 50, refusal: REFUSALS[0]!.error });
+  const perf = new PerfManager(client, { concurrency: 3 });
+  // 200 VMs are one batch of 256 objects at most: only the refusal makes more.
+  const got = await scrape(perf, vms(200));
+  assert.deepEqual(keysOf(got).sort(), expectedKeys(vms(200)).sort());
+  assert.equal(calls[0]!.objects, 200);
+  assert.equal(state.maxInFlight, 3);
+});
+
 test('the kept size lasts for the session: a new session starts again from 256 objects', async () => {
   const { client, calls, session } = fakeVcenter({ maxObjects: 200, refusal: REFUSALS[0]!.error });
   const perf = new PerfManager(client, { concurrency: 1 });
