@@ -189,6 +189,13 @@ export async function runBatches(queries: readonly PerfQuery[], opts: RunBatches
       // that names nothing and is not about one entity (a proxy that strips the detail, a fault of
       // the PerformanceManager) would drop them all: past a few such drops it fails the run.
       const notFound = !failed && isVsphereError(e, 'VSPHERE_MANAGED_OBJECT_NOT_FOUND') ? e : undefined;
+      // Sent before another request found one of its entities gone (an entity split over requests
+      // in flight together): sent again without it, and not counted as a drop of its own.
+      const live = notFound && gone.size > 0 ? batch.filter((q) => !gone.has(entityKey(q.entity))) : batch;
+      if (live.length < batch.length) {
+        if (live.length > 0) retry.push(live);
+        return true;
+      }
       const plan = notFound && afterNotFound(batch, notFound.missing);
       const guessed = plan?.drop !== undefined && notFound?.missing === undefined;
       if (plan && !(guessed && ++unnamedDrops > MAX_UNNAMED_DROPS)) {

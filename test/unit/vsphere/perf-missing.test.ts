@@ -98,7 +98,12 @@ test('runBatches: whatever entities vCenter has lost, every other entity is answ
         assert.ok(calls <= smaller + refusals + lost.size * (named ? 2 : 2 * 8 + 1), `${calls} calls`);
       },
     ),
-    { numRuns: 150 },
+    {
+      numRuns: 150,
+      // 6 lost entities, each split over 2 requests that 3 workers had in flight together: counted
+      // once per request, they spent the 8 drops allowed to faults that name nothing.
+      examples: [[590, [412, 7, 357, 587, 360, 0], false, 3, true, undefined]],
+    },
   );
 });
 
