@@ -11,4 +11,4 @@ export {
   formatValue,
 } from './text-encoder.js';
 export { encodeBody, type EncodedBody } from './encoded-body.js';
-export { GZIP_LEVEL, acceptsGzip, gunzipToChunks, gzipBody, gzipChunks } from './gzip.js';
+export { GZIP_LEVEL, acceptsGzip, gunzipStream, gzipBody, gzipChunks } from './gzip.js';

@@ -1,7 +1,8 @@
+import type { Readable } from 'node:stream';
 import {
   encodeBody,
   encodeFamilyChunks,
-  gunzipToChunks,
+  gunzipStream,
   gzipChunks,
   type EncodedBody,
   type MetricFamily,
@@ -12,8 +13,8 @@ export interface Collection {
   up: boolean;
   /** The exposition in ~64 KiB chunks, in order (never joined); empty when `plain` is set. */
   body: readonly Buffer[];
-  /** The exposition of a collection held compressed (a large one, or the kept one), unzipped on demand. */
-  plain?(): Promise<readonly Buffer[]>;
+  /** The exposition of a collection held compressed (a large one, or the kept one), unzipped as it is read. */
+  plain?(): Promise<Readable>;
   /** Gzip of `body`, computed at most once. */
   gzip(): Promise<Buffer>;
   durationSeconds: number;
@@ -51,7 +52,7 @@ export function encodedCollection(up: boolean, encoded: EncodedBody, durationSec
   return {
     up,
     body: [],
-    plain: () => gunzipToChunks(gz),
+    plain: () => Promise.resolve(gunzipStream(gz)),
     durationSeconds,
     finishedAt,
     gzip: () => Promise.resolve(gz),

@@ -1,11 +1,11 @@
-import { gunzipToChunks } from '../exposition/index.js';
+import { gunzipStream } from '../exposition/index.js';
 import type { Collection } from './collection.js';
 
 /**
  * The last collection that finished by itself, kept for scrapes whose own collection is late (on-scrape
  * mode's run-on), and how many scrapes it answered. It is kept as its gzip only (about a tenth of the
  * text at 50,000 VMs), so holding it while the next collection builds its own body does not double
- * the peak; a client that does not accept gzip gets it unzipped on demand.
+ * the peak; a client that does not accept gzip gets it unzipped as it reads.
  */
 export class KeptCollection {
   private kept: Collection | undefined;
@@ -27,7 +27,7 @@ export class KeptCollection {
       finishedAt: c.finishedAt,
       body: [],
       gzip: () => gz,
-      plain: async () => gunzipToChunks(await gz),
+      plain: async () => gunzipStream(await gz),
     };
   }
 

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 
 /** An answer whose bytes make no progress to the client for this long is cut (the socket is destroyed). */
 export const ANSWER_STALL_MS = 10_000;
@@ -97,4 +98,41 @@ export function writeAnswer(
     res.off('drain', pump);
   });
   pump();
+}
+
+/**
+ * Writes `source` (read only as fast as the client reads), then `tail`, and ends the answer. A
+ * client that takes no bytes for `stallMs` is cut; `source` is destroyed whenever the answer ends.
+ */
+export function writeStreamedAnswer(
+  res: ServerResponse,
+  source: Readable,
+  tail: Buffer,
+  stallMs: number = ANSWER_STALL_MS,
+): void {
+  let stall: NodeJS.Timeout | undefined;
+  const arm = (): void => {
+    stall = setTimeout(() => res.destroy(), stallMs);
+    stall.unref();
+  };
+  if (res.socket) arm();
+  else res.once('socket', arm);
+  const onData = (chunk: Buffer): void => {
+    if (!res.write(chunk)) source.pause();
+  };
+  const onDrain = (): void => {
+    stall?.refresh();
+    source.resume();
+  };
+  source.on('data', onData);
+  res.on('drain', onDrain);
+  source.once('end', () => res.end(tail));
+  source.once('error', () => res.destroy());
+  void answered(res).then(() => {
+    res.off('socket', arm);
+    clearTimeout(stall);
+    res.off('drain', onDrain);
+    source.off('data', onData);
+    source.destroy();
+  });
 }

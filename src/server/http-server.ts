@@ -2,7 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { writeAnswer } from './answer-writer.js';
+import type { Readable } from 'node:stream';
+import { writeAnswer, writeStreamedAnswer } from './answer-writer.js';
 import type { WebSecurity } from './web-security.js';
 
 /** A route's handler; GET handlers also serve HEAD. */
@@ -128,4 +129,20 @@ export function send(
   const length = parts.reduce((n, p) => n + p.length, 0);
   res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': String(length), ...headers });
   writeAnswer(res, res.req.method === 'HEAD' ? [] : parts);
+}
+
+/** Writes a response whose body is `source` then `tail`, without a length (chunked); HEAD gets headers only. */
+export function sendStream(
+  res: ServerResponse,
+  status: number,
+  contentType: string,
+  source: Readable,
+  tail: Buffer,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, { 'Content-Type': contentType, ...headers });
+  if (res.req.method === 'HEAD') {
+    source.destroy();
+    writeAnswer(res, []);
+  } else writeStreamedAnswer(res, source, tail);
 }

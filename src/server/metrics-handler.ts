@@ -3,7 +3,7 @@ import { acceptsGzip, CONTENT_TYPE, gzipBody } from '../exposition/index.js';
 import { collectionBudget, type Budget, type DeadlineConfig } from '../scrape/deadline.js';
 import type { Collection, Reads } from '../scrape/scraper.js';
 import { answered } from './answer-writer.js';
-import { send } from './http-server.js';
+import { send, sendStream } from './http-server.js';
 
 /** Source of the exporter's own process/runtime metrics (prom-client's default metrics). */
 export type SelfMetrics = () => Promise<string>;
@@ -88,9 +88,14 @@ async function respond(
       Vary: 'Accept-Encoding',
     });
   } else {
-    const body = collection.plain ? await collection.plain() : collection.body;
-    if (res.destroyed) return;
-    send(res, 200, CONTENT_TYPE, [...body, selfBuf], { Vary: 'Accept-Encoding' });
+    if (!collection.plain) {
+      send(res, 200, CONTENT_TYPE, [...collection.body, selfBuf], { Vary: 'Accept-Encoding' });
+      return;
+    }
+    // Held compressed: unzipped as this client reads, so plain readers (curl) cost no copy of the text each.
+    const text = await collection.plain();
+    if (res.destroyed) text.destroy();
+    else sendStream(res, 200, CONTENT_TYPE, text, selfBuf, { Vary: 'Accept-Encoding' });
   }
 }
 

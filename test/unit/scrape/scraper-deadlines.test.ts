@@ -17,6 +17,7 @@ import { assembleInventory, type Inventory } from '../../../src/vsphere/inventor
 import type { PerfManager } from '../../../src/vsphere/perf-manager.js';
 import { VsphereError } from '../../../src/vsphere/errors.js';
 import { find, parsePrometheusText } from '../../harness/prom-text.js';
+import { collectionText } from '../../harness/collection-text.js';
 
 /** Resolves after `ms`, or rejects as the transport does when `signal` aborts first. */
 function work(ms: number, signal: AbortSignal): Promise<void> {
@@ -92,8 +93,7 @@ async function read(c: Collection): Promise<{
   data: boolean;
   timeout: number;
 }> {
-  const body = c.plain ? await c.plain() : c.body;
-  const { samples } = parsePrometheusText(Buffer.concat(body).toString('utf8'));
+  const { samples } = parsePrometheusText((await collectionText(c)).toString('utf8'));
   const err = find(samples, 'vsphere_last_error_info')[0];
   return {
     up: find(samples, 'vsphere_up')[0]!.value,
@@ -282,7 +282,8 @@ test('a collection only gzip scrapes wait for is held as gzip; a scrape wanting 
   const { scraper } = rig({ inventoryMs: 30, collectMs: 30 });
   const gzipped = await scraper.collect(5, undefined, undefined, { gzip: true });
   assert.equal(gzipped.body.length, 0, 'no text held');
-  const text = Buffer.concat(await gzipped.plain!());
+  assert.ok(gzipped.plain !== undefined, 'held compressed');
+  const text = await collectionText(gzipped);
   assert.deepEqual(gunzipSync(await gzipped.gzip()), text);
   assert.equal((await read(gzipped)).data, true);
 

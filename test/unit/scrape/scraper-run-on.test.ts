@@ -19,6 +19,7 @@ import { assembleInventory } from '../../../src/vsphere/inventory.js';
 import type { PerfManager } from '../../../src/vsphere/perf-manager.js';
 import { VsphereError } from '../../../src/vsphere/errors.js';
 import { find, parsePrometheusText } from '../../harness/prom-text.js';
+import { collectionText } from '../../harness/collection-text.js';
 
 function work(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -78,10 +79,10 @@ function rig(runOnSeconds: number, timing: { collectMs: number }) {
 
 /** What an answer says: up, its error code, which fake collection it carries (0: none). */
 async function read(c: Collection): Promise<{ up: number; code?: string; collection: number }> {
-  const body = c.plain ? await c.plain() : c.body;
-  const { samples } = parsePrometheusText(Buffer.concat(body).toString('utf8'));
+  const text = await collectionText(c);
+  const { samples } = parsePrometheusText(text.toString('utf8'));
   // The kept gzip is the same exposition.
-  assert.deepEqual(gunzipSync(await c.gzip()), Buffer.concat(body));
+  assert.deepEqual(gunzipSync(await c.gzip()), text);
   const code = find(samples, 'vsphere_last_error_info')[0]?.labels.code;
   return {
     up: find(samples, 'vsphere_up')[0]!.value,

@@ -17,6 +17,7 @@ import { VsphereError } from '../../../src/vsphere/errors.js';
 import { TagSource } from '../../../src/vsphere/tag-source.js';
 import { find, parsePrometheusText, type Sample } from '../../harness/prom-text.js';
 import { inventoryOf, obj, singleton, val } from '../../harness/model-fixture.js';
+import { collectionText } from '../../harness/collection-text.js';
 
 const INVENTORY = inventoryOf(
   [
@@ -83,8 +84,7 @@ function rig(login: () => Promise<void>) {
 }
 
 async function samplesOf(c: Collection): Promise<Sample[]> {
-  const body = c.plain ? await c.plain() : c.body;
-  return parsePrometheusText(Buffer.concat(body).toString('utf8')).samples;
+  return parsePrometheusText((await collectionText(c)).toString('utf8')).samples;
 }
 
 const success = (samples: Sample[], collector: string): number | undefined =>
