@@ -30,6 +30,14 @@ function describe(v: unknown): string {
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
+function typeName(v: unknown): string {
+  return v === null
+    ? 'null'
+    : Array.isArray(v)
+      ? 'a list'
+      : `a ${typeof v === 'object' ? 'mapping' : typeof v}`;
+}
+
 /** Validates one raw layer; every zod issue becomes one line naming the key (and YAML line). */
 export function parseLayer(raw: unknown, keys: KeyNamer): FileLayer {
   const r = FileSchema.safeParse(raw);
@@ -47,7 +55,11 @@ export function parseLayer(raw: unknown, keys: KeyNamer): FileLayer {
     if (seen.has(dotted)) continue;
     seen.add(dotted);
     const v = valueAt(raw, issue.path);
-    const got = v === undefined || NO_ECHO.test(dotted) ? '' : `, got ${describe(v)}`;
+    // A section or target written as one string ("url: … password: …" quoted) may hold a password.
+    const whole =
+      issue.code === 'invalid_type' && (issue.expected === 'object' || issue.expected === 'array');
+    const got =
+      v === undefined || NO_ECHO.test(dotted) ? '' : whole ? `, got ${typeName(v)}` : `, got ${describe(v)}`;
     problems.push(`${keys.name(path)}: ${issue.message}${got}`);
   }
   throw new ConfigError(problems);

@@ -1,98 +1,16 @@
 import { z } from 'zod';
 import { Secret } from './secret.js';
 import { COLLECTOR_NAMES, COUNTER_NAME_RE, type CollectorName } from '../model/names.js';
-import { FILTER_KINDS, globRegExp, nameRegExp, type FiltersSpec } from '../model/filters.js';
+import { FILTER_KINDS, globRegExp, nameRegExp } from '../model/filters.js';
 
-/** Log levels accepted by `log.level` / `--log.level`. */
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-/** Log formats accepted by `log.format` / `--log.format`. */
-export type LogFormat = 'logfmt' | 'json';
-
-/** Resolved vSphere connection settings (durations in milliseconds). */
-export interface VsphereConfig {
-  /** How messages name this connection's section: `vsphere`, or `targets[<name>]` for a target. */
-  section?: string;
-  url: URL;
-  user: string;
-  password?: Secret;
-  passwordFile?: string;
-  /** Environment variable holding the password, read at each login. */
-  passwordEnv?: string;
-  caFile?: string;
-  /** TLS server name to verify instead of the URL's host (e.g. connecting by IP). */
-  serverName?: string;
-  insecureSkipVerify: boolean;
-  maxConnections: number;
-  connectTimeoutMs: number;
-  requestTimeoutMs: number;
-  maxResponseBytes: number;
-  keepaliveIntervalMs: number;
-  /** QueryPerf requests in flight for the target; undefined: maxConnections. */
-  perfConcurrency?: number;
-  /** Entities per realtime QueryPerf (all their counters); undefined: 256. */
-  perfBatchObjects?: number;
-  /** `incremental` (default): WaitForUpdatesEx deltas; `full`: one RetrievePropertiesEx per collection. */
-  inventory: 'full' | 'incremental';
-  /** Deadline of a full inventory read (first of a session, resync), which outlives the scrape that started it. */
-  inventoryTimeoutMs: number;
-  /** Metric ids per historical QueryPerf; undefined: read from vCenter. */
-  maxQueryMetrics?: number;
-}
-
-/** One vCenter/ESXi to collect from, with its own session, pool, inventory and collectors. */
-export interface TargetConfig {
-  name: string;
-  vsphere: VsphereConfig;
-  collectors: Record<CollectorName, boolean>;
-  filters: FiltersSpec;
-}
-
-/** The fully resolved runtime configuration (file < env < flags, defaults applied). */
-export interface Config {
-  /** Every target; the `vsphere` section (and VSPHERE_* variables) is the one named "default". */
-  targets: TargetConfig[];
-  /** The target /metrics serves, if any (the others only via /probe?target=). */
-  defaultTarget?: string;
-  /** The `vsphere` section's target, when configured (the single-target shortcut). */
-  vsphere?: VsphereConfig;
-  web: { listenAddress: string; telemetryPath: string; maxRequests: number };
-  scrape: {
-    timeoutSeconds: number;
-    timeoutOffsetSeconds: number;
-    maxTimeoutSeconds: number;
-    /** `on-scrape`: collect when scraped; `background`: collect every intervalSeconds, serve the last result. */
-    collection: 'on-scrape' | 'background';
-    intervalSeconds: number;
-    /** On-scrape mode: how long a collection may run from its start once its scrapes answered without it. */
-    collectionTimeoutSeconds: number;
-  };
-  log: { level: LogLevel; format: LogFormat };
-  /** Collector name → enabled. */
-  collectors: Record<CollectorName, boolean>;
-  /** Options of the vm and host collectors (YAML only). */
-  options: CollectorOptions;
-  /** Per kind, which objects are collected (YAML only). */
-  filters: FiltersSpec;
-  configFile?: string;
-}
-
-/** Options of the vm and host collectors. */
-export interface CollectorOptions {
-  vm: {
-    snapshotTimestamps: boolean;
-    instanceMetrics: boolean;
-    extraCounters: string[];
-    datastoreUsage?: boolean;
-    health?: boolean;
-  };
-  host: { extraCounters: string[] };
-  /** 5-minute historical counters of clusters, datastores and resource pools (`historical.enabled`). */
-  historical: boolean;
-  /** Tag categories and custom attributes promoted to labels of vsphere_vm_info / vsphere_host_info. */
-  infoLabels: { tagCategories: string[]; customAttributes: string[] };
-  /** The events collector: event types counted (anchored regexes) and the cap on distinct types (absent: all, 200). */
-  events?: { include: string[]; exclude: string[]; maxTypes: number };
-}
+export type {
+  CollectorOptions,
+  Config,
+  LogFormat,
+  LogLevel,
+  TargetConfig,
+  VsphereConfig,
+} from './config-types.js';
 
 // A host name or address with an optional port and path, but no scheme ("vc.example.com:443/sdk").
 const HOST_ONLY = /^[A-Za-z0-9][A-Za-z0-9.-]*(:\d{1,5})?(\/[^\s]*)?$/;
@@ -137,7 +55,21 @@ function int(min: number, max?: number) {
   const s = z.int({ error }).min(min);
   return max === undefined ? s : s.max(max);
 }
-const positive = () => z.number({ error: 'expected a number > 0' }).positive();
+// Node fires a timer of more than 2^31-1 ms (~24.8 days) after 1 ms: a day bounds every duration.
+const MAX_SECONDS = 86_400;
+const positive = () =>
+  z
+    .number({ error: `expected a number of seconds > 0 and <= ${MAX_SECONDS}` })
+    .positive()
+    .max(MAX_SECONDS);
+/** Paths the exporter serves itself: the telemetry path must not shadow one of them. */
+export const RESERVED_PATHS: readonly string[] = [
+  '/probe',
+  '/-/healthy',
+  '/-/ready',
+  '/-/reload',
+  '/favicon.ico',
+];
 const text = () => z.string({ error: 'expected a non-empty string' }).min(1);
 const bool = () => z.boolean({ error: 'expected true or false' });
 const section = <T extends z.core.$ZodLooseShape>(shape: T) =>
@@ -226,14 +158,17 @@ export const VSPHERE_SHAPE = {
   connect_timeout_seconds: positive(),
   request_timeout_seconds: positive(),
   max_response_bytes: int(1024 * 1024),
-  keepalive_interval_seconds: z.number({ error: 'expected a number >= 10' }).min(10),
+  keepalive_interval_seconds: z
+    .number({ error: `expected a number of seconds between 10 and ${MAX_SECONDS}` })
+    .min(10)
+    .max(MAX_SECONDS),
   perf_concurrency: int(1, 32),
   perf_batch_objects: int(1, 10_000),
   inventory: z.enum(['full', 'incremental'], { error: 'expected full or incremental' }),
   inventory_timeout_seconds: z
-    .number({ error: 'expected a number of seconds between 10 and 86400' })
+    .number({ error: `expected a number of seconds between 10 and ${MAX_SECONDS}` })
     .min(10)
-    .max(86_400),
+    .max(MAX_SECONDS),
   max_query_metrics: int(1),
   password_env: z
     .string({ error: 'expected an environment variable name' })
@@ -271,14 +206,19 @@ export const FileSchema = z.strictObject(
         .string({ error: 'expected [host]:port, e.g. ":9272" or "127.0.0.1:9272"' })
         .refine(isListenAddress),
       telemetry_path: z
-        .string({ error: 'expected a path starting with "/" other than "/" itself, e.g. "/metrics"' })
-        .refine((s) => s.startsWith('/') && s !== '/' && !/[\s?#]/.test(s)),
+        .string({
+          error: `expected a path starting with "/", e.g. "/metrics", other than "/" and ${RESERVED_PATHS.join(', ')}`,
+        })
+        .refine((s) => s.startsWith('/') && s !== '/' && !/[\s?#]/.test(s) && !RESERVED_PATHS.includes(s)),
       max_requests: int(1, 10_000),
     }),
     scrape: section({
       timeout_seconds: positive(),
       max_timeout_seconds: positive(),
-      timeout_offset_seconds: z.number({ error: 'expected a number >= 0' }).min(0),
+      timeout_offset_seconds: z
+        .number({ error: `expected a number of seconds between 0 and ${MAX_SECONDS}` })
+        .min(0)
+        .max(MAX_SECONDS),
       collection: z.enum(['on-scrape', 'background'], { error: 'expected on-scrape or background' }),
       interval_seconds: int(5, 3600),
       collection_timeout_seconds: positive(),

@@ -50,13 +50,15 @@ export class HttpServer {
     this.server.keepAliveTimeout = 65_000;
   }
 
-  /** Registers a GET (and HEAD) route for an exact path. */
+  /** Registers a GET (and HEAD) route for an exact path; a path registered twice is an error. */
   get(path: string, handler: Handler): void {
+    if (this.routes.has(path)) throw new Error(`GET ${path} is already a route`);
     this.routes.set(path, handler);
   }
 
-  /** Registers a POST route for an exact path. */
+  /** Registers a POST route for an exact path; a path registered twice is an error. */
   post(path: string, handler: Handler): void {
+    if (this.postRoutes.has(path)) throw new Error(`POST ${path} is already a route`);
     this.postRoutes.set(path, handler);
   }
 

@@ -40,7 +40,7 @@ void describe('loadConfig: errors', () => {
       assert.ok(err instanceof ConfigError);
       assert.deepEqual(err.message.split('\n'), [
         `config error: vsphere.perf_concurrency in ${file} line 2: expected an integer between 1 and 32, got 0`,
-        `config error: web.telemetry_path in ${file} line 4: expected a path starting with "/" other than "/" itself, e.g. "/metrics", got "/"`,
+        `config error: web.telemetry_path in ${file} line 4: expected a path starting with "/", e.g. "/metrics", other than "/" and /probe, /-/healthy, /-/ready, /-/reload, /favicon.ico, got "/"`,
         `config error: unknown key bogus in ${file} line 5`,
       ]);
       return true;
@@ -54,6 +54,57 @@ void describe('loadConfig: errors', () => {
       {},
       `config error: vsphere.password in ${file} line 2: expected a non-empty string`,
     );
+  });
+
+  void it('never echoes a section or target written as one string (it may carry the password)', async () => {
+    const target = write('tstr.yml', 'targets:\n  - "name: b url: https://vc password: hunter2-inline"\n');
+    await fails(
+      ['--config.file', target],
+      {},
+      `config error: targets.0 in ${target} line 2: expected a mapping, got a string`,
+    );
+    const section = write('vstr.yml', 'vsphere: "url: https://vc password: hunter2-inline"\n');
+    await fails(
+      ['--config.file', section],
+      {},
+      `config error: vsphere in ${section} line 1: expected a mapping, got a string`,
+    );
+    const list = write('lstr.yml', 'targets: "name: b password: hunter2-inline"\n');
+    await fails(
+      ['--config.file', list],
+      {},
+      `config error: targets in ${list} line 1: expected a list of targets, got a string`,
+    );
+  });
+
+  void it('refuses a telemetry path that would shadow a path the exporter serves itself', async () => {
+    for (const p of ['/probe', '/-/healthy', '/-/ready', '/-/reload', '/favicon.ico']) {
+      const file = write('tp.yml', `web:\n  telemetry_path: ${p}\n`);
+      await fails(
+        ['--config.file', file],
+        {},
+        new RegExp(`web\\.telemetry_path in .* line 2: .*, got "${p}"$`),
+      );
+    }
+  });
+
+  void it('bounds every duration by a day (Node fires a timer past ~24.8 days after 1 ms)', async () => {
+    for (const [section, key] of [
+      ['scrape', 'timeout_seconds'],
+      ['scrape', 'max_timeout_seconds'],
+      ['scrape', 'collection_timeout_seconds'],
+      ['scrape', 'timeout_offset_seconds'],
+      ['vsphere', 'connect_timeout_seconds'],
+      ['vsphere', 'request_timeout_seconds'],
+      ['vsphere', 'keepalive_interval_seconds'],
+    ] as const) {
+      const file = write('dur.yml', `${section}:\n  ${key}: 3000000\n`);
+      await fails(
+        ['--config.file', file],
+        {},
+        new RegExp(`${section}\\.${key} in .* line 2: .*86400, got 3000000$`),
+      );
+    }
   });
 
   void it('reports YAML syntax errors and duplicate keys with line and column', async () => {

@@ -150,12 +150,12 @@ log: {level: warn, format: json}
     await fails(
       [],
       { ...env, VSPHERE_SCRAPE_TIMEOUT_SECONDS: 'ten' },
-      /^config error: VSPHERE_SCRAPE_TIMEOUT_SECONDS: expected a number > 0/,
+      /^config error: VSPHERE_SCRAPE_TIMEOUT_SECONDS: expected a number of seconds > 0 and <= 86400/,
     );
     await fails(
       ['--scrape.timeout-seconds=0'],
       env,
-      /^config error: --scrape.timeout-seconds: expected a number > 0/,
+      /^config error: --scrape.timeout-seconds: expected a number of seconds > 0 and <= 86400/,
     );
     await fails(
       ['--scrape.timeout-seconds=200'],
@@ -181,7 +181,7 @@ log: {level: warn, format: json}
     await fails(
       ['--config.file', zero],
       env,
-      /collection_timeout_seconds in .*line 2: expected a number > 0/,
+      /collection_timeout_seconds in .*line 2: expected a number of seconds > 0 and <= 86400/,
     );
   });
 
