@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Readable } from 'node:stream';
 import { writeAnswer, writeStreamedAnswer } from './answer-writer.js';
@@ -18,6 +18,8 @@ export class HttpServer {
   private readonly server: Server;
   private readonly routes = new Map<string, Handler>();
   private readonly postRoutes = new Map<string, Handler>();
+  /** Every accepted TCP connection: one still in its TLS handshake is no HTTP connection yet. */
+  private readonly sockets = new Set<Socket>();
 
   constructor(
     private readonly logger: Logger,
@@ -48,6 +50,10 @@ export class HttpServer {
       this.server = createServer(options, listener);
     }
     this.server.keepAliveTimeout = 65_000;
+    this.server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
   }
 
   /** Registers a GET (and HEAD) route for an exact path; a path registered twice is an error. */
@@ -83,7 +89,12 @@ export class HttpServer {
     // A keep-alive connection turns idle only once its last answer is sent: keep closing idle ones.
     this.server.closeIdleConnections();
     const idle = setInterval(() => this.server.closeIdleConnections(), 20);
-    const timer = setTimeout(() => this.server.closeAllConnections(), graceMs);
+    // closeAllConnections() knows HTTP connections only; a TLS connection still in (or never
+    // starting) its handshake would hold close() for the 10 s handshake timeout.
+    const timer = setTimeout(() => {
+      this.server.closeAllConnections();
+      for (const socket of this.sockets) socket.destroy();
+    }, graceMs);
     await closed;
     clearInterval(idle);
     clearTimeout(timer);
