@@ -1,28 +1,13 @@
-import type { CertificateInfo } from '../vsphere/certificate-info.js';
-import type { Logger } from 'pino';
-import {
-  ALLOW_ALL,
-  type CollectContext,
-  type Collector,
-  type ObjectFilter,
-} from '../collectors/collector.js';
-import type { PromotedLabels } from '../collectors/info-labels.js';
+import { ALLOW_ALL, type CollectContext } from '../collectors/collector.js';
 import { filterInventory } from '../collectors/filter.js';
 import { hostPerfShareFor } from '../collectors/host-perf-share.js';
 import { encodedCollection, textCollection, type Collection } from './collection.js';
-import type { VimClient } from '../vsphere/client.js';
-import type { Inventory } from '../vsphere/inventory.js';
-import type { PerfManager } from '../vsphere/perf-manager.js';
-import type { LicenseAssignmentSource } from '../vsphere/license-assignments.js';
-import type { EventSource } from '../vsphere/event-decode.js';
-import type { TagSnapshotSource } from '../vsphere/tag-source.js';
 import { errorReason, VsphereError } from '../vsphere/errors.js';
 import type { CollectionSummary } from './collection-summary.js';
-import type { SoapStats } from './self-stats.js';
 import { errorText } from './error-text.js';
 import { healthFamilies } from './health-families.js';
 import type { Budget } from './deadline.js';
-import { SharedCollection, type Departure, type RunOn } from './shared-collection.js';
+import { SharedCollection, type Departure } from './shared-collection.js';
 import { KeptCollection } from './kept-collection.js';
 import { OutcomeLog } from './outcome-log.js';
 import {
@@ -33,54 +18,10 @@ import {
   type CollectorRun,
 } from './collector-runs.js';
 import { StreamedAnswer } from './streamed-answer.js';
+import type { Reads, ScraperDeps } from './scraper-deps.js';
 
 export type { Collection } from './collection.js';
-
-/** How a scrape reads its answer. */
-export interface Reads {
-  /** It accepts gzip (Prometheus always does). */
-  gzip: boolean;
-}
-
-/** Everything a Scraper needs. */
-export interface ScraperDeps {
-  client: VimClient;
-  /** Where each collection's inventory comes from (kept current incrementally). */
-  inventory: {
-    fetch(signal?: AbortSignal): Promise<Inventory>;
-    /** Why there is no inventory yet while a full read runs in the background (VSPHERE_INVENTORY_LOADING). */
-    loading?(): Error | undefined;
-  };
-  perf: PerfManager;
-  /** Licence assignments, read at most once per interval (the license collector's assigned assets). */
-  licenseAssignments?: LicenseAssignmentSource;
-  /** The target's event source, when the events collector is enabled. */
-  events?: EventSource;
-  /** The target's tags, when the tag collector is enabled (read at most once per collection). */
-  tags?: TagSnapshotSource;
-  collectors: readonly Collector[];
-  /** Which objects are collected (default: all). */
-  filter?: ObjectFilter;
-  soapStats: SoapStats;
-  /** Upper bound of one collection however long its scrapes may wait (scrape.max_timeout_seconds). */
-  timeoutSeconds: number;
-  /** The setting behind `timeoutSeconds`, named when that cap ends a collection. */
-  timeoutSource?: string;
-  /**
-   * On-scrape mode: a collection slower than its scrapes runs on to `runOn.seconds` after its start,
-   * and a scrape whose deadline passes answers the last complete collection (if it finished within
-   * `runOn.seconds`). Absent: a collection ends at its waiters' latest deadline.
-   */
-  runOn?: RunOn;
-  logger: Logger;
-  version: string;
-  /** Whether vCenter's TLS certificate is verified (false only with insecure_skip_verify). */
-  tlsVerify?: boolean;
-  /** The certificate vCenter presented on the latest TLS connection (vsphere_target_certificate_*). */
-  peerCertificate?: () => CertificateInfo | undefined;
-  /** Reads the `info_labels` values of a collection (from the tag collector), when promotion is configured. */
-  infoLabels?: (ctx: CollectContext) => Promise<PromotedLabels>;
-}
+export type { Reads, ScraperDeps } from './scraper-deps.js';
 
 /**
  * Runs collections: one at a time (concurrent scrapes share the one in flight), each scrape
@@ -95,6 +36,8 @@ export class Scraper {
   private summary: CollectionSummary | undefined;
   /** With runOn: the last collection that finished by itself, compressed, for scrapes whose own is late. */
   private readonly kept = new KeptCollection();
+  /** Set by abort() (shutdown): the answer of every later scrape. */
+  private closing: VsphereError | undefined;
 
   constructor(private readonly deps: ScraperDeps) {
     this.outcomes = new OutcomeLog(deps.logger);
@@ -128,6 +71,7 @@ export class Scraper {
     const started = process.hrtime.bigint();
     // A scraper gone before it joined is no waiter at all: it neither starts nor holds a collection.
     if (signal?.aborted) return this.departed({ kind: 'hangup' }, started, budgetSeconds);
+    if (this.closing) return this.departed({ kind: 'closed' }, started, budgetSeconds);
     const shared = this.shared();
     this.inflightReaders.plain ||= !reads.gzip;
     const got = await shared.join(budgetSeconds, signal, source, this.waitSeconds(shared, budgetSeconds));
@@ -149,8 +93,9 @@ export class Scraper {
     return 'kind' in got ? shared.result : got;
   }
 
-  /** Aborts the collection in flight (its scrapes still get an answer, with vsphere_up 0). */
+  /** Aborts the collection in flight (its scrapes still get an answer, with vsphere_up 0) and starts none after it. */
   abort(reason: string): void {
+    this.closing = new VsphereError('VSPHERE_CLOSED', `no collection: ${reason}`);
     for (const c of this.running) c.abort(reason);
   }
 
@@ -208,11 +153,17 @@ export class Scraper {
   }
 
   /** The answer of a scrape that left before the shared collection finished: health families only. */
-  private departed(why: Departure, started: bigint, budgetSeconds: number, source?: string): Collection {
+  private departed(
+    why: Departure | { kind: 'closed' },
+    started: bigint,
+    budgetSeconds: number,
+    source?: string,
+  ): Collection {
     // A full inventory read outlives the scrape: say how far it got, not just that time ran out.
     const loading = this.deps.inventory.loading?.();
     const error =
-      loading ??
+      (why.kind === 'closed' && this.closing) ||
+      loading ||
       (why.kind === 'deadline'
         ? new VsphereError(
             'VSPHERE_TIMEOUT',

@@ -189,6 +189,19 @@ test('a scrape whose request is already aborted when it joins is not counted: th
   assert.equal(signals.length, 1, 'the aborted scrape started no collection of its own');
 });
 
+test('after abort() (shutdown) a scrape starts no collection: vsphere_up 0, the exporter is shutting down', async () => {
+  const { scraper, signals } = rig({ inventoryMs: 50, collectMs: 50 });
+  const first = scraper.collect(5);
+  scraper.abort('exporter shutting down');
+  assert.equal((await read(await first)).code, 'VSPHERE_ABORTED');
+  const late = await read(await scraper.collect(5));
+  assert.equal(late.up, 0);
+  assert.equal(late.code, 'VSPHERE_CLOSED');
+  assert.match(late.message!, /no collection: exporter shutting down/);
+  assert.equal(signals.length, 1, 'only the collection in flight at abort() was started');
+  await scraper.idle();
+});
+
 test('an already aborted scrape with no collection in flight starts none', async () => {
   const { scraper, signals } = rig({ inventoryMs: 50, collectMs: 50 });
   const gone = new AbortController();
