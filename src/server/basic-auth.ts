@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 
 /** What a check concluded; `bcrypt` tells whether a bcrypt comparison was run for it. */
@@ -39,16 +39,19 @@ export class BasicAuth {
   ) {}
 
   /**
-   * Builds an authenticator; the dummy hash gets the highest cost among the users' hashes. `compare`
-   * runs one bcrypt comparison (default: bcryptjs in this thread; the server passes a worker's).
+   * Builds an authenticator; an unknown user is compared with the configured hash of the highest cost
+   * (its answer is thrown away), as slow as the slowest real user. Making a dummy hash instead would
+   * run a bcrypt on the event loop (~1 s at cost 14) at start and at each change of the users.
+   * `compare` runs one bcrypt comparison (default: bcryptjs in this thread; the server passes a worker's).
    */
-  static async create(
+  static create(
     users: ReadonlyMap<string, string>,
     compare: Compare = (password, hash) => bcrypt.compare(password, hash),
   ): Promise<BasicAuth> {
-    const cost = Math.max(4, ...[...users.values()].map((h) => bcrypt.getRounds(h)));
-    const dummy = await bcrypt.hash(randomBytes(16).toString('hex'), cost);
-    return new BasicAuth(users, dummy, compare);
+    const hashes = [...users.values()];
+    if (hashes.length === 0) throw new Error('basic auth needs at least one user');
+    const slowest = hashes.reduce((a, b) => (bcrypt.getRounds(b) > bcrypt.getRounds(a) ? b : a));
+    return Promise.resolve(new BasicAuth(users, slowest, compare));
   }
 
   /** Checks an Authorization header value. */

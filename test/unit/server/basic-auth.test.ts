@@ -47,10 +47,23 @@ void describe('BasicAuth', async () => {
     assert.equal(auth.bcryptCount, before + 3);
   });
 
-  void it('gives the dummy hash the highest cost of the configured hashes', async () => {
-    const slow = await BasicAuth.create(new Map([['x', bcrypt.hashSync('p', 6)]]));
-    const dummy = (slow as unknown as { dummyHash: string }).dummyHash;
-    assert.equal(bcrypt.getRounds(dummy), 6);
+  void it('compares an unknown user with the configured hash of the highest cost, made by no bcrypt of its own', async () => {
+    const slowHash = bcrypt.hashSync('p', 6);
+    const compared: string[] = [];
+    const mixed = await BasicAuth.create(
+      new Map([
+        ['fast', bcrypt.hashSync('q', 4)],
+        ['slow', slowHash],
+      ]),
+      (password, hash) => (compared.push(hash), bcrypt.compare(password, hash)),
+    );
+    // Even with the slow user's own password, an unknown name is refused.
+    assert.deepEqual(await mixed.check(basic('nobody', 'p')), {
+      ok: false,
+      reason: 'unknown-user',
+      bcrypt: true,
+    });
+    assert.deepEqual(compared, [slowHash]);
   });
 
   void it('refuses missing or malformed credentials without a bcrypt', async () => {
