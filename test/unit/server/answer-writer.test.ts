@@ -32,7 +32,7 @@ void describe('writeAnswer / answered', () => {
     server = createServer((_req, res: ServerResponse) => {
       const t0 = performance.now();
       res.writeHead(200, { 'Content-Length': String(TOTAL) });
-      writeAnswer(res, PARTS, STALL_MS);
+      writeAnswer(res, PARTS, { stallMs: STALL_MS, maxMs: 60_000 });
       void answered(res).then(() =>
         results.push({ ms: performance.now() - t0, finished: res.writableFinished }),
       );
@@ -101,7 +101,7 @@ void describe('writeAnswer behind a slow pipelined answer', () => {
       const body = Buffer.from(req.url === '/slow' ? 'slow\n' : 'fast\n');
       const send = (): void => {
         res.writeHead(200, { 'Content-Length': String(body.length) });
-        writeAnswer(res, [body], STALL_MS);
+        writeAnswer(res, [body], { stallMs: STALL_MS, maxMs: 60_000 });
       };
       if (req.url === '/slow') setTimeout(send, 3 * STALL_MS);
       else send();
@@ -124,5 +124,47 @@ void describe('writeAnswer behind a slow pipelined answer', () => {
     await new Promise<void>((resolve) => socket.once('close', () => resolve()));
     assert.match(text, /slow\n/, 'the first answer arrived');
     assert.match(text, /fast\n/, `the pipelined answer arrived too: ${JSON.stringify(text)}`);
+  });
+});
+
+void describe('writeAnswer: the whole answer within maxMs', () => {
+  const MAX_MS = 2500;
+  let server: Server;
+  let port: number;
+  const results: { ms: number; finished: boolean }[] = [];
+  before(async () => {
+    server = createServer((_req, res: ServerResponse) => {
+      const t0 = performance.now();
+      res.writeHead(200, { 'Content-Length': String(TOTAL) });
+      // The stall clock runs from drain to drain, and the kernel wakes a writer only once a third of
+      // its send buffer is free: far apart for a slow reader, so here it is out of the way.
+      writeAnswer(res, PARTS, { stallMs: 60_000, maxMs: MAX_MS });
+      void answered(res).then(() =>
+        results.push({ ms: performance.now() - t0, finished: res.writableFinished }),
+      );
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as AddressInfo).port;
+  });
+  after(() => new Promise<void>((r) => server.close(() => r())));
+
+  void it('a client that reads steadily but too slowly (never a stall) is cut at maxMs', async (t) => {
+    let bytes = 0;
+    const socket = connect(port, '127.0.0.1', () =>
+      socket.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+    );
+    socket.on('error', () => undefined);
+    // A chunk every 50 ms: ~1 MiB/s at most, so 16 MiB would take far longer than MAX_MS.
+    socket.on('data', (d: Buffer) => {
+      bytes += d.length;
+      socket.pause();
+      setTimeout(() => socket.resume(), 50);
+    });
+    await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    t.diagnostic(`cut after ${results[0]?.ms.toFixed(0)} ms with ${(bytes / 2 ** 20).toFixed(1)} MiB read`);
+    assert.equal(results.length, 1);
+    assert.equal(results[0]!.finished, false);
+    assert.ok(results[0]!.ms >= MAX_MS, `cut after ${results[0]!.ms.toFixed(0)} ms`);
+    assert.ok(bytes < TOTAL, `${bytes} bytes`);
   });
 });
