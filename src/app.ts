@@ -5,7 +5,7 @@ import { VERSION } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { HttpServer, send, type Handler } from './server/http-server.js';
 import { STATUS_PAGE_CSP, statusPage } from './server/status-page.js';
-import { metricsHandler } from './server/metrics-handler.js';
+import { metricsHandler, type InFlight } from './server/metrics-handler.js';
 import { probeHandler } from './server/probe-handler.js';
 import { WebSecurity } from './server/web-security.js';
 import { createTarget, type Target } from './target.js';
@@ -61,16 +61,28 @@ export async function createApp(config: Config, logger: Logger, opts: AppOptions
   // Handlers are rebuilt from the target map at every reload; routes look them up at request time.
   let metrics: Handler = () => undefined;
   let probes = new Map<string, Handler>();
+  // Scrapes in flight per route, kept across reloads: answers still being written count against the new handlers.
+  const metricsInFlight = { count: 0 };
+  let probesInFlight = new Map<string, InFlight>();
   const wire = (): void => {
     const fallback = targets.get(current.defaultTarget ?? '');
     metrics = fallback
-      ? metricsHandler(fallback.source, current.scrape, selfMetrics, current.web.maxRequests)
+      ? metricsHandler(fallback.source, current.scrape, selfMetrics, current.web.maxRequests, metricsInFlight)
       : async (_req, res) => send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', await selfMetrics());
     // Each target has its own concurrency budget, so a burst of probes for one cannot starve another.
+    probesInFlight = new Map(
+      [...targets.keys()].map((name) => [name, probesInFlight.get(name) ?? { count: 0 }]),
+    );
     probes = new Map(
       [...targets].map(([name, t]) => [
         name,
-        metricsHandler(t.source, current.scrape, () => Promise.resolve(''), current.web.maxRequests),
+        metricsHandler(
+          t.source,
+          current.scrape,
+          () => Promise.resolve(''),
+          current.web.maxRequests,
+          probesInFlight.get(name),
+        ),
       ]),
     );
   };

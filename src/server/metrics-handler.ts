@@ -17,6 +17,11 @@ export interface CollectionSource {
   staleAnswers?: () => number;
 }
 
+/** Scrapes of one route in flight; kept across reloads, so a new handler counts the old one's answers too. */
+export interface InFlight {
+  count: number;
+}
+
 /**
  * GET /metrics: one (shared) collection plus the process metrics, gzipped when the scraper accepts it.
  * Beyond `maxRequests` concurrent scrapes it answers 503 at once instead of queueing without bound; a
@@ -27,10 +32,10 @@ export function metricsHandler(
   deadline: DeadlineConfig,
   selfMetrics: SelfMetrics,
   maxRequests: number,
+  inFlight: InFlight = { count: 0 },
 ) {
-  let inFlight = 0;
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (inFlight >= maxRequests) {
+    if (inFlight.count >= maxRequests) {
       send(
         res,
         503,
@@ -40,8 +45,8 @@ export function metricsHandler(
       );
       return;
     }
-    inFlight++;
-    void answered(res).then(() => inFlight--);
+    inFlight.count++;
+    void answered(res).then(() => inFlight.count--);
     const hangup = new AbortController();
     const onClose = (): void => {
       if (!res.writableFinished) hangup.abort();
