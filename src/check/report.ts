@@ -49,6 +49,13 @@ export function exitCode(report: CheckReport): 0 | 1 {
 
 const pad = (label: string): string => `  ${`${label}:`.padEnd(18)}`;
 
+// vCenter's strings (names, versions, fault texts) reach the terminal: a control character among
+// them (an escape sequence, a line feed) could recolour it or fake a line of the report.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+const visible = (line: string): string =>
+  line.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+
 function formatIntervals(intervals: readonly StatsInterval[]): string {
   // Levels only decide what is rolled up into historical intervals: realtime keeps every counter.
   const rt = 'realtime 20 s: all counters';
@@ -112,7 +119,7 @@ export function formatText(report: CheckReport): string {
       ? `${n === 1 ? 'the target is' : `all ${n} targets are`} OK`
       : `${failed.length} of ${n} target${n === 1 ? '' : 's'} failed: ${failed.join(', ')}`,
   );
-  return `${lines.join('\n')}\n`;
+  return `${lines.map(visible).join('\n')}\n`;
 }
 
 /** Machine-readable report (`--format=json`): the reports as they are, plus ok per target. */

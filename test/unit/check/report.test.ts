@@ -36,6 +36,29 @@ const GOOD: TargetReport = {
 };
 
 void describe('check report', () => {
+  void it("prints vCenter's strings without their control characters (no escape sequence, no faked line)", () => {
+    const hostile: TargetReport = {
+      ...GOOD,
+      about: {
+        ...GOOD.about!,
+        name: 'vCenter\x1b[2J\x1b[31m',
+        version: '8.0\ntarget vc9 (x): OK',
+        build: '1\u009b2',
+      },
+      problems: ['login failed: \rfault\x07'],
+    };
+    const text = formatText({ targets: [hostile] });
+    assert.doesNotMatch(
+      text,
+      // eslint-disable-next-line no-control-regex
+      /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/,
+      'no control character but line ends',
+    );
+    assert.equal(text.split('\n').filter((l) => l.startsWith('target ')).length, 1, 'one target line');
+    assert.match(text, /server: +vCenter\\x1b\[2J\\x1b\[31m 8\.0\\x0atarget vc9 \(x\): OK build 1\\x9b2 /);
+    assert.match(text, /problem: login failed: \\x0dfault\\x07$/m);
+  });
+
   void it('prints one block per target and a summary line', () => {
     assert.equal(
       formatText({ targets: [GOOD] }),
