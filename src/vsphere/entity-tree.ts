@@ -7,6 +7,12 @@ export interface EntityNode {
   type: string;
   name?: string;
   parent?: string;
+  /**
+   * Where the VMs and Templates tree lists it when that is not `parent`: a VM inside a vApp (whose
+   * `parent` vCenter leaves unset) in its vApp; a vApp (whose `parent` is a resource pool) in its
+   * folder or the vApp it is nested in.
+   */
+  listedIn?: string;
 }
 
 // Folders nest, but never more deeply than this; a longer chain is a cycle or garbage.
@@ -52,7 +58,7 @@ export class EntityTree {
     let node = this.get(moid);
     for (let i = 0; node && i < MAX_DEPTH; i++) {
       if (types.includes(node.type)) return node;
-      node = this.get(node.parent);
+      node = this.get(node.parent ?? node.listedIn);
     }
     return undefined;
   }
@@ -69,26 +75,30 @@ export class EntityTree {
 
   /**
    * The inventory path of `moid` as govc shows it ("/DC0/host/C0/Resources/RP1"): the names below
-   * the root folder. Undefined when a link or a name along the way is unknown.
+   * the root folder. A VM inside a vApp is listed in the vApp, and the vApp in its folder, as in the
+   * VMs and Templates view ("/DC0/vm/hr/payroll/db01"); the vApp's own path is its resource pool's.
+   * Undefined when a link or a name along the way is unknown.
    */
   path(moid: string): string | undefined {
     if (this.paths.has(moid)) return this.paths.get(moid);
     const names: string[] = [];
     let node = this.get(moid);
+    const listed = node?.type === 'VirtualMachine' && node.parent === undefined;
     let complete = false;
     for (let i = 0; node && i < MAX_DEPTH; i++) {
+      const next = listed ? (node.listedIn ?? node.parent) : node.parent;
       // The root folder ("Datacenters") has no parent and is not part of the path.
-      if (node.parent === undefined || node.moid === this.rootFolder) {
+      if (next === undefined || node.moid === this.rootFolder) {
         complete = node.type === 'Folder';
         break;
       }
       if (node.name === undefined) break;
       names.push(escapePathName(node.name));
-      if (node.parent === this.rootFolder) {
+      if (next === this.rootFolder) {
         complete = true;
         break;
       }
-      node = this.get(node.parent);
+      node = this.get(next);
     }
     const result = complete && names.length > 0 ? `/${names.reverse().join('/')}` : undefined;
     this.paths.set(moid, result);

@@ -19,6 +19,7 @@ const mib = (n: number | undefined): number | undefined => (n === undefined ? un
 const VM_FIELDS = fields<VmObject>({
   name: (r, v) => void (r.name = str(v) ?? r.moid),
   parent: (r, v) => void (r.parentMoid = moRef(v)?.value),
+  parentVApp: (r, v) => void (r.parentVAppMoid = moRef(v)?.value),
   overallStatus: (r, v) => void (r.overallStatus = str(v)),
   'summary.config.numCpu': (r, v) => void (r.numCpu = num(v)),
   'summary.config.memorySizeMB': (r, v) => void (r.memoryBytes = mib(num(v))),
@@ -81,12 +82,19 @@ export interface ParentObject {
   type: string;
   name?: string;
   parent?: string;
+  /** VirtualApp: the folder it is listed in. */
+  parentFolder?: string;
+  /** VirtualApp: the vApp it is nested in. */
+  parentVApp?: string;
   props?: Map<string, XmlNode>;
 }
 
 const PARENT_FIELDS = fields<ParentObject>({
   name: (r, v) => void (r.name = str(v)),
   parent: (r, v) => void (r.parent = moRef(v)?.value),
+  // A vApp's place in the VMs and Templates tree (a folder, or the vApp it is nested in).
+  parentFolder: (r, v) => void (r.parentFolder = moRef(v)?.value),
+  parentVApp: (r, v) => void (r.parentVApp = moRef(v)?.value),
 });
 
 /** One object of the inventory view, decoded. */

@@ -12,6 +12,8 @@ export const BASE_SPECS: readonly PropertySpec[] = [
   { type: 'ComputeResource', pathSet: ['name', 'parent'] },
   { type: 'Datacenter', pathSet: ['name', 'parent'] },
   { type: 'Folder', pathSet: ['name', 'parent'] },
+  // A VM inside a vApp has no parent: its path goes through the vApp's folder (or parent vApp).
+  { type: 'VirtualApp', pathSet: ['name', 'parent', 'parentFolder', 'parentVApp'] },
 ];
 
 // ServiceContent singletons a collector may read, by type: they are not in the inventory tree,

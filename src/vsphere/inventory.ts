@@ -23,6 +23,8 @@ export interface VmObject extends VmHealthFields {
   name: string;
   /** The VM's folder (absent for a VM inside a vApp). */
   parentMoid?: string;
+  /** The vApp of a VM inside one (vCenter then leaves `parent` unset). */
+  parentVAppMoid?: string;
   /** gray, green, yellow or red (overallStatus). */
   overallStatus?: string;
   numCpu?: number;
@@ -196,14 +198,26 @@ export function assembleInventory(items: readonly InventoryItem[], extras: Inven
     seen.add(key);
     if (it.kind === 'vm') {
       vms.push(it.vm);
-      nodes.push({ moid: it.vm.moid, type: 'VirtualMachine', name: it.vm.name, parent: it.vm.parentMoid });
+      nodes.push({
+        moid: it.vm.moid,
+        type: 'VirtualMachine',
+        name: it.vm.name,
+        parent: it.vm.parentMoid,
+        listedIn: it.vm.parentVAppMoid,
+      });
     } else if (it.kind === 'host') {
       hosts.push(it.host);
       nodes.push({ moid: it.host.moid, type: 'HostSystem', name: it.host.name, parent: it.host.parentMoid });
     } else if (isSingletonType(it.type)) {
       singletons.set(it.type, it.props ?? new Map<string, XmlNode>());
     } else {
-      nodes.push({ moid: it.moid, type: it.type, name: it.name, parent: it.parent });
+      nodes.push({
+        moid: it.moid,
+        type: it.type,
+        name: it.name,
+        parent: it.parent,
+        listedIn: it.parentFolder ?? it.parentVApp,
+      });
       let list = byType.get(it.type);
       if (!list) byType.set(it.type, (list = []));
       list.push({ obj: { type: it.type, value: it.moid }, props: it.props ?? new Map<string, XmlNode>() });

@@ -26,6 +26,7 @@ test('inventorySpecs: the base alone reads VMs, hosts and the parent containers'
     'Datacenter',
     'Folder',
     'HostSystem',
+    'VirtualApp',
     'VirtualMachine',
   ]);
   assert.deepEqual(s.singletonTypes, []);
