@@ -128,7 +128,14 @@ export function createClusterCollector(options: HistoricalOptions = {}): Collect
     async collect(ctx: CollectContext, emit): Promise<void> {
       const targets = fromInventory(ctx, emit);
       if (!cache) return;
-      for (const f of await collectHistorical(ctx, cache, HISTORICAL, targets, Date.now() / 1000)) emit(f);
+      for (const f of await collectHistorical(
+        ctx,
+        cache,
+        HISTORICAL,
+        targets,
+        await ctx.perf.clock.now(ctx.signal),
+      ))
+        emit(f);
     },
   };
 }

@@ -187,7 +187,14 @@ export function createDatastoreCollector(options: HistoricalOptions = {}): Colle
         entity: { type: 'Datastore', value: ds.moid },
         labels: [ds.name, ds.moid],
       }));
-      for (const f of await collectHistorical(ctx, cache, HISTORICAL, targets, Date.now() / 1000)) emit(f);
+      for (const f of await collectHistorical(
+        ctx,
+        cache,
+        HISTORICAL,
+        targets,
+        await ctx.perf.clock.now(ctx.signal),
+      ))
+        emit(f);
     },
   };
 }

@@ -11,6 +11,7 @@ import {
   type BatchSize,
 } from './perf-batches.js';
 import { Slots } from './perf-slots.js';
+import { ServerClock } from './server-clock.js';
 import { child } from './soap/xml.js';
 import { queryHistoricalBatch, type HistoricalWindow } from './perf-historical.js';
 import { parseCounter, PerfAnswerFilter, queryPerfBody } from './perf-response.js';
@@ -70,6 +71,8 @@ export class PerfManager {
   private readonly learnt = new Map<PerfKind, { generation: number; size: BatchSize }>();
   // QueryPerf in flight for the whole target, whichever collector sends it.
   private readonly slots: Slots;
+  /** vCenter's clock, which historical samples and their query window are in. */
+  readonly clock: ServerClock;
 
   constructor(
     private readonly client: VimClient,
@@ -84,6 +87,7 @@ export class PerfManager {
     },
   ) {
     this.slots = new Slots(Math.max(1, override.concurrency ?? override.connections ?? 4));
+    this.clock = new ServerClock(client);
   }
 
   /** The counter catalogue by `group.name.rollup`, read once per session. */
