@@ -62,7 +62,10 @@ const HOST_FIELDS = fields<HostObject>({
   'summary.runtime.bootTime': (r, v) => void (r.bootTime = epochSeconds(v)),
   'summary.quickStats.uptime': (r, v) => void (r.uptimeSeconds = num(v)),
   'config.service.service': (r, v) => void (r.ntpRunning = ntpdRunning(v)),
-  'config.dateTimeInfo.ntpConfig.server': (r, v) => void (r.ntpServers = v?.children.length),
+  // The whole HostNtpConfig, not its `server` list: vCenter leaves an empty list out, so only the
+  // config being there tells "no NTP server" (0) from "not known".
+  'config.dateTimeInfo.ntpConfig': (r, v) =>
+    void (r.ntpServers = v && v.children.filter((c) => c.name === 'server').length),
   'summary.quickStats.overallCpuUsage': (r, v) => void (r.cpuUsageMhz = num(v)),
   'summary.quickStats.overallMemoryUsage': (r, v) => void (r.memoryUsageBytes = mib(num(v))),
   // ESXi lists ~100 software packages as "sensors" next to a handful of hardware ones: decoded

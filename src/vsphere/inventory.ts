@@ -73,7 +73,7 @@ export interface HostObject {
   uptimeSeconds?: number;
   /** Whether the ntpd service runs (config.service.service[key=ntpd].running). */
   ntpRunning?: boolean;
-  /** NTP servers configured (config.dateTimeInfo.ntpConfig.server). */
+  /** NTP servers configured (config.dateTimeInfo.ntpConfig.server; 0 when the config lists none). */
   ntpServers?: number;
   /** CPU in use in MHz (summary.quickStats.overallCpuUsage). */
   cpuUsageMhz?: number;

@@ -141,3 +141,21 @@ test('records: an incremental change rewrites one field of a copy, and a removed
   assert.equal(vm.kind === 'vm' && vm.vm.memoryBytes, 2048 * 1024 * 1024);
   assert.equal(vm.kind === 'vm' && vm.vm.hostMoid, 'host-1');
 });
+
+test("a host's NTP servers: counted from its NtpConfig, 0 when the config lists none, unknown without one", () => {
+  const ntp = (xml: string | undefined): number | undefined => {
+    const props = new Map(xml === undefined ? [] : [['config.dateTimeInfo.ntpConfig', parseXml(xml)]]);
+    const it = toItem('HostSystem', 'host-1', props);
+    return it.kind === 'host' ? it.host.ntpServers : -1;
+  };
+  const XSI = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"';
+  assert.equal(
+    ntp(
+      `<val ${XSI} xsi:type="HostNtpConfig"><server>0.pool.ntp.org</server><server>10.0.0.1</server><configFile>tinker panic 0</configFile></val>`,
+    ),
+    2,
+  );
+  // vCenter leaves an empty server list out: the config alone says there is none.
+  assert.equal(ntp(`<val ${XSI} xsi:type="HostNtpConfig"></val>`), 0);
+  assert.equal(ntp(undefined), undefined);
+});
