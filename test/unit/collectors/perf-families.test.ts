@@ -16,10 +16,11 @@ const DEFS: PerfMetricDef[] = [
   { counter: 'cpu.usage.average', unit: 'percent', metric: 'cpu_ratio', help: 'h' },
 ];
 
-test('collectPerfFamilies asks "*" only for per-instance counters and routes "" and named instances apart', async () => {
-  const asked: PerfQuery[] = [];
-  const entity = { type: 'HostSystem', value: 'host-1' };
-  const perf = {
+const entity = { type: 'HostSystem', value: 'host-1' };
+
+/** A PerfManager answering one element for host-1 with `series` ([counterId, instance, value]); `asked` gets the queries. */
+function answering(series: [number, string, number][], asked: PerfQuery[] = []): PerfManager {
+  return {
     counters: () =>
       Promise.resolve(
         new Map([
@@ -36,14 +37,6 @@ test('collectPerfFamilies asks "*" only for per-instance counters and routes "" 
       onEntity: (e: PerfEntitySamples) => void,
     ) => {
       asked.push(...queries);
-      const series: [number, string, number][] = [
-        [148, '', 3],
-        [148, 'vmnic0', 1],
-        [148, 'vmnic1', 2],
-        [148, '*', 9],
-        [2, '', 5000],
-        [2, '0', 1],
-      ];
       onEntity({
         entity,
         intervalSeconds: 20,
@@ -57,7 +50,10 @@ test('collectPerfFamilies asks "*" only for per-instance counters and routes "" 
       return Promise.resolve();
     },
   } as unknown as PerfManager;
-  const families = await collectPerfFamilies(
+}
+
+const collect = (perf: PerfManager) =>
+  collectPerfFamilies(
     perf,
     'vsphere_host',
     ['host', 'host_moid'],
@@ -65,6 +61,21 @@ test('collectPerfFamilies asks "*" only for per-instance counters and routes "" 
     [{ entity, labels: ['h1', 'host-1'] }],
     new AbortController().signal,
   );
+
+test('collectPerfFamilies asks "*" only for per-instance counters and routes "" and named instances apart', async () => {
+  const asked: PerfQuery[] = [];
+  const perf = answering(
+    [
+      [148, '', 3],
+      [148, 'vmnic0', 1],
+      [148, 'vmnic1', 2],
+      [148, '*', 9],
+      [2, '', 5000],
+      [2, '0', 1],
+    ],
+    asked,
+  );
+  const families = await collect(perf);
   assert.deepEqual(asked, [{ entity, counterIds: [2], instanceCounterIds: [148] }]);
   const [rx, nic, cpu] = families;
   assert.deepEqual(rx!.values, [3 * 1024]);
@@ -76,4 +87,21 @@ test('collectPerfFamilies asks "*" only for per-instance counters and routes "" 
   assert.deepEqual(nic!.values, [1024, 2048]);
   // An instance nobody asked for per instance is not exported.
   assert.deepEqual(cpu!.values, [0.5]);
+});
+
+test('a series an answer lists twice for one entity is exported once (the first): Prometheus fails a scrape with a duplicate whole', async () => {
+  const [rx, nic, cpu] = await collect(
+    answering([
+      [2, '', 5000],
+      [148, 'vmnic0', 1],
+      [2, '', 6000],
+      [148, '', 3],
+      [148, 'vmnic0', 7],
+      [148, '', 4],
+    ]),
+  );
+  assert.deepEqual(cpu!.values, [0.5]);
+  assert.deepEqual(rx!.values, [3 * 1024]);
+  assert.deepEqual(nic!.labelBlocks, ['{host="h1",host_moid="host-1",instance="vmnic0"}']);
+  assert.deepEqual(nic!.values, [1024]);
 });
