@@ -6,6 +6,9 @@ import { HistoricalCache, HISTORICAL_TIMING } from '../../../src/collectors/hist
 import type { MetricFamily } from '../../../src/exposition/index.js';
 import type { VimClient } from '../../../src/vsphere/client.js';
 import { PerfManager } from '../../../src/vsphere/perf-manager.js';
+import { buildInventory } from '../../../src/vsphere/inventory.js';
+import { createClusterCollector } from '../../../src/collectors/cluster.js';
+import { ALLOW_ALL } from '../../../src/collectors/collector.js';
 import { parseXml, type StreamSpec } from '../../../src/vsphere/soap/xml.js';
 
 const XSI = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"';
@@ -27,14 +30,21 @@ const TARGETS = [
   { entity: { type: 'ClusterComputeResource', value: 'domain-c2' }, labels: ['C2', 'domain-c2'] },
 ];
 
-/** A fake vCenter answering every historical QueryPerf with samples ending at `newest` (oldest first). */
-function fakeVcenter() {
+/**
+ * A fake vCenter answering every historical QueryPerf with samples ending at `newest` (oldest first),
+ * and CurrentTime with its clock, `skewSeconds` off ours.
+ */
+function fakeVcenter(skewSeconds = 0) {
   const state = { newest: T0, queries: [] as string[] };
   const client = {
     session: { generation: 1 },
     logger: pino({ level: 'silent' }),
     content: () => Promise.resolve({ perfManager: { type: 'PerformanceManager', value: 'PerfMgr' } }),
     invoke: (method: string, _self: unknown, body: string, _signal: unknown, stream: StreamSpec) => {
+      if (method === 'CurrentTime')
+        return Promise.resolve(
+          parseXml(`<r><returnval>${iso(Date.now() / 1000 + skewSeconds)}</returnval></r>`),
+        );
       assert.equal(method, 'QueryPerf');
       state.queries.push(body);
       for (const [, moid] of body.matchAll(/<entity type="ClusterComputeResource">([^<]+)</g)) {
@@ -189,4 +199,26 @@ test('HistoricalCache keeps the newest of repeated entries and forgets entities 
   assert.equal(cache.get('b', 'c', T0 + 400), undefined);
   assert.equal(cache.get('a', 'c', T0 + 300 + 900)?.value, 5);
   assert.equal(cache.get('a', 'c', T0 + 300 + 901), undefined);
+});
+
+test("the cluster collector times its 5-minute samples by vCenter's clock: 20 min behind ours, they are still served", async () => {
+  const { state, ctx } = fakeVcenter(-1200);
+  // vCenter's newest sample is a minute old by its own clock, 21 min by ours (past maxAge, 15 min).
+  state.newest = Math.floor(Date.now() / 1000) - 1200 - 60;
+  const inventory = buildInventory([
+    {
+      obj: { type: 'ClusterComputeResource', value: 'domain-c1' },
+      props: new Map([['name', parseXml('<val>C1</val>')]]),
+    },
+  ]);
+  const families: MetricFamily[] = [];
+  await createClusterCollector({ historical: true }).collect(
+    { ...ctx, inventory, filter: ALLOW_ALL, logger: pino({ level: 'silent' }) },
+    (f) => families.push(f),
+  );
+  assert.deepEqual(
+    lines(families).filter((l) => l.startsWith('vsphere_cluster_cpu_usage_5m_hertz')),
+    ['vsphere_cluster_cpu_usage_5m_hertz{cluster="C1",cluster_moid="domain-c1"} 2000000000'],
+  );
+  assert.equal(state.queries.length, 1);
 });
