@@ -56,9 +56,10 @@ export class EntityTree {
   /** The nearest ancestor of `moid` (or `moid` itself) of one of `types`, walking `parent` links. */
   ancestor(moid: string | undefined, types: readonly string[]): EntityNode | undefined {
     let node = this.get(moid);
+    const listed = inVApp(node);
     for (let i = 0; node && i < MAX_DEPTH; i++) {
       if (types.includes(node.type)) return node;
-      node = this.get(node.parent ?? node.listedIn);
+      node = this.get(up(node, listed));
     }
     return undefined;
   }
@@ -83,10 +84,10 @@ export class EntityTree {
     if (this.paths.has(moid)) return this.paths.get(moid);
     const names: string[] = [];
     let node = this.get(moid);
-    const listed = node?.type === 'VirtualMachine' && node.parent === undefined;
+    const listed = inVApp(node);
     let complete = false;
     for (let i = 0; node && i < MAX_DEPTH; i++) {
-      const next = listed ? (node.listedIn ?? node.parent) : node.parent;
+      const next = up(node, listed);
       // The root folder ("Datacenters") has no parent and is not part of the path.
       if (next === undefined || node.moid === this.rootFolder) {
         complete = node.type === 'Folder';
@@ -105,6 +106,13 @@ export class EntityTree {
     return result;
   }
 }
+
+// A VM inside a vApp has no parent: walks from it go through its vApp and the vApp's folder (the
+// VMs and Templates tree), which every inventory reads, not the vApp's resource pool.
+const inVApp = (node: EntityNode | undefined): boolean =>
+  node?.type === 'VirtualMachine' && node.parent === undefined;
+const up = (node: EntityNode, listed: boolean): string | undefined =>
+  listed ? (node.listedIn ?? node.parent) : node.parent;
 
 // vCenter already stores "/" in names as "%2f" (and "%" as "%25"); only a raw slash from a
 // misbehaving server would break the path apart.

@@ -55,6 +55,10 @@ test('a VM inside a vApp has the path of the VMs and Templates tree: folder, vAp
   // The vApp itself keeps its resource pool path (vsphere_resource_pool_info, resource_pool filters).
   assert.equal(INVENTORY.path('vapp1'), '/DC1/host/C1/Resources/payroll');
   assert.equal(INVENTORY.tree.datacenterOf('vm-3')?.name, 'DC1');
+  // Through the folders, which every inventory reads, not the vApp's resource pool (read only by the
+  // resource_pool collector): the cluster above it is not on that way.
+  assert.equal(INVENTORY.tree.ancestor('vm-2', ['ClusterComputeResource']), undefined);
+  assert.equal(INVENTORY.tree.ancestor('vm-2', ['Folder'])?.name, 'hr');
 });
 
 test('path filters apply to VMs inside vApps: exclude.paths hides them, include.paths keeps them', () => {
