@@ -49,7 +49,7 @@ export class BasicAuth {
     compare: Compare = (password, hash) => bcrypt.compare(password, hash),
   ): Promise<BasicAuth> {
     const hashes = [...users.values()];
-    if (hashes.length === 0) throw new Error('basic auth needs at least one user');
+    if (hashes.length === 0) return Promise.reject(new Error('basic auth needs at least one user'));
     const slowest = hashes.reduce((a, b) => (bcrypt.getRounds(b) > bcrypt.getRounds(a) ? b : a));
     return Promise.resolve(new BasicAuth(users, slowest, compare));
   }

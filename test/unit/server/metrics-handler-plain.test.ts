@@ -83,10 +83,12 @@ test('a plain-text reader of a gzip-only collection gets the whole text, then th
     assert.ok(body.subarray(0, TEXT.length).equals(TEXT), 'the text, unchanged');
     assert.equal(body.subarray(TEXT.length).toString(), SELF);
 
+    const opened = r.streams.length;
     const head = await get(r.port, 'HEAD');
     assert.equal(head.statusCode, 200);
+    assert.equal(head.headers['content-length'], undefined, 'HEAD: the GET is chunked');
     assert.equal((await head.toArray()).length, 0, 'HEAD: headers only');
-    assert.ok(r.streams.at(-1)!.stream.destroyed, 'HEAD: the text stream is closed, not read');
+    assert.equal(r.streams.length, opened, 'HEAD: the text is not unzipped');
   } finally {
     await r.close();
   }
@@ -109,7 +111,7 @@ test('a plain-text reader that stops reading holds a few MiB of the text, not al
       `unzipped for a reader that stopped: ${(produced / 2 ** 20).toFixed(1)} MiB of ${(TEXT.length / 2 ** 20).toFixed(0)}`,
     );
     assert.ok(
-      produced < TEXT.length / 2,
+      produced < 12 * 2 ** 20, // the socket buffers of both ends (~4 MiB here), not the 32 MiB text
       `${(produced / 2 ** 20).toFixed(1)} MiB unzipped of ${(TEXT.length / 2 ** 20).toFixed(0)}`,
     );
     res.destroy();
