@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { PerfQuery } from './perf-manager.js';
 import { errorReason, isVsphereError } from './errors.js';
+import { afterNotFound, entityKey } from './perf-missing.js';
 
 /** Upper bounds of one QueryPerf request: entities, and metric ids over all of them. */
 export interface BatchSize {
@@ -249,42 +250,6 @@ export async function runBatches(queries: readonly PerfQuery[], opts: RunBatches
   grow();
   if (running === 0) return;
   await done;
-}
-
-/** What to do about a ManagedObjectNotFound of one batch: the entity to leave out (when known) and what to send again. */
-export interface NotFoundPlan {
-  drop?: PerfQuery['entity'];
-  resend: PerfQuery[][];
-}
-
-const sameEntity = (a: PerfQuery['entity'], b: { type: string; value: string }): boolean =>
-  a.value === b.value && a.type === b.type;
-// "VirtualMachine:vm-42": a Set member and a log field, never a plain object's key.
-const entityKey = (e: PerfQuery['entity']): string => `${e.type}:${e.value}`;
-
-/**
- * The plan after a ManagedObjectNotFound of `batch`: without the entity the fault names; when it
- * names none, the batch's two halves, or a lone entity dropped. Undefined when it names an object
- * that is not one of the batch's entities (the PerformanceManager itself, say): no smaller request
- * helps then. Each step drops an entity or halves a batch, so a run ends whatever vCenter answers.
- */
-export function afterNotFound(
-  batch: readonly PerfQuery[],
-  missing: { type: string; value: string } | undefined,
-): NotFoundPlan | undefined {
-  const first = batch[0]?.entity;
-  const drop = missing
-    ? batch.find((q) => sameEntity(q.entity, missing))?.entity
-    : first && batch.every((q) => sameEntity(q.entity, first))
-      ? first
-      : undefined;
-  if (drop) {
-    const rest = batch.filter((q) => !sameEntity(q.entity, drop));
-    return { drop, resend: rest.length ? [rest] : [] };
-  }
-  if (missing) return undefined;
-  const mid = Math.ceil(batch.length / 2);
-  return { resend: [batch.slice(0, mid), batch.slice(mid)] };
 }
 
 /** The warnings and notes of a run of `kind` batches, for RunBatchesOptions. */

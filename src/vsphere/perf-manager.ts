@@ -18,35 +18,9 @@ import { parseCounter, PerfAnswerFilter, queryPerfBody } from './perf-response.j
 import { PerfEntityReader } from './perf-entity-reader.js';
 import { forEachSample, type PerfEntitySamples } from './perf-samples.js';
 import { num } from './values.js';
+import type { PerfCounter, PerfQuery, PerfSample } from './perf-types.js';
 
-/** One entry of vCenter's counter catalogue. */
-export interface PerfCounter {
-  key: number;
-  /** `group.name.rollup`, e.g. `cpu.ready.summation`. */
-  name: string;
-  unit: string;
-  statsType: string;
-}
-
-/** One entity and the counter ids to read for it: aggregate instance "" or, for `instanceCounterIds`, every instance ("*"). */
-export interface PerfQuery {
-  entity: MoRef;
-  counterIds: readonly number[];
-  /** Read with instance "*": vCenter answers the aggregate "" and each instance (vNIC, vCPU, …). */
-  instanceCounterIds?: readonly number[];
-}
-
-/** One value of a QueryPerf answer. */
-export interface PerfSample {
-  entity: MoRef;
-  counterId: number;
-  instance: string;
-  value: number;
-  /** Length of the sample interval in seconds (20 for realtime). */
-  intervalSeconds: number;
-  /** Sample timestamp, Unix seconds. */
-  timestamp: number | undefined;
-}
+export type { PerfCounter, PerfQuery, PerfSample } from './perf-types.js';
 
 // vCenter refuses a historical QueryPerf carrying more metrics than config.vpxd.stats.maxQueryMetrics
 // (64 by default on old releases, 256 since 6.x); 256 is the documented default when unreadable.

@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { afterNotFound, MAX_UNNAMED_DROPS, runBatches } from '../../../src/vsphere/perf-batches.js';
+import { MAX_UNNAMED_DROPS, runBatches } from '../../../src/vsphere/perf-batches.js';
+import { afterNotFound } from '../../../src/vsphere/perf-missing.js';
 import type { PerfQuery } from '../../../src/vsphere/perf-manager.js';
 import { VsphereError } from '../../../src/vsphere/errors.js';
 import { faultError } from '../../harness/fault-bodies.js';
@@ -100,8 +101,8 @@ test('runBatches: whatever entities vCenter has lost, every other entity is answ
     ),
     {
       numRuns: 150,
-      // 6 lost entities, each split over 2 requests that 3 workers had in flight together: counted
-      // once per request, they spent the 8 drops allowed to faults that name nothing.
+      // 6 lost entities, each split over 2 requests that 3 workers have in flight together: each is
+      // one drop of the 8 allowed to faults that name nothing, not one per request.
       examples: [[590, [412, 7, 357, 587, 360, 0], false, 3, true, undefined]],
     },
   );
