@@ -187,14 +187,7 @@ export function createDatastoreCollector(options: HistoricalOptions = {}): Colle
         entity: { type: 'Datastore', value: ds.moid },
         labels: [ds.name, ds.moid],
       }));
-      for (const f of await collectHistorical(
-        ctx,
-        cache,
-        HISTORICAL,
-        targets,
-        await ctx.perf.clock.now(ctx.signal),
-      ))
-        emit(f);
+      for (const f of await collectHistorical(ctx, cache, HISTORICAL, targets)) emit(f);
     },
   };
 }

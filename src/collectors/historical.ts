@@ -118,15 +118,17 @@ export function historicalFamilyDefs(spec: HistoricalSpec): FamilyDef[] {
 
 /**
  * The historical families of `spec` for `targets` (already filtered): served from `cache`, which has
- * the PerfManager query all targets at once when a newer sample can exist. `now` is Unix seconds.
+ * the PerfManager query all targets at once when a newer sample can exist. `now` is Unix seconds by
+ * vCenter's clock, which its sample times are in (default: read from vCenter).
  */
 export async function collectHistorical(
   ctx: Pick<CollectContext, 'perf' | 'signal'>,
   cache: HistoricalCache,
   spec: HistoricalSpec,
   targets: readonly PerfTarget[],
-  now: number,
+  now?: number,
 ): Promise<MetricFamily[]> {
+  now ??= await ctx.perf.clock.now(ctx.signal);
   const defs = historicalFamilyDefs(spec);
   const families = defs.slice(0, -1).map(family);
   const timestamps = family(defs[defs.length - 1]!);

@@ -109,14 +109,7 @@ export function createResourcePoolCollector(options: HistoricalOptions = {}): Co
     async collect(ctx: CollectContext, emit): Promise<void> {
       const targets = fromInventory(ctx, emit);
       if (!cache) return;
-      for (const f of await collectHistorical(
-        ctx,
-        cache,
-        HISTORICAL,
-        targets,
-        await ctx.perf.clock.now(ctx.signal),
-      ))
-        emit(f);
+      for (const f of await collectHistorical(ctx, cache, HISTORICAL, targets)) emit(f);
     },
   };
 }

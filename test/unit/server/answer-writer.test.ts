@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { answered, writeAnswer } from '../../../src/server/answer-writer.js';
+import { answered, writeAnswer, type AnswerLimits } from '../../../src/server/answer-writer.js';
 
 // 16 MiB in views of one 64 KiB buffer: far more than loopback's socket buffers take (about 3 MiB).
 const CHUNK = Buffer.alloc(64 * 1024, 'x');
@@ -23,16 +23,23 @@ function client(port: number, read: boolean): { socket: Socket; closed: Promise<
   return { socket, closed };
 }
 
-void describe('writeAnswer / answered', () => {
+/**
+ * A server answering GET / with the 16 MiB of PARTS through writeAnswer within `limits`, started
+ * and closed with the describe block it is made in; `results` says how each answer ended.
+ */
+function answerServer(limits: AnswerLimits): {
+  port: () => number;
+  server: () => Server;
+  results: { ms: number; finished: boolean }[];
+} {
   let server: Server;
-  let port: number;
+  let port = 0;
   const results: { ms: number; finished: boolean }[] = [];
-
   before(async () => {
     server = createServer((_req, res: ServerResponse) => {
       const t0 = performance.now();
       res.writeHead(200, { 'Content-Length': String(TOTAL) });
-      writeAnswer(res, PARTS, { stallMs: STALL_MS, maxMs: 60_000 });
+      writeAnswer(res, PARTS, limits);
       void answered(res).then(() =>
         results.push({ ms: performance.now() - t0, finished: res.writableFinished }),
       );
@@ -41,6 +48,18 @@ void describe('writeAnswer / answered', () => {
     port = (server.address() as AddressInfo).port;
   });
   after(() => new Promise<void>((r) => server.close(() => r())));
+  return { port: () => port, server: () => server, results };
+}
+
+void describe('writeAnswer / answered', () => {
+  const rig = answerServer({ stallMs: STALL_MS, maxMs: 60_000 });
+  const { results } = rig;
+  let server: Server;
+  let port: number;
+  before(() => {
+    server = rig.server();
+    port = rig.port();
+  });
 
   void it('a client that reads gets the whole answer; answered() resolves once it is flushed', async () => {
     results.length = 0;
@@ -129,28 +148,13 @@ void describe('writeAnswer behind a slow pipelined answer', () => {
 
 void describe('writeAnswer: the whole answer within maxMs', () => {
   const MAX_MS = 2500;
-  let server: Server;
-  let port: number;
-  const results: { ms: number; finished: boolean }[] = [];
-  before(async () => {
-    server = createServer((_req, res: ServerResponse) => {
-      const t0 = performance.now();
-      res.writeHead(200, { 'Content-Length': String(TOTAL) });
-      // The stall clock runs from drain to drain, and the kernel wakes a writer only once a third of
-      // its send buffer is free: far apart for a slow reader, so here it is out of the way.
-      writeAnswer(res, PARTS, { stallMs: 60_000, maxMs: MAX_MS });
-      void answered(res).then(() =>
-        results.push({ ms: performance.now() - t0, finished: res.writableFinished }),
-      );
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    port = (server.address() as AddressInfo).port;
-  });
-  after(() => new Promise<void>((r) => server.close(() => r())));
+  // The stall clock runs from drain to drain, and the kernel wakes a writer only once a third of its
+  // send buffer is free: far apart for a slow reader, so here it is out of the way.
+  const { port, results } = answerServer({ stallMs: 60_000, maxMs: MAX_MS });
 
   void it('a client that reads steadily but too slowly (never a stall) is cut at maxMs', async (t) => {
     let bytes = 0;
-    const socket = connect(port, '127.0.0.1', () =>
+    const socket = connect(port(), '127.0.0.1', () =>
       socket.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
     );
     socket.on('error', () => undefined);

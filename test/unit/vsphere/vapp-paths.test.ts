@@ -5,43 +5,59 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildInventory } from '../../../src/vsphere/inventory.js';
-import { parseXml, type XmlNode } from '../../../src/vsphere/soap/xml.js';
 import { compileFilter, filterInventory } from '../../../src/collectors/filter.js';
 import type { FiltersSpec } from '../../../src/model/filters.js';
+import { inventoryOf, obj, ref, val } from '../../harness/model-fixture.js';
 
-const ref = (t: string, v: string): string => `<val type="${t}">${v}</val>`;
-const obj = (type: string, value: string, props: Record<string, string>) => ({
-  obj: { type, value },
-  props: new Map<string, XmlNode>(Object.entries(props).map(([k, xml]) => [k, parseXml(xml)])),
-});
-const name = (n: string): string => `<val>${n}</val>`;
-
-const INVENTORY = buildInventory(
-  [
-    obj('Datacenter', 'dc1', { name: name('DC1'), parent: ref('Folder', 'root') }),
-    obj('Folder', 'vmf', { name: name('vm'), parent: ref('Datacenter', 'dc1') }),
-    obj('Folder', 'hr', { name: name('hr'), parent: ref('Folder', 'vmf') }),
-    obj('Folder', 'hostf', { name: name('host'), parent: ref('Datacenter', 'dc1') }),
-    obj('ClusterComputeResource', 'c1', { name: name('C1'), parent: ref('Folder', 'hostf') }),
-    obj('ResourcePool', 'rp', { name: name('Resources'), parent: ref('ClusterComputeResource', 'c1') }),
-    // A vApp's parent is a resource pool; its place in the VMs and Templates tree is parentFolder.
-    obj('VirtualApp', 'vapp1', {
-      name: name('payroll'),
-      parent: ref('ResourcePool', 'rp'),
-      parentFolder: ref('Folder', 'hr'),
-    }),
-    obj('VirtualApp', 'vapp2', {
-      name: name('reports'),
-      parent: ref('VirtualApp', 'vapp1'),
-      parentVApp: ref('VirtualApp', 'vapp1'),
-    }),
-    obj('VirtualMachine', 'vm-1', { name: name('hr-plain'), parent: ref('Folder', 'hr') }),
-    obj('VirtualMachine', 'vm-2', { name: name('payroll-db'), parentVApp: ref('VirtualApp', 'vapp1') }),
-    obj('VirtualMachine', 'vm-3', { name: name('reports-web'), parentVApp: ref('VirtualApp', 'vapp2') }),
-  ],
-  { rootFolder: 'root' },
-);
+const INVENTORY = inventoryOf([
+  obj('Datacenter', 'dc1', [
+    ['name', val('DC1')],
+    ['parent', ref('Folder', 'group-d1')],
+  ]),
+  obj('Folder', 'vmf', [
+    ['name', val('vm')],
+    ['parent', ref('Datacenter', 'dc1')],
+  ]),
+  obj('Folder', 'hr', [
+    ['name', val('hr')],
+    ['parent', ref('Folder', 'vmf')],
+  ]),
+  obj('Folder', 'hostf', [
+    ['name', val('host')],
+    ['parent', ref('Datacenter', 'dc1')],
+  ]),
+  obj('ClusterComputeResource', 'c1', [
+    ['name', val('C1')],
+    ['parent', ref('Folder', 'hostf')],
+  ]),
+  obj('ResourcePool', 'rp', [
+    ['name', val('Resources')],
+    ['parent', ref('ClusterComputeResource', 'c1')],
+  ]),
+  // A vApp's parent is a resource pool; its place in the VMs and Templates tree is parentFolder.
+  obj('VirtualApp', 'vapp1', [
+    ['name', val('payroll')],
+    ['parent', ref('ResourcePool', 'rp')],
+    ['parentFolder', ref('Folder', 'hr')],
+  ]),
+  obj('VirtualApp', 'vapp2', [
+    ['name', val('reports')],
+    ['parent', ref('VirtualApp', 'vapp1')],
+    ['parentVApp', ref('VirtualApp', 'vapp1')],
+  ]),
+  obj('VirtualMachine', 'vm-1', [
+    ['name', val('hr-plain')],
+    ['parent', ref('Folder', 'hr')],
+  ]),
+  obj('VirtualMachine', 'vm-2', [
+    ['name', val('payroll-db')],
+    ['parentVApp', ref('VirtualApp', 'vapp1')],
+  ]),
+  obj('VirtualMachine', 'vm-3', [
+    ['name', val('reports-web')],
+    ['parentVApp', ref('VirtualApp', 'vapp2')],
+  ]),
+]);
 
 const kept = (filters: FiltersSpec): string[] =>
   filterInventory(INVENTORY, compileFilter(filters))
