@@ -14,7 +14,7 @@ export interface Collection {
   /** The exposition in ~64 KiB chunks, in order (never joined); empty when `plain` is set. */
   body: readonly Buffer[];
   /** The exposition of a collection held compressed (a large one, or the kept one), unzipped as it is read. */
-  plain?(): Promise<Readable>;
+  plain?: () => Promise<Readable>;
   /** Gzip of `body`, computed at most once. */
   gzip(): Promise<Buffer>;
   durationSeconds: number;

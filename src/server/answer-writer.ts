@@ -20,9 +20,10 @@ const LIMITS: AnswerLimits = { stallMs: ANSWER_STALL_MS, maxMs: ANSWER_MAX_MS };
 
 /**
  * The clocks of one answer, started once it owns the socket (a pipelined answer waiting behind a slow
- * one is not its client's stall): `progress()` restarts the stall clock; both end with the answer.
+ * one is not its client's stall): `progress()` restarts the stall clock; both end with the answer,
+ * and then `ended` runs (the writer's own clean-up).
  */
-function answerClocks(res: ServerResponse, limits: AnswerLimits): { progress(): void } {
+function answerClocks(res: ServerResponse, limits: AnswerLimits, ended: () => void): { progress(): void } {
   let stall: NodeJS.Timeout | undefined;
   let max: NodeJS.Timeout | undefined;
   const arm = (): void => {
@@ -35,6 +36,7 @@ function answerClocks(res: ServerResponse, limits: AnswerLimits): { progress(): 
     res.off('socket', arm);
     clearTimeout(stall);
     clearTimeout(max);
+    ended();
   });
   return { progress: () => void stall?.refresh() };
 }
@@ -94,7 +96,7 @@ export function writeAnswer(
 ): void {
   let part = 0;
   let offset = 0;
-  const clocks = answerClocks(res, limits);
+  const clocks = answerClocks(res, limits, () => res.off('drain', pump));
   const pump = (): void => {
     clocks.progress();
     while (part < parts.length) {
@@ -119,7 +121,6 @@ export function writeAnswer(
     // What is left (at most the high-water mark plus one chunk) must reach the client within stallMs too.
     res.end();
   };
-  void answered(res).then(() => res.off('drain', pump));
   pump();
 }
 
@@ -133,7 +134,11 @@ export function writeStreamedAnswer(
   tail: Buffer,
   limits: AnswerLimits = LIMITS,
 ): void {
-  const clocks = answerClocks(res, limits);
+  const clocks = answerClocks(res, limits, () => {
+    res.off('drain', onDrain);
+    source.off('data', onData);
+    source.destroy();
+  });
   const onData = (chunk: Buffer): void => {
     if (!res.write(chunk)) source.pause();
   };
@@ -145,9 +150,4 @@ export function writeStreamedAnswer(
   res.on('drain', onDrain);
   source.once('end', () => res.end(tail));
   source.once('error', () => res.destroy());
-  void answered(res).then(() => {
-    res.off('drain', onDrain);
-    source.off('data', onData);
-    source.destroy();
-  });
 }

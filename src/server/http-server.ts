@@ -144,18 +144,21 @@ export function send(
   writeAnswer(res, res.req.method === 'HEAD' ? [] : parts);
 }
 
-/** Writes a response whose body is `source` then `tail`, without a length (chunked); HEAD gets headers only. */
-export function sendStream(
+/**
+ * Writes a response whose body is what `open` gives, then `tail`, without a length (chunked). HEAD
+ * gets the headers only, and `open` is not called: the body may be costly to make (unzipped text).
+ */
+export async function sendStream(
   res: ServerResponse,
   status: number,
   contentType: string,
-  source: Readable,
+  open: () => Promise<Readable>,
   tail: Buffer,
   headers: Record<string, string> = {},
-): void {
+): Promise<void> {
+  const source = res.req.method === 'HEAD' ? undefined : await open();
+  if (res.destroyed) return void source?.destroy();
   res.writeHead(status, { 'Content-Type': contentType, ...headers });
-  if (res.req.method === 'HEAD') {
-    source.destroy();
-    writeAnswer(res, []);
-  } else writeStreamedAnswer(res, source, tail);
+  if (source) writeStreamedAnswer(res, source, tail);
+  else writeAnswer(res, []);
 }

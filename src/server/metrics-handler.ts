@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { acceptsGzip, CONTENT_TYPE, gzipBody } from '../exposition/index.js';
 import { collectionBudget, type Budget, type DeadlineConfig } from '../scrape/deadline.js';
 import type { Collection, Reads } from '../scrape/scraper.js';
-import { answered, writeAnswer } from './answer-writer.js';
+import { answered } from './answer-writer.js';
 import { send, sendStream } from './http-server.js';
 
 /** Source of the exporter's own process/runtime metrics (prom-client's default metrics). */
@@ -93,20 +93,15 @@ async function respond(
       Vary: 'Accept-Encoding',
     });
   } else {
-    if (!collection.plain) {
+    const { plain } = collection;
+    if (!plain) {
       send(res, 200, CONTENT_TYPE, [...collection.body, selfBuf], { Vary: 'Accept-Encoding' });
       return;
     }
-    if (req.method === 'HEAD') {
-      // The headers of the GET (chunked: the text's length is not known without unzipping it), no body.
-      res.writeHead(200, { 'Content-Type': CONTENT_TYPE, Vary: 'Accept-Encoding' });
-      writeAnswer(res, []);
-      return;
-    }
     // Held compressed: unzipped as this client reads, so plain readers (curl) cost no copy of the text each.
-    const text = await collection.plain();
-    if (res.destroyed) text.destroy();
-    else sendStream(res, 200, CONTENT_TYPE, text, selfBuf, { Vary: 'Accept-Encoding' });
+    await sendStream(res, 200, CONTENT_TYPE, plain, selfBuf, {
+      Vary: 'Accept-Encoding',
+    });
   }
 }
 

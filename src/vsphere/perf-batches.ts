@@ -191,10 +191,9 @@ export async function runBatches(queries: readonly PerfQuery[], opts: RunBatches
       // the PerformanceManager) would drop them all: past a few such drops it fails the run.
       const notFound = !failed && isVsphereError(e, 'VSPHERE_MANAGED_OBJECT_NOT_FOUND') ? e : undefined;
       // Sent before another request found one of its entities gone (an entity split over requests
-      // in flight together): sent again without it, and not counted as a drop of its own.
-      const live = notFound && gone.size > 0 ? batch.filter((q) => !gone.has(entityKey(q.entity))) : batch;
-      if (live.length < batch.length) {
-        if (live.length > 0) retry.push(live);
+      // in flight together): sent again, take() leaving it out, and not counted as a drop of its own.
+      if (notFound && gone.size > 0 && batch.some((q) => gone.has(entityKey(q.entity)))) {
+        retry.push(batch);
         return true;
       }
       const plan = notFound && afterNotFound(batch, notFound.missing);
