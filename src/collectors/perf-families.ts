@@ -65,8 +65,6 @@ export async function collectPerfFamilies(
       { rendered: t.rendered ?? renderLabels(labelNames, t.labels), labels: t.labels },
     ]),
   );
-  const aggregates = new Set<number>();
-  const instances = new Set<string>();
   await perf.queryRealtimeEntities(
     targets.map((t) =>
       instanceCounterIds.length
@@ -77,21 +75,9 @@ export async function collectPerfFamilies(
     (e) => {
       const target = byMoid.get(e.entity.value);
       const { counterIds: ids, values, intervalSeconds } = e;
-      // A series an answer lists twice for one entity would be exported twice, and Prometheus fails
-      // a scrape with a duplicate series whole: the first is kept.
-      aggregates.clear();
-      instances.clear();
       for (let i = e.start; i < e.end; i++) {
         const counterId = ids[i]!;
         const instance = instanceAt(e, i);
-        if (instance === '') {
-          if (aggregates.has(counterId)) continue;
-          aggregates.add(counterId);
-        } else {
-          const key = `${counterId}\0${instance}`;
-          if (instances.has(key)) continue;
-          instances.add(key);
-        }
         if (sharedIds.has(counterId)) shared!.onSample(sampleAt(e, i));
         const entry = byKey.get(counterId);
         // "*" echoed back is a server that did not expand it, not an instance.

@@ -78,11 +78,14 @@ const MAX_REPORTED_SKIPS = 5;
  * broken server listing an entity again (54 duplicate series seen) would put duplicate series in
  * the exposition: the first element is kept, a later one of the same entity is skipped and named
  * once in the log. Requests ask for disjoint (entity, counter) pairs, so no series can come twice
- * across answers either. Checked once per element, not per sample.
+ * across answers either. A series listed twice within one element is skipped too (the first kept):
+ * Prometheus fails a scrape with a duplicate series whole.
  */
 export class PerfAnswerFilter {
   private readonly asked: Set<string>;
   private readonly listed = new Set<string>();
+  // The series of the element being checked: counter ids for the aggregate, "id\0instance" else.
+  private readonly series = new Set<number | string>();
   private count = 0;
   private readonly skipped: { entity: string; counterId: number; instance: string; why: string }[] = [];
 
@@ -95,7 +98,7 @@ export class PerfAnswerFilter {
     return (e) => {
       const moid = e.entity.value;
       const why = this.check(moid);
-      if (why === undefined) return onEntity(e);
+      if (why === undefined) return onEntity(this.once(e));
       for (let i = e.start; i < e.end; i++) this.skip(moid, e.counterIds[i]!, instanceAt(e, i), why);
     };
   }
@@ -105,10 +108,43 @@ export class PerfAnswerFilter {
     return (samples) => {
       if (samples.length === 0) return;
       const why = this.check(samples[0]!.entity.value);
+      this.series.clear();
       for (const s of samples)
-        if (why === undefined) onSample(s);
-        else this.skip(s.entity.value, s.counterId, s.instance, why);
+        if (why !== undefined) this.skip(s.entity.value, s.counterId, s.instance, why);
+        else if (this.first(s.counterId, s.instance)) onSample(s);
+        else this.skip(s.entity.value, s.counterId, s.instance, 'series listed twice');
     };
+  }
+
+  // `e` without the series it lists again; `e` itself when there is none (a correct answer).
+  private once(e: PerfEntitySamples): PerfEntitySamples {
+    this.series.clear();
+    let kept: number[] | undefined;
+    for (let i = e.start; i < e.end; i++) {
+      if (this.first(e.counterIds[i]!, instanceAt(e, i))) kept?.push(i);
+      else {
+        kept ??= Array.from({ length: i - e.start }, (_, k) => e.start + k);
+        this.skip(e.entity.value, e.counterIds[i]!, instanceAt(e, i), 'series listed twice');
+      }
+    }
+    if (!kept) return e;
+    const { instances } = e;
+    return {
+      ...e,
+      start: 0,
+      end: kept.length,
+      counterIds: kept.map((i) => e.counterIds[i]!),
+      instances: instances && kept.map((i) => instances[i]!),
+      values: kept.map((i) => e.values[i]!),
+    };
+  }
+
+  // Whether the element being checked lists this series for the first time.
+  private first(counterId: number, instance: string): boolean {
+    const key = instance === '' ? counterId : `${counterId}\0${instance}`;
+    if (this.series.has(key)) return false;
+    this.series.add(key);
+    return true;
   }
 
   // Why the element of `moid` is skipped, or undefined when it is kept (and the entity now listed).

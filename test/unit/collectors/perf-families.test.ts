@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { collectPerfFamilies } from '../../../src/collectors/perf-families.js';
 import type { PerfEntitySamples, PerfManager, PerfQuery } from '../../../src/vsphere/perf-manager.js';
 import type { PerfMetricDef } from '../../../src/collectors/perf-metrics.js';
+import { PerfAnswerFilter } from '../../../src/vsphere/perf-response.js';
 
 const DEFS: PerfMetricDef[] = [
   { counter: 'net.received.average', unit: 'kiloBytesPerSecond', metric: 'rx_bytes', help: 'h' },
@@ -37,7 +38,8 @@ function answering(series: [number, string, number][], asked: PerfQuery[] = []):
       onEntity: (e: PerfEntitySamples) => void,
     ) => {
       asked.push(...queries);
-      onEntity({
+      // Through the filter every QueryPerf answer passes (it drops a series listed twice).
+      new PerfAnswerFilter(queries).pass(onEntity)({
         entity,
         intervalSeconds: 20,
         timestamp: 0,

@@ -239,6 +239,42 @@ describe('QueryPerf answers', () => {
     assert.deepEqual(out, ['vm-1/2/']);
   });
 
+  test('PerfAnswerFilter keeps the first of a series an element lists twice, in both readers', () => {
+    const asked = [{ entity: { type: 'VirtualMachine', value: 'vm-1' }, counterIds: [2, 6] }];
+    const filter = new PerfAnswerFilter(asked);
+    const out: string[] = [];
+    filter.pass((e) => out.push(...keys(e), `values ${Array.from(e.values).join(',')}`))({
+      ...element('vm-1', [
+        [2, ''],
+        [6, '4000'],
+        [2, ''],
+        [6, ''],
+        [6, '4000'],
+      ]),
+      values: [1, 2, 3, 4, 5],
+    });
+    assert.deepEqual(out, ['vm-1/2/', 'vm-1/6/4000', 'vm-1/6/', 'values 1,2,4']);
+    const logged: unknown[] = [];
+    filter.report({ warn: (o: unknown) => void logged.push(o) } as never, 'QueryPerf');
+    assert.match(JSON.stringify(logged), /"count":2.*series listed twice/);
+
+    const samples: string[] = [];
+    const sample = (counterId: number, value: number): PerfSample => ({
+      entity: { type: 'VirtualMachine', value: 'vm-1' },
+      counterId,
+      instance: '',
+      value,
+      intervalSeconds: 300,
+      timestamp: 1,
+    });
+    new PerfAnswerFilter(asked).passElement((s) => samples.push(`${s.counterId}=${s.value}`))([
+      sample(2, 1),
+      sample(6, 2),
+      sample(2, 3),
+    ]);
+    assert.deepEqual(samples, ['2=1', '6=2']);
+  });
+
   test('PerfAnswerFilter.passElement applies the same rule to elements read as sample objects', () => {
     const filter = new PerfAnswerFilter([
       { entity: { type: 'VirtualMachine', value: 'vm-1' }, counterIds: [2] },
