@@ -5,7 +5,7 @@ import { retrieveOne } from './property-collector.js';
 import { el, type MoRef } from './soap/envelope.js';
 import { VsphereError } from './errors.js';
 import { child, type XmlNode } from './soap/xml.js';
-import { SERVICE_INSTANCE } from './service-content.js';
+import { currentTime } from './server-clock.js';
 
 /** How much one read may fetch. */
 export interface EventReaderOptions {
@@ -138,7 +138,7 @@ export class EventReader implements EventSource {
         'this endpoint has no EventManager (ServiceContent.eventManager)',
       );
     // The first session's login time, in vCenter's clock: events from the exporter's start on.
-    this.since ??= this.client.session.loginTime ?? (await this.serverTime(signal));
+    this.since ??= this.client.session.loginTime ?? (await currentTime(this.client, signal));
     const begin = this.since;
     const categories = await this.categories(content.eventManager, signal);
     const res = await this.client.invoke(
@@ -170,14 +170,6 @@ export class EventReader implements EventSource {
       );
       return new Map();
     }
-  }
-
-  private async serverTime(signal?: AbortSignal): Promise<string> {
-    const res = await this.client.invoke('CurrentTime', SERVICE_INSTANCE, '', signal);
-    const t = child(res, 'returnval')?.text;
-    if (!t || !Number.isFinite(Date.parse(t)))
-      throw new VsphereError('VSPHERE_BAD_RESPONSE', 'CurrentTime: no time returned');
-    return t;
   }
 
   private async destroy(collector: MoRef, timeoutMs: number): Promise<void> {

@@ -45,11 +45,16 @@ export class ServerClock {
   /** vCenter's time at the middle of a CurrentTime call, as of its start (Unix ms). */
   private async read(signal?: AbortSignal): Promise<number> {
     const sent = performance.now();
-    const res = await this.client.invoke('CurrentTime', SERVICE_INSTANCE, '', signal);
-    const half = (performance.now() - sent) / 2;
-    const server = Date.parse(child(res, 'returnval')?.text ?? '');
-    if (!Number.isFinite(server))
-      throw new VsphereError('VSPHERE_BAD_RESPONSE', 'CurrentTime: no time returned');
-    return server - half;
+    const server = Date.parse(await currentTime(this.client, signal));
+    return server - (performance.now() - sent) / 2;
   }
+}
+
+/** vCenter's time now as it spells it (ISO 8601), read with CurrentTime. */
+export async function currentTime(client: Pick<VimClient, 'invoke'>, signal?: AbortSignal): Promise<string> {
+  const res = await client.invoke('CurrentTime', SERVICE_INSTANCE, '', signal);
+  const t = child(res, 'returnval')?.text;
+  if (!t || !Number.isFinite(Date.parse(t)))
+    throw new VsphereError('VSPHERE_BAD_RESPONSE', 'CurrentTime: no time returned');
+  return t;
 }
