@@ -30,14 +30,6 @@ function describe(v: unknown): string {
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
-function typeName(v: unknown): string {
-  return v === null
-    ? 'null'
-    : Array.isArray(v)
-      ? 'a list'
-      : `a ${typeof v === 'object' ? 'mapping' : typeof v}`;
-}
-
 /** Validates one raw layer; every zod issue becomes one line naming the key (and YAML line). */
 export function parseLayer(raw: unknown, keys: KeyNamer): FileLayer {
   const r = FileSchema.safeParse(raw);
@@ -58,8 +50,8 @@ export function parseLayer(raw: unknown, keys: KeyNamer): FileLayer {
     // A section or target written as one string ("url: … password: …" quoted) may hold a password.
     const whole =
       issue.code === 'invalid_type' && (issue.expected === 'object' || issue.expected === 'array');
-    const got =
-      v === undefined || NO_ECHO.test(dotted) ? '' : whole ? `, got ${typeName(v)}` : `, got ${describe(v)}`;
+    const named = whole && v !== null && typeof v !== 'object' ? `a ${typeof v}` : describe(v);
+    const got = v === undefined || NO_ECHO.test(dotted) ? '' : `, got ${named}`;
     problems.push(`${keys.name(path)}: ${issue.message}${got}`);
   }
   throw new ConfigError(problems);
